@@ -1,0 +1,28 @@
+// Admin actions (delete captures, change settings, read config) need the admin token, sent as
+// "Authorization: Bearer <token>" — never in a URL, never logged. Without a configured token, admin
+// actions are allowed only from this device itself (loopback).
+import crypto from 'node:crypto';
+import type { RequestHandler } from 'express';
+import type { Config } from '../config/schema.js';
+
+export function tokenMatches(expected: string, given: string | undefined): boolean {
+  if (!expected || !given) return false;
+  const a = crypto.createHash('sha256').update(expected).digest();
+  const b = crypto.createHash('sha256').update(given).digest();
+  return crypto.timingSafeEqual(a, b);
+}
+
+export function isLoopback(addr: string | undefined): boolean {
+  return !!addr && (addr === '::1' || addr.startsWith('127.') || addr.startsWith('::ffff:127.'));
+}
+
+export function requireAdmin(config: Config): RequestHandler {
+  return (req, res, next) => {
+    const header = req.get('authorization') ?? '';
+    const given = header.startsWith('Bearer ') ? header.slice(7) : undefined;
+    if (config.adminToken ? tokenMatches(config.adminToken, given) : isLoopback(req.socket.remoteAddress)) return next();
+    res.status(config.adminToken ? 401 : 403).json({
+      error: config.adminToken ? 'admin token required (Authorization: Bearer …)' : 'admin actions are allowed only from this device until an admin token is configured',
+    });
+  };
+}

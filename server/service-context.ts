@@ -1,0 +1,55 @@
+// What the daemon's parts share. Built once in server/cli/serve.ts and handed to each module.
+import type { EventEmitter } from 'node:events';
+import type { Config } from './config/schema.js';
+import type { Logger } from './log/logger.js';
+import type { ModelManifest } from './inference/manifest.js';
+import type { ProviderName, StageTimings } from './stream/wire-format.js';
+
+/** A frame after inference: what the stream sends and what a capture saves. */
+export interface ProcessedFrame {
+  frameId: number;
+  /** ms since epoch when the frame left the source */
+  capturedAt: number;
+  width: number;
+  height: number;
+  /** display image, JPEG */
+  jpeg: Buffer;
+  /** crack probability ×255, width×height, row-major */
+  mask: Uint8Array;
+  timings: StageTimings;
+}
+
+export interface InferenceInfo {
+  provider: ProviderName;
+  /** e.g. "TensorRT FP16", "CPU" */
+  providerLabel: string;
+  fallbacks: { provider: string; reason: string }[];
+}
+
+export type ServiceState = 'starting' | 'live' | 'source-down' | 'model-error' | 'stopping';
+
+export interface PipelineStatus {
+  state: ServiceState;
+  reason?: string;
+  fps: number;
+  framesProcessed: number;
+  framesDropped: number;
+  badFrames: number;
+  /** ms since epoch of the last processed frame, 0 if none yet */
+  lastFrameAt: number;
+}
+
+/** The running pipeline. Emits 'frame' (ProcessedFrame) and 'status' (PipelineStatus) when it changes. */
+export interface PipelineHandle extends EventEmitter {
+  status(): PipelineStatus;
+  /** A recently processed frame by id (a small ring is kept, so a frozen kiosk frame can be saved), or the latest. */
+  recent(frameId?: number): ProcessedFrame | undefined;
+}
+
+export interface ServiceContext {
+  config: Config;
+  log: Logger;
+  manifest: ModelManifest;
+  inference: InferenceInfo;
+  pipeline: PipelineHandle;
+}
