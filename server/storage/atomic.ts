@@ -1,0 +1,55 @@
+// Crash-safe file writes: write into a temporary name in the same directory, fsync the data,
+// rename over the final name, fsync the directory so the rename itself survives a power cut.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import crypto from 'node:crypto';
+
+/** Error codes that mean "no room left": the disk or the user's quota. */
+export function isDiskFull(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+/** Thrown when a save fails because the disk is full. The message is meant for the person at the kiosk. */
+export class DiskFullError extends Error {
+  readonly code = 'disk-full';
+  constructor(what: string, cause?: unknown) {
+    super(`The disk is full: ${what} was not saved. Delete old captures or free space on the device; the live view continues.`);
+    this.cause = cause;
+  }
+}
+
+export async function fsyncPath(p: string): Promise<void> {
+  const fh = await fs.open(p, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Writes `data` to `file` with flush, then fsyncs the handle. */
+export async function writeFileSynced(file: string, data: Uint8Array | string): Promise<void> {
+  const fh = await fs.open(file, 'wx', 0o644);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Atomically replaces `file` with `data` (temp file + fsync + rename + fsync of the directory). */
+export async function writeFileAtomic(file: string, data: Uint8Array | string): Promise<void> {
+  const dir = path.dirname(file);
+  await fs.mkdir(dir, { recursive: true });
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`);
+  try {
+    await writeFileSynced(tmp, data);
+    await fs.rename(tmp, file);
+    await fsyncPath(dir);
+  } catch (err) {
+    await fs.rm(tmp, { force: true }).catch(() => {});
+    throw err;
+  }
+}
