@@ -1,0 +1,189 @@
+// systemd integration for `crackscope serve` under Type=notify (systemd/crackscope.service):
+//   READY=1     after the first processed frame (a mask exists), never before;
+//   WATCHDOG=1  every WATCHDOG_USEC/2, but only while frames are being processed: when the last
+//               frame is older than config.sourceStallMs the pings stop and systemd restarts us;
+//   STATUS=...  a line a person can read (`systemctl status crackscope`) on every state change;
+//   STOPPING=1  from notifyStopping(), called by serve.ts on SIGTERM before it shuts down.
+// Without NOTIFY_SOCKET (not under systemd) everything here is a no-op.
+import type { PipelineStatus, ProcessedFrame, ServiceContext } from '../service-context.js';
+import { DatagramSender } from './unix-dgram.js';
+
+export interface SystemdHandle {
+  /** Stops the watchdog timer and listeners and closes the socket (after notifyStopping). */
+  stop(): void;
+  /** Sends STOPPING=1 with a STATUS line. Same as the module-level notifyStopping(). */
+  notifyStopping(reason?: string): void;
+}
+
+interface Notifier {
+  send(fields: Record<string, string | number>): boolean;
+  close(): void;
+}
+
+let active: Notifier | undefined;
+
+/** Parses WATCHDOG_USEC (honouring WATCHDOG_PID as sd_watchdog_enabled does); 0 = no watchdog. */
+export function watchdogIntervalMs(env: NodeJS.ProcessEnv = process.env, pid = process.pid): number {
+  const usec = Number(env.WATCHDOG_USEC);
+  if (!env.WATCHDOG_USEC || !Number.isFinite(usec) || usec <= 0) return 0;
+  if (env.WATCHDOG_PID && Number(env.WATCHDOG_PID) !== pid) return 0;
+  return Math.max(1, Math.floor(usec / 2 / 1000));
+}
+
+/** STATUS= must be one line; systemctl shows it as is. */
+const oneLine = (s: string) => s.replace(/[\r\n]+/g, ' ').slice(0, 400);
+
+export function describeStatus(s: PipelineStatus, ctx: Pick<ServiceContext, 'inference' | 'manifest'>): string {
+  const engine = `${ctx.inference.providerLabel || ctx.inference.provider}, model ${ctx.manifest.name} ${ctx.manifest.version}`.trim();
+  switch (s.state) {
+    case 'starting':
+      return `starting: waiting for the first frame (${engine})`;
+    case 'live':
+      return `live: ${s.fps.toFixed(1)} fps on ${engine}; ${s.framesProcessed} frames processed, ${s.framesDropped} dropped`;
+    case 'source-down':
+      return `source down: ${s.reason ?? 'no frames'}; watchdog pings paused`;
+    case 'model-error':
+      return `model error: ${s.reason ?? 'inference failed'}; watchdog pings paused`;
+    case 'stopping':
+      return `stopping${s.reason ? `: ${s.reason}` : ''}`;
+    default:
+      return `${String(s.state)}${s.reason ? `: ${s.reason}` : ''}`;
+  }
+}
+
+function openNotifier(ctx: ServiceContext, socketPath: string): Notifier | undefined {
+  let sender: DatagramSender;
+  try {
+    sender = new DatagramSender(socketPath);
+  } catch (err) {
+    ctx.log.warn('systemd.notify_unavailable', { socket: socketPath, err: (err as Error).message });
+    return undefined;
+  }
+  let warned = false;
+  return {
+    send(fields) {
+      const msg = Object.entries(fields).map(([k, v]) => `${k}=${typeof v === 'string' ? oneLine(v) : v}`).join('\n');
+      try {
+        sender.send(msg);
+        ctx.log.debug('systemd.notify', { msg: msg.replace(/\n/g, ' | ') });
+        return true;
+      } catch (err) {
+        if (!warned) ctx.log.warn('systemd.notify_failed', { socket: socketPath, err: (err as Error).message });
+        warned = true;
+        return false;
+      }
+    },
+    close: () => sender.close(),
+  };
+}
+
+/**
+ * Attaches the daemon to systemd. Call once, after the pipeline exists and before frames flow.
+ * Returns a handle whose stop() detaches; call notifyStopping() first on SIGTERM.
+ */
+export function attachSystemd(ctx: ServiceContext, env: NodeJS.ProcessEnv = process.env): SystemdHandle {
+  const socketPath = env.NOTIFY_SOCKET;
+  if (!socketPath) {
+    return { stop() {}, notifyStopping() {} };
+  }
+  if (!socketPath.startsWith('/') && !socketPath.startsWith('@')) {
+    ctx.log.warn('systemd.notify_unavailable', { socket: socketPath, err: 'only unix socket paths (/path or @abstract) are supported' });
+    return { stop() {}, notifyStopping() {} };
+  }
+  const notifier = openNotifier(ctx, socketPath);
+  if (!notifier) return { stop() {}, notifyStopping() {} };
+  active = notifier;
+
+  const intervalMs = watchdogIntervalMs(env);
+  let ready = false;
+  let stopped = false;
+  let lastStatusKey = '';
+  let lastStatusSentAt = 0;
+  let pinging = false;
+
+  const flowing = () => {
+    const s = ctx.pipeline.status();
+    return s.lastFrameAt > 0 && Date.now() - s.lastFrameAt <= ctx.config.sourceStallMs;
+  };
+
+  const sendStatus = (s: PipelineStatus, force = false) => {
+    const key = `${s.state}|${s.reason ?? ''}`;
+    const now = Date.now();
+    // state changes at once; while live, refresh the fps figures at most every 10 s
+    if (!force && key === lastStatusKey && (s.state !== 'live' || now - lastStatusSentAt < 10_000)) return;
+    lastStatusKey = key;
+    lastStatusSentAt = now;
+    notifier.send({ STATUS: describeStatus(s, ctx) });
+  };
+
+  const onFrame = (_frame: ProcessedFrame) => {
+    if (ready || stopped) return;
+    ready = true;
+    const s = ctx.pipeline.status();
+    lastStatusKey = `live|`;
+    lastStatusSentAt = Date.now();
+    notifier.send({
+      READY: 1,
+      MAINPID: process.pid,
+      STATUS: `live: first mask produced on ${ctx.inference.providerLabel || ctx.inference.provider} (model ${ctx.manifest.name} ${ctx.manifest.version}, source ${ctx.config.source})`,
+    });
+    ctx.log.info('systemd.ready', { watchdogMs: intervalMs * 2 || undefined, framesProcessed: s.framesProcessed });
+    if (intervalMs) tick();
+  };
+
+  const onStatus = (s: PipelineStatus) => {
+    if (stopped) return;
+    if (s.state === 'live' && !ready) return; // READY=1 carries the first live STATUS
+    sendStatus(s);
+  };
+
+  const tick = () => {
+    if (!ready || stopped) return;
+    if (flowing()) {
+      notifier.send({ WATCHDOG: 1 });
+      if (!pinging) ctx.log.info('systemd.watchdog_resumed', {});
+      pinging = true;
+      sendStatus(ctx.pipeline.status());
+    } else if (pinging) {
+      pinging = false;
+      const s = ctx.pipeline.status();
+      const age = s.lastFrameAt ? Date.now() - s.lastFrameAt : undefined;
+      ctx.log.warn('systemd.watchdog_paused', { lastFrameAgeMs: age, sourceStallMs: ctx.config.sourceStallMs, state: s.state });
+      notifier.send({ STATUS: `stalled: no frame processed for ${age ?? '?'} ms (limit ${ctx.config.sourceStallMs} ms); watchdog pings paused, systemd will restart the service` });
+      lastStatusKey = 'stalled|';
+    }
+  };
+
+  const timer = intervalMs ? setInterval(tick, intervalMs) : undefined;
+  timer?.unref();
+  ctx.pipeline.on('frame', onFrame);
+  ctx.pipeline.on('status', onStatus);
+  ctx.log.info('systemd.attached', { socket: socketPath, watchdogIntervalMs: intervalMs || null });
+  if (ctx.pipeline.status().state === 'starting') notifier.send({ STATUS: describeStatus(ctx.pipeline.status(), ctx) });
+
+  const notifyStoppingHere = (reason = 'SIGTERM') => {
+    if (stopped) return;
+    notifier.send({ STOPPING: 1, STATUS: `stopping: ${reason}` });
+  };
+
+  return {
+    notifyStopping: notifyStoppingHere,
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      if (timer) clearInterval(timer);
+      ctx.pipeline.off('frame', onFrame);
+      ctx.pipeline.off('status', onStatus);
+      notifier.close();
+      if (active === notifier) active = undefined;
+    },
+  };
+}
+
+/**
+ * Tells systemd the service is stopping (STOPPING=1). Safe to call when not under systemd or
+ * before attachSystemd(); serve.ts calls it first thing in its SIGTERM/SIGINT handler.
+ */
+export function notifyStopping(reason = 'SIGTERM'): void {
+  active?.send({ STOPPING: 1, STATUS: `stopping: ${reason}` });
+}
