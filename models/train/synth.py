@@ -1,0 +1,624 @@
+"""Procedural heritage-surface crack generator (numpy + OpenCV only).
+
+make_sample(rng, h, w) -> (rgb uint8 HxWx3, label uint8 HxW in {0,1}, info dict)
+
+The label is the crack's own footprint: the pixels whose area is at least ~half covered by the
+rendered crack (rendered at 2x and area-averaged), carried through the same geometric warp as the
+image. Everything that is *not* a crack (brush strokes, calligraphy, painted outlines, mortar
+joints, carved grooves and characters, wood grain, stains and tide lines, cast shadows, hairs and
+fibres, pores) is drawn into the image but never into the label.
+"""
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+from scipy.ndimage import uniform_filter1d
+
+cv2.setNumThreads(1)
+
+SURFACES = ["plaster", "mural", "stone", "stele", "brick", "terracotta", "glaze", "paper",
+            "silk", "wood", "concrete"]
+
+
+# ----------------------------------------------------------------------------- noise helpers
+def fbm(rng, h, w, scales=(64, 16, 4), weights=None, ):
+    """Sum of bicubic-upsampled white noise at several scales, ~unit std."""
+    out = np.zeros((h, w), np.float32)
+    weights = weights or [1.0] * len(scales)
+    tot = 0.0
+    for s, wt in zip(scales, weights):
+        s = max(1.0, float(s))
+        gh, gw = int(h / s) + 3, int(w / s) + 3
+        g = rng.standard_normal((gh, gw)).astype(np.float32)
+        big = cv2.resize(g, (int(gw * s), int(gh * s)), interpolation=cv2.INTER_CUBIC)
+        oy, ox = rng.integers(0, max(1, big.shape[0] - h)), rng.integers(0, max(1, big.shape[1] - w))
+        out += wt * big[oy:oy + h, ox:ox + w]
+        tot += wt * wt
+    return out / math.sqrt(tot)
+
+
+def rand_color(rng, base, jitter=0.06):
+    c = np.array(base, np.float32) + rng.normal(0, jitter, 3).astype(np.float32)
+    return np.clip(c, 0.0, 1.0)
+
+
+def lum(img):
+    return img @ np.array([0.299, 0.587, 0.114], np.float32)
+
+
+def smooth_path(rng, p0, angle, length, step=3.0, bend=0.04):
+    """Smooth curve (for strokes, hairs, outlines): low-curvature random walk."""
+    pts = [np.array(p0, np.float32)]
+    a = angle
+    da = rng.normal(0, bend)
+    for _ in range(max(2, int(length / step))):
+        da += rng.normal(0, bend * 0.3)
+        da = float(np.clip(da, -0.2, 0.2))
+        a += da
+        pts.append(pts[-1] + step * np.array([math.cos(a), math.sin(a)], np.float32))
+    return np.array(pts)
+
+
+def draw_path(canvas, pts, widths, scale=2, value=255, aa=True):
+    """Draw a polyline with per-vertex width (pixels, at 1x) onto a canvas that is `scale` x."""
+    sh = 3
+    f = scale * (1 << sh)
+    lt = cv2.LINE_AA if aa else cv2.LINE_8
+    for i in range(len(pts) - 1):
+        wdt = 0.5 * (widths[i] + widths[i + 1]) * scale
+        t = max(1, int(round(wdt)))
+        p0 = (int(pts[i][0] * f), int(pts[i][1] * f))
+        p1 = (int(pts[i + 1][0] * f), int(pts[i + 1][1] * f))
+        cv2.line(canvas, p0, p1, value, t, lt, sh)
+
+
+def down2(c2):
+    h, w = c2.shape[0] // 2, c2.shape[1] // 2
+    return cv2.resize(c2, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+
+
+# ----------------------------------------------------------------------------- surfaces
+PIGMENTS = [(0.72, 0.32, 0.18), (0.62, 0.15, 0.12), (0.80, 0.60, 0.25), (0.25, 0.45, 0.35),
+            (0.20, 0.30, 0.55), (0.10, 0.10, 0.10), (0.90, 0.88, 0.82), (0.55, 0.40, 0.30),
+            (0.35, 0.55, 0.55), (0.85, 0.70, 0.55)]
+
+
+def base_texture(rng, h, w, color, amp_lo=0.02, amp_hi=0.10, grain=0.03):
+    img = np.empty((h, w, 3), np.float32)
+    img[:] = color
+    big = fbm(rng, h, w, (rng.uniform(80, 250), rng.uniform(20, 60), rng.uniform(3, 8)),
+              [1.0, 0.6, 0.4])
+    img *= (1.0 + rng.uniform(amp_lo, amp_hi) * big)[..., None]
+    tint = fbm(rng, h, w, (rng.uniform(60, 200),))
+    img += (rng.uniform(0, 0.04) * tint)[..., None] * rng.normal(0, 1, 3).astype(np.float32)
+    img *= (1.0 + grain * rng.uniform(0.3, 1.0) * rng.standard_normal((h, w)).astype(np.float32))[..., None]
+    return img
+
+
+def add_pores(rng, img, density=1.0, dark=(0.3, 0.7)):
+    h, w = img.shape[:2]
+    n = int(rng.poisson(density * h * w / 1500))
+    if n == 0:
+        return
+    m = np.zeros((h * 2, w * 2), np.uint8)
+    for _ in range(n):
+        r = rng.uniform(0.6, 3.5) * (2 if rng.random() < 0.1 else 1)
+        c = (int(rng.uniform(0, w) * 16), int(rng.uniform(0, h) * 16))
+        ax = (int(r * 16), int(r * rng.uniform(0.5, 1.0) * 16))
+        cv2.ellipse(m, c, ax, rng.uniform(0, 180), 0, 360, int(rng.uniform(120, 255)), -1,
+                    cv2.LINE_AA, 3)
+    cov = down2(m)
+    img *= (1.0 - rng.uniform(*dark) * cov)[..., None]
+
+
+def region_masks(rng, h, w, n, scale):
+    out = []
+    for _ in range(n):
+        f = fbm(rng, h, w, (scale, scale / 4), [1.0, 0.25])
+        t = rng.uniform(0.3, 1.2)
+        m = (f > t).astype(np.float32)
+        out.append(cv2.GaussianBlur(m, (0, 0), rng.uniform(0.6, 1.5)))
+    return out
+
+
+def paint_layer(rng, img, n_regions=None, outlines=True):
+    h, w = img.shape[:2]
+    n_regions = n_regions if n_regions is not None else rng.integers(1, 5)
+    for m in region_masks(rng, h, w, n_regions, rng.uniform(60, 220)):
+        col = rand_color(rng, PIGMENTS[rng.integers(len(PIGMENTS))], 0.05)
+        tex = 1.0 + 0.08 * fbm(rng, h, w, (rng.uniform(4, 20),))
+        wear = np.clip((fbm(rng, h, w, (rng.uniform(8, 40), 3), [1, 0.5]) + rng.uniform(0.6, 2.5)), 0, 1)
+        a = m * wear * rng.uniform(0.6, 1.0)
+        img[:] = img * (1 - a[..., None]) + (col[None, None] * tex[..., None]) * a[..., None]
+        if outlines and rng.random() < 0.7:  # painted outline along the region boundary
+            cs, _ = cv2.findContours((m > 0.5).astype(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+            col2 = rand_color(rng, [(0.12, 0.08, 0.06), (0.45, 0.12, 0.08), (0.05, 0.05, 0.08)][rng.integers(3)], 0.03)
+            c2 = np.zeros((h * 2, w * 2), np.uint8)
+            wd = rng.uniform(1.0, 4.0)
+            for c in cs:
+                if len(c) < 20:
+                    continue
+                pts = c[:, 0, :].astype(np.float32)
+                k = 7
+                pts = uniform_filter1d(pts, k, axis=0, mode="wrap") if len(pts) > k else pts
+                pts = pts[:: 2]
+                wid = np.clip(wd * (1 + 0.25 * np.sin(np.linspace(0, rng.uniform(3, 20), len(pts)))), 0.8, 6)
+                draw_path(c2, pts, wid)
+            a2 = down2(c2) * rng.uniform(0.6, 0.95)
+            img[:] = img * (1 - a2[..., None]) + col2 * a2[..., None]
+
+
+def brush_strokes(rng, img, n, ink=None, wmin=2.0, wmax=14.0, lmin=10, lmax=60, cluster=None):
+    """Calligraphy-like strokes: smooth paths, pressure-shaped width, tapered ends, dry brush."""
+    h, w = img.shape[:2]
+    c2 = np.zeros((h * 2, w * 2), np.uint8)
+    for i in range(n):
+        if cluster is not None:
+            cx, cy, cs = cluster[i % len(cluster)]
+            p0 = (cx + rng.uniform(-cs, cs) / 2, cy + rng.uniform(-cs, cs) / 2)
+            L = rng.uniform(lmin, min(lmax, cs * 1.2))
+        else:
+            p0 = (rng.uniform(0, w), rng.uniform(0, h))
+            L = rng.uniform(lmin, lmax)
+        ang = rng.choice([0, math.pi / 2, math.pi / 4, -math.pi / 4, 3 * math.pi / 4]) + rng.normal(0, 0.2)
+        pts = smooth_path(rng, p0, ang, L, step=2.0, bend=rng.uniform(0.01, 0.08))
+        s = np.linspace(0, 1, len(pts))
+        w0 = rng.uniform(wmin, wmax)
+        prof = w0 * np.clip(np.sin(np.pi * np.clip(s * rng.uniform(0.9, 1.3), 0, 1)) ** 0.4, 0.25, 1)
+        prof = prof * (1 + 0.15 * np.sin(s * rng.uniform(2, 6)))
+        draw_path(c2, pts, prof)
+    a = down2(c2)
+    if rng.random() < 0.5:  # dry brush: streaky alpha
+        streak = fbm(rng, h, w, (rng.uniform(2, 5), 1.5), [1, 0.5])
+        a *= np.clip(1.2 + 0.5 * streak, 0, 1)
+    a = cv2.GaussianBlur(a, (0, 0), rng.uniform(0.3, 0.9)) * rng.uniform(0.75, 1.0)
+    col = ink if ink is not None else rand_color(rng, (0.06, 0.05, 0.05), 0.03)
+    img[:] = img * (1 - a[..., None]) + col * a[..., None]
+
+
+def char_cluster(rng, h, w, size):
+    cells = []
+    cols = max(1, int(w / (size * 1.3)))
+    rows = max(1, int(h / (size * 1.3)))
+    x0, y0 = rng.uniform(0, size), rng.uniform(0, size)
+    for r in range(rows):
+        for c in range(cols):
+            if rng.random() < 0.75:
+                cells.append((x0 + c * size * 1.3 + size / 2, y0 + r * size * 1.3 + size / 2, size))
+    return cells
+
+
+def groove_shade(rng, m, light, depth):
+    """Carved groove / relief shading from a coverage mask m: dark floor, lit and shadowed walls."""
+    mb = cv2.GaussianBlur(m, (0, 0), rng.uniform(0.8, 1.8))
+    gx = cv2.Sobel(mb, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(mb, cv2.CV_32F, 0, 1, ksize=3)
+    emb = (gx * light[0] + gy * light[1])
+    return 1.0 - depth * mb + rng.uniform(0.3, 0.8) * emb
+
+
+def carved_strokes(rng, img, light, n=None, size=None, straight=False):
+    h, w = img.shape[:2]
+    size = size or rng.uniform(30, 80)
+    c2 = np.zeros((h * 2, w * 2), np.uint8)
+    cells = char_cluster(rng, h, w, size)
+    if straight:  # incised border lines
+        for _ in range(rng.integers(1, 4)):
+            if rng.random() < 0.5:
+                y = rng.uniform(0, h)
+                pts = np.array([[0, y], [w, y + rng.normal(0, 3)]], np.float32)
+            else:
+                x = rng.uniform(0, w)
+                pts = np.array([[x, 0], [x + rng.normal(0, 3), h]], np.float32)
+            draw_path(c2, pts, [rng.uniform(1.0, 5.0)] * 2)
+    if cells:
+        n = n or len(cells) * rng.integers(3, 8)
+        for i in range(n):
+            cx, cy, cs = cells[i % len(cells)]
+            p0 = (cx + rng.uniform(-cs, cs) / 2, cy + rng.uniform(-cs, cs) / 2)
+            ang = rng.choice([0, math.pi / 2, math.pi / 4, -math.pi / 4]) + rng.normal(0, 0.1)
+            pts = smooth_path(rng, p0, ang, rng.uniform(cs * 0.2, cs * 0.9), 2.0, 0.02)
+            draw_path(c2, pts, np.full(len(pts), cs * rng.uniform(0.06, 0.14)))
+    m = down2(c2)
+    fill = rng.random()
+    shade = groove_shade(rng, m, light, rng.uniform(0.15, 0.5))
+    img *= shade[..., None]
+    if fill < 0.25:  # characters filled with pigment (gold / red / white)
+        col = rand_color(rng, [(0.8, 0.65, 0.3), (0.6, 0.1, 0.08), (0.9, 0.9, 0.88)][rng.integers(3)], 0.05)
+        a = m * rng.uniform(0.5, 0.9)
+        img[:] = img * (1 - a[..., None]) + col * a[..., None]
+
+
+def surface(rng, kind, h, w, light):
+    """Returns (img float32 HxWx3, substrate colour for crack interiors)."""
+    if kind in ("plaster", "mural"):
+        img = base_texture(rng, h, w, rand_color(rng, (0.84, 0.79, 0.68), 0.07), grain=0.03)
+        add_pores(rng, img, rng.uniform(0, 1.0), (0.1, 0.4))
+        if kind == "mural":
+            paint_layer(rng, img)
+            if rng.random() < 0.5:
+                brush_strokes(rng, img, rng.integers(2, 12), wmin=1.5, wmax=8, lmin=20, lmax=150,
+                              ink=rand_color(rng, PIGMENTS[rng.integers(len(PIGMENTS))], 0.05))
+        sub = rand_color(rng, (0.9, 0.87, 0.8), 0.05)
+    elif kind in ("stone", "stele"):
+        g = rng.uniform(0.2, 0.7)
+        img = base_texture(rng, h, w, rand_color(rng, (g, g * 0.98, g * 0.95), 0.04), 0.04, 0.15,
+                           grain=rng.uniform(0.04, 0.12))
+        add_pores(rng, img, rng.uniform(0, 2.0))
+        if kind == "stele" or rng.random() < 0.3:
+            carved_strokes(rng, img, light, straight=rng.random() < 0.5)
+        sub = img.reshape(-1, 3).mean(0) * rng.uniform(0.9, 1.2)
+    elif kind == "concrete":
+        g = rng.uniform(0.35, 0.75)
+        img = base_texture(rng, h, w, rand_color(rng, (g, g, g * 0.97), 0.03), 0.05, 0.2,
+                           grain=rng.uniform(0.05, 0.15))
+        # aggregate: blobs of different grey
+        agg = fbm(rng, h, w, (rng.uniform(3, 8), 1.5), [1, 0.4])
+        img *= (1 + rng.uniform(0.05, 0.2) * np.sign(agg) * (np.abs(agg) > 1.0))[..., None]
+        add_pores(rng, img, rng.uniform(0.5, 4.0))
+        sub = img.reshape(-1, 3).mean(0)
+    elif kind == "brick":
+        bh, bw = rng.uniform(18, 45), 0
+        bw = bh * rng.uniform(2.0, 3.5)
+        joint = rng.uniform(3, 10)
+        mortar = rand_color(rng, (0.7, 0.68, 0.62), 0.08)
+        img = base_texture(rng, h, w, mortar, grain=0.08)
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        ang = rng.normal(0, 0.03)
+        yr = yy * math.cos(ang) + xx * math.sin(ang) + rng.uniform(0, bh)
+        xr = xx * math.cos(ang) - yy * math.sin(ang)
+        row = np.floor(yr / bh)
+        xs = xr + (row % 2) * bw / 2 + rng.uniform(0, bw)
+        col = np.floor(xs / bw)
+        fy, fx = yr - row * bh, xs - col * bw
+        inside = ((fy > joint / 2) & (fy < bh - joint / 2) & (fx > joint / 2) & (fx < bw - joint / 2))
+        inside = cv2.GaussianBlur(inside.astype(np.float32), (0, 0), 0.8)
+        bcol = rand_color(rng, [(0.62, 0.32, 0.22), (0.55, 0.45, 0.38), (0.7, 0.5, 0.35)][rng.integers(3)], 0.05)
+        idx = (row * 7919 + col * 104729).astype(np.int64) % 997
+        var = (np.sin(idx * 12.9898) * 43758.5453 % 1.0).astype(np.float32)
+        brick = base_texture(rng, h, w, bcol, 0.05, 0.15, 0.06) * (0.85 + 0.3 * var)[..., None]
+        # recessed mortar joints: shadow under the upper brick edge
+        jshade = 1.0 - rng.uniform(0.1, 0.45) * (1 - inside)
+        img = img * jshade[..., None] * (1 - inside[..., None]) + brick * inside[..., None]
+        add_pores(rng, img, rng.uniform(0, 1.5))
+        sub = mortar
+    elif kind == "terracotta":
+        img = base_texture(rng, h, w, rand_color(rng, (0.68, 0.38, 0.24), 0.06), 0.05, 0.15, 0.05)
+        add_pores(rng, img, rng.uniform(0, 1.5))
+        if rng.random() < 0.4:
+            paint_layer(rng, img, rng.integers(1, 3))
+        if rng.random() < 0.3:
+            carved_strokes(rng, img, light, size=rng.uniform(40, 120))
+        sub = img.reshape(-1, 3).mean(0) * 1.1
+    elif kind == "glaze":
+        img = base_texture(rng, h, w, rand_color(rng, [(0.62, 0.72, 0.62), (0.9, 0.9, 0.86),
+                                                      (0.75, 0.78, 0.82), (0.3, 0.4, 0.6),
+                                                      (0.55, 0.35, 0.2)][rng.integers(5)], 0.05),
+                           0.01, 0.05, 0.01)
+        if rng.random() < 0.5:  # painted blue-and-white decoration
+            brush_strokes(rng, img, rng.integers(3, 20), ink=rand_color(rng, (0.15, 0.25, 0.6), 0.06),
+                          wmin=1.5, wmax=10, lmin=20, lmax=160)
+        # specular highlight band
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        a = rng.uniform(0, math.pi)
+        d = (xx * math.cos(a) + yy * math.sin(a)) - rng.uniform(0, w + h)
+        img += (rng.uniform(0, 0.35) * np.exp(-(d / rng.uniform(10, 60)) ** 2))[..., None]
+        sub = img.reshape(-1, 3).mean(0)
+    elif kind in ("paper", "silk"):
+        img = base_texture(rng, h, w, rand_color(rng, (0.86, 0.8, 0.64), 0.06), 0.02, 0.06, 0.02)
+        fib = fbm(rng, h, w, (rng.uniform(1, 2), 12), [1, 0.3]) if kind == "paper" else None
+        if kind == "silk":  # weave
+            yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+            p = rng.uniform(2.0, 4.0)
+            fib = np.sin(xx * 2 * np.pi / p) * np.sin(yy * 2 * np.pi / p)
+        img *= (1 + rng.uniform(0.01, 0.04) * fib)[..., None]
+        cells = char_cluster(rng, h, w, rng.uniform(25, 80))
+        if cells:
+            brush_strokes(rng, img, len(cells) * rng.integers(3, 7), cluster=cells,
+                          wmin=2, wmax=12)
+        if rng.random() < 0.3:
+            paint_layer(rng, img, rng.integers(1, 3))
+        sub = img.reshape(-1, 3).mean(0) * 0.9
+    elif kind == "wood":
+        img = base_texture(rng, h, w, rand_color(rng, (0.55, 0.38, 0.22), 0.08), 0.03, 0.1, 0.03)
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        a = rng.uniform(0, math.pi)
+        u = xx * math.cos(a) + yy * math.sin(a)
+        v = -xx * math.sin(a) + yy * math.cos(a)
+        warp = fbm(rng, h, w, (rng.uniform(80, 200), 30), [1, 0.3]) * rng.uniform(5, 25)
+        period = rng.uniform(5, 18)
+        ph = (v + warp + 0.02 * u) / period
+        streak = fbm(rng, h, w, (1.5, 6), [1, 0.5])
+        band = (0.5 + 0.5 * np.cos(2 * np.pi * ph)) ** rng.uniform(1, 4)
+        img *= (1 - rng.uniform(0.1, 0.35) * band)[..., None]
+        lines = (np.abs(np.cos(np.pi * ph)) > rng.uniform(0.97, 0.995)).astype(np.float32)
+        lines = cv2.GaussianBlur(lines, (0, 0), rng.uniform(0.4, 1.0))
+        img *= (1 - rng.uniform(0.1, 0.5) * lines * np.clip(1 + streak, 0, 1))[..., None]
+        img *= (1 + 0.04 * streak)[..., None]
+        sub = img.reshape(-1, 3).mean(0) * 0.7
+    else:
+        raise ValueError(kind)
+    return img, np.asarray(sub, np.float32)
+
+
+# ----------------------------------------------------------------------------- cracks
+def crack_tree(rng, canvas, p0, ang, length, w0, jag, depth=0, taper="tip"):
+    step = rng.uniform(2.0, 4.0)
+    n = max(3, int(length / step))
+    pts = [np.array(p0, np.float32)]
+    a = ang
+    drift = rng.normal(0, 0.02)
+    tort = rng.uniform(0.1, 0.45)
+    for _ in range(n):
+        a += drift + rng.normal(0, tort)
+        a = ang + float(np.clip(a - ang, -1.0, 1.0))  # keep overall direction
+        pts.append(pts[-1] + step * np.array([math.cos(a), math.sin(a)], np.float32))
+    pts = np.array(pts)
+    pts += rng.normal(0, jag, pts.shape).astype(np.float32)  # jagged edges
+    s = np.linspace(0, 1, len(pts))
+    if taper == "tip":
+        prof = w0 * (1 - s) ** rng.uniform(0.3, 1.0)
+    else:  # both ends
+        prof = w0 * np.sin(np.pi * s) ** rng.uniform(0.3, 0.8)
+    prof = prof * np.exp(0.25 * fbm(rng, 1, len(pts), (rng.uniform(3, 10),))[0])
+    prof = np.maximum(prof, 1.0)
+    draw_path(canvas, pts, prof, aa=False)
+    if depth < 3:
+        nb = rng.poisson(length / 120.0)
+        for _ in range(nb):
+            i = rng.integers(1, max(2, len(pts) - 2))
+            side = rng.choice([-1, 1])
+            crack_tree(rng, canvas, pts[i], ang + side * rng.uniform(0.3, 1.2),
+                       length * rng.uniform(0.15, 0.6) * (1 - s[i] * 0.5),
+                       max(1.0, prof[i] * rng.uniform(0.4, 0.85)), jag, depth + 1, "tip")
+
+
+def craquelure(rng, h, w, cell, width):
+    """Voronoi crack network at 2x with wavy boundaries, limited to a blob region."""
+    H, W = 2 * h, 2 * w
+    n = int(H * W / (2 * cell) ** 2) + 1
+    seeds = np.ones((H, W), np.uint8)
+    ys, xs = rng.integers(0, H, n), rng.integers(0, W, n)
+    seeds[ys, xs] = 0
+    _, lab = cv2.distanceTransformWithLabels(seeds, cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL)
+    amp = rng.uniform(0.1, 0.35) * 2 * cell
+    dx = fbm(rng, H, W, (2 * cell * 0.6, 2 * cell * 0.2), [1, 0.4]) * amp
+    dy = fbm(rng, H, W, (2 * cell * 0.6, 2 * cell * 0.2), [1, 0.4]) * amp
+    gx, gy = np.meshgrid(np.arange(W, dtype=np.float32), np.arange(H, dtype=np.float32))
+    lab = cv2.remap(lab.astype(np.float32), gx + dx, gy + dy, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REFLECT)
+    e = np.zeros((H, W), np.uint8)
+    e[:, :-1] |= (lab[:, :-1] != lab[:, 1:])
+    e[:-1, :] |= (lab[:-1, :] != lab[1:, :])
+    k = max(1, int(round(2 * width)) - 1)
+    if k > 1:
+        e = cv2.dilate(e, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    # drop some edges (open network) and limit to a region
+    keep = fbm(rng, H, W, (2 * cell * 1.5,)) > rng.uniform(-1.5, 0.0)
+    region = fbm(rng, H, W, (rng.uniform(100, 300),)) > rng.uniform(-2.0, 0.5)
+    return e * 255 * (keep & region).astype(np.uint8)
+
+
+def render_cracks(rng, h, w, kind):
+    c2 = np.zeros((2 * h, 2 * w), np.uint8)
+    style = rng.choice(["single", "multi", "hairline", "craq", "mixed"],
+                       p=[0.3, 0.2, 0.15, 0.15, 0.2] if kind not in ("glaze", "mural", "paper", "silk")
+                       else [0.2, 0.15, 0.15, 0.35, 0.15])
+    n_main = {"single": 1, "multi": rng.integers(2, 5), "hairline": rng.integers(2, 7),
+              "craq": 0, "mixed": rng.integers(1, 3)}[style]
+    wide = rng.random() < 0.35
+    for _ in range(n_main):
+        if rng.random() < 0.6:  # start at an edge and cross
+            side = rng.integers(4)
+            p = [(rng.uniform(0, w), -5), (w + 5, rng.uniform(0, h)), (rng.uniform(0, w), h + 5),
+                 (-5, rng.uniform(0, h))][side]
+            ang = [math.pi / 2, math.pi, -math.pi / 2, 0][side] + rng.normal(0, 0.5)
+            taper = "tip"
+        else:
+            p = (rng.uniform(0, w), rng.uniform(0, h))
+            ang = rng.uniform(0, 2 * math.pi)
+            taper = "both"
+        if kind == "wood":
+            ang = rng.uniform(0, 2 * math.pi)
+        L = rng.uniform(0.3, 1.3) * max(h, w)
+        if style == "hairline":
+            w0 = rng.uniform(1.0, 2.2)
+            L *= rng.uniform(0.2, 0.7)
+        elif wide:
+            w0 = math.exp(rng.uniform(math.log(4), math.log(20)))
+        else:
+            w0 = math.exp(rng.uniform(math.log(1.2), math.log(7)))
+        crack_tree(rng, c2, p, ang, L, w0, rng.uniform(0.0, 0.9), 0, taper)
+    if style in ("craq", "mixed"):
+        c2 = np.maximum(c2, craquelure(rng, h, w, rng.uniform(8, 45), rng.uniform(0.8, 2.2)))
+    return c2
+
+
+def apply_cracks(rng, img, c2, sub, light):
+    h, w = img.shape[:2]
+    cov = down2(c2)
+    label = (cov >= 0.45).astype(np.uint8)
+    if label.sum() == 0:
+        return label
+    m = (c2 > 127).astype(np.uint8)
+    dist = cv2.distanceTransform(m, cv2.DIST_L2, 3)
+    dist = cv2.resize(dist, (w, h), interpolation=cv2.INTER_AREA) / 2.0  # px at 1x from the wall
+    depth = np.clip(dist / rng.uniform(1.0, 3.0), 0, 1)
+    dark_base = rng.uniform(0.45, 0.92)
+    along = np.clip(dark_base + 0.12 * fbm(rng, h, w, (rng.uniform(20, 80),)), 0.35, 0.97)
+    dark = along * (0.75 + 0.25 * depth)
+    covs = cv2.GaussianBlur(cov, (0, 0), rng.uniform(0.3, 0.5))
+    interior = np.clip(img * (1 - dark[..., None]), 0, 1)
+    if rng.random() < 0.25:  # open crack showing substrate / dust, still shadowed at the walls
+        mix = np.clip(depth - 0.5, 0, 1)[..., None] * rng.uniform(0.3, 0.8)
+        interior = interior * (1 - mix) + (sub * rng.uniform(0.3, 0.7)) * mix
+    out = img * (1 - covs[..., None]) + interior * covs[..., None]
+    # lit rim on the wall facing the light, shadow rim on the other side (open cracks only)
+    if dist.max() > 1.5:
+        sh = rng.uniform(0.7, 2.0)
+        M = np.float32([[1, 0, light[0] * sh], [0, 1, light[1] * sh]])
+        shifted = cv2.warpAffine(covs, M, (w, h))
+        rim = np.clip(shifted - covs, 0, 1)
+        out = out * (1 + rng.uniform(0.05, 0.25) * rim[..., None])
+    # chipped / spalled edges: lighter, irregular zone hugging wide cracks (not labelled)
+    if rng.random() < 0.35 and dist.max() > 2:
+        zone = cv2.dilate(label, np.ones((5, 5), np.uint8)).astype(np.float32) - label
+        zone *= (fbm(rng, h, w, (3, 1.5), [1, 0.5]) > 0.3)
+        zone = cv2.GaussianBlur(zone, (0, 0), 0.6)
+        out = out * (1 - 0.5 * zone[..., None]) + (sub * 1.05) * 0.5 * zone[..., None]
+    img[:] = out
+    return label
+
+
+# ----------------------------------------------------------------------------- overlays (negatives)
+def stains(rng, img, n):
+    h, w = img.shape[:2]
+    for _ in range(n):
+        m = region_masks(rng, h, w, 1, rng.uniform(30, 150))[0]
+        m = cv2.GaussianBlur(m, (0, 0), rng.uniform(2, 10))
+        col = rand_color(rng, [(0.45, 0.35, 0.2), (0.3, 0.3, 0.3), (0.5, 0.45, 0.3)][rng.integers(3)], 0.05)
+        a = m * rng.uniform(0.1, 0.45)
+        img[:] = img * (1 - a[..., None]) + col * img.mean() * 1.4 * a[..., None]
+        if rng.random() < 0.5:  # tide line on the stain's border
+            e = cv2.morphologyEx((m > 0.5).astype(np.uint8), cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
+            e = cv2.GaussianBlur(e.astype(np.float32), (0, 0), rng.uniform(0.7, 1.6))
+            img *= (1 - rng.uniform(0.05, 0.25) * e)[..., None]
+
+
+def hairs(rng, img, n):
+    h, w = img.shape[:2]
+    for _ in range(n):
+        c2 = np.zeros((2 * h, 2 * w), np.uint8)
+        pts = smooth_path(rng, (rng.uniform(0, w), rng.uniform(0, h)), rng.uniform(0, 6.3),
+                          rng.uniform(20, 200), 2.0, rng.uniform(0.01, 0.06))
+        draw_path(c2, pts, np.full(len(pts), rng.uniform(0.7, 1.8)))
+        a = cv2.GaussianBlur(down2(c2), (0, 0), rng.uniform(0.3, 1.0)) * rng.uniform(0.3, 0.9)
+        col = rand_color(rng, (0.1, 0.08, 0.07), 0.03) if rng.random() < 0.7 else rand_color(rng, (0.9, 0.9, 0.88))
+        img[:] = img * (1 - a[..., None]) + col * a[..., None]
+
+
+def thin_lines(rng, img, n):
+    """Painted lines / thin straight shadows of wires and strings."""
+    h, w = img.shape[:2]
+    for _ in range(n):
+        c2 = np.zeros((2 * h, 2 * w), np.uint8)
+        pts = smooth_path(rng, (rng.uniform(0, w), rng.uniform(0, h)), rng.uniform(0, 6.3),
+                          rng.uniform(60, 600), 3.0, rng.uniform(0.0, 0.02))
+        draw_path(c2, pts, np.full(len(pts), rng.uniform(1.0, 4.0)))
+        a = cv2.GaussianBlur(down2(c2), (0, 0), rng.uniform(0.3, 2.5))
+        if rng.random() < 0.5:
+            img *= (1 - rng.uniform(0.2, 0.6) * a)[..., None]  # shadow
+        else:
+            col = rand_color(rng, PIGMENTS[rng.integers(len(PIGMENTS))], 0.05)
+            a = a * rng.uniform(0.5, 0.95)
+            img[:] = img * (1 - a[..., None]) + col * a[..., None]
+
+
+def cast_shadow(rng, img):
+    h, w = img.shape[:2]
+    pts = np.array([(rng.uniform(-0.2, 1.2) * w, rng.uniform(-0.2, 1.2) * h) for _ in range(rng.integers(3, 7))],
+                   np.int32)
+    m = np.zeros((h, w), np.float32)
+    cv2.fillPoly(m, [cv2.convexHull(pts)], 1.0)
+    m = cv2.GaussianBlur(m, (0, 0), rng.uniform(1, 25))
+    img *= (1 - rng.uniform(0.2, 0.6) * m)[..., None]
+
+
+# ----------------------------------------------------------------------------- camera
+def lighting(rng, img):
+    h, w = img.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    a = rng.uniform(0, 2 * math.pi)
+    g = ((xx - w / 2) * math.cos(a) + (yy - h / 2) * math.sin(a)) / max(h, w)
+    L = 1 + rng.uniform(0, 0.9) * g + rng.uniform(0, 0.25) * fbm(rng, h, w, (rng.uniform(150, 400),))
+    r2 = ((xx - w / 2) ** 2 + (yy - h / 2) ** 2) / ((w / 2) ** 2 + (h / 2) ** 2)
+    L *= 1 - rng.uniform(0, 0.45) * r2  # vignetting
+    L *= rng.uniform(0.55, 1.25)
+    img *= np.clip(L, 0.1, 2.0)[..., None]
+    img *= rng.uniform(0.85, 1.15, 3).astype(np.float32)  # colour cast
+
+
+def perspective(rng, img, cov):
+    h, w = img.shape[:2]
+    d = rng.uniform(0.02, 0.10) * min(h, w)
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    dst = src + rng.uniform(-d, d, (4, 2)).astype(np.float32)
+    # zoom in slightly so no border is empty
+    c = dst.mean(0)
+    dst = (dst - c) * 1.12 + c
+    M = cv2.getPerspectiveTransform(src, dst)
+    img = cv2.warpPerspective(img, M, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    cov = cv2.warpPerspective(cov, M, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    return img, cov
+
+
+def camera(rng, img, rscale=True):
+    h, w = img.shape[:2]
+    if rng.random() < 0.6:
+        img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.3, 1.1))
+    elif rng.random() < 0.1:
+        k = rng.integers(3, 6)
+        ker = np.zeros((k, k), np.float32)
+        ker[k // 2, :] = 1.0 / k
+        ker = cv2.warpAffine(ker, cv2.getRotationMatrix2D((k / 2 - .5, k / 2 - .5), rng.uniform(0, 180), 1), (k, k))
+        img = cv2.filter2D(img, -1, ker / max(ker.sum(), 1e-6))
+    if rscale and rng.random() < 0.15:
+        f = rng.uniform(0.6, 0.9)
+        img = cv2.resize(cv2.resize(img, (int(w * f), int(h * f)), interpolation=cv2.INTER_AREA), (w, h),
+                         interpolation=cv2.INTER_LINEAR)
+    # gamma / contrast / saturation
+    img = np.clip(img, 0, 1) ** rng.uniform(0.75, 1.3)
+    gray = lum(img)[..., None]
+    img = gray + (img - gray) * rng.uniform(0.6, 1.4)
+    sig = rng.uniform(0.003, 0.035)
+    img = img + rng.normal(0, 1, img.shape).astype(np.float32) * (sig * np.sqrt(np.clip(img, 0.02, 1)) / 0.7)
+    if rng.random() < 0.3:
+        img += cv2.GaussianBlur(rng.normal(0, sig, img.shape).astype(np.float32), (0, 0), 1.0)
+    out = np.clip(img * 255 + 0.5, 0, 255).astype(np.uint8)
+    if rng.random() < 0.7:
+        ok, buf = cv2.imencode(".jpg", out[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(rng.uniform(35, 95))])
+        out = cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1]
+    return np.ascontiguousarray(out)
+
+
+# ----------------------------------------------------------------------------- sample
+def make_sample(rng, h, w, kind=None, p_crack=0.85, cracks=None, cam=True):
+    kind = kind or SURFACES[rng.integers(len(SURFACES))]
+    la = rng.uniform(0, 2 * math.pi)
+    light = np.array([math.cos(la), math.sin(la)], np.float32)
+    img, sub = surface(rng, kind, h, w, light)
+    # under-layer negatives
+    if rng.random() < 0.35:
+        thin_lines(rng, img, rng.integers(1, 4))
+    if rng.random() < 0.2 and kind not in ("paper", "silk"):
+        brush_strokes(rng, img, rng.integers(1, 8), wmin=2, wmax=12, lmin=20, lmax=120)
+    if rng.random() < 0.3:
+        stains(rng, img, rng.integers(1, 3))
+    has = (rng.random() < p_crack) if cracks is None else cracks
+    cov = np.zeros((h, w), np.float32)
+    if has:
+        c2 = render_cracks(rng, h, w, kind)
+        lab = apply_cracks(rng, img, c2, sub, light)
+        cov = down2(c2)
+    # over-layer negatives
+    if rng.random() < 0.25:
+        hairs(rng, img, rng.integers(1, 4))
+    if rng.random() < 0.25:
+        cast_shadow(rng, img)
+    lighting(rng, img)
+    if cam and rng.random() < 0.5:
+        img, cov = perspective(rng, img, cov)
+    label = (cov >= 0.45).astype(np.uint8)
+    out = camera(rng, img) if cam else np.clip(img * 255 + 0.5, 0, 255).astype(np.uint8)
+    return out, label, {"kind": kind, "cracks": bool(has)}
+
+
+if __name__ == "__main__":
+    import sys
+    import time
+    rng = np.random.default_rng(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
+    t = time.time()
+    for i in range(20):
+        make_sample(rng, 256, 256)
+    print("ms/sample 256^2:", (time.time() - t) / 20 * 1000)

@@ -1,0 +1,144 @@
+"""Train CrackUNet on procedurally generated heritage-surface cracks.
+
+One command, seeded, resumable:
+  python3 models/train/train.py --out CKPT_DIR [--steps N | --time-budget SEC] [--resume CKPT]
+
+Data is generated on the fly by worker processes (models/train/synth.py); worker w of phase p
+draws from numpy's default_rng([seed, p, w]), so a run is reproducible for a given worker count.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, IterableDataset
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from net import CrackUNet, count_gflops, count_params  # noqa: E402
+from synth import make_sample  # noqa: E402
+
+
+class Synth(IterableDataset):
+    def __init__(self, seed, phase, size):
+        self.seed, self.phase, self.size = seed, phase, size
+
+    def __iter__(self):
+        wi = torch.utils.data.get_worker_info()
+        wid = wi.id if wi else 0
+        rng = np.random.default_rng([self.seed, self.phase, wid])
+        while True:
+            img, lab, _ = make_sample(rng, self.size, self.size)
+            yield torch.from_numpy(img), torch.from_numpy(lab)
+
+
+def loss_fn(logits, y):
+    bce = F.binary_cross_entropy_with_logits(logits, y)
+    p = torch.sigmoid(logits)
+    inter = (p * y).sum()
+    dice = 1 - (2 * inter + 1) / (p.sum() + y.sum() + 1)
+    return bce + dice, bce.item(), dice.item()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--seed", type=int, default=20251123)
+    ap.add_argument("--steps", type=int, default=0, help="total steps of this phase (0: from --time-budget)")
+    ap.add_argument("--time-budget", type=float, default=360, help="seconds for this call")
+    ap.add_argument("--resume", default="")
+    ap.add_argument("--new-phase", action="store_true", help="start a new fine-tuning phase from --resume")
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--batch", type=int, default=24)
+    ap.add_argument("--crop", type=int, default=256)
+    ap.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 1))
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    torch.manual_seed(args.seed)
+    dev = "cuda" if torch.cuda.is_available() else "cpu"
+    net = CrackUNet().to(dev).to(memory_format=torch.channels_last)
+    print(f"params {count_params(net)}  gflops@384x640 {count_gflops(net):.3f}", flush=True)
+    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
+    state = {"step": 0, "total": args.steps, "phase": 0, "history": [], "lr": args.lr}
+    if args.resume:
+        ck = torch.load(args.resume, map_location=dev)
+        net.load_state_dict(ck["model"])
+        state = ck["state"]
+        if args.new_phase or state["step"] >= state["total"]:
+            state["history"].append({"phase": state["phase"], "steps": state["step"], "lr": state["lr"],
+                                     "batch": args.batch, "crop": args.crop})
+            state.update(step=0, total=args.steps, phase=state["phase"] + 1, lr=args.lr)
+        else:
+            opt.load_state_dict(ck["opt"])
+        print("resumed", json.dumps(state), flush=True)
+    lr0 = state["lr"]
+    warm = 300 if state["phase"] == 0 else 50
+    ds = Synth(args.seed, state["phase"] * 1000 + state["step"] // 1000, args.crop)
+    dl = DataLoader(ds, batch_size=args.batch, num_workers=args.workers, pin_memory=dev == "cuda",
+                    prefetch_factor=4 if args.workers else None, persistent_workers=args.workers > 0)
+    t0 = time.time()
+    last_ck = t0
+    it = iter(dl)
+    rate_t = None
+    ema = None
+    net.train()
+
+    def save(tag="ckpt.pt"):
+        torch.save({"model": net.state_dict(), "opt": opt.state_dict(), "state": state,
+                    "args": vars(args)}, os.path.join(args.out, tag))
+
+    while True:
+        if state["total"] and state["step"] >= state["total"]:
+            break
+        if time.time() - t0 > args.time_budget and state["total"]:
+            print("time budget reached", flush=True)
+            break
+        x, y = next(it)
+        x = x.to(dev, non_blocking=True).permute(0, 3, 1, 2).float().contiguous(memory_format=torch.channels_last)
+        y = y.to(dev, non_blocking=True).float()[:, None]
+        k = int(torch.randint(0, 4, (1,)))
+        if k:
+            x, y = torch.rot90(x, k, (2, 3)), torch.rot90(y, k, (2, 3))
+        s = state["step"]
+        T = state["total"] or 10 ** 9
+        lr = lr0 * min(1.0, (s + 1) / warm) * (0.5 * (1 + math.cos(math.pi * min(1.0, s / T))) * 0.98 + 0.02)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        if dev == "cuda":
+            with torch.autocast(device_type="cuda", dtype=torch.bfloat16):
+                logits = net(x)
+        else:
+            logits = net(x)
+        loss, bce, dice = loss_fn(logits.float(), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+        state["step"] += 1
+        ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
+        if not state["total"]:
+            if state["step"] == 100:
+                rate_t = time.time()
+            if state["step"] == 400:
+                rate = 300 / (time.time() - rate_t)
+                remaining = args.time_budget - (time.time() - t0)
+                state["total"] = int(400 + rate * remaining * 0.97)
+                print(f"measured {rate:.1f} it/s -> total steps {state['total']}", flush=True)
+        if state["step"] % 200 == 0:
+            print(f"step {state['step']}/{state['total']} loss {ema:.4f} bce {bce:.4f} dice {dice:.4f} "
+                  f"lr {lr:.2e} t {time.time() - t0:.0f}s", flush=True)
+        if time.time() - last_ck > 90:
+            save()
+            last_ck = time.time()
+    save()
+    print(json.dumps({"done": state["step"] >= state["total"], **{k: v for k, v in state.items()}}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
