@@ -74,7 +74,7 @@ export function loadConfig(opts: { flags?: Record<string, string>; configFile?: 
   for (const key of KEYS) {
     if (out[key] === undefined) {
       const d = CONFIG_SCHEMA[key].default;
-      (out as Record<string, unknown>)[key] = typeof d === 'function' ? (d as (c: Partial<Config>) => unknown)(out) : d;
+      (out as Record<string, unknown>)[key] = typeof d === "function" ? (d as (c: Record<string, unknown>) => unknown)(out) : d;
     }
   }
   return out as Config;

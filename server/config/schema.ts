@@ -18,7 +18,7 @@ const MASK_ENCODINGS = ['raw', 'deflate'] as const;
 
 type Parsed<T> = { ok: true; value: T } | { ok: false };
 interface KeySpec<T> {
-  default: T | ((c: Partial<Config>) => T);
+  default: T | ((c: Record<string, unknown>) => T);
   allowed: string;
   parse(raw: unknown): Parsed<T>;
   help: string;
@@ -74,7 +74,7 @@ export const CONFIG_SCHEMA = {
   jpegQuality: { default: 80, allowed: 'an integer 10..100', parse: int(10, 100), help: 'display JPEG quality' } as KeySpec<number>,
   maskEncoding: { default: 'raw', allowed: MASK_ENCODINGS.join(' or '), parse: oneOf(MASK_ENCODINGS), help: 'how masks travel over the WebSocket' } as KeySpec<(typeof MASK_ENCODINGS)[number]>,
   dataDir: { default: dataDirDefault, allowed: 'a writable directory', parse: str((s) => s.length > 0), help: 'captures, calibration and engines' } as KeySpec<string>,
-  engineDir: { default: (c: Partial<Config>) => path.join(c.dataDir ?? dataDirDefault(), 'engines'), allowed: 'a directory', parse: str((s) => s.length > 0), help: 'TensorRT engines and EPContext wrappers' } as KeySpec<string>,
+  engineDir: { default: (c: Record<string, unknown>) => path.join((c.dataDir as string | undefined) ?? dataDirDefault(), "engines"), allowed: 'a directory', parse: str((s) => s.length > 0), help: 'TensorRT engines and EPContext wrappers' } as KeySpec<string>,
   captureQuotaMb: { default: 2048, allowed: 'an integer 1..1000000 (MB)', parse: int(1, 1_000_000), help: 'captures beyond this are evicted oldest first' } as KeySpec<number>,
   adminToken: { default: '', allowed: 'a string of at least 16 characters, or empty', parse: str((s) => s === '' || s.length >= 16), help: 'token for admin actions (never logged)' } as KeySpec<string>,
   allowedOrigins: { default: [] as string[], allowed: 'a comma-separated list of origins (http://host:port)', parse: (raw: unknown) => { const l = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',').map((s) => s.trim()).filter(Boolean) : null; return l && l.every((s) => typeof s === 'string' && /^https?:\/\/[^/]+$/.test(s)) ? ok(l as string[]) : bad; }, help: 'extra WebSocket origins allowed besides the page itself' } as KeySpec<string[]>,

@@ -38,7 +38,14 @@ export interface ErrorMessage {
   message: string;
 }
 
-export type ServerTextMessage = HelloMessage | StatusMessage | ErrorMessage;
+export interface PongMessage {
+  type: 'pong';
+  /** the client's t, echoed */
+  t: number;
+  serverTime: number;
+}
+
+export type ServerTextMessage = HelloMessage | StatusMessage | ErrorMessage | PongMessage;
 
 /** Messages a client may send. Anything else is answered with an ErrorMessage. */
 export type ClientMessage = { type: 'ping'; t: number } | { type: 'pause' } | { type: 'resume' };

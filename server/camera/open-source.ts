@@ -1,0 +1,59 @@
+// Turns a source URI into a FrameSource: one backend module per scheme, as jetson-utils' videoSource.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PROJECT_ROOT } from '../config/schema.js';
+import type { Logger } from '../log/logger.js';
+import { csiPipeline } from './csi.js';
+import type { FrameGeometry, FrameSource, GstPipelineSpec } from './frame-source.js';
+import { SourceUriError } from './frame-source.js';
+import { GstSource } from './gst-source.js';
+import { IMAGE_EXTENSIONS, imageFolderPipeline } from './image-folder.js';
+import { rtspPipeline } from './rtsp.js';
+import { testPatternPipeline } from './test-pattern.js';
+import { v4l2Pipeline } from './v4l2.js';
+import { videoFilePipeline } from './video-file.js';
+
+export const DEMO_DIR = path.join(PROJECT_ROOT, 'models', 'demo');
+
+function specFor(uri: string, g: FrameGeometry): () => GstPipelineSpec {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    throw new SourceUriError(`source ${JSON.stringify(uri)} is not a URI (try demo://, test://, file:///path, v4l2:///dev/video0, csi://0, rtsp://host/path)`);
+  }
+  switch (url.protocol) {
+    case 'demo:':
+      return () => imageFolderPipeline(DEMO_DIR, g);
+    case 'test:':
+      testPatternPipeline(url, g); // validate now, not at the first restart
+      return () => testPatternPipeline(url, g);
+    case 'file:': {
+      const file = fileURLToPath(url);
+      const isImageOrDir = (p: string) => (fs.existsSync(p) && fs.statSync(p).isDirectory()) || p.endsWith('/') || IMAGE_EXTENSIONS.includes(path.extname(p).slice(1).toLowerCase());
+      return () => (isImageOrDir(file) ? imageFolderPipeline(file, g) : videoFilePipeline(file, g));
+    }
+    case 'v4l2:':
+      return () => v4l2Pipeline(url.pathname, g);
+    case 'csi:':
+      return () => csiPipeline(url.host, g);
+    case 'rtsp:':
+    case 'rtsps:':
+      return () => rtspPipeline(uri, g);
+    default:
+      throw new SourceUriError(`source scheme ${url.protocol} is not supported (demo, test, file, v4l2, csi, rtsp)`);
+  }
+}
+
+export function openSource(uri: string, geometry: FrameGeometry, opts: { log: Logger; stallMs: number }): FrameSource {
+  const spec = specFor(uri, geometry);
+  return new GstSource({
+    uri,
+    geometry,
+    spec,
+    mode: /^(v4l2|csi|rtsps?):/.test(uri) ? 'live' : 'paced',
+    log: opts.log.child({ component: 'source' }),
+    stallMs: opts.stallMs,
+  });
+}

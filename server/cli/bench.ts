@@ -1,0 +1,160 @@
+// `crackscope bench [--frames N] [--json]`: the model alone in a loop (raw_*), then the real daemon
+// as a child process on loopback with WebSocket clients (pipeline_*, stage_ms, e2e latency, RSS).
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import WebSocket from 'ws';
+import { DEMO_DIR } from '../camera/open-source.js';
+import { listImages } from '../camera/image-folder.js';
+import { loadConfig, parseArgs } from '../config/load.js';
+import { resolveModel } from '../inference/manifest.js';
+import { createCrackSession } from '../inference/session.js';
+import { tensorrtResolver } from '../inference/providers.js';
+import { createLogger } from '../log/logger.js';
+import { decodeFrame, STAGES } from '../stream/wire-format.js';
+
+const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.js');
+
+export const pct = (xs: number[], p: number) => {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+
+async function demoFrame(width: number, height: number): Promise<Uint8Array> {
+  const img = listImages(DEMO_DIR)[0];
+  const base = img ? sharp(img) : sharp({ create: { width, height, channels: 3, background: { r: 128, g: 120, b: 110 } } });
+  return new Uint8Array(await base.resize(width, height, { fit: 'fill' }).removeAlpha().raw().toBuffer());
+}
+
+export async function rawBench(opts: { frames: number; modelName: string; modelsDir: string; providers: Parameters<typeof createCrackSession>[0]['providers']; threads: number; config: ReturnType<typeof loadConfig> }) {
+  const model = resolveModel(opts.modelsDir, opts.modelName);
+  const session = await createCrackSession({ model, providers: opts.providers, threads: opts.threads, log: createLogger('error'), resolveTensorrt: tensorrtResolver(opts.config) });
+  const { height, width } = model.manifest.input;
+  const rgb = await demoFrame(width, height);
+  for (let i = 0; i < 3; i++) await session.run(rgb, height, width);
+  const times: number[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < opts.frames; i++) {
+    const t = performance.now();
+    await session.run(rgb, height, width);
+    times.push(performance.now() - t);
+  }
+  const wall = performance.now() - t0;
+  await session.release();
+  return { provider: session.provider, providerLabel: session.providerLabel, fallbacks: session.fallbacks, model: `${model.manifest.name}@${model.manifest.version}`, input: `${height}x${width}`, gflops: model.manifest.gflops, raw_infer_ms_p50: round(pct(times, 50)), raw_infer_ms_p95: round(pct(times, 95)), raw_fps: round((opts.frames * 1000) / wall) };
+}
+
+function startDaemon(args: string[]): Promise<{ child: ChildProcess; port: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MAIN, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`daemon did not start in 60 s: ${err || out.slice(-500)}`)); }, 60_000);
+    child.stderr!.on('data', (d) => (err += d));
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /"event":"http.listening".*?"port":(\d+)/.exec(out);
+      if (m) { clearTimeout(timer); child.stdout!.removeAllListeners('data'); child.stdout!.resume(); resolve({ child, port: Number(m[1]) }); }
+    });
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`daemon exited with ${code}: ${err.trim() || out.slice(-500)}`)); });
+  });
+}
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? round(Number(m[1]) / 1024, 1) : 0;
+}
+
+export async function pipelineBench(opts: { frames: number; clients: number; source: string; fps: number; extraArgs: string[] }) {
+  const { child, port } = await startDaemon(['--source', opts.source, '--fps', String(opts.fps), '--quiet', 'true', ...opts.extraArgs]);
+  try {
+    const warmup = 5;
+    const e2e: number[] = [];
+    const stage: Record<string, number[]> = Object.fromEntries(STAGES.map((s) => [s, []]));
+    const arrivals: number[] = [];
+    let maskBytes = 0;
+    const sockets: WebSocket[] = [];
+    const done = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out after ${arrivals.length} frames`)), 120_000 + opts.frames * 2000);
+      for (let c = 0; c < opts.clients; c++) {
+        const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+        sockets.push(ws);
+        let seen = 0;
+        ws.on('error', reject);
+        ws.on('message', (data, isBinary) => {
+          if (!isBinary || c !== 0) return; // extra clients only load the server
+          const now = performance.timeOrigin + performance.now();
+          if (++seen <= warmup) return;
+          const f = decodeFrame(new Uint8Array(data as Buffer));
+          arrivals.push(now);
+          e2e.push(now - f.capturedAt);
+          maskBytes += f.maskBytes.byteLength;
+          for (const s of STAGES) stage[s].push(s === 'send' ? now - f.sentAt : f.timings[s]);
+          if (arrivals.length >= opts.frames) { clearTimeout(timer); resolve(); }
+        });
+      }
+    });
+    await done;
+    const rss = rssMb(child.pid!);
+    for (const ws of sockets) ws.close();
+    const span = (arrivals.at(-1)! - arrivals[0]) / 1000;
+    const stage_ms = Object.fromEntries(STAGES.map((s) => [s, { p50: round(pct(stage[s], 50)), p95: round(pct(stage[s], 95)) }]));
+    const nonInfer = STAGES.filter((s) => s !== 'inference').reduce((a, s) => a + stage_ms[s].p50, 0);
+    return {
+      pipeline_fps: round((arrivals.length - 1) / span),
+      stage_ms,
+      non_inference_ms_p50: round(nonInfer),
+      e2e_latency_ms_p50: round(pct(e2e, 50)),
+      e2e_latency_ms_p95: round(pct(e2e, 95)),
+      mask_bytes_mean: Math.round(maskBytes / arrivals.length),
+      rss_mb: rss,
+      clients: opts.clients,
+    };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+}
+
+export async function benchCommand(argv: string[]): Promise<number> {
+  const { flags, extra, configFile } = parseArgs(argv, { '--frames': 'value', '--json': 'boolean', '--clients': 'value', '--raw-only': 'boolean' });
+  const config = loadConfig({ flags, configFile });
+  const frames = Math.max(5, Number(extra.frames ?? 100));
+  const clients = Math.max(1, Number(extra.clients ?? 1));
+  const raw = await rawBench({ frames, modelName: config.model, modelsDir: config.modelsDir, providers: config.providers, threads: config.threads, config });
+  let result: Record<string, unknown> = { ...raw, cores: os.availableParallelism(), cpu: os.cpus()[0]?.model, node: process.version };
+  if (!extra['raw-only']) {
+    // pace the source just above what the model can take, so the model, not the source, is the limit
+    const fps = flags.fps ? config.fps : Math.min(120, Math.ceil(raw.raw_fps * 1.3) + 1);
+    const pairs: [string, string][] = [
+      ['--model', config.model], ['--providers', config.providers.join(',')], ['--threads', String(config.threads)],
+      ['--mask-encoding', config.maskEncoding], ['--models-dir', config.modelsDir], ['--data-dir', fs.mkdtempSync(path.join(os.tmpdir(), 'crackscope-bench-'))],
+    ];
+    const cleaned = pairs.filter(([, v]) => v !== '').flat();
+    const pipe = await pipelineBench({ frames, clients, source: config.source, fps, extraArgs: cleaned });
+    result = { ...result, source: config.source, source_fps: fps, ...pipe, pipeline_vs_raw: round(pipe.pipeline_fps / raw.raw_fps, 3), e2e_minus_raw_ms: round(pipe.e2e_latency_ms_p50 - raw.raw_infer_ms_p50) };
+  }
+  if (!extra.json) printTable(result);
+  process.stdout.write(JSON.stringify(result) + '\n');
+  return 0;
+}
+
+function printTable(r: Record<string, any>) {
+  const lines = [
+    `crackscope bench — ${r.model} at ${r.input} on ${r.providerLabel} (${r.cores} cores, ${r.cpu})`,
+    `  raw session.run      p50 ${r.raw_infer_ms_p50} ms   p95 ${r.raw_infer_ms_p95} ms   ${r.raw_fps} fps`,
+  ];
+  if (r.pipeline_fps !== undefined) {
+    lines.push(`  full pipeline        ${r.pipeline_fps} fps (${Math.round(r.pipeline_vs_raw * 100)}% of raw), source ${r.source} at ≤${r.source_fps} fps`);
+    lines.push(`  end-to-end latency   p50 ${r.e2e_latency_ms_p50} ms   p95 ${r.e2e_latency_ms_p95} ms (capture → WebSocket client)`);
+    lines.push('  stage                p50 ms    p95 ms');
+    for (const [s, v] of Object.entries(r.stage_ms as Record<string, { p50: number; p95: number }>)) lines.push(`  ${s.padEnd(20)} ${String(v.p50).padStart(6)}    ${String(v.p95).padStart(6)}`);
+    lines.push(`  all but inference    ${r.non_inference_ms_p50} ms (p50 sum)`, `  daemon RSS           ${r.rss_mb} MB with ${r.clients} client(s)`);
+  }
+  process.stdout.write(lines.join('\n') + '\n');
+}

@@ -1,0 +1,88 @@
+// `crackscope serve`: config → model → source → pipeline → HTTP + WebSocket, until SIGTERM.
+import http from 'node:http';
+import fs from 'node:fs';
+import { openSource } from '../camera/open-source.js';
+import { loadConfig, parseArgs, redactConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { resolveModel } from '../inference/manifest.js';
+import { createCrackSession } from '../inference/session.js';
+import { createLogger } from '../log/logger.js';
+import { FramePipeline } from '../pipeline/frame-pipeline.js';
+import type { ServiceContext } from '../service-context.js';
+import { FrameStream } from '../stream/ws-server.js';
+import { createHttpApp } from '../http/app.js';
+import { attachSystemd, notifyStopping } from '../systemd/index.js';
+import { tensorrtResolver } from '../inference/providers.js';
+
+/** The whole daemon, started; tests and bench use it in-process too. */
+export async function startService(config: Config) {
+  const log = createLogger(config.quiet ? 'warn' : config.logLevel, { service: 'crackscope' });
+  log.info('service.start', { config: redactConfig(config), pid: process.pid, node: process.version });
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  const model = resolveModel(config.modelsDir, config.model);
+  const makeSession = () => createCrackSession({ model, providers: config.providers, threads: config.threads, log: log.child({ component: 'inference' }), resolveTensorrt: tensorrtResolver(config) });
+  const session = await makeSession();
+  const { height, width } = model.manifest.input;
+  const source = openSource(config.source, { width, height, fps: config.fps }, { log, stallMs: config.sourceStallMs });
+  const pipeline = new FramePipeline({
+    source, session, recreateSession: makeSession, width, height,
+    jpegQuality: config.jpegQuality, maskEncoding: config.maskEncoding, sourceStallMs: config.sourceStallMs, log: log.child({ component: 'pipeline' }),
+  });
+  const ctx: ServiceContext = {
+    config, log, manifest: model.manifest,
+    inference: { provider: session.provider, providerLabel: session.providerLabel, fallbacks: session.fallbacks },
+    pipeline,
+  };
+  const stream = new FrameStream(ctx, pipeline);
+  const app = createHttpApp(ctx, pipeline, stream, () => source.stats());
+  const server = http.createServer(app);
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.on('upgrade', (req, socket, head) => {
+    if (new URL(req.url ?? '/', 'http://x').pathname === '/ws') stream.handleUpgrade(req, socket, head);
+    else socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.listen, () => resolve());
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.port;
+  log.info('http.listening', { url: `http://${config.listen.includes(':') ? `[${config.listen}]` : config.listen}:${port}/`, port });
+  const systemd = attachSystemd(ctx);
+  pipeline.start();
+
+  let stopping: Promise<void> | null = null;
+  const stop = (reason: string) =>
+    (stopping ??= (async () => {
+      log.info('service.stopping', { reason });
+      notifyStopping(reason);
+      server.close();
+      await stream.close();
+      await pipeline.stop();
+      systemd.stop();
+      server.closeAllConnections();
+      await session.release().catch(() => undefined);
+      log.info('service.stopped', {});
+    })());
+  return { ctx, pipeline, stream, server, port, stop };
+}
+
+export async function serveCommand(argv: string[]): Promise<number> {
+  const { flags, configFile, positional } = parseArgs(argv);
+  if (positional.length) throw new (await import('../config/load.js')).ConfigError(`config error: unexpected argument ${positional[0]}`);
+  const config = loadConfig({ flags, configFile });
+  const service = await startService(config);
+  return new Promise<number>((resolve) => {
+    const onSignal = (sig: string) => {
+      // a clean exit within 5 s, even if something hangs
+      setTimeout(() => {
+        service.ctx.log.error('service.stop_timeout', { after_ms: 4500 });
+        process.exit(1);
+      }, 4500).unref();
+      void service.stop(sig).then(() => resolve(0));
+    };
+    process.once('SIGTERM', () => onSignal('SIGTERM'));
+    process.once('SIGINT', () => onSignal('SIGINT'));
+  });
+}
