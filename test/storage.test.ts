@@ -16,7 +16,7 @@ const files = (n: number) => ({
   'image.jpg': Buffer.alloc(n, 1),
   'mask.png': Buffer.alloc(10, 2),
   'thumb.jpg': Buffer.alloc(10, 3),
-  'report.json': JSON.stringify({ createdAt: new Date().toISOString(), source: 'test://', summary: { count: 2 } }),
+  'report.json': JSON.stringify({ createdAt: new Date().toISOString(), source: 'test://', analysis: { crack_count: 2 } }),
 });
 
 let dir: string;

@@ -144,7 +144,7 @@ export class CaptureStore {
       if (typeof r.createdAt === 'string') s.createdAt = r.createdAt;
       if (typeof r.source === 'string') s.source = r.source;
       if (typeof r.frameId === 'number') s.frameId = r.frameId;
-      if (typeof r.summary?.count === 'number') s.crackCount = r.summary.count;
+      if (typeof r.analysis?.crack_count === 'number') s.crackCount = r.analysis.crack_count;
     } catch {
       /* a report that cannot be read still lists the capture */
     }

@@ -1,0 +1,202 @@
+// The captures, calibration and measurement API, mounted at /api by app.ts.
+//   POST   /api/captures {frameId?, threshold?}        save a recent frame: image.jpg, mask.png, thumb.jpg, report.json
+//   GET    /api/captures                                list, newest first
+//   GET    /api/captures/:id/(image.jpg|mask.png|thumb.jpg|report.json)[?download=1]
+//   GET    /api/captures/:id/analysis[?threshold=]      measure a saved capture with the current calibration
+//   DELETE /api/captures/:id                            admin
+//   GET    /api/calibration[?source=]                   this source's px→mm calibration (null if none)
+//   PUT    /api/calibration {source?, mmPerPx | points+distanceMm, mask?}   admin
+//   DELETE /api/calibration[?source=]                   admin
+//   GET    /api/frames/:frameId/analysis[?threshold=]   measure a recent live frame (kiosk freeze)
+import express from 'express';
+import sharp from 'sharp';
+import type { ServiceContext, ProcessedFrame } from '../service-context.js';
+import { requireAdmin } from './admin-auth.js';
+import { CaptureStore, CaptureNotFoundError, isCaptureId, isCaptureFile, newCaptureId } from '../storage/captures.js';
+import { CalibrationStore, CalibrationError, parseCalibrationInput } from '../storage/calibration.js';
+import { DiskFullError } from '../storage/atomic.js';
+import { analyze } from '../storage/analyzer.js';
+
+const CONTENT_TYPES: Record<string, string> = {
+  'image.jpg': 'image/jpeg',
+  'thumb.jpg': 'image/jpeg',
+  'mask.png': 'image/png',
+  'report.json': 'application/json; charset=utf-8',
+};
+
+class HttpError extends Error {
+  constructor(readonly status: number, message: string, readonly code = 'error') {
+    super(message);
+  }
+}
+
+function parseThreshold(raw: unknown, fallback: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const t = typeof raw === 'number' ? raw : Number(raw);
+  if (!Number.isFinite(t) || t <= 0 || t >= 1) throw new HttpError(400, 'threshold must be a number between 0 and 1', 'bad-request');
+  return t;
+}
+
+function parseFrameId(raw: unknown): number | undefined {
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d{1,10}$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new HttpError(400, 'frameId must be a non-negative integer', 'bad-request');
+  return n;
+}
+
+function sourceParam(raw: unknown, fallback: string): string {
+  if (raw === undefined || raw === '') return fallback;
+  if (typeof raw !== 'string' || raw.length > 512) throw new HttpError(400, 'source must be a source URI string', 'bad-request');
+  return raw;
+}
+
+/** Mask (uint8, one channel) → PNG; PNG → mask. */
+export async function maskToPng(mask: Uint8Array, width: number, height: number): Promise<Buffer> {
+  return sharp(Buffer.from(mask.buffer, mask.byteOffset, mask.byteLength), { raw: { width, height, channels: 1 } })
+    .png({ compressionLevel: 6 })
+    .toBuffer();
+}
+export async function pngToMask(png: Buffer): Promise<{ mask: Uint8Array; width: number; height: number }> {
+  const { data, info } = await sharp(png).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+  return { mask: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
+}
+
+export interface CapturesRouterOptions {
+  /** for tests: stores to use instead of ones in ctx.config.dataDir */
+  captures?: CaptureStore;
+  calibration?: CalibrationStore;
+}
+
+export function capturesRouter(ctx: ServiceContext, opts: CapturesRouterOptions = {}): express.Router {
+  const log = ctx.log.child({ module: 'captures' });
+  const store = opts.captures ?? new CaptureStore({ dataDir: ctx.config.dataDir, quotaMb: ctx.config.captureQuotaMb, log });
+  const calibration = opts.calibration ?? new CalibrationStore(ctx.config.dataDir, log);
+  const ready = store.init().catch((err) => log.error('capture.init_failed', { dir: store.dir, err: (err as Error).message }));
+  const admin = requireAdmin(ctx.config);
+  const defaultThreshold = ctx.manifest.threshold;
+  const r = express.Router();
+  const json = express.json({ limit: '16kb' });
+
+  const mmPerPxFor = async (source: string) => (await calibration.get(source))?.mmPerPx ?? null;
+
+  function frameOr404(frameId: number | undefined): ProcessedFrame {
+    const f = ctx.pipeline.recent(frameId);
+    if (!f) {
+      if (frameId === undefined) throw new HttpError(409, 'no frame has been processed yet', 'no-frame');
+      throw new HttpError(404, `frame ${frameId} is no longer held in memory; capture a newer frame`, 'frame-gone');
+    }
+    return f;
+  }
+
+  r.post('/captures', json, async (req, res) => {
+    await ready;
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    if (typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, 'body must be a JSON object', 'bad-request');
+    const frame = frameOr404(parseFrameId(body.frameId));
+    const threshold = parseThreshold(body.threshold, defaultThreshold);
+    const source = ctx.config.source;
+    const mmPerPx = await mmPerPxFor(source);
+    const id = newCaptureId();
+    const [maskPng, thumb] = await Promise.all([
+      maskToPng(frame.mask, frame.width, frame.height),
+      sharp(frame.jpeg).resize({ width: 320, height: 320, fit: 'inside' }).jpeg({ quality: 75 }).toBuffer(),
+    ]);
+    const meta = await sharp(frame.jpeg).metadata();
+    const a = analyze(frame.mask, frame.width, frame.height, threshold, mmPerPx);
+    const report = {
+      id,
+      createdAt: new Date().toISOString(),
+      source,
+      frameId: frame.frameId,
+      capturedAt: new Date(frame.capturedAt).toISOString(),
+      image: { width: meta.width, height: meta.height },
+      mask: { width: frame.width, height: frame.height, file: 'mask.png', meaning: 'crack probability x 255' },
+      model: { name: ctx.manifest.name, version: ctx.manifest.version },
+      provider: ctx.inference.provider,
+      providerLabel: ctx.inference.providerLabel,
+      threshold,
+      calibration: mmPerPx ? { mmPerPx, unit: 'mm per mask pixel' } : null,
+      analysis: { ...a.report, cracks: undefined },
+      cracks: a.report.cracks,
+      timings: frame.timings,
+    };
+    const saved = await store.save(
+      { 'image.jpg': frame.jpeg, 'mask.png': maskPng, 'thumb.jpg': thumb, 'report.json': JSON.stringify(report, null, 2) + '\n' },
+      id,
+    );
+    res.status(201).json({ ...saved, report });
+  });
+
+  r.get('/captures', async (_req, res) => {
+    await ready;
+    res.json({ captures: await store.list() });
+  });
+
+  r.get('/captures/:id/analysis', async (req, res) => {
+    const id = req.params.id;
+    if (!isCaptureId(id)) throw new HttpError(404, 'no such capture', 'not-found');
+    const report = JSON.parse((await store.read(id, 'report.json')).toString('utf8'));
+    const { mask, width, height } = await pngToMask(await store.read(id, 'mask.png'));
+    const source = typeof report.source === 'string' ? report.source : ctx.config.source;
+    const threshold = parseThreshold(req.query.threshold, typeof report.threshold === 'number' ? report.threshold : defaultThreshold);
+    res.json({ captureId: id, source, ...analyze(mask, width, height, threshold, await mmPerPxFor(source)) });
+  });
+
+  r.get('/captures/:id/:file', async (req, res) => {
+    const { id, file } = req.params;
+    if (!isCaptureId(id) || !isCaptureFile(file)) throw new HttpError(404, 'no such capture file', 'not-found');
+    const p = await store.filePath(id, file);
+    res.setHeader('Content-Type', CONTENT_TYPES[file]);
+    res.setHeader('Cache-Control', 'private, max-age=3600, immutable');
+    if (req.query.download) res.attachment(`crackscope-${id}-${file}`);
+    res.sendFile(p);
+  });
+
+  r.delete('/captures/:id', admin, async (req, res) => {
+    await store.remove(req.params.id as string);
+    res.status(204).end();
+  });
+
+  r.get('/calibration', async (req, res) => {
+    const source = sourceParam(req.query.source, ctx.config.source);
+    res.json({ source, calibration: await calibration.get(source) });
+  });
+
+  r.put('/calibration', admin, json, async (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const source = sourceParam(body.source, ctx.config.source);
+    const cal = await calibration.set(source, parseCalibrationInput(body));
+    res.json({ source, calibration: cal });
+  });
+
+  r.delete('/calibration', admin, async (req, res) => {
+    const source = sourceParam(req.query.source, ctx.config.source);
+    await calibration.remove(source);
+    res.status(204).end();
+  });
+
+  r.get('/frames/:frameId/analysis', async (req, res) => {
+    const frame = frameOr404(parseFrameId(req.params.frameId));
+    const threshold = parseThreshold(req.query.threshold, defaultThreshold);
+    const source = ctx.config.source;
+    res.json({ frameId: frame.frameId, source, ...analyze(frame.mask, frame.width, frame.height, threshold, await mmPerPxFor(source)) });
+  });
+
+  // Errors of this router as JSON the kiosk can show.
+  r.use(((err, _req, res, _next) => {
+    let status = 500;
+    let code = 'internal';
+    let message = 'internal error';
+    if (err instanceof HttpError) ({ status, code, message } = err);
+    else if (err instanceof CaptureNotFoundError) [status, code, message] = [404, 'not-found', err.message];
+    else if (err instanceof CalibrationError) [status, code, message] = [400, err.code, err.message];
+    else if (err instanceof DiskFullError) [status, code, message] = [507, err.code, err.message];
+    else if (err?.type === 'entity.too.large') [status, code, message] = [413, 'too-large', 'request body too large'];
+    else if (err?.type === 'entity.parse.failed') [status, code, message] = [400, 'bad-json', 'request body is not valid JSON'];
+    else log.error('api.error', { err: (err as Error)?.message });
+    if (res.headersSent) return;
+    res.status(status).json({ error: message, code });
+  }) as express.ErrorRequestHandler);
+
+  return r;
+}
