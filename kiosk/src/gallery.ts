@@ -1,0 +1,101 @@
+// The gallery drawer: saved captures as thumbnails; open one in the viewer, download its files,
+// delete it (sends the admin token if one was typed). Every failure is shown.
+import { api, adminToken, captureUrl, type CaptureSummary } from './api.js';
+import { $, show, toast } from './dom.js';
+import { getLang, t } from './i18n.js';
+
+export class Gallery {
+  private items: CaptureSummary[] = [];
+  private selected: string | null = null;
+  readonly el = $('gallery');
+
+  constructor(private readonly open: (id: string) => void) {
+    $('gallery-close').addEventListener('click', () => this.hide());
+    const tok = $<HTMLInputElement>('admin-token');
+    tok.value = adminToken.get();
+    tok.addEventListener('change', () => adminToken.set(tok.value.trim()));
+    $('detail-open').addEventListener('click', () => this.selected && this.open(this.selected));
+    $('detail-delete').addEventListener('click', () => void this.remove());
+  }
+
+  get visible(): boolean {
+    return !this.el.classList.contains('hidden');
+  }
+
+  async show(): Promise<void> {
+    show(this.el, true);
+    await this.refresh();
+  }
+
+  hide(): void {
+    show(this.el, false);
+  }
+
+  async refresh(): Promise<void> {
+    try {
+      this.items = (await api<{ captures: CaptureSummary[] }>('GET', 'captures')).captures;
+    } catch (err) {
+      toast(`${t('gallery')}: ${(err as Error).message}`, true);
+      return;
+    }
+    this.render();
+  }
+
+  private label(c: CaptureSummary): string {
+    const d = new Date(c.createdAt);
+    const time = Number.isNaN(d.getTime()) ? c.id : d.toLocaleString(getLang() === 'zh' ? 'zh-CN' : 'en-GB', { dateStyle: 'short', timeStyle: 'medium' });
+    const n = c.crackCount === undefined ? '' : getLang() === 'zh' ? ` · ${c.crackCount} ${t('cracks')}` : ` · ${c.crackCount} ${t('cracks')}`;
+    return time + n;
+  }
+
+  render(): void {
+    const list = $('gallery-list');
+    list.replaceChildren();
+    if (this.items.length === 0) {
+      const p = document.createElement('p');
+      p.textContent = t('gallery_empty');
+      list.appendChild(p);
+    }
+    for (const c of this.items) {
+      const b = document.createElement('button');
+      b.className = 'thumb' + (c.id === this.selected ? ' sel' : '');
+      b.dataset.id = c.id;
+      const img = document.createElement('img');
+      img.src = captureUrl(c.id, 'thumb.jpg');
+      img.alt = c.id;
+      img.loading = 'lazy';
+      const s = document.createElement('span');
+      s.textContent = this.label(c);
+      b.append(img, s);
+      b.addEventListener('click', () => this.select(c.id));
+      list.appendChild(b);
+    }
+    const sel = this.items.find((c) => c.id === this.selected);
+    show($('gallery-detail'), !!sel);
+    if (sel) {
+      $<HTMLImageElement>('detail-img').src = captureUrl(sel.id, 'thumb.jpg');
+      $('detail-meta').textContent = `${this.label(sel)} · ${(sel.bytes / 1024).toFixed(0)} KB · ${sel.source ?? ''}`;
+      $<HTMLAnchorElement>('dl-image').href = captureUrl(sel.id, 'image.jpg', true);
+      $<HTMLAnchorElement>('dl-mask').href = captureUrl(sel.id, 'mask.png', true);
+      $<HTMLAnchorElement>('dl-report').href = captureUrl(sel.id, 'report.json', true);
+    }
+  }
+
+  select(id: string): void {
+    this.selected = this.selected === id ? null : id;
+    this.render();
+  }
+
+  private async remove(): Promise<void> {
+    const id = this.selected;
+    if (!id) return;
+    try {
+      await api('DELETE', `captures/${encodeURIComponent(id)}`, undefined, true);
+      toast(t('deleted'));
+      this.selected = null;
+      await this.refresh();
+    } catch (err) {
+      toast(`${t('delete_failed')}: ${(err as Error).message}`, true);
+    }
+  }
+}

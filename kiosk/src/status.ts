@@ -1,0 +1,62 @@
+// The status line (connection, mode, provider, fps, latency, browser frame time) and the
+// full-screen offline state.
+import type { HelloMessage, StatusMessage } from '../../server/stream/wire-format.js';
+import type { ConnState } from './connection.js';
+import { $, show } from './dom.js';
+import { t } from './i18n.js';
+
+export interface StatusModel {
+  conn: ConnState;
+  retryAt: number;
+  hello: HelloMessage | null;
+  status: StatusMessage | null;
+  mode: 'live' | 'frozen' | 'capture';
+  fps: number;
+  latencyMs: number;
+  frameMs: number;
+  everOpen: boolean;
+}
+
+const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '–');
+
+export function renderStatus(m: StatusModel): void {
+  const conn = $('st-conn');
+  const live = m.conn === 'open' && m.status?.state !== 'source-down' && m.status?.state !== 'model-error';
+  conn.textContent = m.conn === 'open' ? (live ? t('connected') : m.status?.state === 'source-down' ? t('offline_camera') : t('offline_model')) : m.conn === 'connecting' ? t('connecting') : t('offline_server');
+  conn.className = 'pill ' + (live ? 'ok' : m.conn === 'connecting' ? 'warn' : 'bad');
+  const mode = $('st-mode');
+  mode.textContent = m.mode === 'live' ? t('live') : m.mode === 'frozen' ? t('frozen') : t('capture_view');
+  mode.className = 'pill ' + (m.mode === 'live' ? '' : 'info');
+  $('st-provider').textContent = m.hello ? m.hello.providerLabel : '';
+  $('st-fps').textContent = `${fmt(m.fps, 1)} ${t('fps')}`;
+  $('st-latency').textContent = `${t('latency')} ${fmt(m.latencyMs)} ms`;
+  $('st-frame').textContent = `${t('frame_time')} ${fmt(m.frameMs, 1)} ms`;
+
+  // Full-screen state: only over the live view (a frozen frame or a capture stays usable).
+  let title = '';
+  let detail = '';
+  let retry = '';
+  if (m.conn !== 'open') {
+    if (m.everOpen || m.conn === 'closed') {
+      title = t('offline_server');
+      detail = t('offline_server_detail');
+      if (m.conn === 'closed') retry = `${Math.max(0, Math.ceil((m.retryAt - Date.now()) / 1000))} ${t('retry_in')}`;
+      else retry = t('connecting');
+    }
+  } else if (m.status?.state === 'source-down') {
+    title = t('offline_camera');
+    detail = m.status.reason ?? '';
+  } else if (m.status?.state === 'model-error') {
+    title = t('offline_model');
+    detail = m.status.reason ?? '';
+  }
+  const off = $('offline');
+  const visible = !!title && m.mode === 'live';
+  show(off, visible);
+  off.dataset.state = visible ? (m.conn !== 'open' ? 'server' : m.status?.state ?? '') : '';
+  if (visible) {
+    $('offline-title').textContent = title;
+    $('offline-detail').textContent = detail;
+    $('offline-retry').textContent = retry;
+  }
+}
