@@ -1,0 +1,396 @@
+// `crackscope build-engine`: on the device, builds a TensorRT engine for the model at the live
+// input size (static shape), keeps trtexec's timing cache, and writes the EPContext wrapper that
+// ONNX Runtime's tensorrt provider loads, plus a key JSON saying what the engine is valid for.
+//
+//   crackscope build-engine [--model NAME] [--trtexec PATH] [--workspace-mb N]
+//                           [--skip-trtexec --engine FILE]       (wrap an engine built elsewhere)
+//                           [--int8 --calib DIR|CACHE --val DIR] [--min-iou X]
+//                           [--val DIR]                          (FP16: measure agreement too)
+//
+// Exit codes: 0 built; 1 build failed or accuracy gate refused; 2 bad usage; 78 bad config/model.
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { ConfigError, loadConfig, parseArgs } from '../config/load.js';
+import { ModelError, resolveModel, type ModelFiles } from '../inference/manifest.js';
+import { buildEpContextModel, parseOnnxModel, dtypeName, ONNX_DTYPE, type TensorInfo } from '../inference/epcontext.js';
+import {
+  detectPlatform, engineBaseName, keyPathFor, sha256File, PRECISION_LABEL,
+  type EngineKey, type PlatformInfo, type Precision,
+} from '../inference/engine-cache.js';
+
+const EXTRA_FLAGS = {
+  '--skip-trtexec': 'boolean',
+  '--engine': 'value',
+  '--int8': 'boolean',
+  '--calib': 'value',
+  '--val': 'value',
+  '--min-iou': 'value',
+  '--trtexec': 'value',
+  '--workspace-mb': 'value',
+  '--help': 'boolean',
+} as const;
+
+const USAGE = `usage: crackscope build-engine [--model NAME] [--skip-trtexec --engine FILE] [--int8 --calib DIR --val DIR] [--min-iou X] [--val DIR] [--trtexec PATH] [--workspace-mb N]
+  Builds a TensorRT engine (FP16, or INT8 behind an accuracy gate) for the model at its live input size
+  and writes <engineDir>/<model>-<hash>-<H>x<W>-<precision>.{engine,json} and ..._ctx.onnx (the EPContext wrapper).`;
+
+/** Default IoU the INT8 (or FP16, with --val) mask must reach against FP32. */
+export const DEFAULT_MIN_IOU = 0.9;
+
+type Out = (line: string) => void;
+
+class UsageError extends Error {}
+
+function writeAtomic(file: string, data: Buffer | string) {
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, data);
+  fs.renameSync(tmp, file);
+}
+
+/** Finds trtexec: --trtexec, $TRTEXEC, JetPack's /usr/src/tensorrt/bin, then PATH. */
+export function findTrtexec(explicit?: string): string | undefined {
+  const cands = [explicit, process.env.TRTEXEC, '/usr/src/tensorrt/bin/trtexec', '/usr/local/tensorrt/bin/trtexec'];
+  for (const c of cands) if (c && fs.existsSync(c)) return c;
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    const p = path.join(dir, 'trtexec');
+    if (dir && fs.existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+export interface ModelIo {
+  input: TensorInfo;
+  output: TensorInfo;
+  /** the trtexec --shapes value when the graph's input has dynamic dims, else undefined */
+  shapesArg?: string;
+  staticShape: number[];
+  irVersion: number;
+  opsetVersion: number;
+}
+
+/** Checks the ONNX graph against the manifest and works out the static shape to build for. */
+export function modelIo(modelFiles: ModelFiles, bytes: Buffer): ModelIo {
+  const m = modelFiles.manifest;
+  const info = parseOnnxModel(bytes);
+  const fail = (what: string) => { throw new ModelError(`model error: ${modelFiles.onnxPath}: ${what}`); };
+  const input = info.inputs.find((i) => i.name === m.input.name) ?? fail(`graph has no input named ${JSON.stringify(m.input.name)} (inputs: ${info.inputs.map((i) => i.name).join(', ')})`);
+  const output = info.outputs.find((o) => o.name === m.output.name) ?? fail(`graph has no output named ${JSON.stringify(m.output.name)} (outputs: ${info.outputs.map((o) => o.name).join(', ')})`);
+  if (info.inputs.length !== 1) fail(`graph has ${info.inputs.length} inputs; an engine wrapper needs exactly the one image input`);
+  if (input.elemType !== ONNX_DTYPE.uint8) fail(`input ${input.name} is ${dtypeName(input.elemType)}, the manifest says uint8`);
+  if (output.elemType !== ONNX_DTYPE.uint8) fail(`output ${output.name} is ${dtypeName(output.elemType)}, the manifest says uint8`);
+  const shape = input.shape ?? fail(`input ${input.name} has no shape`);
+  if (shape.length !== 4) fail(`input ${input.name} has rank ${shape.length}, want 4 (NHWC)`);
+  const want = [1, m.input.height, m.input.width, 3];
+  let dynamic = false;
+  shape.forEach((d, i) => {
+    if (typeof d === 'number' && d > 0) {
+      if (d !== want[i]) fail(`input ${input.name} dim ${i} is fixed at ${d} in the graph, but the live shape is ${want.join('x')}`);
+    } else dynamic = true;
+  });
+  const opset = info.opsets.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version ?? 17;
+  return {
+    input: { name: input.name, elemType: input.elemType, shape: want },
+    output: { name: output.name, elemType: output.elemType, shape: [1, m.input.height, m.input.width] },
+    shapesArg: dynamic ? `${input.name}:${want.join('x')}` : undefined,
+    staticShape: want,
+    irVersion: info.irVersion,
+    opsetVersion: opset,
+  };
+}
+
+/** The trtexec command line for one build. */
+export function trtexecArgs(o: { onnx: string; engineOut: string; timingCache: string; precision: Precision; shapesArg?: string; calibCache?: string; workspaceMb?: number }): string[] {
+  const args = [`--onnx=${o.onnx}`, `--saveEngine=${o.engineOut}`, `--timingCacheFile=${o.timingCache}`, '--fp16'];
+  if (o.precision === 'int8') {
+    args.push('--int8');
+    if (o.calibCache) args.push(`--calib=${o.calibCache}`);
+  }
+  if (o.shapesArg) args.push(`--shapes=${o.shapesArg}`); // min = opt = max: a static profile
+  if (o.workspaceMb) args.push(`--memPoolSize=workspace:${o.workspaceMb}`);
+  return args;
+}
+
+function runTrtexec(bin: string, args: string[], out: Out): Promise<{ code: number; log: string }> {
+  return new Promise((resolve) => {
+    out(`$ ${bin} ${args.join(' ')}`);
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    let partial = '';
+    const onData = (d: Buffer) => {
+      const s = d.toString();
+      log += s;
+      partial += s;
+      const lines = partial.split('\n');
+      partial = lines.pop() ?? '';
+      for (const l of lines) if (/\[E\]|\[W\]|PASSED|FAILED|TensorRT version|Selected Device|Compute Capability|GPU Compute Time|Engine built/i.test(l)) out(`  trtexec: ${l.trim()}`);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('error', (err) => resolve({ code: 127, log: log + String(err) }));
+    child.on('close', (code) => resolve({ code: code ?? 1, log }));
+  });
+}
+
+/** What trtexec says about itself, to cross-check the key. */
+export function parseTrtexecLog(log: string): { tensorrtVersion?: string; device?: string; computeCapability?: string } {
+  // "TensorRT version: 8.6.2", or the banner "[TensorRT v8502]" (8.5.2) / "[TensorRT v100300]" (10.3.0)
+  const banner = /TensorRT v(\d{4}|\d{6})\b/.exec(log)?.[1];
+  const fromBanner = banner ? (banner.length === 4 ? [banner[0], banner[1], banner.slice(2)] : [banner.slice(0, 2), banner.slice(2, 4), banner.slice(4)]).map(Number).join('.') : undefined;
+  const ver = /TensorRT version:\s*(\d+\.\d+\.\d+)/.exec(log)?.[1] ?? fromBanner;
+  const device = /Selected Device:\s*(.+)/.exec(log)?.[1]?.trim();
+  const cc = /Compute Capability:\s*(\d+)\.(\d+)/.exec(log);
+  return { tensorrtVersion: ver, device, computeCapability: cc ? `${cc[1]}${cc[2]}` : undefined };
+}
+
+function calibCacheFrom(calib: string | undefined): string | undefined {
+  if (!calib) return undefined;
+  try {
+    const st = fs.statSync(calib);
+    if (st.isFile()) return calib;
+    const c = path.join(calib, 'calibration.cache');
+    if (fs.existsSync(c)) return c;
+  } catch {
+    /* missing */
+  }
+  return undefined;
+}
+
+// ---- accuracy gate ------------------------------------------------------------------------
+
+/** IoU of two masks thresholded at t (0..255): accumulated over images by the caller. */
+export function maskAgreement(a: Uint8Array, b: Uint8Array, t: number): { inter: number; union: number } {
+  let inter = 0, union = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] >= t, y = b[i] >= t;
+    if (x && y) inter++;
+    if (x || y) union++;
+  }
+  return { inter, union };
+}
+
+const IMAGE_EXT = /\.(png|jpe?g|webp|tiff?|bmp)$/i;
+
+/**
+ * Runs `candidate` (loaded with `provider`) and the FP32 reference (the original ONNX on CPU) on
+ * every image in valDir and returns the pooled IoU of the thresholded masks (an image where both
+ * masks are empty counts as agreement).
+ */
+export async function evaluateAgreement(o: { reference: string; candidate: string; provider: string; modelFiles: ModelFiles; valDir: string; maxImages?: number }): Promise<{ iou: number; images: number }> {
+  const ort = await import('onnxruntime-node');
+  const sharp = (await import('sharp')).default;
+  const m = o.modelFiles.manifest;
+  const files = fs.readdirSync(o.valDir).filter((f) => IMAGE_EXT.test(f)).sort().slice(0, o.maxImages ?? 500);
+  if (files.length === 0) throw new UsageError(`no images (png/jpg/webp/tiff/bmp) in validation folder ${o.valDir}`);
+  const ref = await ort.InferenceSession.create(o.reference, { executionProviders: ['cpu'] });
+  const cand = await ort.InferenceSession.create(o.candidate, { executionProviders: [o.provider] });
+  const threshold = Math.round(m.threshold * 255);
+  let inter = 0, union = 0;
+  try {
+    for (const f of files) {
+      const rgb = await sharp(path.join(o.valDir, f)).removeAlpha().resize(m.input.width, m.input.height, { fit: 'fill' }).raw().toBuffer();
+      const t = new ort.Tensor('uint8', new Uint8Array(rgb.buffer, rgb.byteOffset, rgb.length), [1, m.input.height, m.input.width, 3]);
+      const a = (await ref.run({ [m.input.name]: t }))[m.output.name].data as Uint8Array;
+      const b = (await cand.run({ [m.input.name]: t }))[m.output.name].data as Uint8Array;
+      const r = maskAgreement(a, b, threshold);
+      inter += r.inter;
+      union += r.union;
+    }
+  } finally {
+    await ref.release();
+    await cand.release();
+  }
+  return { iou: union === 0 ? 1 : inter / union, images: files.length };
+}
+
+// ---- the command --------------------------------------------------------------------------
+
+export interface BuildEngineDeps {
+  out?: Out;
+  err?: Out;
+  platform?: PlatformInfo;
+}
+
+export async function buildEngineCommand(argv: string[], deps: BuildEngineDeps = {}): Promise<number> {
+  const out: Out = deps.out ?? ((l) => process.stdout.write(l + '\n'));
+  const err: Out = deps.err ?? ((l) => process.stderr.write(l + '\n'));
+  try {
+    return await buildEngine(argv, out, err, deps);
+  } catch (e) {
+    if (e instanceof ConfigError || e instanceof ModelError) {
+      err(e.message.split('\n')[0]);
+      return 78;
+    }
+    if (e instanceof UsageError) {
+      err(`build-engine: ${e.message}`);
+      err(USAGE);
+      return 2;
+    }
+    err(`build-engine: ${(e as Error).message}`);
+    return 1;
+  }
+}
+
+async function buildEngine(argv: string[], out: Out, err: Out, deps: BuildEngineDeps): Promise<number> {
+  const { flags, extra, configFile, positional } = parseArgs(argv, EXTRA_FLAGS);
+  if (extra.help) { out(USAGE); return 0; }
+  if (positional.length) throw new UsageError(`unexpected argument ${positional[0]}`);
+  const config = loadConfig({ flags, configFile });
+  const skip = extra['skip-trtexec'] === true;
+  const int8 = extra.int8 === true;
+  const precision: Precision = int8 ? 'int8' : 'fp16';
+  const minIouRaw = (extra['min-iou'] as string | undefined) ?? (config as unknown as Record<string, unknown>).int8MinIou ?? DEFAULT_MIN_IOU;
+  const minIou = Number(minIouRaw);
+  if (!Number.isFinite(minIou) || minIou <= 0 || minIou > 1) throw new UsageError(`--min-iou must be a number in (0, 1], got ${JSON.stringify(minIouRaw)}`);
+  const valDir = extra.val as string | undefined;
+  if (skip && typeof extra.engine !== 'string') throw new UsageError('--skip-trtexec needs --engine FILE (an engine built elsewhere, e.g. by trtexec by hand)');
+  if (!skip && extra.engine !== undefined) throw new UsageError('--engine FILE goes with --skip-trtexec');
+  if (int8 && !skip && !extra.calib) throw new UsageError('--int8 needs --calib DIR (a folder with calibration.cache, or the cache file itself)');
+  if (int8 && !valDir) throw new UsageError('--int8 needs --val DIR: INT8 is only kept when its masks agree with FP32 on a validation set');
+
+  const modelFiles = resolveModel(config.modelsDir, config.model);
+  const m = modelFiles.manifest;
+  const bytes = fs.readFileSync(modelFiles.onnxPath);
+  const modelSha = sha256File(modelFiles.onnxPath);
+  const io = modelIo(modelFiles, bytes);
+  const platform = deps.platform ?? detectPlatform();
+  out(`model ${m.name} ${m.version} (${path.basename(modelFiles.onnxPath)}, sha256 ${modelSha.slice(0, 12)}…), live input ${io.staticShape.join('x')} uint8 NHWC, ${PRECISION_LABEL[precision]}`);
+  out(`platform: GPU ${platform.gpu ? `${platform.gpu.name} (sm ${platform.gpu.computeCapability || '?'})` : 'none'}, TensorRT ${platform.tensorrtVersion ?? 'none'}`);
+
+  fs.mkdirSync(config.engineDir, { recursive: true });
+  const base = engineBaseName(m.name, modelSha, m.input.height, m.input.width, precision);
+  const engineFile = `${base}.engine`;
+  const wrapperFile = `${base}_ctx.onnx`;
+  const enginePath = path.join(config.engineDir, engineFile);
+  const wrapperPath = path.join(config.engineDir, wrapperFile);
+  const keyPath = keyPathFor(config.engineDir, base);
+  // the old key goes first: a half-finished build must never leave a key that vouches for it
+  fs.rmSync(keyPath, { force: true });
+
+  let gpu = platform.gpu;
+  let trtVersion = platform.tensorrtVersion;
+  let builtWith: string;
+  if (skip) {
+    const src = path.resolve(extra.engine as string);
+    if (!fs.existsSync(src)) throw new UsageError(`--engine ${src}: no such file`);
+    if (path.resolve(src) !== path.resolve(enginePath)) fs.copyFileSync(src, `${enginePath}.tmp-${process.pid}`), fs.renameSync(`${enginePath}.tmp-${process.pid}`, enginePath);
+    builtWith = `--skip-trtexec --engine ${src}`;
+    out(`using the given engine ${src} (not built here; its key records this machine's GPU and TensorRT, or 'unknown')`);
+  } else {
+    const bin = findTrtexec(extra.trtexec as string | undefined);
+    if (!bin) {
+      err('build-engine: trtexec not found (JetPack puts it at /usr/src/tensorrt/bin/trtexec; install the tensorrt package, or pass --trtexec PATH)');
+      return 1;
+    }
+    if (!gpu || !trtVersion) {
+      err(`build-engine: cannot build here: ${platform.notes.join('; ')}`);
+      return 1;
+    }
+    const calibCache = int8 ? calibCacheFrom(extra.calib as string) : undefined;
+    if (int8 && !calibCache) {
+      err(`build-engine: no INT8 calibration cache in ${extra.calib}. trtexec reads a TensorRT calibration cache, not images; make one from your calibration images with deploy/jetson/README.md "INT8 calibration" (polygraphy), then pass --calib DIR (containing calibration.cache).`);
+      return 1;
+    }
+    const timingCache = path.join(config.engineDir, `timing-sm${gpu.computeCapability || 'x'}-trt${trtVersion}.cache`);
+    const tmpEngine = `${enginePath}.tmp-${process.pid}`;
+    const args = trtexecArgs({ onnx: modelFiles.onnxPath, engineOut: tmpEngine, timingCache, precision, shapesArg: io.shapesArg, calibCache, workspaceMb: extra['workspace-mb'] ? Number(extra['workspace-mb']) : undefined });
+    const t0 = Date.now();
+    const r = await runTrtexec(bin, args, out);
+    if (r.code !== 0 || !fs.existsSync(tmpEngine)) {
+      fs.rmSync(tmpEngine, { force: true });
+      const tail = r.log.trim().split('\n').slice(-15).join('\n');
+      err(`build-engine: trtexec failed (exit ${r.code}). Last lines:\n${tail}`);
+      if (/UINT8|data type/i.test(r.log)) err('build-engine: this TensorRT rejects the uint8 network input/output; TensorRT 8.6+ (JetPack 6) accepts uint8 I/O that goes straight into/out of a Cast. See deploy/jetson/README.md.');
+      return 1;
+    }
+    fs.renameSync(tmpEngine, enginePath);
+    const seen = parseTrtexecLog(r.log);
+    if (seen.tensorrtVersion && seen.tensorrtVersion !== trtVersion) {
+      err(`build-engine: trtexec reports TensorRT ${seen.tensorrtVersion} but the runtime library here is ${trtVersion}; the key records ${seen.tensorrtVersion}`);
+      trtVersion = seen.tensorrtVersion;
+    }
+    if (seen.computeCapability && gpu.computeCapability && seen.computeCapability !== gpu.computeCapability) {
+      err(`build-engine: trtexec built for sm ${seen.computeCapability}, detected sm ${gpu.computeCapability}; the key records sm ${seen.computeCapability}`);
+      gpu = { ...gpu, computeCapability: seen.computeCapability };
+    }
+    builtWith = `${path.basename(bin)} ${args.map((a) => a.replace(config.engineDir + '/', '')).join(' ')}`;
+    out(`engine built in ${((Date.now() - t0) / 1000).toFixed(0)} s: ${enginePath}`);
+  }
+
+  const engineSha = sha256File(enginePath);
+  const engineBytes = fs.statSync(enginePath).size;
+  const wrapper = buildEpContextModel({
+    engineFile,
+    inputs: [io.input],
+    outputs: [io.output],
+    hardwareArchitecture: gpu?.computeCapability ?? '',
+    sdkVersion: trtVersion ?? '',
+    onnxModelFilename: path.basename(modelFiles.onnxPath),
+    partitionName: `crackscope_${m.name.replace(/[^\w]+/g, '_')}_${precision}`,
+    irVersion: io.irVersion,
+    opsetVersion: io.opsetVersion,
+    notes: `crackscope ${precision} engine for ${m.name} ${m.version} sha256:${modelSha}`,
+    metadata: { 'crackscope.model_sha256': modelSha, 'crackscope.precision': precision, 'crackscope.engine_sha256': engineSha },
+  });
+  writeAtomic(wrapperPath, wrapper);
+
+  let accuracy: EngineKey['accuracy'];
+  if (valDir && !skip) {
+    out(`accuracy gate: ${PRECISION_LABEL[precision]} vs FP32 on ${valDir} (IoU at threshold ${m.threshold}, must be ≥ ${minIou})`);
+    const r = await evaluateAgreement({ reference: modelFiles.onnxPath, candidate: wrapperPath, provider: 'tensorrt', modelFiles, valDir });
+    let fp16Note = '';
+    if (precision === 'int8') {
+      const fp16Wrapper = path.join(config.engineDir, `${engineBaseName(m.name, modelSha, m.input.height, m.input.width, 'fp16')}_ctx.onnx`);
+      if (fs.existsSync(fp16Wrapper)) {
+        try {
+          const f = await evaluateAgreement({ reference: modelFiles.onnxPath, candidate: fp16Wrapper, provider: 'tensorrt', modelFiles, valDir });
+          fp16Note = `; FP16 IoU vs FP32 = ${f.iou.toFixed(4)}`;
+        } catch (e) {
+          fp16Note = `; FP16 not measured (${(e as Error).message})`;
+        }
+      } else fp16Note = '; FP16 not measured (no FP16 engine built yet)';
+    }
+    accuracy = { metric: 'iou', value: r.iou, threshold: minIou, images: r.images, against: 'fp32' };
+    if (r.iou < minIou) {
+      fs.rmSync(enginePath, { force: true });
+      fs.rmSync(wrapperPath, { force: true });
+      err(`build-engine: REFUSED ${PRECISION_LABEL[precision]}: IoU vs FP32 = ${r.iou.toFixed(4)} < required ${minIou} on ${r.images} images${fp16Note}. The engine was deleted.`);
+      return 1;
+    }
+    out(`accuracy gate passed: ${PRECISION_LABEL[precision]} IoU vs FP32 = ${r.iou.toFixed(4)} ≥ ${minIou} on ${r.images} images${fp16Note}`);
+  } else if (valDir && skip) {
+    out('accuracy gate skipped: --skip-trtexec engines are not run here');
+  }
+  if (precision === 'int8' && !accuracy && !skip) throw new Error('internal: INT8 without an accuracy result');
+
+  const key: EngineKey = {
+    format: 'crackscope-engine-key/1',
+    model: { name: m.name, version: m.version, sha256: modelSha, file: path.basename(modelFiles.onnxPath) },
+    input: { name: io.input.name, height: m.input.height, width: m.input.width, shape: io.staticShape, dtype: 'uint8' },
+    output: { name: io.output.name },
+    precision,
+    gpu: { name: gpu?.name ?? 'unknown', computeCapability: gpu?.computeCapability ?? '' },
+    tensorrt: { version: trtVersion ?? 'unknown' },
+    engine: { file: engineFile, bytes: engineBytes, sha256: engineSha },
+    wrapper: { file: wrapperFile },
+    builtAt: new Date().toISOString(),
+    builtWith,
+    ...(accuracy ? { accuracy } : {}),
+    ...(skip ? { stub: !gpu || !trtVersion } : {}),
+  };
+  writeAtomic(keyPath, JSON.stringify(key, null, 2) + '\n');
+  out(`wrote ${wrapperPath}`);
+  out(`wrote ${keyPath}`);
+  if (key.stub) out('note: no GPU/TensorRT here, so the key is marked stub: the service will not load this engine (it says so in its log and /healthz).');
+  return 0;
+}
+
+/** For tests and tools: is trtexec runnable here at all? */
+export function trtexecVersion(bin: string): string | undefined {
+  try {
+    return parseTrtexecLog(execFileSync(bin, ['--help'], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'] })).tensorrtVersion;
+  } catch {
+    return undefined;
+  }
+}
