@@ -1,0 +1,202 @@
+// crackscope infer: the real CLI on still images. Part 1 uses a tiny darkness-filter ONNX written
+// here (the CLI's mechanics: sizes, outputs, bad inputs, exit codes); part 2 uses the shipped model
+// in models/ with its labelled demo frames.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { ConfigError } from '../server/config/load.js';
+import { PROJECT_ROOT } from '../server/config/schema.js';
+import { expandInput, inferCommand, modelGeometry } from '../server/cli/infer.js';
+
+// A darkness filter as ONNX (opset 17): mask = clip(8·(boxmean15(gray) − gray − 10), 0, 255), uint8
+// NHWC in, uint8 NHW out, dynamic H and W. Made with onnx.helper; 499 bytes.
+const DARK_ONNX = 'CAg66AMKGQoDcmdiEgFmIgRDYXN0KgkKAnRvGAGgAQIKMAoBZhIBZyIKUmVkdWNlTWVhbioLCgRheGVzQAOgAQcqDwoIa2VlcGRpbXMYAaABAgolCgFnEgJnYyIJVHJhbnNwb3NlKhEKBHBlcm1AAEADQAFAAqABBwpZCgJnYxICYmciC0F2ZXJhZ2VQb29sKhgKEWNvdW50X2luY2x1ZGVfcGFkGACgAQIqFQoMa2VybmVsX3NoYXBlQA9AD6ABByoRCgRwYWRzQAdAB0AHQAegAQcKEwoCYmcKAmdjEgRkaWZmIgNTdWIKFAoEZGlmZgoDYzEwEgJkMiIDU3ViChEKAmQyCgJjOBICZDMiA011bAoYCgJkMwoCYzAKBGMyNTUSAmQ0IgRDbGlwChgKAmQ0EgF1IgRDYXN0KgkKAnRvGAKgAQIKFwoBdQoDYXgxEgRtYXNrIgdTcXVlZXplEgRkYXJrKgwIARAHOgEBQgNheDEqDRABIgQAACBBQgNjMTAqDBABIgQAAABBQgJjOCoMEAEiBAAAAABCAmMwKg4QASIEAAB/Q0IEYzI1NVofCgNyZ2ISGAoWCAISEgoCCAEKAxIBSAoDEgFXCgIIA2IcCgRtYXNrEhQKEggCEg4KAggBCgMSAUgKAxIBV0IECgAQEQ==';
+
+let tmp: string;
+let modelsDir: string;
+let imgDir: string;
+
+/** Runs inferCommand with stdout/stderr captured. */
+async function infer(args: string[]) {
+  let stdout = '', stderr = '';
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => { stdout += String(c); return true; });
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => { stderr += String(c); return true; });
+  try {
+    const code = await inferCommand(args);
+    return { code, stdout, stderr };
+  } finally {
+    o.mockRestore(); e.mockRestore();
+  }
+}
+
+/** Plaster-like surface with dark cracks drawn as capsules (x0,y0,x1,y1,r). */
+function surface(w: number, h: number, cracks: number[][]): Buffer {
+  const b = Buffer.alloc(w * h * 3);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+    const n = 200 + 10 * Math.sin(x / 37) + 8 * Math.cos(y / 23), i = (y * w + x) * 3;
+    b[i] = n; b[i + 1] = n - 10; b[i + 2] = n - 30;
+  }
+  for (const [x0, y0, x1, y1, r] of cracks) {
+    const dx = x1 - x0, dy = y1 - y0, l2 = dx * dx + dy * dy;
+    for (let y = Math.max(0, Math.floor(Math.min(y0, y1) - r)); y <= Math.min(h - 1, Math.ceil(Math.max(y0, y1) + r)); y++) {
+      for (let x = Math.max(0, Math.floor(Math.min(x0, x1) - r)); x <= Math.min(w - 1, Math.ceil(Math.max(x0, x1) + r)); x++) {
+        const t = Math.max(0, Math.min(1, ((x - x0) * dx + (y - y0) * dy) / l2));
+        const ex = x0 + t * dx - x, ey = y0 + t * dy - y;
+        if (ex * ex + ey * ey <= r * r) { const i = (y * w + x) * 3; b[i] = 60; b[i + 1] = 50; b[i + 2] = 40; }
+      }
+    }
+  }
+  return b;
+}
+const raw = (w: number, h: number, c: 1 | 3 = 3) => ({ raw: { width: w, height: h, channels: c } });
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'crackscope-infer-'));
+  modelsDir = path.join(tmp, 'models');
+  imgDir = path.join(tmp, 'images');
+  fs.mkdirSync(modelsDir); fs.mkdirSync(imgDir);
+  fs.writeFileSync(path.join(modelsDir, 'dark.onnx'), Buffer.from(DARK_ONNX, 'base64'));
+  fs.writeFileSync(path.join(modelsDir, 'dark.json'), JSON.stringify({
+    name: 'dark', version: 'test', input: { name: 'rgb', dtype: 'uint8', layout: 'NHWC', height: 384, width: 640 },
+    output: { name: 'mask', dtype: 'uint8', meaning: 'crack probability x 255', layout: 'NHW' },
+    threshold: 0.5, params: 0, gflops: 0, metrics: {}, training: {},
+  }));
+  fs.writeFileSync(path.join(modelsDir, 'default.json'), JSON.stringify({ model: 'dark' }));
+  // 900×500 (not multiples of 32): one straight crack 5 px wide, 601 px tip to tip
+  await sharp(surface(900, 500, [[150, 250, 746, 250, 2.5]]), raw(900, 500)).png().toFile(path.join(imgDir, '01-cracks.png'));
+  await sharp(surface(640, 400, []), raw(640, 400)).jpeg({ quality: 92 }).toFile(path.join(imgDir, '02-clean.jpg'));
+  const jpeg = await sharp(surface(640, 400, [[20, 20, 600, 380, 3]]), raw(640, 400)).jpeg().toBuffer();
+  fs.writeFileSync(path.join(imgDir, '03-corrupt.jpg'), jpeg.subarray(0, jpeg.length >> 1));
+  fs.writeFileSync(path.join(imgDir, '04-notes.png'), 'not an image at all\n');
+  // larger than 1280: the model sees it scaled down, the mask comes back at full size
+  await sharp(surface(2000, 1100, [[100, 100, 1900, 1000, 6]]), raw(2000, 1100)).webp({ quality: 95 }).toFile(path.join(imgDir, '05-large.webp'));
+  await sharp(surface(300, 200, [[20, 100, 280, 100, 2]]), raw(300, 200)).toColourspace('b-w').tiff().toFile(path.join(imgDir, '06-gray.tif'));
+  fs.writeFileSync(path.join(imgDir, 'readme.txt'), 'ignored: not an image extension');
+});
+
+afterAll(() => { if (tmp) fs.rmSync(tmp, { recursive: true, force: true }); });
+
+const base = () => ['--models-dir', modelsDir, '--providers', 'cpu', '--threads', '2'];
+
+describe('infer helpers', () => {
+  test('model geometry: own size padded to multiples of 32, longer side capped at 1280', () => {
+    expect(modelGeometry(900, 500)).toEqual({ scaledWidth: 900, scaledHeight: 500, inputWidth: 928, inputHeight: 512 });
+    expect(modelGeometry(640, 384)).toEqual({ scaledWidth: 640, scaledHeight: 384, inputWidth: 640, inputHeight: 384 });
+    expect(modelGeometry(2000, 1100)).toEqual({ scaledWidth: 1280, scaledHeight: 704, inputWidth: 1280, inputHeight: 704 });
+    expect(modelGeometry(1100, 3000)).toEqual({ scaledWidth: 469, scaledHeight: 1280, inputWidth: 480, inputHeight: 1280 });
+    expect(modelGeometry(10, 10).inputWidth).toBe(32);
+  });
+
+  test('a folder expands to its images, sorted, without our own outputs', () => {
+    fs.writeFileSync(path.join(imgDir, 'x.mask.png'), '');
+    try {
+      expect(expandInput(imgDir).images.map((f) => path.basename(f))).toEqual(['01-cracks.png', '02-clean.jpg', '03-corrupt.jpg', '04-notes.png', '05-large.webp', '06-gray.tif']);
+    } finally { fs.rmSync(path.join(imgDir, 'x.mask.png')); }
+    expect(expandInput(path.join(tmp, 'nope')).error).toBe('no such file or folder');
+    expect(expandInput(modelsDir).error).toMatch(/no images/);
+  });
+});
+
+describe('crackscope infer (darkness-filter test model)', () => {
+  test('a folder: masks, overlays and reports for good images; one clear line per bad one; exit 1', async () => {
+    const out = path.join(tmp, 'out1');
+    const r = await infer([imgDir, '--out', out, ...base()]);
+    expect(r.code).toBe(1);
+    const errLines = r.stderr.trim().split('\n');
+    expect(errLines).toHaveLength(2);
+    expect(errLines[0]).toMatch(/^crackscope infer: .*03-corrupt\.jpg: cannot decode the image: .+/);
+    expect(errLines[1]).toMatch(/^crackscope infer: .*04-notes\.png: not an image/);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(4);
+    expect(lines[0]).toMatch(/01-cracks\.png: 1 crack, \d+ crack px, length [\d.]+ px, width max [\d.]+ px mean [\d.]+ px/);
+    expect(lines[1]).toMatch(/02-clean\.jpg: 0 cracks, 0 crack px/);
+
+    for (const [name, w, h] of [['01-cracks', 900, 500], ['02-clean', 640, 400], ['05-large', 2000, 1100], ['06-gray', 300, 200]] as const) {
+      const mask = await sharp(path.join(out, `${name}.mask.png`)).metadata();
+      expect([mask.width, mask.height, mask.channels]).toEqual([w, h, 1]);
+      const ov = await sharp(path.join(out, `${name}.overlay.png`)).metadata();
+      expect([ov.width, ov.height, ov.channels]).toEqual([w, h, 3]);
+    }
+    expect(fs.existsSync(path.join(out, '03-corrupt.json'))).toBe(false);
+
+    const rep = JSON.parse(fs.readFileSync(path.join(out, '01-cracks.json'), 'utf8'));
+    expect(rep).toMatchObject({ size: { width: 900, height: 500 }, model_input: { width: 928, height: 512 }, model: { name: 'dark', version: 'test' }, provider: 'cpu', threshold: 0.5, crack_count: 1 });
+    expect(rep.labels).toBeUndefined();
+    // the drawn crack is 5 px wide and 601 px tip to tip (the filter finds the dark core, ±1 px)
+    expect(Math.abs(rep.total_length_px - 601) / 601).toBeLessThan(0.04);
+    expect(rep.max_width_px).toBeGreaterThanOrEqual(4);
+    expect(rep.max_width_px).toBeLessThanOrEqual(6);
+    expect(rep.cracks[0].bbox.y).toBeGreaterThanOrEqual(245);
+    expect(rep.cracks[0].bbox.y + rep.cracks[0].bbox.h).toBeLessThanOrEqual(256);
+    for (const k of ['crack_pixels', 'crack_count', 'total_length_px', 'max_width_px', 'mean_width_px', 'cracks', 'image']) expect(rep).toHaveProperty(k);
+
+    const clean = JSON.parse(fs.readFileSync(path.join(out, '02-clean.json'), 'utf8'));
+    expect(clean.crack_pixels).toBe(0);
+    expect(clean.crack_count).toBe(0);
+
+    // the large image: measured at its own size, the crack still lies where it was drawn
+    const large = JSON.parse(fs.readFileSync(path.join(out, '05-large.json'), 'utf8'));
+    expect(large.model_input).toEqual({ width: 1280, height: 704 });
+    expect(large.crack_count).toBeGreaterThanOrEqual(1);
+    const c = large.cracks[0];
+    expect(c.bbox.x).toBeLessThan(110);
+    expect(c.bbox.x + c.bbox.w).toBeGreaterThan(1890);
+    expect(Math.abs(c.length_px - Math.hypot(1800, 900) - 12) / 2012).toBeLessThan(0.05);
+
+    // the overlay paints crack pixels magenta and leaves the rest alone
+    const ov = await sharp(path.join(out, '01-cracks.overlay.png')).raw().toBuffer();
+    const at = (x: number, y: number) => [...ov.subarray((y * 900 + x) * 3, (y * 900 + x) * 3 + 3)];
+    expect(at(400, 250)[0]).toBeGreaterThan(200);
+    expect(at(400, 250)[1]).toBeLessThan(60);
+    expect(at(400, 100)[1]).toBeGreaterThan(150);
+  });
+
+  test('--json: the summary is one JSON line on stdout; a missing path is reported and the rest processed', async () => {
+    const out = path.join(tmp, 'out2');
+    const missing = path.join(tmp, 'missing.jpg');
+    const r = await infer([missing, path.join(imgDir, '01-cracks.png'), path.join(imgDir, '02-clean.jpg'), '--out', out, '--json', ...base()]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`crackscope infer: ${missing}: no such file or folder`);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const s = JSON.parse(lines[0]);
+    expect(s).toMatchObject({ model: 'dark', version: 'test', provider: 'cpu', threshold: 0.5, processed: 2, failed: 1 });
+    expect(s.images.map((i: { ok: boolean }) => i.ok)).toEqual([false, true, true]);
+    expect(s.images[1]).toMatchObject({ crack_count: 1, width: 900, height: 500 });
+    expect(s.images[1].outputs.report).toBe(path.join(out, '01-cracks.json'));
+  });
+
+  test('all good: exit 0; --threshold and --mm-per-px reach the report', async () => {
+    const out = path.join(tmp, 'out3');
+    const r = await infer([path.join(imgDir, '01-cracks.png'), '--out', out, '--threshold', '0.3', '--mm-per-px', '0.1', ...base()]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const rep = JSON.parse(fs.readFileSync(path.join(out, '01-cracks.json'), 'utf8'));
+    expect(rep.threshold).toBe(0.3);
+    expect(rep.mm_per_px).toBe(0.1);
+    expect(rep.total_length_mm).toBeCloseTo(rep.total_length_px * 0.1, 2);
+  });
+
+  test('usage and config errors', async () => {
+    expect((await infer([...base()])).code).toBe(64);
+    await expect(inferCommand([imgDir, '--threshold', '2', ...base()])).rejects.toThrow(ConfigError);
+    await expect(inferCommand([imgDir, '--mm-per-px', '-1', ...base()])).rejects.toThrow(/mm-per-px/);
+    await expect(inferCommand([imgDir, '--model', 'nosuchmodel', ...base()])).rejects.toThrow(/model error/);
+  });
+
+  const main = path.join(PROJECT_ROOT, 'dist/server/cli/main.js');
+  test.skipIf(!fs.existsSync(main))('the built binary: exit code and stderr', () => {
+    const out = path.join(tmp, 'out4');
+    const r = spawnSync(process.execPath, [main, 'infer', path.join(imgDir, '03-corrupt.jpg'), path.join(imgDir, '02-clean.jpg'), '--out', out, ...base()], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim()).toMatch(/^crackscope infer: .*03-corrupt\.jpg: cannot decode the image/);
+    expect(r.stdout).toMatch(/02-clean\.jpg: 0 cracks/);
+    expect(fs.existsSync(path.join(out, '02-clean.mask.png'))).toBe(true);
+    const bad = spawnSync(process.execPath, [main, 'infer', imgDir, '--threshold', 'x', ...base()], { encoding: 'utf8' });
+    expect(bad.status).toBe(78);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
