@@ -273,12 +273,16 @@ const round = (v: number, digits: number) => {
   return Math.round(v * f) / f;
 };
 
-/** The report as plain JSON (no `labels`), with lengths and widths rounded to 0.01 px / 0.001 mm. */
+/** The report as plain JSON (no `labels`), rounded to 0.01 px and 0.0001 mm. */
 export function reportToJson(report: CrackReport): Omit<CrackReport, 'labels'> {
   const { labels: _labels, ...rest } = report;
-  return JSON.parse(JSON.stringify(rest, (key, value) => {
-    if (typeof value !== 'number' || Number.isInteger(value)) return value;
-    const mm = key.endsWith('_mm') || key.endsWith('_mm2') || key === 'mm_per_px';
-    return round(value, mm ? 4 : 2);
-  }));
+  const walk = (value: unknown, mm: boolean): unknown => {
+    if (typeof value === 'number') return Number.isInteger(value) ? value : round(value, mm ? 4 : 2);
+    if (Array.isArray(value)) return value.map((v) => walk(v, mm));
+    if (value && typeof value === 'object') {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v, mm || /_mm2?$/.test(k) || k === 'mm_per_px')]));
+    }
+    return value;
+  };
+  return walk(rest, false) as Omit<CrackReport, 'labels'>;
 }
