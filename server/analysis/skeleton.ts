@@ -30,14 +30,22 @@ export function distanceTransform(
   const f = new Float64Array(n), d = new Float64Array(n), z = new Float64Array(n + 1);
   const v = new Int32Array(n);
   const sq = new Float64Array(bw * bh); // squared distances inside the box
-  // pass 1: columns
+  // pass 1: columns (a column or row without foreground stays all zero)
+  const rowHasFg = new Uint8Array(bh);
   for (let x = 0; x < bw; x++) {
-    for (let y = 0; y < bh; y++) f[y] = bin[(y + y0) * pw + x + x0] ? INF : 0;
+    let any = false;
+    for (let y = 0; y < bh; y++) {
+      const fg = bin[(y + y0) * pw + x + x0];
+      f[y] = fg ? INF : 0;
+      if (fg) { any = true; rowHasFg[y] = 1; }
+    }
+    if (!any) continue;
     edt1d(f, bh, d, v, z);
     for (let y = 0; y < bh; y++) sq[y * bw + x] = d[y];
   }
   // pass 2: rows
   for (let y = 0; y < bh; y++) {
+    if (!rowHasFg[y]) continue;
     const row = y * bw;
     for (let x = 0; x < bw; x++) f[x] = sq[row + x];
     edt1d(f, bw, d, v, z);
