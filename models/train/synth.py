@@ -15,6 +15,7 @@ import math
 import cv2
 import numpy as np
 from scipy.ndimage import uniform_filter1d
+from scipy.signal import lfilter
 
 cv2.setNumThreads(1)
 
@@ -49,16 +50,13 @@ def lum(img):
 
 
 def smooth_path(rng, p0, angle, length, step=3.0, bend=0.04):
-    """Smooth curve (for strokes, hairs, outlines): low-curvature random walk."""
-    pts = [np.array(p0, np.float32)]
-    a = angle
-    da = rng.normal(0, bend)
-    for _ in range(max(2, int(length / step))):
-        da += rng.normal(0, bend * 0.3)
-        da = float(np.clip(da, -0.2, 0.2))
-        a += da
-        pts.append(pts[-1] + step * np.array([math.cos(a), math.sin(a)], np.float32))
-    return np.array(pts)
+    """Smooth curve (for strokes, hairs, outlines): low-curvature random walk (vectorised)."""
+    n = max(2, int(length / step))
+    da = np.clip(rng.normal(0, bend) + np.cumsum(rng.normal(0, bend * 0.3, n)), -0.2, 0.2)
+    a = angle + np.cumsum(da)
+    d = step * np.stack([np.cos(a), np.sin(a)], 1)
+    pts = np.concatenate([np.zeros((1, 2)), np.cumsum(d, 0)]) + np.asarray(p0, np.float64)
+    return pts.astype(np.float32)
 
 
 def draw_path(canvas, pts, widths, scale=2, value=255, aa=True):
@@ -243,7 +241,7 @@ def surface(rng, kind, h, w, light):
                               ink=rand_color(rng, PIGMENTS[rng.integers(len(PIGMENTS))], 0.05))
         sub = rand_color(rng, (0.9, 0.87, 0.8), 0.05)
     elif kind in ("stone", "stele"):
-        g = rng.uniform(0.2, 0.7)
+        g = rng.uniform(0.3, 0.7)
         img = base_texture(rng, h, w, rand_color(rng, (g, g * 0.98, g * 0.95), 0.04), 0.04, 0.15,
                            grain=rng.uniform(0.04, 0.12))
         add_pores(rng, img, rng.uniform(0, 2.0))
@@ -316,8 +314,8 @@ def surface(rng, kind, h, w, light):
         img *= (1 + rng.uniform(0.01, 0.04) * fib)[..., None]
         cells = char_cluster(rng, h, w, rng.uniform(25, 80))
         if cells:
-            brush_strokes(rng, img, len(cells) * rng.integers(3, 7), cluster=cells,
-                          wmin=2, wmax=12)
+            brush_strokes(rng, img, len(cells) * rng.integers(2, 6), cluster=cells,
+                          wmin=1.5, wmax=9)
         if rng.random() < 0.3:
             paint_layer(rng, img, rng.integers(1, 3))
         sub = img.reshape(-1, 3).mean(0) * 0.9
@@ -347,15 +345,13 @@ def surface(rng, kind, h, w, light):
 def crack_tree(rng, canvas, p0, ang, length, w0, jag, depth=0, taper="tip"):
     step = rng.uniform(2.0, 4.0)
     n = max(3, int(length / step))
-    pts = [np.array(p0, np.float32)]
-    a = ang
-    drift = rng.normal(0, 0.02)
-    tort = rng.uniform(0.1, 0.45)
-    for _ in range(n):
-        a += drift + rng.normal(0, tort)
-        a = ang + float(np.clip(a - ang, -1.0, 1.0))  # keep overall direction
-        pts.append(pts[-1] + step * np.array([math.cos(a), math.sin(a)], np.float32))
-    pts = np.array(pts)
+    tort = rng.uniform(0.15, 0.6)
+    # direction: mean-reverting jitter (jagged) + slow wander, kept within ~70 degrees of `ang`
+    dev = lfilter([1.0], [1.0, -rng.uniform(0.6, 0.9)], rng.normal(0, tort, n))
+    dev = np.clip(dev + np.cumsum(rng.normal(0, 0.04, n)) + rng.normal(0, 0.1), -1.2, 1.2)
+    a = ang + dev
+    d = step * np.stack([np.cos(a), np.sin(a)], 1)
+    pts = (np.concatenate([np.zeros((1, 2)), np.cumsum(d, 0)]) + np.asarray(p0, np.float64)).astype(np.float32)
     pts += rng.normal(0, jag, pts.shape).astype(np.float32)  # jagged edges
     s = np.linspace(0, 1, len(pts))
     if taper == "tip":
@@ -426,12 +422,12 @@ def render_cracks(rng, h, w, kind):
             w0 = rng.uniform(1.0, 2.2)
             L *= rng.uniform(0.2, 0.7)
         elif wide:
-            w0 = math.exp(rng.uniform(math.log(4), math.log(20)))
+            w0 = math.exp(rng.uniform(math.log(4), math.log(20 if rng.random() < 0.8 else 32)))
         else:
             w0 = math.exp(rng.uniform(math.log(1.2), math.log(7)))
         crack_tree(rng, c2, p, ang, L, w0, rng.uniform(0.0, 0.9), 0, taper)
     if style in ("craq", "mixed"):
-        c2 = np.maximum(c2, craquelure(rng, h, w, rng.uniform(8, 45), rng.uniform(0.8, 2.2)))
+        c2 = np.maximum(c2, craquelure(rng, h, w, rng.uniform(12, 50), rng.uniform(0.8, 2.2)))
     return c2
 
 
@@ -583,8 +579,12 @@ def camera(rng, img, rscale=True):
 
 
 # ----------------------------------------------------------------------------- sample
-def make_sample(rng, h, w, kind=None, p_crack=0.85, cracks=None, cam=True):
+def make_sample(rng, h, w, kind=None, p_crack=0.85, cracks=None, cam=True, p_ss=0.2):
     kind = kind or SURFACES[rng.integers(len(SURFACES))]
+    oh, ow = h, w
+    ss = rng.random() < p_ss
+    if ss:  # render 1.5x larger and area-downsample, like a high-resolution photo scaled down
+        h, w = int(h * 1.5), int(w * 1.5)
     la = rng.uniform(0, 2 * math.pi)
     light = np.array([math.cos(la), math.sin(la)], np.float32)
     img, sub = surface(rng, kind, h, w, light)
@@ -607,6 +607,9 @@ def make_sample(rng, h, w, kind=None, p_crack=0.85, cracks=None, cam=True):
     if rng.random() < 0.25:
         cast_shadow(rng, img)
     lighting(rng, img)
+    if ss:
+        img = cv2.resize(img, (ow, oh), interpolation=cv2.INTER_AREA)
+        cov = cv2.resize(cov, (ow, oh), interpolation=cv2.INTER_AREA)
     if cam and rng.random() < 0.5:
         img, cov = perspective(rng, img, cov)
     label = (cov >= 0.45).astype(np.uint8)
