@@ -138,6 +138,7 @@ export async function inferCommand(argv: string[]): Promise<number> {
     providers: config.providers,
     threads: config.threads,
     log,
+    logLevel: level, // the inference worker's own logger (stdout) stays quiet below this
     // The TensorRT engine is built for one static shape (the live size); infer runs every image at
     // its own size, so it uses the next provider.
     resolveTensorrt: () => ({ ok: false, reason: 'infer runs each image at its own size; the TensorRT engine is built for the live size only' }),
