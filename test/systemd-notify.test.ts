@@ -12,6 +12,7 @@ import { DatagramListener, DatagramSender } from '../server/systemd/unix-dgram.j
 import { loadConfig } from '../server/config/load.js';
 import { createLogger } from '../server/log/logger.js';
 import type { PipelineStatus, ServiceContext } from '../server/service-context.js';
+import { writeTinyModel } from './helpers/tiny-model.js';
 
 const ROOT = path.resolve(__dirname, '..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -184,7 +185,10 @@ describe.skipIf(!hasDaemon)('the daemon under a fake systemd notify socket', () 
     try {
       const port = await freePort();
       const out: string[] = [];
-      child = spawn(process.execPath, [MAIN, 'serve', '--source', 'test://', '--port', String(port), '--providers', 'cpu', '--source-stall-ms', '1500'], {
+      // a tiny real model keeps this test about systemd, not about inference speed
+      const modelsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-models-'));
+      writeTinyModel(modelsDir, 'tiny', { height: 64, width: 96 });
+      child = spawn(process.execPath, [MAIN, 'serve', '--source', 'test://', '--port', String(port), '--providers', 'cpu', '--source-stall-ms', '1500', '--models-dir', modelsDir], {
         cwd: ROOT,
         env: { ...process.env, NOTIFY_SOCKET: sock, WATCHDOG_USEC: '400000', CRACKSCOPE_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'cs-data-')) },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -193,7 +197,9 @@ describe.skipIf(!hasDaemon)('the daemon under a fake systemd notify socket', () 
       child.stderr!.on('data', (d) => out.push(String(d)));
       const exited = new Promise<number | null>((r) => child!.on('exit', (code) => r(code)));
 
-      await waitFor((m) => m.split('\n').includes('READY=1'), 60_000).catch((e) => { throw new Error(`${e.message}\n--- daemon output ---\n${out.join('').slice(-4000)}`); });
+      const early = exited.then((code) => { throw new Error(`daemon exited early (${code})`); });
+      await Promise.race([waitFor((m) => m.split('\n').includes('READY=1'), 60_000), early]).catch((e) => { throw new Error(`${e.message}\n--- daemon output ---\n${out.join('').slice(-4000)}`); });
+      early.catch(() => undefined);
       const afterReady = messages.length;
       await sleep(1500);
       listener.drain();
@@ -201,9 +207,12 @@ describe.skipIf(!hasDaemon)('the daemon under a fake systemd notify socket', () 
       expect(pings.length).toBeGreaterThanOrEqual(4); // every 200 ms
 
       // stall the source: SIGSTOP the GStreamer child(ren) of the daemon
-      const gst = descendants(child.pid!).filter((p) => /gst|launch/i.test(p.comm));
-      expect(gst.length, `GStreamer child of the daemon; children: ${JSON.stringify(descendants(child.pid!))}`).toBeGreaterThan(0);
-      for (const p of gst) { process.kill(p.pid, 'SIGSTOP'); stopped.push(p.pid); }
+      const gstChildren = () => descendants(child!.pid!).filter((p) => /gst|launch/i.test(p.comm));
+      expect(gstChildren().length, `GStreamer child of the daemon; children: ${JSON.stringify(descendants(child.pid!))}`).toBeGreaterThan(0);
+      // keep every GStreamer child stopped, including one the daemon may spawn to recover
+      const freeze = () => { for (const p of gstChildren()) if (!stopped.includes(p.pid)) { try { process.kill(p.pid, 'SIGSTOP'); stopped.push(p.pid); } catch { /* gone */ } } };
+      freeze();
+      const freezer = setInterval(freeze, 50);
       const stallAt = Date.now();
       // pings must stop once the last frame is older than sourceStallMs (1500 ms), plus one interval
       await sleep(1500 + 600);
@@ -215,6 +224,7 @@ describe.skipIf(!hasDaemon)('the daemon under a fake systemd notify socket', () 
       expect(late, `pings after stall at +${Date.now() - stallAt} ms`).toHaveLength(0);
       expect(messages.some((m) => /^STATUS=(stalled|source down)/m.test(m.msg))).toBe(true);
 
+      clearInterval(freezer);
       for (const pid of stopped) { try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ } }
       stopped = [];
       const beforeTerm = messages.length;
