@@ -134,3 +134,36 @@ describe.skipIf(!has('shellcheck'))('shell scripts', () => {
     for (const s of shellScripts()) execFileSync('bash', ['-n', s]);
   });
 });
+
+describe('build-onnxruntime.sh --check', () => {
+  const script = path.join(ROOT, 'deploy/jetson/build-onnxruntime.sh');
+  const check = (release: string | null) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-tegra-'));
+    const file = path.join(dir, 'nv_tegra_release');
+    if (release !== null) fs.writeFileSync(file, release);
+    return spawnSync('bash', [script, '--check', '--work-dir', dir], { encoding: 'utf8', env: { ...process.env, CRACKSCOPE_TEGRA_RELEASE_FILE: file, ORT_VERSION: '' } });
+  };
+
+  it('detects JetPack 5.1 and 6.x from the L4T release and prints the pinned plan, disk and time', () => {
+    const jp5 = check('# R35 (release), REVISION: 4.1, GCID: 33958178, BOARD: t186ref, EABI: aarch64, DATE: Tue Aug  1 19:57:35 UTC 2023\n');
+    expect(jp5.status, jp5.stderr).toBe(0);
+    expect(jp5.stdout).toMatch(/JetPack 5\.1/);
+    expect(jp5.stdout).toMatch(/v1\.17\.3/);
+    expect(jp5.stdout).toMatch(/GB free needed/);
+    expect(jp5.stdout).toMatch(/time: .* h/);
+    const jp6 = check('# R36 (release), REVISION: 4.3, GCID: 38968081, BOARD: generic, EABI: aarch64, DATE: Wed Jan  8 01:49:37 UTC 2025\n');
+    expect(jp6.status, jp6.stderr).toBe(0);
+    expect(jp6.stdout).toMatch(/JetPack 6\.1\/6\.2.*|v1\.20\.2/);
+  });
+
+  it('refuses other JetPacks and non-Jetsons with a clear message', () => {
+    const jp4 = check('# R32 (release), REVISION: 7.4, GCID: 33514132, BOARD: t210ref, EABI: aarch64\n');
+    expect(jp4.status).toBe(1);
+    expect(jp4.stderr).toMatch(/L4T R32\.7 is not supported: crackscope supports JetPack 5\.1\.x .* and JetPack 6\.x/);
+    const none = check(null);
+    if (!fs.existsSync('/etc/nv_tegra_release')) {
+      expect(none.status).toBe(1);
+      expect(none.stderr).toMatch(/this is not a Jetson/);
+    }
+  });
+});
