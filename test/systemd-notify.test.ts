@@ -137,7 +137,8 @@ describe('sd_notify module', () => {
 
 // ---- the real daemon -------------------------------------------------------------------------
 
-const MAIN = path.join(ROOT, 'dist/server/cli/main.js');
+// CRACKSCOPE_TEST_MAIN: run another build of the daemon (e.g. a patched copy)
+const MAIN = process.env.CRACKSCOPE_TEST_MAIN ?? path.join(ROOT, 'dist/server/cli/main.js');
 const hasDaemon = fs.existsSync(MAIN);
 
 function freePort(): Promise<number> {
