@@ -157,7 +157,8 @@ export class GstSource extends EventEmitter implements FrameSource {
     if (b) return b;
     if (this.allocated >= POOL_MAX) return null;
     this.allocated++;
-    return Buffer.allocUnsafe(this.frameBytes);
+    // shared memory, so the inference worker reads the frame without a copy
+    return Buffer.from(new SharedArrayBuffer(this.frameBytes));
   }
 
   private onData(chunk: Buffer) {

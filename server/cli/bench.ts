@@ -11,7 +11,7 @@ import { DEMO_DIR } from '../camera/open-source.js';
 import { listImages } from '../camera/image-folder.js';
 import { loadConfig, parseArgs } from '../config/load.js';
 import { resolveModel } from '../inference/manifest.js';
-import { createCrackSession } from '../inference/session.js';
+import { createOrtSession } from '../inference/session.js';
 import { tensorrtResolver } from '../inference/providers.js';
 import { createLogger } from '../log/logger.js';
 import { decodeFrame, STAGES } from '../stream/wire-format.js';
@@ -26,14 +26,14 @@ export const pct = (xs: number[], p: number) => {
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
 async function demoFrame(width: number, height: number): Promise<Uint8Array> {
-  const img = listImages(DEMO_DIR)[0];
+  const img = fs.existsSync(DEMO_DIR) ? listImages(DEMO_DIR)[0] : undefined;
   const base = img ? sharp(img) : sharp({ create: { width, height, channels: 3, background: { r: 128, g: 120, b: 110 } } });
   return new Uint8Array(await base.resize(width, height, { fit: 'fill' }).removeAlpha().raw().toBuffer());
 }
 
-export async function rawBench(opts: { frames: number; modelName: string; modelsDir: string; providers: Parameters<typeof createCrackSession>[0]['providers']; threads: number; config: ReturnType<typeof loadConfig> }) {
+export async function rawBench(opts: { frames: number; modelName: string; modelsDir: string; providers: Parameters<typeof createOrtSession>[0]['providers']; threads: number; config: ReturnType<typeof loadConfig> }) {
   const model = resolveModel(opts.modelsDir, opts.modelName);
-  const session = await createCrackSession({ model, providers: opts.providers, threads: opts.threads, log: createLogger('error'), resolveTensorrt: tensorrtResolver(opts.config) });
+  const session = await createOrtSession({ model, providers: opts.providers, threads: opts.threads, log: createLogger('error'), resolveTensorrt: tensorrtResolver(opts.config) });
   const { height, width } = model.manifest.input;
   const rgb = await demoFrame(width, height);
   for (let i = 0; i < 3; i++) await session.run(rgb, height, width);
@@ -71,7 +71,7 @@ function rssMb(pid: number): number {
 }
 
 export async function pipelineBench(opts: { frames: number; clients: number; source: string; fps: number; extraArgs: string[] }) {
-  const { child, port } = await startDaemon(['--source', opts.source, '--fps', String(opts.fps), '--quiet', 'true', ...opts.extraArgs]);
+  const { child, port } = await startDaemon(['--source', opts.source, '--fps', String(opts.fps), ...opts.extraArgs]);
   try {
     const warmup = 5;
     const e2e: number[] = [];

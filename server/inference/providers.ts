@@ -1,18 +1,10 @@
-// Wires the TensorRT engine cache into provider selection.
+// Wires the TensorRT engine cache into provider selection: the tensorrt provider runs the EPContext
+// wrapper built by `crackscope build-engine`, or is skipped with the reason why.
 import type { Config } from '../config/schema.js';
+import { resolveTensorrtModel } from './engine-cache.js';
 import type { ModelFiles } from './manifest.js';
+import type { TensorrtResolution } from './ort-session.js';
 
-type Resolution = { ok: true; path: string; label: string } | { ok: false; reason: string };
-
-export function tensorrtResolver(config: Config): (model: ModelFiles) => Resolution {
-  return (model) => resolveTensorrtModelLazy(config, model);
-}
-
-let resolveImpl: ((config: Config, model: ModelFiles) => Resolution) | undefined;
-function resolveTensorrtModelLazy(config: Config, model: ModelFiles): Resolution {
-  return resolveImpl ? resolveImpl(config, model) : { ok: false, reason: 'TensorRT engine lookup is not available in this build' };
-}
-
-export function setTensorrtResolver(fn: (config: Config, model: ModelFiles) => Resolution) {
-  resolveImpl = fn;
+export function tensorrtResolver(config: Config): (model: ModelFiles) => TensorrtResolution {
+  return (model) => resolveTensorrtModel(config, model);
 }

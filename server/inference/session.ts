@@ -1,123 +1,78 @@
-// The crack model as an onnxruntime-node session. Execution providers are tried in the configured
-// order; the first that loads runs, and the reason each earlier one did not is kept for the log,
-// /healthz, the hello message and the kiosk.
-import os from 'node:os';
-import * as ort from 'onnxruntime-node';
+// The crack model for the daemon: an onnxruntime session in a worker thread (see ort-session.ts for
+// provider selection). Frames in SharedArrayBuffer-backed buffers reach the worker without a copy.
+import { Worker } from 'node:worker_threads';
 import type { Logger } from '../log/logger.js';
-import type { ProviderName } from '../stream/wire-format.js';
-import type { ModelFiles, ModelManifest } from './manifest.js';
-import { ModelError } from './manifest.js';
+import { ModelError, type ModelFiles } from './manifest.js';
+import { createOrtSession, type CrackSession, type CrackSessionOptions } from './ort-session.js';
+import type { WorkerInit, WorkerReply, WorkerRequest } from './session-worker.js';
 
-export interface CrackSessionOptions {
-  model: ModelFiles;
-  providers: ProviderName[];
-  /** 0 = one per core */
-  threads: number;
-  log: Logger;
-  /** Finds the TensorRT EPContext wrapper for this model (see engine-cache.ts); absent = no engine. */
-  resolveTensorrt?: (model: ModelFiles) => { ok: true; path: string; label: string } | { ok: false; reason: string };
-}
+export { createOrtSession, type CrackSessionOptions, type TensorrtResolution } from './ort-session.js';
+export type { CrackSession } from './ort-session.js';
 
-export interface CrackSession {
-  provider: ProviderName;
-  providerLabel: string;
-  fallbacks: { provider: string; reason: string }[];
-  manifest: ModelManifest;
-  /** uint8 RGB NHWC (height×width×3) in, uint8 crack probability ×255 (height×width) out. */
-  run(rgb: Uint8Array, height: number, width: number): Promise<Uint8Array>;
-  release(): Promise<void>;
-}
 
-const LABELS: Record<ProviderName, string> = { tensorrt: 'TensorRT', cuda: 'CUDA', webgpu: 'WebGPU', cpu: 'CPU' };
+const WORKER_URL = new URL('./session-worker.js', import.meta.url);
 
-function sessionOptions(provider: ProviderName, threads: number): ort.InferenceSession.SessionOptions {
-  const cores = os.availableParallelism();
-  return {
-    executionProviders: [provider],
-    graphOptimizationLevel: 'all',
-    intraOpNumThreads: threads || cores,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    logSeverityLevel: 3,
+export async function createCrackSession(opts: CrackSessionOptions & { logLevel?: WorkerInit['logLevel'] }): Promise<CrackSession> {
+  const init: WorkerInit = {
+    model: opts.model,
+    providers: opts.providers,
+    threads: opts.threads,
+    tensorrt: opts.resolveTensorrt?.(opts.model) ?? { ok: false, reason: 'no TensorRT engine resolver configured' },
+    logLevel: opts.logLevel ?? 'info',
   };
-}
-
-/** What the installed onnxruntime-node binary says about a provider before we try it. */
-function backendAbsentReason(provider: ProviderName): string | undefined {
-  const listed = ort.listSupportedBackends().find((b) => b.name === provider);
-  if (!listed) return `this onnxruntime-node build has no ${provider} provider (${process.arch})`;
-  return undefined;
-}
-
-function firstLine(err: unknown): string {
-  return String((err as Error)?.message ?? err).split('\n')[0].slice(0, 300);
-}
-
-export async function createCrackSession(opts: CrackSessionOptions): Promise<CrackSession> {
-  const { model, log } = opts;
-  const { manifest } = model;
-  const fallbacks: { provider: string; reason: string }[] = [];
-  for (const provider of opts.providers) {
-    const absent = backendAbsentReason(provider);
-    if (absent) {
-      fallbacks.push({ provider, reason: absent });
-      continue;
-    }
-    let modelPath = model.onnxPath;
-    let label = LABELS[provider];
-    if (provider === 'tensorrt') {
-      const trt = opts.resolveTensorrt?.(model) ?? { ok: false as const, reason: 'no TensorRT engine resolver configured' };
-      if (!trt.ok) {
-        fallbacks.push({ provider, reason: trt.reason });
-        continue;
-      }
-      modelPath = trt.path;
-      label = trt.label;
-    }
-    let session: ort.InferenceSession;
-    try {
-      session = await ort.InferenceSession.create(modelPath, sessionOptions(provider, opts.threads));
-    } catch (err) {
-      if (provider === 'cpu') throw new ModelError(`model error: ${modelPath}: onnxruntime cannot load it: ${firstLine(err)}`);
-      fallbacks.push({ provider, reason: firstLine(err) });
-      continue;
-    }
-    checkContract(session, model);
-    for (const f of fallbacks) log.warn('inference.fallback', f);
-    log.info('inference.provider', { provider, label, model: manifest.name, version: manifest.version, path: modelPath });
-    return wrap(session, provider, label, fallbacks, manifest);
-  }
-  throw new ModelError(`model error: no execution provider could load ${model.onnxPath}: ${fallbacks.map((f) => `${f.provider}: ${f.reason}`).join('; ')}`);
-}
-
-function checkContract(session: ort.InferenceSession, model: ModelFiles) {
-  const { input, output } = model.manifest;
-  if (!session.inputNames.includes(input.name)) {
-    throw new ModelError(`model error: ${model.onnxPath}: has no input named ${JSON.stringify(input.name)} (its inputs: ${session.inputNames.join(', ')}) — ${model.manifestPath} disagrees`);
-  }
-  if (!session.outputNames.includes(output.name)) {
-    throw new ModelError(`model error: ${model.onnxPath}: has no output named ${JSON.stringify(output.name)} (its outputs: ${session.outputNames.join(', ')})`);
-  }
-}
-
-function wrap(session: ort.InferenceSession, provider: ProviderName, providerLabel: string, fallbacks: CrackSession['fallbacks'], manifest: ModelManifest): CrackSession {
-  const inName = manifest.input.name;
-  const outName = manifest.output.name;
+  // Run from TypeScript sources (vitest), a worker could not load the .ts worker file: stay in-thread.
+  if (import.meta.url.endsWith('.ts')) return createOrtSession(opts);
+  const worker = new Worker(WORKER_URL, { workerData: init });
+  const pending = new Map<number, { resolve: (m: Uint8Array) => void; reject: (e: Error) => void }>();
+  let nextId = 1;
+  let dead: Error | null = null;
+  const ready = await new Promise<Extract<WorkerReply, { type: 'ready' }>>((resolve, reject) => {
+    worker.once('message', (msg: WorkerReply) => {
+      if ('type' in msg && msg.type === 'ready') return resolve(msg);
+      if ('type' in msg && msg.type === 'init-error') return reject(msg.isModelError ? new ModelError(msg.message) : new Error(msg.message));
+      reject(new Error('inference worker sent an unexpected first message'));
+    });
+    worker.once('error', reject);
+  }).catch(async (err) => {
+    await worker.terminate();
+    throw err;
+  });
+  const failAll = (err: Error) => {
+    dead = err;
+    for (const p of pending.values()) p.reject(err);
+    pending.clear();
+  };
+  worker.on('message', (msg: WorkerReply) => {
+    if (!('id' in msg)) return;
+    const p = pending.get(msg.id);
+    if (!p) return;
+    pending.delete(msg.id);
+    if (msg.error !== undefined) p.reject(new Error(msg.error));
+    else p.resolve(msg.mask ?? new Uint8Array(0));
+  });
+  worker.on('error', (err) => {
+    opts.log.error('inference.worker_error', { err: err.message });
+    failAll(err);
+  });
+  worker.on('exit', (code) => failAll(new Error(`inference worker exited (${code})`)));
+  const call = (req: Omit<WorkerRequest, 'id'>) =>
+    new Promise<Uint8Array>((resolve, reject) => {
+      if (dead) return reject(dead);
+      const id = nextId++;
+      pending.set(id, { resolve, reject });
+      worker.postMessage({ ...req, id });
+    });
   return {
-    provider,
-    providerLabel,
-    fallbacks,
-    manifest,
-    async run(rgb, height, width) {
-      // The tensor wraps the frame's bytes; onnxruntime-node does not copy them on the way in.
-      const feeds = { [inName]: new ort.Tensor('uint8', rgb, [1, height, width, 3]) };
-      const out = await session.run(feeds, [outName]);
-      const t = out[outName];
-      if (t.type !== 'uint8' || t.data.length !== height * width) {
-        throw new Error(`model output ${outName} is ${t.type}[${t.dims.join('x')}], expected uint8[1x${height}x${width}]`);
-      }
-      return t.data as Uint8Array;
+    provider: ready.provider,
+    providerLabel: ready.providerLabel,
+    fallbacks: ready.fallbacks,
+    manifest: opts.model.manifest,
+    run: (rgb, height, width) => call({ rgb, height, width }),
+    async release() {
+      if (!dead) await call({ release: true }).catch(() => undefined);
+      await worker.terminate();
     },
-    release: () => session.release(),
   };
 }
+
+export type { ModelFiles, Logger };

@@ -12,6 +12,9 @@ import type { StageTimings } from '../stream/wire-format.js';
 import { createStageStats, RateMeter, type StageStats } from './stage-stats.js';
 
 const deflate = promisify(zlib.deflate);
+// One libvips thread for the display JPEG: the model needs the cores more; no cache of past frames.
+sharp.concurrency(1);
+sharp.cache(false);
 const RECENT_FRAMES = 8;
 /** consecutive inference errors before the session is recreated and health turns red */
 const ERRORS_BEFORE_RECREATE = 3;

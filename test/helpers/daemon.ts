@@ -1,0 +1,117 @@
+// Starts the real daemon (dist/server/cli/main.js serve) as a child process on a free port.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import WebSocket from 'ws';
+import { decodeFrame, type FrameMessage, type HelloMessage } from '../../server/stream/wire-format.js';
+
+export const ROOT = path.resolve(import.meta.dirname, '..', '..');
+export const MAIN = path.join(ROOT, 'dist', 'server', 'cli', 'main.js');
+
+export interface Daemon {
+  child: ChildProcess;
+  port: number;
+  url: string;
+  dataDir: string;
+  /** every JSON log line so far */
+  logs: Record<string, any>[];
+  stderr: () => string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+export async function startDaemon(args: string[] = [], opts: { env?: NodeJS.ProcessEnv; dataDir?: string; port?: number } = {}): Promise<Daemon> {
+  const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'crackscope-test-'));
+  const child = spawn(process.execPath, [MAIN, 'serve', '--port', String(opts.port ?? 0), '--data-dir', dataDir, ...args], {
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Record<string, any>[] = [];
+  let err = '';
+  let partial = '';
+  child.stderr!.on('data', (d) => (err += d));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`daemon did not listen within 60 s; stderr: ${err}`)), 60_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      partial += d.toString();
+      const lines = partial.split('\n');
+      partial = lines.pop()!;
+      for (const line of lines) {
+        try {
+          const rec = JSON.parse(line);
+          logs.push(rec);
+          if (rec.event === 'http.listening') {
+            clearTimeout(timer);
+            resolve(rec.port);
+          }
+        } catch {
+          logs.push({ event: 'non-json-output', line });
+        }
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`daemon exited with ${code} before listening; stderr: ${err}`));
+    });
+  });
+  return {
+    child,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    dataDir,
+    logs,
+    stderr: () => err,
+    stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+      return new Promise((resolve) => {
+        child.once('exit', (code) => resolve(code));
+        child.kill(signal);
+      });
+    },
+  };
+}
+
+/** Connects, returns the hello message and the next `count` frames. */
+export async function collectFrames(port: number, count: number, timeoutMs = 60_000): Promise<{ hello: HelloMessage; frames: FrameMessage[]; texts: any[] }> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+  const frames: FrameMessage[] = [];
+  const texts: any[] = [];
+  let hello: HelloMessage | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`got ${frames.length}/${count} frames in ${timeoutMs} ms`)), timeoutMs);
+      ws.on('error', reject);
+      ws.on('message', (data, isBinary) => {
+        if (!isBinary) {
+          const msg = JSON.parse(data.toString());
+          if (!hello) hello = msg;
+          texts.push(msg);
+          return;
+        }
+        frames.push(decodeFrame(new Uint8Array(data as Buffer)));
+        if (frames.length >= count) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+  } finally {
+    ws.close();
+  }
+  return { hello: hello!, frames, texts };
+}

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { HEADER_BYTES, MASK_DEFLATE, MASK_RAW, WireFormatError, decodeFrame, encodeFrame, parseClientMessage, type FrameMessage } from '../server/stream/wire-format.js';
+
+function sample(): FrameMessage {
+  const mask = new Uint8Array(8 * 4).map((_, i) => (i * 37) & 255);
+  return {
+    frameId: 4_000_000_001,
+    capturedAt: 1_795_000_000_123.25,
+    sentAt: 1_795_000_000_160.5,
+    image: { width: 8, height: 4 },
+    mask: { width: 8, height: 4, encoding: MASK_RAW },
+    timings: { capture: 1.5, preprocess: 0.25, inference: 40.125, postprocess: 0.5, encode: 2.75, send: 0.125 },
+    jpeg: new Uint8Array([0xff, 0xd8, 1, 2, 3, 0xff, 0xd9]),
+    maskBytes: mask,
+  };
+}
+
+describe('wire format', () => {
+  it('round-trips every field of a frame message', () => {
+    const f = sample();
+    const bytes = encodeFrame(f);
+    expect(bytes.byteLength).toBe(HEADER_BYTES + 7 + 32);
+    const d = decodeFrame(bytes);
+    expect(d.frameId).toBe(f.frameId);
+    expect(d.capturedAt).toBe(f.capturedAt);
+    expect(d.sentAt).toBe(f.sentAt);
+    expect(d.image).toEqual(f.image);
+    expect(d.mask).toEqual(f.mask);
+    for (const [k, v] of Object.entries(f.timings)) expect(d.timings[k as keyof typeof f.timings]).toBeCloseTo(v, 3);
+    expect(Array.from(d.jpeg)).toEqual(Array.from(f.jpeg));
+    expect(Array.from(d.maskBytes)).toEqual(Array.from(f.maskBytes));
+  });
+
+  it('decodes from an ArrayBuffer slice at an offset (as browsers and ws deliver)', () => {
+    const bytes = encodeFrame(sample());
+    const padded = new Uint8Array(bytes.byteLength + 5);
+    padded.set(bytes, 5);
+    expect(decodeFrame(padded.subarray(5)).frameId).toBe(4_000_000_001);
+  });
+
+  it('rejects truncated, foreign and inconsistent messages with a reason', () => {
+    const bytes = encodeFrame(sample());
+    expect(() => decodeFrame(bytes.subarray(0, 10))).toThrow(WireFormatError);
+    expect(() => decodeFrame(bytes.subarray(0, bytes.byteLength - 1))).toThrow(/frame length/);
+    const foreign = bytes.slice();
+    foreign[0] = 0;
+    expect(() => decodeFrame(foreign)).toThrow(/magic/);
+    const wrongMask = encodeFrame({ ...sample(), maskBytes: new Uint8Array(31) });
+    expect(() => decodeFrame(wrongMask)).toThrow(/raw mask/);
+    // a deflated mask may have any length
+    expect(decodeFrame(encodeFrame({ ...sample(), mask: { width: 8, height: 4, encoding: MASK_DEFLATE }, maskBytes: new Uint8Array(9) })).maskBytes.byteLength).toBe(9);
+  });
+
+  it('validates client messages', () => {
+    expect(parseClientMessage('{"type":"ping","t":5}')).toEqual({ type: 'ping', t: 5 });
+    expect(parseClientMessage('{"type":"pause"}')).toEqual({ type: 'pause' });
+    expect(parseClientMessage('not json')).toEqual({ error: 'message is not valid JSON' });
+    expect(parseClientMessage('[1,2]')).toEqual({ error: 'message must be a JSON object' });
+    expect(parseClientMessage('{"type":"rm -rf"}')).toHaveProperty('error');
+    expect(parseClientMessage('{"type":"ping","t":"x"}')).toHaveProperty('error');
+    expect(parseClientMessage('{"type":"ping","t":1,"pad":"' + 'x'.repeat(5000) + '"}')).toHaveProperty('error');
+  });
+});
