@@ -189,9 +189,15 @@ describe.skipIf(!hasDaemon)('the daemon under a fake systemd notify socket', () 
       // a tiny real model keeps this test about systemd, not about inference speed
       const modelsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-models-'));
       writeTinyModel(modelsDir, 'tiny', { height: 64, width: 96 });
+      // gst-launch-1.0 on PATH is a wrapper: while the stall flag exists, a capture process the
+      // daemon starts to recover produces nothing (it sleeps), so the stall lasts
+      const binDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-bin-'));
+      const stallFlag = path.join(binDir, 'stall');
+      const realGst = execFileSync('sh', ['-c', 'command -v gst-launch-1.0'], { encoding: 'utf8' }).trim();
+      fs.writeFileSync(path.join(binDir, 'gst-launch-1.0'), `#!/bin/sh\nif [ -e '${stallFlag}' ]; then exec sleep 600; fi\nexec '${realGst}' "$@"\n`, { mode: 0o755 });
       child = spawn(process.execPath, [MAIN, 'serve', '--source', 'test://', '--port', String(port), '--providers', 'cpu', '--source-stall-ms', '1500', '--models-dir', modelsDir], {
         cwd: ROOT,
-        env: { ...process.env, NOTIFY_SOCKET: sock, WATCHDOG_USEC: '400000', CRACKSCOPE_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'cs-data-')) },
+        env: { ...process.env, PATH: `${binDir}:${process.env.PATH}`, NOTIFY_SOCKET: sock, WATCHDOG_USEC: '400000', CRACKSCOPE_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'cs-data-')) },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       child.stdout!.on('data', (d) => out.push(String(d)));
@@ -210,10 +216,11 @@ describe.skipIf(!hasDaemon)('the daemon under a fake systemd notify socket', () 
       // stall the source: SIGSTOP the GStreamer child(ren) of the daemon
       const gstChildren = () => descendants(child!.pid!).filter((p) => /gst|launch/i.test(p.comm));
       expect(gstChildren().length, `GStreamer child of the daemon; children: ${JSON.stringify(descendants(child.pid!))}`).toBeGreaterThan(0);
-      // keep every GStreamer child stopped, including one the daemon may spawn to recover
+      // stall: SIGSTOP the running GStreamer child; any capture process started to recover sleeps
+      fs.writeFileSync(stallFlag, '');
       const freeze = () => { for (const p of gstChildren()) if (!stopped.includes(p.pid)) { try { process.kill(p.pid, 'SIGSTOP'); stopped.push(p.pid); } catch { /* gone */ } } };
       freeze();
-      const freezer = setInterval(freeze, 50);
+      const freezer = setInterval(freeze, 20);
       const stallAt = Date.now();
       // pings must stop once the last frame is older than sourceStallMs (1500 ms), plus one interval
       await sleep(1500 + 600);
@@ -222,10 +229,11 @@ describe.skipIf(!hasDaemon)('the daemon under a fake systemd notify socket', () 
       await sleep(1200);
       listener.drain();
       const late = messages.slice(quietFrom).filter((m) => m.msg.split('\n').includes('WATCHDOG=1'));
-      expect(late, `pings after stall at +${Date.now() - stallAt} ms`).toHaveLength(0);
+      expect(late, `pings after stall at +${Date.now() - stallAt} ms\n--- daemon output ---\n${out.join("").split("\n").filter((l) => !/"level":"debug"/.test(l)).slice(-25).join("\n")}`).toHaveLength(0);
       expect(messages.some((m) => /^STATUS=(stalled|source down)/m.test(m.msg))).toBe(true);
 
       clearInterval(freezer);
+      fs.rmSync(stallFlag, { force: true });
       for (const pid of stopped) { try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ } }
       stopped = [];
       const beforeTerm = messages.length;
