@@ -157,9 +157,11 @@ export function inspectOrtBinding(): OrtBindingInfo {
   let pkgDir: string;
   let version: string | undefined;
   try {
-    const pkgJson = require.resolve('onnxruntime-node/package.json');
-    pkgDir = path.dirname(pkgJson);
-    version = JSON.parse(fs.readFileSync(pkgJson, 'utf8')).version;
+    // from the package's entry point up to its package.json (older builds export no ./package.json)
+    let dir = path.dirname(require.resolve('onnxruntime-node'));
+    while (!fs.existsSync(path.join(dir, 'package.json')) && dir !== path.dirname(dir)) dir = path.dirname(dir);
+    pkgDir = dir;
+    version = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).version;
   } catch {
     return { hasTensorrt: false, hasCuda: false, reason: 'onnxruntime-node is not installed' };
   }
