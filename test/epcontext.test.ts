@@ -139,10 +139,14 @@ describe('build-engine --skip-trtexec (stub engine)', () => {
     expect(s.lines.some((l) => /^ERR config error: port/.test(l))).toBe(true);
   });
 
-  it('without trtexec on this machine, a real build fails with a reason', async () => {
+  it('without trtexec on this machine, a real build fails with a reason and leaves an existing engine alone', async () => {
     const s = setup();
+    expect(await s.run(['--skip-trtexec', '--engine', s.stub], ORIN)).toBe(0);
+    const before = fs.readdirSync(s.engineDir).sort();
     expect(await s.run(['--trtexec', '/nonexistent/trtexec'])).toBe(1);
     expect(s.lines.join('\n')).toMatch(/trtexec not found/);
+    expect(fs.readdirSync(s.engineDir).sort()).toEqual(before);
+    expect(resolveTensorrtModel({ engineDir: s.engineDir }, s.modelFiles(), { platform: ORIN, binding: WITH_TRT }).ok).toBe(true);
   });
 });
 

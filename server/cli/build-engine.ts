@@ -265,8 +265,9 @@ async function buildEngine(argv: string[], out: Out, err: Out, deps: BuildEngine
   const enginePath = path.join(config.engineDir, engineFile);
   const wrapperPath = path.join(config.engineDir, wrapperFile);
   const keyPath = keyPathFor(config.engineDir, base);
-  // the old key goes first: a half-finished build must never leave a key that vouches for it
-  fs.rmSync(keyPath, { force: true });
+  // The old engine, wrapper and key stay usable until a new engine is ready; then the old key goes
+  // first, so a half-finished replacement never leaves a key that vouches for it.
+  const retireOldKey = () => fs.rmSync(keyPath, { force: true });
 
   let gpu = platform.gpu;
   let trtVersion = platform.tensorrtVersion;
@@ -274,7 +275,11 @@ async function buildEngine(argv: string[], out: Out, err: Out, deps: BuildEngine
   if (skip) {
     const src = path.resolve(extra.engine as string);
     if (!fs.existsSync(src)) throw new UsageError(`--engine ${src}: no such file`);
-    if (path.resolve(src) !== path.resolve(enginePath)) fs.copyFileSync(src, `${enginePath}.tmp-${process.pid}`), fs.renameSync(`${enginePath}.tmp-${process.pid}`, enginePath);
+    retireOldKey();
+    if (path.resolve(src) !== path.resolve(enginePath)) {
+      fs.copyFileSync(src, `${enginePath}.tmp-${process.pid}`);
+      fs.renameSync(`${enginePath}.tmp-${process.pid}`, enginePath);
+    }
     builtWith = `--skip-trtexec --engine ${src}`;
     out(`using the given engine ${src} (not built here; its key records this machine's GPU and TensorRT, or 'unknown')`);
   } else {
@@ -304,6 +309,7 @@ async function buildEngine(argv: string[], out: Out, err: Out, deps: BuildEngine
       if (/UINT8|data type/i.test(r.log)) err('build-engine: this TensorRT rejects the uint8 network input/output; TensorRT 8.6+ (JetPack 6) accepts uint8 I/O that goes straight into/out of a Cast. See deploy/jetson/README.md.');
       return 1;
     }
+    retireOldKey();
     fs.renameSync(tmpEngine, enginePath);
     const seen = parseTrtexecLog(r.log);
     if (seen.tensorrtVersion && seen.tensorrtVersion !== trtVersion) {
