@@ -56,7 +56,7 @@ function fakeContext(pipeline: FakePipeline, sourceStallMs = 300): ServiceContex
     config: { ...loadConfig({ env: {} }), sourceStallMs },
     log: createLogger('debug', {}, (l) => lines.push(l)),
     manifest: { name: 'tiny', version: '0', input: { name: 'image', dtype: 'uint8', layout: 'NHWC', height: 32, width: 32 }, output: { name: 'mask', dtype: 'uint8', meaning: '', layout: 'NHW' }, threshold: 0.5, params: 1, gflops: 0, metrics: {}, training: {} },
-    inference: { provider: 'cpu', providerLabel: 'CPU', fallbacks: [] },
+    inference: { provider: 'cpu', providerLabel: 'CPU', fallbacks: [{ provider: 'tensorrt', reason: 'no TensorRT engine for this model at 32x32' }] },
     pipeline: pipeline as unknown as ServiceContext['pipeline'],
   };
 }
@@ -107,7 +107,7 @@ describe('sd_notify module', () => {
 
     const feeder = setInterval(() => p.frame(), 20);
     const ready = await waitFor((m) => m.includes('READY=1'), 2000);
-    expect(ready.msg).toMatch(/STATUS=live: first mask produced on CPU/);
+    expect(ready.msg).toMatch(/STATUS=live: first mask produced on CPU .* — not tensorrt: no TensorRT engine for this model at 32x32$/);
     const from = messages.length;
     await sleep(400);
     listener.drain();

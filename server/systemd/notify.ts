@@ -51,6 +51,12 @@ export function describeStatus(s: PipelineStatus, ctx: Pick<ServiceContext, 'inf
   }
 }
 
+/** " — not tensorrt: <reason>; not cuda: <reason>" when earlier providers were passed over. */
+function fellBack(ctx: Pick<ServiceContext, 'inference'>): string {
+  const f = ctx.inference.fallbacks ?? [];
+  return f.length ? ` — ${f.map((x) => `not ${x.provider}: ${x.reason}`).join('; ')}` : '';
+}
+
 function openNotifier(ctx: ServiceContext, socketPath: string): Notifier | undefined {
   let sender: DatagramSender;
   try {
@@ -95,6 +101,12 @@ export function attachSystemd(ctx: ServiceContext, env: NodeJS.ProcessEnv = proc
   active = notifier;
 
   const intervalMs = watchdogIntervalMs(env);
+  // as sd_notify(unset_environment=1): the capture processes we spawn must not inherit these
+  if (env === process.env) {
+    delete process.env.NOTIFY_SOCKET;
+    delete process.env.WATCHDOG_USEC;
+    delete process.env.WATCHDOG_PID;
+  }
   let ready = false;
   let stopped = false;
   let lastStatusKey = '';
@@ -125,7 +137,7 @@ export function attachSystemd(ctx: ServiceContext, env: NodeJS.ProcessEnv = proc
     notifier.send({
       READY: 1,
       MAINPID: process.pid,
-      STATUS: `live: first mask produced on ${ctx.inference.providerLabel || ctx.inference.provider} (model ${ctx.manifest.name} ${ctx.manifest.version}, source ${ctx.config.source})`,
+      STATUS: `live: first mask produced on ${ctx.inference.providerLabel || ctx.inference.provider} (model ${ctx.manifest.name} ${ctx.manifest.version}, source ${ctx.config.source})${fellBack(ctx)}`,
     });
     ctx.log.info('systemd.ready', { watchdogMs: intervalMs * 2 || undefined, framesProcessed: s.framesProcessed });
     if (intervalMs) tick();
