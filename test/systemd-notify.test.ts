@@ -112,7 +112,7 @@ describe('sd_notify module', () => {
     await sleep(400);
     listener.drain();
     const pings = messages.slice(from).filter((m) => m.msg === 'WATCHDOG=1');
-    expect(pings.length).toBeGreaterThanOrEqual(5); // every 50 ms
+    expect(pings.length).toBeGreaterThanOrEqual(3); // every 50 ms; 8 expected, slack for a loaded machine
 
     clearInterval(feeder); // the source stalls
     p.st = { ...p.st, state: 'source-down', reason: 'camera unplugged' };
@@ -223,7 +223,7 @@ describe.skipIf(!hasDaemon)('the daemon under a fake systemd notify socket', () 
       const freezer = setInterval(freeze, 20);
       const stallAt = Date.now();
       // pings must stop once the last frame is older than sourceStallMs (1500 ms), plus one interval
-      await sleep(1500 + 600);
+      await sleep(1500 + 1000);
       listener.drain();
       const quietFrom = messages.length;
       await sleep(1200);
