@@ -176,7 +176,14 @@ install_unit crackscope.service
 if [ "$KIOSK" = 1 ]; then install_unit crackscope-kiosk.service; fi
 systemctl daemon-reload
 systemctl enable crackscope.service
-if [ "$KIOSK" = 1 ]; then systemctl enable crackscope-kiosk.service; fi
+if [ "$KIOSK" = 1 ]; then
+  systemctl enable crackscope-kiosk.service
+  # the kiosk owns the screen: no desktop session (gdm) competing for tty1 and the seat
+  if [ "$(systemctl get-default)" != multi-user.target ]; then
+    systemctl set-default multi-user.target
+    say "boot target set to multi-user.target (no desktop); undo with: sudo systemctl set-default graphical.target"
+  fi
+fi
 
 # ---- the TensorRT engine ------------------------------------------------------------------
 if [ "$ENGINE" = 1 ]; then
