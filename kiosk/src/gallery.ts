@@ -82,7 +82,7 @@ export class Gallery {
   }
 
   select(id: string): void {
-    this.selected = this.selected === id ? null : id;
+    this.selected = id;
     this.render();
   }
 

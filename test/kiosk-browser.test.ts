@@ -1,0 +1,315 @@
+// The kiosk in Debian's Chromium against a real `crackscope serve` on demo:// with the shipped crack
+// model: live frames and the overlay where the mask says (issue 3), gestures, threshold, capture +
+// gallery, measure + calibration, language, and the offline state with recovery (issue 5).
+// One daemon and one page are shared; the tests run in order.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Browser, CDPSession, Page } from 'playwright-core';
+import {
+  countColour, ensureBuilt, haveChromium, launchBrowser, openKiosk, screenshotPixels, startDaemon, tap, touchGesture, waitFrames, type Daemon,
+} from './helpers/browser.js';
+
+const SOLID: [number, number, number] = [255, 0, 255]; // the solid overlay colour (magenta)
+const SHOTS = process.env.CRACKSCOPE_SCREENSHOTS ? path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'kiosk', 'screenshots') : null;
+
+let daemon: Daemon;
+let browser: Browser;
+let page: Page;
+let cdp: CDPSession;
+let errors: string[];
+
+const hook = <T>(fn: string): Promise<T> => page.evaluate(`(() => { const k = window.__crackscope; return ${fn}; })()`) as Promise<T>;
+const view = () => hook<{ zoom: number; panX: number; panY: number; scale: number }>('k.view');
+const state = () => hook<any>('k.state');
+const hideChrome = () => page.addStyleTag({ content: '#hint,#statusbar,#toolbar,#toast,#overlay-panel{display:none!important}' });
+const showChrome = () => page.evaluate(() => document.querySelectorAll('style').forEach((s) => s.textContent?.includes('#hint,#statusbar') && s.remove()));
+async function shot(name: string) {
+  if (SHOTS) {
+    fs.mkdirSync(SHOTS, { recursive: true });
+    await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+  }
+}
+async function setRange(id: string, v: number) {
+  await page.evaluate(([id, v]) => {
+    const el = document.getElementById(id as string) as HTMLInputElement;
+    el.value = String(v);
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+  }, [id, v] as const);
+}
+async function setOverlay(mode: number, opacity: number, threshold: number) {
+  await page.click('#btn-overlay');
+  await page.click(`#overlay-panel [data-mode="${mode}"]`);
+  await page.locator('#opacity').fill(String(opacity));
+  await page.locator('#threshold').fill(String(threshold));
+  await page.click('#btn-overlay');
+}
+/** waits for a live frame with plenty of crack pixels, then freezes on it */
+async function freezeOnCracks(minPixels = 2000) {
+  for (let i = 0; i < 40; i++) {
+    const n = await page.evaluate(() => {
+      const s = atob((window as any).__crackscope.mask());
+      let n = 0;
+      for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 180) n++;
+      return n;
+    });
+    if (n >= minPixels) break;
+    await page.waitForTimeout(150);
+  }
+  await hook('k.freeze()');
+  await page.waitForTimeout(200);
+}
+
+describe.skipIf(!haveChromium())('kiosk in Chromium against crackscope serve (demo://)', () => {
+  beforeAll(async () => {
+    ensureBuilt();
+    daemon = await startDaemon({ source: 'demo://' });
+    browser = await launchBrowser();
+    ({ page, cdp, errors } = await openKiosk(browser, daemon.url, { query: 'idle=600' }));
+    page.setDefaultTimeout(10_000);
+    await waitFrames(page, 5);
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await daemon?.stop();
+  });
+
+  it('shows live frames with the provider, fps, latency and browser frame time', async () => {
+    await page.waitForTimeout(1200);
+    await expect.poll(() => page.textContent('#st-provider')).toBe('CPU');
+    const s = await hook<any>('k.stats');
+    expect(s.framesShown).toBeGreaterThan(3);
+    expect(s.fps).toBeGreaterThan(1);
+    expect(s.frameMsP50).toBeGreaterThan(0);
+    expect(s.decodeErrors).toBe(0);
+    expect(await page.textContent('#st-fps')).toMatch(/\d/);
+    expect(await page.textContent('#st-conn')).toBe('已连接');
+    await shot('live');
+  });
+
+  it('draws crack overlay pixels where the mask says and not elsewhere (issue 3 end to end)', async () => {
+    await setOverlay(1, 1, 0.5);
+    await freezeOnCracks();
+    await hideChrome();
+    const [maskB64, st, v] = await Promise.all([hook<string>('k.mask()'), state(), hook<any>('k.view')]);
+    const mask = Buffer.from(maskB64, 'base64');
+    const { width: mw, height: mh } = st.mask;
+    expect(mask.length).toBe(mw * mh);
+    const img = await screenshotPixels(page);
+    const thr = 0.5 * 255;
+    let onHit = 0, onTotal = 0, offHit = 0, offTotal = 0;
+    for (let my = 2; my < mh - 2; my += 3) {
+      for (let mx = 2; mx < mw - 2; mx += 3) {
+        let lo = 255, hi = 0;
+        for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
+          const v = mask[(my + dy) * mw + mx + dx];
+          lo = Math.min(lo, v);
+          hi = Math.max(hi, v);
+        }
+        const inside = lo >= thr, outside = hi < thr;
+        if (!inside && !outside) continue; // edges: filtering may go either way
+        const [sx, sy] = screenPos((mx + 0.5) / mw, (my + 0.5) / mh, v);
+        const x = Math.round(sx), y = Math.round(sy);
+        if (x < 0 || y < 0 || x >= img.width || y >= img.height) continue;
+        const i = (y * img.width + x) * 4;
+        const magenta = img.data[i] > 220 && img.data[i + 1] < 40 && img.data[i + 2] > 220;
+        if (inside) (onTotal++, magenta && onHit++);
+        else (offTotal++, magenta && offHit++);
+      }
+    }
+    expect(onTotal).toBeGreaterThan(20);
+    expect(offTotal).toBeGreaterThan(1000);
+    expect(onHit / onTotal).toBeGreaterThan(0.97);
+    expect(offHit / offTotal).toBeLessThan(0.005);
+  });
+
+  it('the threshold slider changes the overlay at once, in the right direction', async () => {
+    const counts: number[] = [];
+    for (const t of [0.2, 0.5, 0.9]) {
+      await setRange('threshold', t);
+      await page.waitForTimeout(100);
+      counts.push(countColour(await screenshotPixels(page), SOLID, 30));
+    }
+    expect(counts[0]).toBeGreaterThan(counts[1]);
+    expect(counts[1]).toBeGreaterThan(counts[2]);
+    await setRange('threshold', 0.5);
+    await showChrome();
+  });
+
+  it('compare divider hides the overlay left of it', async () => {
+    await page.click('#btn-compare');
+    await hideChrome();
+    await page.waitForTimeout(100);
+    const img = await screenshotPixels(page);
+    const half = img.width / 2;
+    const left = countColour(img, SOLID, 30, { x: 0, y: 0, w: half - 30, h: img.height });
+    const right = countColour(img, SOLID, 30, { x: half + 30, y: 0, w: half - 30, h: img.height });
+    expect(left).toBe(0);
+    expect(right).toBeGreaterThan(500);
+    await showChrome();
+    await page.click('#btn-compare');
+  });
+
+  it('pinch zooms about the finger midpoint, one finger pans, double-tap resets, wheel zooms', async () => {
+    await hook('k.backToLive()');
+    const v0 = await view();
+    expect(v0.zoom).toBe(1);
+    // fingers 200 px apart around (600, 300) spread to 400 px: zoom ×2, the point under (600, 300) stays
+    const before = await hook<[number, number]>('k.imageToScreen(0, 0)');
+    await touchGesture(cdp, [{ from: [500, 300], to: [400, 300] }, { from: [700, 300], to: [800, 300] }]);
+    const v1 = await view();
+    expect(v1.zoom).toBeGreaterThan(1.9);
+    expect(v1.zoom).toBeLessThan(2.1);
+    const after = await hook<[number, number]>('k.imageToScreen(0, 0)');
+    // image origin moved away from the midpoint by the zoom factor
+    expect(after[0] - 600).toBeCloseTo((before[0] - 600) * (v1.zoom / v0.zoom), -1);
+    expect(after[1] - 300).toBeCloseTo((before[1] - 300) * (v1.zoom / v0.zoom), -1);
+    // one finger drags by (-120, -50): the view moves by the same amount (held before lifting: no glide)
+    await touchGesture(cdp, [{ from: [600, 350], to: [480, 300] }]);
+    const v2 = await view();
+    expect(v2.panX - v1.panX).toBeCloseTo(-120, -1);
+    expect(v2.panY - v1.panY).toBeCloseTo(-50, -1);
+    // double-tap: back to the full view
+    await tap(cdp, 500, 300);
+    await page.waitForTimeout(60);
+    await tap(cdp, 500, 300);
+    await expect.poll(async () => (await view()).zoom).toBe(1);
+    // mouse wheel zooms in, up to pixel level at most
+    await page.mouse.move(500, 300);
+    for (let i = 0; i < 30; i++) await page.mouse.wheel(0, -400);
+    const v3 = await view();
+    expect(v3.scale).toBeGreaterThanOrEqual(23.9); // 24 screen px per image pixel
+    await tap(cdp, 500, 300);
+    await page.waitForTimeout(60);
+    await tap(cdp, 500, 300);
+  });
+
+  it('capture: saved atomically on disk with a valid report, shown in the gallery, deletable', async () => {
+    await page.click('#btn-capture');
+    await expect.poll(() => page.textContent('#toast'), { timeout: 10_000 }).toMatch(/已保存/);
+    const capDir = path.join(daemon.dataDir, 'captures');
+    const ids = fs.readdirSync(capDir).filter((n) => !n.startsWith('.'));
+    expect(ids).toHaveLength(1);
+    const files = fs.readdirSync(path.join(capDir, ids[0])).sort();
+    expect(files).toEqual(['image.jpg', 'mask.png', 'report.json', 'thumb.jpg']);
+    const report = JSON.parse(fs.readFileSync(path.join(capDir, ids[0], 'report.json'), 'utf8'));
+    expect(report.id).toBe(ids[0]);
+    expect(report.source).toBe('demo://');
+    expect(report.model.name).toBe('crackunet-v1');
+    expect(report.mask).toMatchObject({ width: 640, height: 384 });
+    expect(Array.isArray(report.cracks)).toBe(true);
+    expect(report.analysis.crack_count).toBe(report.cracks.length);
+    expect(fs.readFileSync(path.join(capDir, ids[0], 'image.jpg')).subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
+    expect(fs.readFileSync(path.join(capDir, ids[0], 'mask.png')).subarray(1, 4).toString()).toBe('PNG');
+
+    await page.click('#btn-gallery');
+    const thumb = page.locator(`#gallery-list .thumb[data-id="${ids[0]}"]`);
+    await thumb.waitFor();
+    await expect.poll(() => thumb.locator('img').evaluate((i: HTMLImageElement) => i.naturalWidth)).toBeGreaterThan(0);
+    await thumb.click();
+    await shot('gallery');
+    expect(await page.getAttribute('#dl-report', 'href')).toContain(`${ids[0]}/report.json`);
+    // open in the viewer
+    await page.click('#detail-open');
+    await expect.poll(async () => (await state()).mode).toBe('capture');
+    expect((await state()).captureId).toBe(ids[0]);
+    await page.click('#btn-freeze'); // back to live
+    await page.click('#btn-gallery');
+    await thumb.click();
+    // delete: allowed from this device (loopback, no token configured)
+    await page.click('#detail-delete');
+    await expect.poll(() => page.locator('#gallery-list .thumb').count()).toBe(0);
+    expect(fs.readdirSync(capDir).filter((n) => !n.startsWith('.'))).toHaveLength(0);
+    await page.click('#gallery-close');
+  });
+
+  it('measure: cracks listed, tap one to highlight it; calibration scales lengths by the expected factor', async () => {
+    await hook('k.backToLive()');
+    await waitFrames(page, (await hook<any>('k.stats')).framesShown + 2);
+    await freezeOnCracks();
+    await page.click('#btn-measure');
+    await expect.poll(async () => (await state()).crackCount, { timeout: 10_000 }).toBeGreaterThan(0);
+    const before = (await state()).cracks as any[];
+    expect(before[0].length_px).toBeGreaterThan(0);
+    expect(before[0].length_mm).toBeUndefined();
+    expect(await page.locator('#measure-list li').count()).toBe(before.length);
+
+    // tap the longest crack on the image (a point of its skeleton is near its bbox… find a crack pixel from the mask)
+    const target = await page.evaluate((bbox) => {
+      const k = (window as any).__crackscope;
+      const s = atob(k.mask());
+      const w = k.state.mask.width;
+      let best = [-1, -1, 0];
+      for (let y = bbox.y; y < bbox.y + bbox.h; y++) for (let x = bbox.x; x < bbox.x + bbox.w; x++) {
+        const v = s.charCodeAt(y * w + x);
+        if (v > best[2] && x > 0) best = [x, y, v];
+      }
+      return k.maskToScreen(best[0] + 0.5, best[1] + 0.5);
+    }, before[0].bbox);
+    await tap(cdp, target[0], target[1]);
+    await expect.poll(async () => (await state()).selectedCrack).toBeGreaterThan(0);
+    expect(await page.locator('#measure-list li.sel').count()).toBe(1);
+    expect(await page.textContent('#measure-selected')).toMatch(/#\d+/);
+    await shot('frozen-selected');
+
+    // calibrate: two points 200 mask px apart (left of the drawer) = 50 mm → 0.25 mm per px
+    await page.click('#calib-start');
+    const p1 = await hook<[number, number]>('k.maskToScreen(100, 150)');
+    const p2 = await hook<[number, number]>('k.maskToScreen(300, 150)');
+    await tap(cdp, p1[0], p1[1]);
+    await page.waitForTimeout(400); // not a double tap
+    await tap(cdp, p2[0], p2[1]);
+    await page.fill('#calib-mm', '50');
+    await page.click('#calib-save');
+    await expect.poll(async () => (await state()).mmPerPx, { timeout: 10_000 }).not.toBeNull();
+    const mmPerPx = (await state()).mmPerPx as number;
+    expect(mmPerPx).toBeCloseTo(0.25, 2); // taps land within a fraction of a mask pixel
+    const after = (await state()).cracks as any[];
+    expect(after.length).toBe(before.length);
+    for (let i = 0; i < Math.min(5, after.length); i++) {
+      expect(after[i].length_px).toBeCloseTo(before[i].length_px, 1);
+      expect(after[i].length_mm / after[i].length_px).toBeCloseTo(mmPerPx, 3);
+    }
+    const cal = await (await fetch(`${daemon.url}/api/calibration?source=demo://`)).json();
+    expect(cal.calibration.mmPerPx).toBeCloseTo(mmPerPx, 6);
+    expect(await page.textContent('#measure-summary')).toMatch(/mm/);
+    await page.click('#measure-close');
+    await page.click('#btn-freeze'); // back to live
+  });
+
+  it('language switch changes the visible labels', async () => {
+    expect(await page.textContent('#btn-freeze')).toBe('冻结');
+    await page.click('#btn-lang');
+    expect(await page.textContent('#btn-freeze')).toBe('Freeze');
+    expect(await page.textContent('#btn-capture')).toBe('Save');
+    expect(await page.getAttribute('html', 'lang')).toBe('en');
+    await expect.poll(() => page.textContent('#st-conn')).toBe('Connected');
+    await page.click('#btn-lang');
+    expect(await page.textContent('#btn-freeze')).toBe('冻结');
+    // every toolbar button is a touch target of at least 48 × 48 px
+    for (const b of await page.locator('#toolbar button:visible').all()) {
+      const box = (await b.boundingBox())!;
+      expect(box.width).toBeGreaterThanOrEqual(48);
+      expect(box.height).toBeGreaterThanOrEqual(48);
+    }
+  });
+
+  it('killing the server shows the offline state; restarting it recovers', async () => {
+    await daemon.stop('SIGKILL');
+    await page.locator('#offline').waitFor({ state: 'visible', timeout: 15_000 });
+    expect(await page.textContent('#offline-title')).toMatch(/服务器/);
+    await shot('offline');
+    const shown = (await hook<any>('k.stats')).framesShown;
+    daemon = await daemon.restart();
+    await page.locator('#offline').waitFor({ state: 'hidden', timeout: 20_000 });
+    await waitFrames(page, shown + 3);
+    expect((await state()).conn).toBe('open');
+    expect(errors.filter((e) => !/WebSocket|ERR_CONNECTION_REFUSED|Failed to load resource/.test(e))).toEqual([]);
+  });
+});
+
+/** image fraction (u, v) → screen, from the page's view state (the arithmetic of kiosk/src/viewstate.ts) */
+function screenPos(u: number, w: number, v: any): [number, number] {
+  return [(u - 0.5) * v.image.w * v.scale + v.viewport.w / 2 + v.panX, (w - 0.5) * v.image.h * v.scale + v.viewport.h / 2 + v.panY];
+}
