@@ -53,6 +53,8 @@ function sessionOptions(provider: ProviderName, threads: number): ort.InferenceS
 
 /** What the installed onnxruntime-node binary says about a provider before we try it. */
 function backendAbsentReason(provider: ProviderName): string | undefined {
+  // onnxruntime-node builds before 1.20 (e.g. one built on an older JetPack) lack this listing: let the session try
+  if (typeof ort.listSupportedBackends !== 'function') return undefined;
   const listed = ort.listSupportedBackends().find((b) => b.name === provider);
   if (!listed) return `this onnxruntime-node build has no ${provider} provider (${process.arch})`;
   return undefined;
