@@ -43,6 +43,8 @@ export interface GstPipelineSpec {
   loops: boolean;
   /** files to check before each start; a missing one is reported as the reason */
   requiredPaths?: string[];
+  /** inputs left out because they cannot be decoded (newly found ones only): counted as bad frames */
+  skipped?: string[];
   cleanup?(): void;
 }
 

@@ -10,8 +10,8 @@ import type { FrameGeometry, FrameSource, GstPipelineSpec, RawFrame, SourceState
 export interface GstSourceOptions {
   uri: string;
   geometry: FrameGeometry;
-  /** builds the pipeline; called before every (re)start so a folder is re-read */
-  spec: () => GstPipelineSpec;
+  /** builds the pipeline; called before every (re)start so a folder is re-read (and its images re-checked) */
+  spec: () => GstPipelineSpec | Promise<GstPipelineSpec>;
   log: Logger;
   /** no bytes this long while frames are wanted = the source is hung: kill and restart */
   stallMs: number;
@@ -47,6 +47,10 @@ export class GstSource extends EventEmitter implements FrameSource {
   private restartTimer: NodeJS.Timeout | null = null;
   private stallTimer: NodeJS.Timeout | null = null;
   private stopping = false;
+  /** bumps on every launch, so a spec that resolves after stop() or a newer launch is thrown away */
+  private launchGen = 0;
+  /** why we killed the child ourselves (a stall), reported instead of "exited (SIGKILL)" */
+  private killReason: string | undefined;
 
   constructor(private readonly opts: GstSourceOptions) {
     super();
@@ -72,17 +76,36 @@ export class GstSource extends EventEmitter implements FrameSource {
     this.restartTimer = null;
     if (this.stopping) return;
     this.spec?.cleanup?.();
-    let spec: GstPipelineSpec;
+    this.spec = null;
+    const gen = ++this.launchGen;
+    let pending: GstPipelineSpec | Promise<GstPipelineSpec>;
     try {
-      spec = this.opts.spec();
-      const missing = spec.requiredPaths?.find((p) => !fs.existsSync(p));
-      if (missing) {
-        spec.cleanup?.();
-        throw new Error(`${missing} is missing`);
-      }
+      pending = this.opts.spec();
     } catch (err) {
       return this.scheduleRestart(`cannot open ${this.uri}: ${(err as Error).message}`);
     }
+    const go = (spec: GstPipelineSpec) => {
+      if (this.stopping || gen !== this.launchGen) return spec.cleanup?.();
+      for (const bad of spec.skipped ?? []) {
+        this.counters.badFrames++;
+        this.emit('badframe', bad);
+      }
+      const missing = spec.requiredPaths?.find((p) => !fs.existsSync(p));
+      if (missing) {
+        spec.cleanup?.();
+        return this.scheduleRestart(`cannot open ${this.uri}: ${missing} is missing`);
+      }
+      this.spawnChild(spec);
+    };
+    const fail = (err: unknown) => {
+      if (this.stopping || gen !== this.launchGen) return;
+      this.scheduleRestart(`cannot open ${this.uri}: ${(err as Error).message}`);
+    };
+    if (pending instanceof Promise) pending.then(go, fail);
+    else go(pending);
+  }
+
+  private spawnChild(spec: GstPipelineSpec) {
     this.spec = spec;
     const { width, height } = this.opts.geometry;
     const args = [
@@ -93,6 +116,7 @@ export class GstSource extends EventEmitter implements FrameSource {
     ];
     this.setState(this.counters.framesRead === 0 && this.counters.restarts === 0 ? 'starting' : 'restarting', this.reason);
     this.stderrTail = '';
+    this.killReason = undefined;
     this.resetFill();
     const child = spawn(this.opts.gstLaunch ?? 'gst-launch-1.0', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
@@ -100,7 +124,11 @@ export class GstSource extends EventEmitter implements FrameSource {
     this.opts.log.info('source.spawn', { uri: this.uri, pid: child.pid });
     child.stdout!.on('data', (chunk: Buffer) => this.onData(chunk));
     child.stderr!.on('data', (d: Buffer) => (this.stderrTail = (this.stderrTail + d.toString()).slice(-2000)));
-    child.on('error', (err) => this.opts.log.error('source.spawn_failed', { uri: this.uri, err: err.message }));
+    // a spawn failure (gst-launch-1.0 not installed) also ends in 'close', which schedules the restart
+    child.on('error', (err) => {
+      this.stderrTail += `\n${err.message}`;
+      this.opts.log.error('source.spawn_failed', { uri: this.uri, err: err.message });
+    });
     child.on('close', (code, signal) => this.onExit(child, code, signal));
     if (this.mode === 'paced' && !this.waiter) child.stdout!.pause();
   }
@@ -120,7 +148,12 @@ export class GstSource extends EventEmitter implements FrameSource {
       this.counters.restarts++;
       return this.launch();
     }
-    const why = code === 0 ? 'the capture process reached end of stream' : `the capture process exited (${signal ?? `code ${code}`})${detail ? ': ' + detail : ''}`;
+    const why = this.killReason
+      ? `the capture process was killed: ${this.killReason}`
+      : code === 0
+        ? 'the capture process reached end of stream'
+        : `the capture process exited (${signal ?? `code ${code}`})${detail ? ': ' + detail : ''}`;
+    this.killReason = undefined;
     this.scheduleRestart(why);
   }
 
@@ -140,8 +173,8 @@ export class GstSource extends EventEmitter implements FrameSource {
     if (wanted && Date.now() - this.lastDataAt > this.opts.stallMs) {
       const reason = `no data from the capture process for ${((Date.now() - this.lastDataAt) / 1000).toFixed(1)} s`;
       this.opts.log.warn('source.stalled', { uri: this.uri, pid: this.child.pid, reason });
-      this.reason = reason;
-      this.child.kill('SIGKILL'); // onExit schedules the restart
+      this.killReason = reason;
+      this.child.kill('SIGKILL'); // works on a SIGSTOPped process too; onExit schedules the restart
     }
   }
 
@@ -248,6 +281,7 @@ export class GstSource extends EventEmitter implements FrameSource {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.launchGen++;
     if (this.restartTimer) clearTimeout(this.restartTimer);
     if (this.stallTimer) clearInterval(this.stallTimer);
     this.stallTimer = null;

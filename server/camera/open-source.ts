@@ -16,7 +16,7 @@ import { videoFilePipeline } from './video-file.js';
 
 export const DEMO_DIR = path.join(PROJECT_ROOT, 'models', 'demo');
 
-function specFor(uri: string, g: FrameGeometry): () => GstPipelineSpec {
+function specFor(uri: string, g: FrameGeometry): () => GstPipelineSpec | Promise<GstPipelineSpec> {
   let url: URL;
   try {
     url = new URL(uri);
@@ -32,7 +32,12 @@ function specFor(uri: string, g: FrameGeometry): () => GstPipelineSpec {
     case 'file:': {
       const file = fileURLToPath(url);
       const isImageOrDir = (p: string) => (fs.existsSync(p) && fs.statSync(p).isDirectory()) || p.endsWith('/') || IMAGE_EXTENSIONS.includes(path.extname(p).slice(1).toLowerCase());
-      return () => (isImageOrDir(file) ? imageFolderPipeline(file, g) : videoFilePipeline(file, g));
+      // remember what the path was: a folder that is deleted (a USB stick pulled) is reported as a missing folder
+      let folder = isImageOrDir(file);
+      return () => {
+        if (fs.existsSync(file)) folder = isImageOrDir(file);
+        return folder ? imageFolderPipeline(file, g) : videoFilePipeline(file, g);
+      };
     }
     case 'v4l2:':
       return () => v4l2Pipeline(url.pathname, g);
