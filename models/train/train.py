@@ -52,6 +52,7 @@ def main():
     ap.add_argument("--seed", type=int, default=20251123)
     ap.add_argument("--steps", type=int, default=0, help="total steps of this phase (0: from --time-budget)")
     ap.add_argument("--time-budget", type=float, default=360, help="seconds for this call")
+    ap.add_argument("--stop-at", type=int, default=0, help="stop this phase at this step (schedule still spans --steps)")
     ap.add_argument("--resume", default="")
     ap.add_argument("--new-phase", action="store_true", help="start a new fine-tuning phase from --resume")
     ap.add_argument("--lr", type=float, default=3e-3)
@@ -95,6 +96,9 @@ def main():
 
     while True:
         if state["total"] and state["step"] >= state["total"]:
+            break
+        if args.stop_at and state["step"] >= args.stop_at:
+            print("stop-at reached", flush=True)
             break
         if time.time() - t0 > args.time_budget and state["total"]:
             print("time budget reached", flush=True)
