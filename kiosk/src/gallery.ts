@@ -63,7 +63,6 @@ export class Gallery {
       const img = document.createElement('img');
       img.src = captureUrl(c.id, 'thumb.jpg');
       img.alt = c.id;
-      img.loading = 'lazy';
       const s = document.createElement('span');
       s.textContent = this.label(c);
       b.append(img, s);

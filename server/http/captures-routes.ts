@@ -79,8 +79,16 @@ export function capturesRouter(ctx: ServiceContext, opts: CapturesRouterOptions 
 
   const mmPerPxFor = async (source: string) => (await calibration.get(source))?.mmPerPx ?? null;
 
+  // Frames a kiosk has measured stay reachable here after the pipeline's ring has moved on, so a
+  // frozen frame can be re-measured (threshold, calibration) and saved minutes later.
+  const pinned = new Map<number, ProcessedFrame>();
+  const pin = (f: ProcessedFrame) => {
+    pinned.delete(f.frameId);
+    pinned.set(f.frameId, f);
+    while (pinned.size > 8) pinned.delete(pinned.keys().next().value as number);
+  };
   function frameOr404(frameId: number | undefined): ProcessedFrame {
-    const f = ctx.pipeline.recent(frameId);
+    const f = (frameId !== undefined ? pinned.get(frameId) : undefined) ?? ctx.pipeline.recent(frameId);
     if (!f) {
       if (frameId === undefined) throw new HttpError(409, 'no frame has been processed yet', 'no-frame');
       throw new HttpError(404, `frame ${frameId} is no longer held in memory; capture a newer frame`, 'frame-gone');
@@ -177,6 +185,7 @@ export function capturesRouter(ctx: ServiceContext, opts: CapturesRouterOptions 
 
   r.get('/frames/:frameId/analysis', async (req, res) => {
     const frame = frameOr404(parseFrameId(req.params.frameId));
+    pin(frame);
     const threshold = parseThreshold(req.query.threshold, defaultThreshold);
     const source = ctx.config.source;
     res.json({ frameId: frame.frameId, source, ...analyze(frame.mask, frame.width, frame.height, threshold, await mmPerPxFor(source)) });
