@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import type { Logger } from '../log/logger.js';
-import type { FrameGeometry, FrameSource, GstPipelineSpec, RawFrame, SourceState } from './frame-source.js';
+import { displayUri, type FrameGeometry, type FrameSource, type GstPipelineSpec, type RawFrame, type SourceState } from './frame-source.js';
 
 export interface GstSourceOptions {
   uri: string;
@@ -24,6 +24,8 @@ const BACKOFF_MS = [250, 500, 1000, 2000, 4000, 8000];
 
 export class GstSource extends EventEmitter implements FrameSource {
   readonly uri: string;
+  /** the URI without credentials, for logs and reasons */
+  private readonly shownUri: string;
   readonly mode: 'live' | 'paced';
   private readonly frameBytes: number;
   private readonly free: Buffer[] = [];
@@ -55,6 +57,7 @@ export class GstSource extends EventEmitter implements FrameSource {
   constructor(private readonly opts: GstSourceOptions) {
     super();
     this.uri = opts.uri;
+    this.shownUri = displayUri(opts.uri);
     this.frameBytes = opts.geometry.width * opts.geometry.height * 3;
     this.mode = opts.mode;
   }
@@ -82,7 +85,7 @@ export class GstSource extends EventEmitter implements FrameSource {
     try {
       pending = this.opts.spec();
     } catch (err) {
-      return this.scheduleRestart(`cannot open ${this.uri}: ${(err as Error).message}`);
+      return this.scheduleRestart(`cannot open ${this.shownUri}: ${(err as Error).message}`);
     }
     const go = (spec: GstPipelineSpec) => {
       if (this.stopping || gen !== this.launchGen) return spec.cleanup?.();
@@ -93,13 +96,13 @@ export class GstSource extends EventEmitter implements FrameSource {
       const missing = spec.requiredPaths?.find((p) => !fs.existsSync(p));
       if (missing) {
         spec.cleanup?.();
-        return this.scheduleRestart(`cannot open ${this.uri}: ${missing} is missing`);
+        return this.scheduleRestart(`cannot open ${this.shownUri}: ${missing} is missing`);
       }
       this.spawnChild(spec);
     };
     const fail = (err: unknown) => {
       if (this.stopping || gen !== this.launchGen) return;
-      this.scheduleRestart(`cannot open ${this.uri}: ${(err as Error).message}`);
+      this.scheduleRestart(`cannot open ${this.shownUri}: ${(err as Error).message}`);
     };
     if (pending instanceof Promise) pending.then(go, fail);
     else go(pending);
@@ -121,13 +124,13 @@ export class GstSource extends EventEmitter implements FrameSource {
     const child = spawn(this.opts.gstLaunch ?? 'gst-launch-1.0', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     this.lastDataAt = Date.now();
-    this.opts.log.info('source.spawn', { uri: this.uri, pid: child.pid });
+    this.opts.log.info('source.spawn', { uri: this.shownUri, pid: child.pid });
     child.stdout!.on('data', (chunk: Buffer) => this.onData(chunk));
     child.stderr!.on('data', (d: Buffer) => (this.stderrTail = (this.stderrTail + d.toString()).slice(-2000)));
     // a spawn failure (gst-launch-1.0 not installed) also ends in 'close', which schedules the restart
     child.on('error', (err) => {
       this.stderrTail += `\n${err.message}`;
-      this.opts.log.error('source.spawn_failed', { uri: this.uri, err: err.message });
+      this.opts.log.error('source.spawn_failed', { uri: this.shownUri, err: err.message });
     });
     child.on('close', (code, signal) => this.onExit(child, code, signal));
     if (this.mode === 'paced' && !this.waiter) child.stdout!.pause();
@@ -144,7 +147,7 @@ export class GstSource extends EventEmitter implements FrameSource {
     if (this.stopping) return this.setState('stopped');
     const detail = lastLine(this.stderrTail);
     if (code === 0 && this.spec?.loops) {
-      this.opts.log.info('source.loop', { uri: this.uri });
+      this.opts.log.info('source.loop', { uri: this.shownUri });
       this.counters.restarts++;
       return this.launch();
     }
@@ -163,7 +166,7 @@ export class GstSource extends EventEmitter implements FrameSource {
     this.failures++;
     this.counters.restarts++;
     this.setState('restarting', reason);
-    this.opts.log.warn('source.down', { uri: this.uri, reason, retry_in_ms: delay });
+    this.opts.log.warn('source.down', { uri: this.shownUri, reason, retry_in_ms: delay });
     this.restartTimer = setTimeout(() => this.launch(), delay);
   }
 
@@ -172,7 +175,7 @@ export class GstSource extends EventEmitter implements FrameSource {
     const wanted = this.mode === 'live' || this.waiter !== null;
     if (wanted && Date.now() - this.lastDataAt > this.opts.stallMs) {
       const reason = `no data from the capture process for ${((Date.now() - this.lastDataAt) / 1000).toFixed(1)} s`;
-      this.opts.log.warn('source.stalled', { uri: this.uri, pid: this.child.pid, reason });
+      this.opts.log.warn('source.stalled', { uri: this.shownUri, pid: this.child.pid, reason });
       this.killReason = reason;
       this.child.kill('SIGKILL'); // works on a SIGSTOPped process too; onExit schedules the restart
     }
@@ -289,6 +292,7 @@ export class GstSource extends EventEmitter implements FrameSource {
     if (child) {
       const exited = new Promise<void>((r) => child.once('close', () => r()));
       child.kill('SIGTERM');
+      child.kill('SIGCONT'); // a stopped (SIGSTOPped, hung) process must wake up to see the SIGTERM
       const timer = setTimeout(() => child.kill('SIGKILL'), 1500);
       await exited;
       clearTimeout(timer);
@@ -305,5 +309,5 @@ export class GstSource extends EventEmitter implements FrameSource {
 
 function lastLine(text: string): string {
   const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
-  return (lines.at(-1) ?? '').slice(0, 300);
+  return (lines.at(-1) ?? '').replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi, '$1***@').slice(0, 300);
 }

@@ -52,18 +52,24 @@ export async function startService(config: Config) {
   const systemd = attachSystemd(ctx);
   pipeline.start();
 
+  // Shutdown, in order: stop accepting (HTTP and WebSocket), let capture writes in flight finish
+  // (new ones get 503), close viewers with 1001, stop the capture process, release the model.
   let stopping: Promise<void> | null = null;
   const stop = (reason: string) =>
     (stopping ??= (async () => {
+      const t0 = Date.now();
       log.info('service.stopping', { reason });
       notifyStopping(reason);
       server.close();
+      const inflight = app.writes.active;
+      const drained = await app.writes.drain(2500);
+      if (!drained) log.error('service.writes_unfinished', { active: app.writes.active, waited_ms: 2500 });
       await stream.close();
       await pipeline.stop();
       systemd.stop();
       server.closeAllConnections();
       await session.release().catch(() => undefined);
-      log.info('service.stopped', {});
+      log.info('service.stopped', { ms: Date.now() - t0, writes_finished: inflight - app.writes.active });
     })());
   return { ctx, pipeline, stream, server, port, stop };
 }
@@ -80,7 +86,11 @@ export async function serveCommand(argv: string[]): Promise<number> {
         service.ctx.log.error('service.stop_timeout', { after_ms: 4500 });
         process.exit(1);
       }, 4500).unref();
-      void service.stop(sig).then(() => resolve(0));
+      void service.stop(sig).then(() => {
+        resolve(0);
+        // whatever still holds the event loop (a worker winding down) must not keep us past systemd's patience
+        setTimeout(() => process.exit(0), 500).unref();
+      });
     };
     process.once('SIGTERM', () => onSignal('SIGTERM'));
     process.once('SIGINT', () => onSignal('SIGINT'));

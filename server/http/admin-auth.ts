@@ -26,3 +26,37 @@ export function requireAdmin(config: Config): RequestHandler {
     });
   };
 }
+
+/**
+ * Hosts this service answers to. A page on a foreign site can point its own name at 127.0.0.1 (DNS
+ * rebinding) and then talk to us as "same origin"; refusing Host names we do not know stops that.
+ * Allowed: IP literals, localhost, this machine's hostname (and .local), and the hosts of
+ * allowedOrigins.
+ */
+export function hostAllowed(hostHeader: string | undefined, config: Pick<Config, 'allowedOrigins'>, machineName: string): boolean {
+  if (!hostHeader) return true; // HTTP/1.0 clients send none; they are not browsers
+  let host: string;
+  try {
+    host = new URL(`http://${hostHeader}`).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  if (host.startsWith('[') || /^\d{1,3}(\.\d{1,3}){3}$/.test(host)) return true;
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  const me = machineName.toLowerCase();
+  if (host === me || host === `${me}.local`) return true;
+  return config.allowedOrigins.some((o) => {
+    try {
+      return new URL(o).hostname.toLowerCase() === host;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Browser requests that change state must come from the page's own origin (or a configured one). */
+export function originAllowed(origin: string | undefined, hostHeader: string | undefined, config: Pick<Config, 'allowedOrigins'>): boolean {
+  if (!origin) return true; // not a browser, or a same-origin GET
+  if (hostHeader && (origin === `http://${hostHeader}` || origin === `https://${hostHeader}`)) return true;
+  return config.allowedOrigins.includes(origin);
+}

@@ -1,6 +1,9 @@
 // The HTTP side: the kiosk page, /healthz, /metrics and the /api routes, behind security headers.
+import os from 'node:os';
 import path from 'node:path';
-import express, { type ErrorRequestHandler } from 'express';
+import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import { displayUri } from '../camera/frame-source.js';
+import { hostAllowed, originAllowed } from './admin-auth.js';
 import { PROJECT_ROOT } from '../config/schema.js';
 import type { FramePipeline } from '../pipeline/frame-pipeline.js';
 import type { ServiceContext } from '../service-context.js';
@@ -10,6 +13,67 @@ import { renderMetrics } from './metrics.js';
 
 export const KIOSK_DIR = path.join(PROJECT_ROOT, 'kiosk', 'dist');
 const MAX_BODY = '64kb';
+const MAX_BODY_BYTES = 64 * 1024;
+
+/**
+ * Requests that change state (capture saves, deletes, calibration), counted so that shutdown can
+ * let the ones in flight finish before the process exits; refused with 503 once shutdown began.
+ */
+export class InflightWrites {
+  private count = 0;
+  private waiters: (() => void)[] = [];
+  closing = false;
+
+  get active() {
+    return this.count;
+  }
+
+  readonly middleware: RequestHandler = (req, res, next) => {
+    if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return next();
+    if (this.closing) {
+      res.status(503).set('Connection', 'close').json({ error: 'the service is shutting down', code: 'stopping' });
+      return;
+    }
+    this.count++;
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      if (--this.count === 0) for (const w of this.waiters.splice(0)) w();
+    };
+    res.once('finish', finish);
+    res.once('close', finish);
+    next();
+  };
+
+  /** Refuses new writes and waits (at most timeoutMs) for those in flight; true if all finished. */
+  async drain(timeoutMs: number): Promise<boolean> {
+    this.closing = true;
+    if (this.count === 0) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const finished = await Promise.race([
+      new Promise<boolean>((r) => this.waiters.push(() => r(true))),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    return finished;
+  }
+}
+
+/** The raw path, decoded once: a '..' or '.' segment, a backslash or a NUL anywhere is refused. */
+function pathIsSafe(rawUrl: string): boolean {
+  const rawPath = rawUrl.split('?')[0];
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(rawPath);
+  } catch {
+    return false;
+  }
+  if (/[\\\0]/.test(decoded)) return false;
+  // twice-encoded dots or slashes (%252e, %252f) are refused too: nothing here needs them
+  if (/%2e|%2f|%5c/i.test(decoded)) return false;
+  return !decoded.split('/').some((seg) => seg === '..' || seg === '.');
+}
 
 const CSP = [
   "default-src 'self'",
@@ -22,10 +86,17 @@ const CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-export function createHttpApp(ctx: ServiceContext, pipeline: FramePipeline, stream: FrameStream, sourceStats: () => Record<string, unknown>) {
+export function createHttpApp(
+  ctx: ServiceContext,
+  pipeline: FramePipeline,
+  stream: FrameStream,
+  sourceStats: () => Record<string, unknown>,
+  writes: InflightWrites = new InflightWrites(),
+) {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  const machineName = os.hostname();
   app.use((_req, res, next) => {
     res.set({
       'Content-Security-Policy': CSP,
@@ -39,11 +110,30 @@ export function createHttpApp(ctx: ServiceContext, pipeline: FramePipeline, stre
     next();
   });
 
+  // Who and what may reach the routes at all: a known Host (no DNS rebinding), a clean path, a
+  // bounded body, and for state changes from a browser, our own origin (no cross-site requests).
+  app.use((req, res, next) => {
+    const refuse = (status: number, code: string, error: string) => {
+      ctx.log.warn('http.refused', { status, code, method: req.method, path: req.originalUrl.slice(0, 200) });
+      res.status(status).set('Connection', 'close').json({ error, code });
+    };
+    if (!hostAllowed(req.headers.host, ctx.config, machineName)) return refuse(421, 'bad-host', 'unknown Host header');
+    if (!pathIsSafe(req.originalUrl)) return refuse(400, 'bad-path', 'path not allowed');
+    const length = Number(req.headers['content-length'] ?? 0);
+    if (!Number.isFinite(length) || length > MAX_BODY_BYTES) return refuse(413, 'too-large', `request body larger than ${MAX_BODY}`);
+    const safe = req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS';
+    if (!safe && !originAllowed(req.headers.origin, req.headers.host, ctx.config)) return refuse(403, 'bad-origin', 'cross-site request refused');
+    const hasBody = length > 0 || req.headers['transfer-encoding'] !== undefined;
+    if (!safe && hasBody && !req.is('application/json')) return refuse(415, 'bad-type', 'request bodies must be application/json');
+    next();
+  });
+  app.use(writes.middleware);
+
   app.get('/healthz', (_req, res) => {
     const s = pipeline.status();
     const body = {
       status: s.state === 'live' ? 'ok' : s.state,
-      source: ctx.config.source,
+      source: displayUri(ctx.config.source),
       provider: ctx.inference.provider,
       providerLabel: ctx.inference.providerLabel,
       fallbacks: ctx.inference.fallbacks,
@@ -68,11 +158,11 @@ export function createHttpApp(ctx: ServiceContext, pipeline: FramePipeline, stre
   app.use((_req, res) => res.status(404).json({ error: 'not found' }));
 
   const onError: ErrorRequestHandler = (err, _req, res, _next) => {
-    const status = typeof err.status === 'number' && err.status >= 400 && err.status < 600 ? err.status : 500;
+    const status = err instanceof URIError ? 400 : typeof err.status === 'number' && err.status >= 400 && err.status < 600 ? err.status : 500;
     if (status >= 500) ctx.log.error('http.error', { err: err.message });
     const message = err.type === 'entity.too.large' ? `request body larger than ${MAX_BODY}` : err.type === 'entity.parse.failed' ? 'request body is not valid JSON' : status >= 500 ? 'internal error' : err.message;
     if (!res.headersSent) res.status(status).json({ error: message });
   };
   app.use(onError);
-  return app;
+  return Object.assign(app, { writes });
 }

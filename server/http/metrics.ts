@@ -37,5 +37,12 @@ export function renderMetrics(ctx: ServiceContext, pipeline: FramePipeline, stre
   metric('crackscope_stage_latency_ms', 'histogram', 'Per-stage latency in milliseconds.', lines);
   const mem = process.memoryUsage();
   metric('crackscope_rss_bytes', 'gauge', 'Resident memory of the daemon.', [`crackscope_rss_bytes ${mem.rss}`]);
+  metric('crackscope_heap_used_bytes', 'gauge', 'V8 heap in use (main thread).', [`crackscope_heap_used_bytes ${mem.heapUsed}`]);
+  metric('crackscope_external_bytes', 'gauge', 'Memory of Buffers and other objects outside the V8 heap.', [`crackscope_external_bytes ${mem.external}`]);
+  const resources = process.getActiveResourcesInfo();
+  metric('crackscope_active_handles', 'gauge', 'Active libuv handles and requests (sockets, timers, child processes, files).', [
+    `crackscope_active_handles ${resources.filter((r) => r !== 'Timeout' && r !== 'Immediate').length}`,
+  ]);
+  metric('crackscope_active_timers', 'gauge', 'Active timers.', [`crackscope_active_timers ${resources.filter((r) => r === 'Timeout').length}`]);
   return out.join('\n') + '\n';
 }

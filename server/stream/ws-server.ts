@@ -2,7 +2,10 @@
 // JSON status messages. Each client gets at most one frame in flight in its socket buffer: a slow
 // client skips frames, and one that reads nothing for clientStallMs is dropped.
 import type { IncomingMessage } from 'node:http';
+import os from 'node:os';
 import type { Duplex } from 'node:stream';
+import { displayUri } from '../camera/frame-source.js';
+import { hostAllowed, originAllowed } from '../http/admin-auth.js';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { FramePipeline } from '../pipeline/frame-pipeline.js';
 import type { PipelineStatus, ProcessedFrame, ServiceContext } from '../service-context.js';
@@ -14,8 +17,9 @@ import {
 interface Client {
   ws: WebSocket;
   paused: boolean;
-  /** when the socket buffer was last seen non-empty while it did not drain */
-  stuckSince: number;
+  /** when the client last made progress reading (its send buffer empty or shrinking) */
+  lastProgressAt: number;
+  lastBuffered: number;
   tokens: number;
   lastRefill: number;
   violations: number;
@@ -32,12 +36,18 @@ export interface StreamCounters {
 
 const RATE_PER_S = 20;
 const MAX_VIOLATIONS = 50;
+/** Frames larger than this are not even read (the connection is closed with 1009). Between
+ * MAX_CLIENT_MESSAGE_BYTES and this, a message is read and answered with an error. */
+const MAX_FRAME_BYTES = 64 * 1024;
+/** status text is not queued behind this much unsent data (a client that reads nothing) */
+const TEXT_BACKLOG_LIMIT = 256 * 1024;
 
 export class FrameStream {
-  readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_MESSAGE_BYTES, perMessageDeflate: false });
+  readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false });
   readonly clients = new Set<Client>();
   readonly counters: StreamCounters = { framesSent: 0, framesSkipped: 0, clientsDropped: 0, messagesRejected: 0, connectionsRefused: 0 };
   private readonly timer: NodeJS.Timeout;
+  private closing = false;
 
   constructor(private readonly ctx: ServiceContext, private readonly pipeline: FramePipeline) {
     pipeline.on('frame', (f: ProcessedFrame) => this.broadcastFrame(f));
@@ -58,7 +68,7 @@ export class FrameStream {
       providerLabel: inference.providerLabel,
       fallbacks: inference.fallbacks,
       mask: { width: manifest.input.width, height: manifest.input.height },
-      source: config.source,
+      source: displayUri(config.source),
     };
   }
 
@@ -66,21 +76,20 @@ export class FrameStream {
     return { type: 'status', state: s.state, reason: s.reason, fps: Math.round(s.fps * 10) / 10, clients: this.clients.size };
   }
 
-  /** Browsers must come from the kiosk's own origin or a configured one; non-browser clients send none. */
-  private originAllowed(req: IncomingMessage): boolean {
-    const origin = req.headers.origin;
-    if (!origin) return true;
-    const host = req.headers.host;
-    if (host && (origin === `http://${host}` || origin === `https://${host}`)) return true;
-    return this.ctx.config.allowedOrigins.includes(origin);
-  }
-
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer) {
-    if (!this.originAllowed(req)) {
+    socket.on('error', () => undefined); // a reset during the handshake is not our crash
+    const refuse = (status: string, event: string, detail: Record<string, unknown>) => {
       this.counters.connectionsRefused++;
-      this.ctx.log.warn('ws.origin_refused', { origin: req.headers.origin });
-      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
-      return;
+      this.ctx.log.warn(event, detail);
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    };
+    if (this.closing) return refuse('503 Service Unavailable', 'ws.refused', { reason: 'shutting down' });
+    if (!hostAllowed(req.headers.host, this.ctx.config, os.hostname())) {
+      return refuse('421 Misdirected Request', 'ws.host_refused', { host: String(req.headers.host).slice(0, 100) });
+    }
+    // Browsers must come from the kiosk's own origin or a configured one; non-browser clients send none.
+    if (!originAllowed(req.headers.origin, req.headers.host, this.ctx.config)) {
+      return refuse('403 Forbidden', 'ws.origin_refused', { origin: String(req.headers.origin).slice(0, 100) });
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, req));
   }
@@ -91,7 +100,7 @@ export class FrameStream {
       ws.close(1013, 'too many viewers');
       return;
     }
-    const client: Client = { ws, paused: false, stuckSince: 0, tokens: RATE_PER_S, lastRefill: Date.now(), violations: 0, skipped: 0 };
+    const client: Client = { ws, paused: false, lastProgressAt: Date.now(), lastBuffered: 0, tokens: RATE_PER_S, lastRefill: Date.now(), violations: 0, skipped: 0 };
     this.clients.add(client);
     this.ctx.log.info('ws.connect', { remote: req.socket.remoteAddress, clients: this.clients.size });
     this.sendText(client, this.hello());
@@ -101,7 +110,11 @@ export class FrameStream {
       this.clients.delete(client);
       this.ctx.log.info('ws.disconnect', { clients: this.clients.size, skipped: client.skipped });
     });
-    ws.on('error', (err) => this.ctx.log.warn('ws.error', { err: err.message }));
+    ws.on('error', (err: Error & { code?: string }) => {
+      // ws closes the connection itself (1009 too big, 1007 bad UTF-8, 1002 protocol error); count it
+      if (err.code?.startsWith('WS_ERR_')) this.counters.messagesRejected++;
+      this.ctx.log.warn('ws.error', { err: err.message, code: err.code });
+    });
   }
 
   private reject(client: Client, code: string, message: string) {
@@ -118,6 +131,7 @@ export class FrameStream {
     if (client.tokens < 1) return this.reject(client, 'rate_limited', `more than ${RATE_PER_S} messages per second`);
     client.tokens--;
     if (isBinary) return this.reject(client, 'bad_message', 'binary messages are not accepted');
+    if (data.length > MAX_CLIENT_MESSAGE_BYTES) return this.reject(client, 'too_large', `message of ${data.length} bytes; the limit is ${MAX_CLIENT_MESSAGE_BYTES}`);
     const msg = parseClientMessage(data.toString('utf8'));
     if ('error' in msg) return this.reject(client, 'bad_message', msg.error);
     if (msg.type === 'ping') this.sendText(client, { type: 'pong', t: msg.t, serverTime: Date.now() });
@@ -130,7 +144,7 @@ export class FrameStream {
 
   broadcastText(msg: ServerTextMessage) {
     const text = JSON.stringify(msg);
-    for (const c of this.clients) if (c.ws.readyState === WebSocket.OPEN) c.ws.send(text);
+    for (const c of this.clients) if (c.ws.readyState === WebSocket.OPEN && c.ws.bufferedAmount < TEXT_BACKLOG_LIMIT) c.ws.send(text);
   }
 
   private broadcastFrame(f: ProcessedFrame) {
@@ -156,31 +170,33 @@ export class FrameStream {
         // still sending an earlier frame: skip this one for this client only
         c.skipped++;
         this.counters.framesSkipped++;
-        if (!c.stuckSince) c.stuckSince = Date.now();
         continue;
       }
-      c.stuckSince = 0;
       c.ws.send(message);
       this.counters.framesSent++;
     }
     this.pipeline.recordSend(performance.now() - t0);
   }
 
+  /** A client whose unsent data has not shrunk for clientStallMs reads nothing: drop it. */
   private dropStuckClients() {
     const limit = this.ctx.config.clientStallMs;
+    const now = Date.now();
     for (const c of this.clients) {
-      if (c.stuckSince && c.ws.bufferedAmount > 0 && Date.now() - c.stuckSince > limit) {
+      const buffered = c.ws.bufferedAmount;
+      if (buffered === 0 || buffered < c.lastBuffered) c.lastProgressAt = now;
+      c.lastBuffered = buffered;
+      if (buffered > 0 && now - c.lastProgressAt > limit) {
         this.counters.clientsDropped++;
-        this.ctx.log.warn('ws.client_dropped', { reason: `read nothing for ${limit} ms`, buffered: c.ws.bufferedAmount });
+        this.ctx.log.warn('ws.client_dropped', { reason: `read nothing for ${limit} ms`, buffered });
         c.ws.terminate();
         this.clients.delete(c);
-      } else if (c.ws.bufferedAmount === 0) {
-        c.stuckSince = 0;
       }
     }
   }
 
   async close() {
+    this.closing = true;
     clearInterval(this.timer);
     for (const c of this.clients) c.ws.close(1001, 'server shutting down');
     await new Promise<void>((r) => setTimeout(r, 100));
