@@ -21,6 +21,7 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./bench.js')).benchCommand(rest);
     case 'infer':
       return (await import('./infer.js')).inferCommand(rest);
+    case 'soak': return (await import('./soak.js')).soakCommand(rest);
     case 'build-engine':
       return (await import('./build-engine.js')).buildEngineCommand(rest);
     case undefined:
