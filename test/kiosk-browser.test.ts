@@ -63,7 +63,8 @@ async function freezeOnCracks(minPixels = 2000) {
 describe.skipIf(!haveChromium())('kiosk in Chromium against crackscope serve (demo://)', () => {
   beforeAll(async () => {
     ensureBuilt();
-    daemon = await startDaemon({ source: 'demo://' });
+    // tensorrt and cuda cannot load here: the kiosk must say which provider runs and why the others did not
+    daemon = await startDaemon({ source: 'demo://', extraArgs: ['--providers', 'tensorrt,cuda,cpu'] });
     browser = await launchBrowser();
     ({ page, cdp, errors } = await openKiosk(browser, daemon.url, { query: 'idle=600' }));
     page.setDefaultTimeout(10_000);
@@ -77,7 +78,9 @@ describe.skipIf(!haveChromium())('kiosk in Chromium against crackscope serve (de
 
   it('shows live frames with the provider, fps, latency and browser frame time', async () => {
     await page.waitForTimeout(1200);
-    await expect.poll(() => page.textContent('#st-provider')).toBe('CPU');
+    await expect.poll(() => page.textContent('#st-provider')).toBe('CPU ⓘ');
+    const why = await page.getAttribute('#st-provider', 'title');
+    expect(why).toMatch(/^tensorrt: .{10,}\ncuda: .{10,}$/);
     const s = await hook<any>('k.stats');
     expect(s.framesShown).toBeGreaterThan(3);
     expect(s.fps).toBeGreaterThan(1);

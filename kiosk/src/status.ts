@@ -2,7 +2,7 @@
 // full-screen offline state.
 import type { HelloMessage, StatusMessage } from '../../server/stream/wire-format.js';
 import type { ConnState } from './connection.js';
-import { $, show } from './dom.js';
+import { $, show, toast } from './dom.js';
 import { t } from './i18n.js';
 
 export interface StatusModel {
@@ -19,6 +19,23 @@ export interface StatusModel {
 
 const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '–');
 
+let providerFor: HelloMessage | null = null;
+
+/** The provider that runs, and — a tap away — why each one before it did not (the hello's fallbacks). */
+function renderProvider(hello: HelloMessage | null): void {
+  if (hello === providerFor) return;
+  providerFor = hello;
+  const el = $('st-provider');
+  const reasons = hello?.fallbacks.map((f) => `${f.provider}: ${f.reason}`).join('\n') ?? '';
+  el.textContent = hello ? hello.providerLabel + (hello.fallbacks.length ? ' ⓘ' : '') : '';
+  el.title = reasons;
+  el.dataset.fallbacks = String(hello?.fallbacks.length ?? 0);
+  if (!el.dataset.wired) {
+    el.dataset.wired = '1';
+    el.addEventListener('click', () => el.title && toast(el.title));
+  }
+}
+
 export function renderStatus(m: StatusModel): void {
   const conn = $('st-conn');
   const live = m.conn === 'open' && m.status?.state !== 'source-down' && m.status?.state !== 'model-error';
@@ -27,7 +44,7 @@ export function renderStatus(m: StatusModel): void {
   const mode = $('st-mode');
   mode.textContent = m.mode === 'live' ? t('live') : m.mode === 'frozen' ? t('frozen') : t('capture_view');
   mode.className = 'pill ' + (m.mode === 'live' ? '' : 'info');
-  $('st-provider').textContent = m.hello ? m.hello.providerLabel : '';
+  renderProvider(m.hello);
   $('st-fps').textContent = `${fmt(m.fps, 1)} ${t('fps')}`;
   $('st-latency').textContent = `${t('latency')} ${fmt(m.latencyMs)} ms`;
   $('st-frame').textContent = `${t('frame_time')} ${fmt(m.frameMs, 1)} ms`;
