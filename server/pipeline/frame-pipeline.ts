@@ -1,7 +1,6 @@
 // The frame loop: take the newest frame from the source (never a queue), run the model on it while
 // libvips encodes the display JPEG in parallel, then hand the result to whoever listens ('frame').
 import { EventEmitter } from 'node:events';
-import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import sharp from 'sharp';
 import type { FrameSource, RawFrame } from '../camera/frame-source.js';
@@ -11,8 +10,18 @@ import type { PipelineHandle, PipelineStatus, ProcessedFrame, ServiceState } fro
 import type { StageTimings } from '../stream/wire-format.js';
 import { createStageStats, RateMeter, type StageStats } from './stage-stats.js';
 
-const deflate = promisify(zlib.deflate);
+/**
+ * zlib stream (what the kiosk's DecompressionStream('deflate') reads) with the run-length strategy:
+ * on crackunet-v1's masks of the demo frames it is both smaller and faster than level 1's default
+ * strategy (e.g. 59.7 KB in 1.15 ms vs 72.2 KB in 1.50 ms for the busiest frame, 245.8 KB raw).
+ * Synchronous: it is shorter than a hop to the libuv pool and back.
+ */
+export function deflateMask(mask: Uint8Array): Buffer {
+  return zlib.deflateSync(mask, { level: 1, strategy: zlib.constants.Z_RLE });
+}
 // One libvips thread for the display JPEG: the model needs the cores more; no cache of past frames.
+// No Huffman optimisation pass: it halves the encoder's time (1.8 → 0.85 ms for 640×384 on one
+// core) for a JPEG ~15% larger, which matters less than the millisecond on loopback or a LAN.
 sharp.concurrency(1);
 sharp.cache(false);
 const RECENT_FRAMES = 8;
@@ -110,7 +119,7 @@ export class FramePipeline extends EventEmitter implements PipelineHandle {
     const jpegStart = performance.now();
     let encodeMs = 0;
     const jpegPromise = sharp(frame.rgb, { raw: { width, height, channels: 3 } })
-      .jpeg({ quality: this.opts.jpegQuality })
+      .jpeg({ quality: this.opts.jpegQuality, optimiseCoding: false })
       .toBuffer()
       .then((buf) => {
         encodeMs = performance.now() - jpegStart;
@@ -129,7 +138,7 @@ export class FramePipeline extends EventEmitter implements PipelineHandle {
     this.modelError = undefined;
     const tPost = performance.now();
     const encoded: EncodedMask =
-      this.opts.maskEncoding === 'deflate' ? { bytes: await deflate(mask, { level: 1 }), encoding: 'deflate' } : { bytes: mask, encoding: 'raw' };
+      this.opts.maskEncoding === 'deflate' ? { bytes: deflateMask(mask), encoding: 'deflate' } : { bytes: mask, encoding: 'raw' };
     const postprocessMs = performance.now() - tPost;
     let jpeg: Buffer;
     try {
