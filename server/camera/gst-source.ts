@@ -5,7 +5,6 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import type { Logger } from '../log/logger.js';
-import { growPipe } from '../pipeline/pipe-size.js';
 import { displayUri, type FrameGeometry, type FrameSource, type GstPipelineSpec, type RawFrame, type SourceState } from './frame-source.js';
 
 export interface GstSourceOptions {
@@ -126,8 +125,6 @@ export class GstSource extends EventEmitter implements FrameSource {
     this.child = child;
     this.lastDataAt = Date.now();
     this.opts.log.info('source.spawn', { uri: this.shownUri, pid: child.pid });
-    // room for a whole frame (and a little) in the pipe: a paced process writes it while the model runs
-    growPipe(child.stdout, this.frameBytes + 65536);
     child.stdout!.on('data', (chunk: Buffer) => this.onData(chunk));
     child.stderr!.on('data', (d: Buffer) => (this.stderrTail = (this.stderrTail + d.toString()).slice(-2000)));
     // a spawn failure (gst-launch-1.0 not installed) also ends in 'close', which schedules the restart
