@@ -19,8 +19,8 @@ export function tinyModel(height = 64, width = 96): string {
 /** Short fault timeouts so the tests run in seconds. */
 export const FAST = ['--providers', 'cpu', '--source-stall-ms', '1500', '--client-stall-ms', '2000', '--fps', '15'];
 
-export async function startFast(args: string[], opts: { model?: string; dataDir?: string } = {}): Promise<Daemon> {
-  return startDaemon(['--model', opts.model ?? tinyModel(), ...FAST, ...args], { dataDir: opts.dataDir });
+export async function startFast(args: string[], opts: { model?: string; dataDir?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Daemon> {
+  return startDaemon(['--model', opts.model ?? tinyModel(), ...FAST, ...args], { dataDir: opts.dataDir, env: opts.env });
 }
 
 export interface Health {
