@@ -511,6 +511,78 @@ def thin_lines(rng, img, n):
             img[:] = img * (1 - a[..., None]) + col * a[..., None]
 
 
+def dark_patches(rng, img, n):
+    """Compact dark areas that are not cracks: dark paint, holes, dark objects (textured, hard or ragged edges)."""
+    h, w = img.shape[:2]
+    for _ in range(n):
+        m = np.zeros((h, w), np.float32)
+        cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+        r = rng.uniform(15, 110)
+        k = rng.integers(5, 12)
+        ang = np.sort(rng.uniform(0, 2 * np.pi, k))
+        rad = r * rng.uniform(0.55, 1.0, k)
+        asp = rng.uniform(1.0, 2.5)
+        pts = np.stack([cx + rad * np.cos(ang) * asp, cy + rad * np.sin(ang)], 1).astype(np.int32)
+        cv2.fillPoly(m, [pts], 1.0)
+        if rng.random() < 0.5:  # ragged edge
+            m = (cv2.GaussianBlur(m, (0, 0), 3) + 0.25 * fbm(rng, h, w, (4, 2), [1, 0.5]) > 0.5).astype(np.float32)
+        m = cv2.GaussianBlur(m, (0, 0), rng.uniform(0.5, 1.5))
+        col = rand_color(rng, [(0.08, 0.07, 0.06), (0.2, 0.12, 0.1), (0.1, 0.12, 0.2), (0.15, 0.15, 0.15)][rng.integers(4)], 0.04)
+        tex = 1 + rng.uniform(0.05, 0.4) * fbm(rng, h, w, (rng.uniform(2, 10), 1.5), [1, 0.5])
+        a = m * rng.uniform(0.7, 1.0)
+        img[:] = img * (1 - a[..., None]) + (col * tex[..., None]) * a[..., None]
+
+
+FONTS = [cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_COMPLEX, cv2.FONT_HERSHEY_TRIPLEX,
+         cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, cv2.FONT_HERSHEY_PLAIN]
+
+
+def printed_text(rng, img):
+    """Printed or painted lettering (labels, inscriptions, page text): thin dark strokes, not cracks."""
+    h, w = img.shape[:2]
+    c = np.zeros((h, w), np.uint8)
+    scale = rng.uniform(0.35, 1.6)
+    font = FONTS[rng.integers(len(FONTS))]
+    th = max(1, int(round(scale * rng.uniform(1.0, 2.5))))
+    y = rng.uniform(10, 40)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 .,;-"
+    nl = rng.integers(1, 12)
+    x0 = rng.uniform(-20, w * 0.5)
+    for _ in range(nl):
+        txt = "".join(alphabet[i] for i in rng.integers(0, len(alphabet), rng.integers(5, 40)))
+        cv2.putText(c, txt, (int(x0), int(y)), font, scale, 255, th, cv2.LINE_AA)
+        y += scale * rng.uniform(28, 45)
+        if y > h:
+            break
+    M = cv2.getRotationMatrix2D((w / 2, h / 2), rng.normal(0, 8), 1.0)
+    a = cv2.warpAffine(c, M, (w, h)).astype(np.float32) / 255 * rng.uniform(0.6, 1.0)
+    col = rand_color(rng, [(0.05, 0.05, 0.05), (0.35, 0.08, 0.06), (0.1, 0.1, 0.3)][rng.integers(3)], 0.03)
+    img[:] = img * (1 - a[..., None]) + col * a[..., None]
+
+
+def dark_background(rng, img):
+    """The object ends: a dark, textured background (museum photo) over part of the frame. Returns its mask."""
+    h, w = img.shape[:2]
+    m = np.zeros((h, w), np.float32)
+    if rng.random() < 0.5:  # straight-ish object edge
+        side = rng.integers(4)
+        d = rng.uniform(0.1, 0.35)
+        poly = {0: [(0, 0), (w * d + rng.normal(0, 20), 0), (w * d + rng.normal(0, 20), h), (0, h)],
+                1: [(w, 0), (w * (1 - d) + rng.normal(0, 20), 0), (w * (1 - d) + rng.normal(0, 20), h), (w, h)],
+                2: [(0, 0), (w, 0), (w, h * d + rng.normal(0, 15)), (0, h * d + rng.normal(0, 15))],
+                3: [(0, h), (w, h), (w, h * (1 - d) + rng.normal(0, 15)), (0, h * (1 - d) + rng.normal(0, 15))]}[side]
+        cv2.fillPoly(m, [np.array(poly, np.int32)], 1.0)
+    else:  # the object is a round-ish shape, the background is outside it
+        cv2.ellipse(m, (int(w / 2 + rng.normal(0, w / 8)), int(h / 2 + rng.normal(0, h / 8))),
+                    (int(w * rng.uniform(0.35, 0.6)), int(h * rng.uniform(0.35, 0.6))), rng.uniform(0, 180), 0, 360, 1.0, -1)
+        m = 1 - m
+    m = cv2.GaussianBlur(m, (0, 0), rng.uniform(0.5, 2.0))
+    g = rng.uniform(0.02, 0.15)
+    bg = np.full_like(img, g) * rand_color(rng, (1, 1, 1), 0.1) * (1 + 0.3 * fbm(rng, h, w, (rng.uniform(3, 60),)))[..., None]
+    img[:] = img * (1 - m[..., None]) + bg * m[..., None]
+    return m
+
+
 def cast_shadow(rng, img):
     h, w = img.shape[:2]
     pts = np.array([(rng.uniform(-0.2, 1.2) * w, rng.uniform(-0.2, 1.2) * h) for _ in range(rng.integers(3, 7))],
@@ -595,6 +667,10 @@ def make_sample(rng, h, w, kind=None, p_crack=0.85, cracks=None, cam=True, p_ss=
         brush_strokes(rng, img, rng.integers(1, 8), wmin=2, wmax=12, lmin=20, lmax=120)
     if rng.random() < 0.3:
         stains(rng, img, rng.integers(1, 3))
+    if rng.random() < 0.2:
+        dark_patches(rng, img, rng.integers(1, 4))
+    if rng.random() < 0.12:
+        printed_text(rng, img)
     has = (rng.random() < p_crack) if cracks is None else cracks
     cov = np.zeros((h, w), np.float32)
     if has:
@@ -606,6 +682,9 @@ def make_sample(rng, h, w, kind=None, p_crack=0.85, cracks=None, cam=True, p_ss=
         hairs(rng, img, rng.integers(1, 4))
     if rng.random() < 0.25:
         cast_shadow(rng, img)
+    if rng.random() < 0.1:  # dark background around the object: no crack there
+        bgm = dark_background(rng, img)
+        cov = cov * (1 - bgm)
     lighting(rng, img)
     if ss:
         img = cv2.resize(img, (ow, oh), interpolation=cv2.INTER_AREA)
