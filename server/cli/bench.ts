@@ -65,55 +65,126 @@ function startDaemon(args: string[]): Promise<{ child: ChildProcess; port: numbe
   });
 }
 
-function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+function rssMb(pid: number, key = 'VmRSS'): number {
+  const m = new RegExp(`${key}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? round(Number(m[1]) / 1024, 1) : 0;
 }
+const hwmMb = (pid: number) => rssMb(pid, 'VmHWM');
 
-export async function pipelineBench(opts: { frames: number; clients: number; source: string; fps: number; extraArgs: string[] }) {
-  const { child, port } = await startDaemon(['--source', opts.source, '--fps', String(opts.fps), ...opts.extraArgs]);
+/** /proc/<pid>/stat user+system CPU time in ms (all threads). */
+function cpuMs(pid: number): number {
   try {
-    const warmup = 5;
-    const e2e: number[] = [];
-    const stage: Record<string, number[]> = Object.fromEntries(STAGES.map((s) => [s, []]));
-    const arrivals: number[] = [];
-    let maskBytes = 0;
-    const sockets: WebSocket[] = [];
-    const done = new Promise<void>((resolve, reject) => {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ = 100 on Linux)
+  } catch {
+    return 0;
+  }
+}
+
+function childPids(pid: number): number[] {
+  try {
+    return fs.readdirSync(`/proc/${pid}/task`).flatMap((t) =>
+      fs.readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
+    );
+  } catch {
+    return [];
+  }
+}
+
+const cpuOf = (pids: number[]) => pids.reduce((a, p) => a + cpuMs(p), 0);
+
+export interface ClientMeasurements {
+  stage_ms: Record<string, { p50: number; p95: number }>;
+  non_inference_ms_p50: number;
+  pipeline_fps: number;
+  e2e_latency_ms_p50: number;
+  e2e_latency_ms_p95: number;
+  mask_bytes_mean: number;
+  jpeg_bytes_mean: number;
+  clients: number;
+}
+
+/**
+ * Connects K WebSocket clients to a running crackscope on loopback and measures the frames client 0
+ * receives (the others only load the server): per-stage timings from the frame header, the send
+ * stage and end-to-end latency at receipt, and the arrival rate. `onMeasuring` runs once, when the
+ * warm-up frames have passed (the bench samples CPU counters there).
+ */
+export async function measureClients(opts: { port: number; frames: number; clients: number; warmup?: number; onMeasuring?: () => void }): Promise<ClientMeasurements> {
+  const warmup = opts.warmup ?? 5;
+  const e2e: number[] = [];
+  const stage: Record<string, number[]> = Object.fromEntries(STAGES.map((s) => [s, []]));
+  const arrivals: number[] = [];
+  let maskBytes = 0;
+  let jpegBytes = 0;
+  const sockets: WebSocket[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`timed out after ${arrivals.length} frames`)), 120_000 + opts.frames * 2000);
       for (let c = 0; c < opts.clients; c++) {
-        const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+        const ws = new WebSocket(`ws://127.0.0.1:${opts.port}/ws`);
         sockets.push(ws);
         let seen = 0;
         ws.on('error', reject);
         ws.on('message', (data, isBinary) => {
           if (!isBinary || c !== 0) return; // extra clients only load the server
           const now = performance.timeOrigin + performance.now();
-          if (++seen <= warmup) return;
+          if (++seen <= warmup) {
+            if (seen === warmup) opts.onMeasuring?.();
+            return;
+          }
           const f = decodeFrame(new Uint8Array(data as Buffer));
           arrivals.push(now);
           e2e.push(now - f.capturedAt);
           maskBytes += f.maskBytes.byteLength;
+          jpegBytes += f.jpeg.byteLength;
           for (const s of STAGES) stage[s].push(s === 'send' ? now - f.sentAt : f.timings[s]);
-          if (arrivals.length >= opts.frames) { clearTimeout(timer); resolve(); }
+          if (arrivals.length >= opts.frames) {
+            clearTimeout(timer);
+            resolve();
+          }
         });
       }
     });
-    await done;
-    const rss = rssMb(child.pid!);
+  } finally {
     for (const ws of sockets) ws.close();
-    const span = (arrivals.at(-1)! - arrivals[0]) / 1000;
-    const stage_ms = Object.fromEntries(STAGES.map((s) => [s, { p50: round(pct(stage[s], 50)), p95: round(pct(stage[s], 95)) }]));
-    const nonInfer = STAGES.filter((s) => s !== 'inference').reduce((a, s) => a + stage_ms[s].p50, 0);
+  }
+  const span = (arrivals.at(-1)! - arrivals[0]) / 1000;
+  const stage_ms = Object.fromEntries(STAGES.map((s) => [s, { p50: round(pct(stage[s], 50)), p95: round(pct(stage[s], 95)) }]));
+  const nonInfer = STAGES.filter((s) => s !== 'inference').reduce((a, s) => a + stage_ms[s].p50, 0);
+  return {
+    pipeline_fps: round((arrivals.length - 1) / span),
+    stage_ms,
+    non_inference_ms_p50: round(nonInfer),
+    e2e_latency_ms_p50: round(pct(e2e, 50)),
+    e2e_latency_ms_p95: round(pct(e2e, 95)),
+    mask_bytes_mean: Math.round(maskBytes / arrivals.length),
+    jpeg_bytes_mean: Math.round(jpegBytes / arrivals.length),
+    clients: opts.clients,
+  };
+}
+
+export async function pipelineBench(opts: { frames: number; clients: number; source: string; fps: number; extraArgs: string[] }) {
+  const { child, port } = await startDaemon(['--source', opts.source, '--fps', String(opts.fps), ...opts.extraArgs]);
+  try {
+    const pid = child.pid!;
+    let cpu0 = { daemon: 0, capture: 0, t: 0 };
+    const m = await measureClients({
+      port, frames: opts.frames, clients: opts.clients,
+      onMeasuring: () => (cpu0 = { daemon: cpuMs(pid), capture: cpuOf(childPids(pid)), t: performance.now() }),
+    });
+    const cpu1 = { daemon: cpuMs(pid), capture: cpuOf(childPids(pid)), t: performance.now() };
+    const frames = opts.frames; // frames received by client 0 after the warm-up, = frames processed in that span
     return {
-      pipeline_fps: round((arrivals.length - 1) / span),
-      stage_ms,
-      non_inference_ms_p50: round(nonInfer),
-      e2e_latency_ms_p50: round(pct(e2e, 50)),
-      e2e_latency_ms_p95: round(pct(e2e, 95)),
-      mask_bytes_mean: Math.round(maskBytes / arrivals.length),
-      rss_mb: rss,
-      clients: opts.clients,
+      ...m,
+      rss_mb: rssMb(pid),
+      rss_peak_mb: hwmMb(pid),
+      // CPU per frame, robust against other load on the machine: the whole daemon (model threads,
+      // encoder, event loop) and its capture process(es)
+      daemon_cpu_ms_per_frame: round((cpu1.daemon - cpu0.daemon) / frames, 1),
+      capture_cpu_ms_per_frame: round((cpu1.capture - cpu0.capture) / frames, 1),
+      daemon_cpu_cores: round((cpu1.daemon - cpu0.daemon) / (cpu1.t - cpu0.t), 2),
     };
   } finally {
     child.kill('SIGTERM');
@@ -126,8 +197,11 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const config = loadConfig({ flags, configFile });
   const frames = Math.max(5, Number(extra.frames ?? 100));
   const clients = Math.max(1, Number(extra.clients ?? 1));
+  const load1 = os.loadavg()[0];
   const raw = await rawBench({ frames, modelName: config.model, modelsDir: config.modelsDir, providers: config.providers, threads: config.threads, config });
-  let result: Record<string, unknown> = { ...raw, cores: os.availableParallelism(), cpu: os.cpus()[0]?.model, node: process.version };
+  let result: Record<string, unknown> = {
+    ...raw, threads: config.threads || os.availableParallelism(), cores: os.availableParallelism(), cpu: os.cpus()[0]?.model, node: process.version,
+  };
   if (!extra['raw-only']) {
     // pace the source just above what the model can take, so the model, not the source, is the limit
     const fps = flags.fps ? config.fps : Math.min(120, Math.ceil(raw.raw_fps * 1.3) + 1);
@@ -137,8 +211,10 @@ export async function benchCommand(argv: string[]): Promise<number> {
     ];
     const cleaned = pairs.filter(([, v]) => v !== '').flat();
     const pipe = await pipelineBench({ frames, clients, source: config.source, fps, extraArgs: cleaned });
-    result = { ...result, source: config.source, source_fps: fps, ...pipe, pipeline_vs_raw: round(pipe.pipeline_fps / raw.raw_fps, 3), e2e_minus_raw_ms: round(pipe.e2e_latency_ms_p50 - raw.raw_infer_ms_p50) };
+    result = { ...result, source: config.source, source_fps: fps, mask_encoding: config.maskEncoding, ...pipe, pipeline_vs_raw: round(pipe.pipeline_fps / raw.raw_fps, 3), e2e_minus_raw_ms: round(pipe.e2e_latency_ms_p50 - raw.raw_infer_ms_p50) };
   }
+  // other work on the machine skews every number here: say how loaded it was (1-minute load average)
+  result.load_1m = [round(load1), round(os.loadavg()[0])];
   if (!extra.json) printTable(result);
   process.stdout.write(JSON.stringify(result) + '\n');
   return 0;
@@ -146,7 +222,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
 
 function printTable(r: Record<string, any>) {
   const lines = [
-    `crackscope bench — ${r.model} at ${r.input} on ${r.providerLabel} (${r.cores} cores, ${r.cpu})`,
+    `crackscope bench — ${r.model} at ${r.input} on ${r.providerLabel}, ${r.threads} threads (${r.cores} cores, ${r.cpu}; load ${r.load_1m.join(' → ')})`,
     `  raw session.run      p50 ${r.raw_infer_ms_p50} ms   p95 ${r.raw_infer_ms_p95} ms   ${r.raw_fps} fps`,
   ];
   if (r.pipeline_fps !== undefined) {
@@ -154,7 +230,12 @@ function printTable(r: Record<string, any>) {
     lines.push(`  end-to-end latency   p50 ${r.e2e_latency_ms_p50} ms   p95 ${r.e2e_latency_ms_p95} ms (capture → WebSocket client)`);
     lines.push('  stage                p50 ms    p95 ms');
     for (const [s, v] of Object.entries(r.stage_ms as Record<string, { p50: number; p95: number }>)) lines.push(`  ${s.padEnd(20)} ${String(v.p50).padStart(6)}    ${String(v.p95).padStart(6)}`);
-    lines.push(`  all but inference    ${r.non_inference_ms_p50} ms (p50 sum)`, `  daemon RSS           ${r.rss_mb} MB with ${r.clients} client(s)`);
+    lines.push(
+      `  all but inference    ${r.non_inference_ms_p50} ms (p50 sum)`,
+      `  mask on the wire     ${r.mask_encoding}, ${r.mask_bytes_mean} B/frame; JPEG ${r.jpeg_bytes_mean} B/frame`,
+      `  CPU per frame        daemon ${r.daemon_cpu_ms_per_frame} ms, capture process ${r.capture_cpu_ms_per_frame} ms`,
+      `  daemon RSS           ${r.rss_mb} MB with ${r.clients} client(s), peak ${r.rss_peak_mb} MB`,
+    );
   }
   process.stdout.write(lines.join('\n') + '\n');
 }
