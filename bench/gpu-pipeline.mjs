@@ -1,0 +1,101 @@
+// GPU run helper (no GStreamer on the lent machine): the product's own modules from dist/.
+//   node bench/gpu-pipeline.mjs agree                      CPU vs WebGPU masks on the demo frames
+//   node bench/gpu-pipeline.mjs pipeline PROVIDER ENC N K  frames from memory → FramePipeline (model in
+//                                                          its worker thread) → FrameStream → K WS clients
+// Prints one JSON line per result.
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import sharp from 'sharp';
+import { measureClients } from '../dist/server/cli/bench.js';
+import { loadConfig } from '../dist/server/config/load.js';
+import { resolveModel } from '../dist/server/inference/manifest.js';
+import { createCrackSession, createOrtSession } from '../dist/server/inference/session.js';
+import { createLogger } from '../dist/server/log/logger.js';
+import { FramePipeline } from '../dist/server/pipeline/frame-pipeline.js';
+import { FrameStream } from '../dist/server/stream/ws-server.js';
+
+const config = loadConfig({ flags: {} });
+const model = resolveModel(config.modelsDir, config.model);
+const { height, width } = model.manifest.input;
+const log = createLogger('error');
+const demoDir = path.join(config.modelsDir, 'demo');
+const files = fs.readdirSync(demoDir).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort();
+const frames = [];
+for (const f of files) frames.push(new Uint8Array(await sharp(path.join(demoDir, f)).resize(width, height, { fit: 'fill' }).removeAlpha().raw().toBuffer()));
+
+const [mode, ...args] = process.argv.slice(2);
+const rss = () => Math.round(Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]) / 1024);
+
+if (mode === 'agree') {
+  const cpu = await createOrtSession({ model, providers: ['cpu'], threads: 0, log });
+  const gpu = await createOrtSession({ model, providers: ['webgpu'], threads: 0, log });
+  const thr = Math.ceil(model.manifest.threshold * 255); // p >= 0.5  <=>  round(p*255) >= 128
+  let total = 0, disagree = 0, inter = 0, union = 0, maxDiff = 0, sumDiff = 0, cpuCrack = 0, gpuCrack = 0;
+  const perFrame = [];
+  for (const [i, rgb] of frames.entries()) {
+    const a = Uint8Array.from(await cpu.run(rgb, height, width));
+    const b = Uint8Array.from(await gpu.run(rgb, height, width));
+    let d = 0;
+    for (let k = 0; k < a.length; k++) {
+      const ca = a[k] >= thr;
+      const cb = b[k] >= thr;
+      if (ca !== cb) d++;
+      if (ca && cb) inter++;
+      if (ca || cb) union++;
+      if (ca) cpuCrack++;
+      if (cb) gpuCrack++;
+      const x = Math.abs(a[k] - b[k]);
+      sumDiff += x;
+      if (x > maxDiff) maxDiff = x;
+    }
+    total += a.length;
+    disagree += d;
+    perFrame.push({ frame: files[i], disagree: d });
+  }
+  console.log(JSON.stringify({
+    check: 'webgpu_vs_cpu_masks', provider_a: cpu.providerLabel, provider_b: gpu.providerLabel, frames: frames.length, pixels: total,
+    threshold_u8: thr, pixel_agreement: +(1 - disagree / total).toFixed(7), disagreeing_pixels: disagree,
+    crack_pixels_cpu: cpuCrack, crack_pixels_webgpu: gpuCrack, iou_cpu_vs_webgpu: +(inter / union).toFixed(5),
+    max_abs_diff_u8: maxDiff, mean_abs_diff_u8: +(sumDiff / total).toFixed(4), per_frame: perFrame,
+  }));
+  await cpu.release();
+  await gpu.release();
+} else if (mode === 'pipeline') {
+  const [provider = 'webgpu', maskEncoding = 'raw', n = '300', k = '4'] = args;
+  // frames from memory, in shared memory like the GStreamer source's pool; delivered on demand (paced)
+  class MemorySource extends EventEmitter {
+    uri = 'memory://demo';
+    mode = 'paced';
+    seq = 0;
+    shared = frames.map((f) => { const b = Buffer.from(new SharedArrayBuffer(f.length)); b.set(f); return b; });
+    start() { setImmediate(() => this.emit('state', { state: 'running' })); }
+    async nextFrame() {
+      const t = performance.now();
+      const rgb = this.shared[this.seq % this.shared.length];
+      return { seq: ++this.seq, capturedAt: performance.timeOrigin + performance.now(), readMs: performance.now() - t, rgb, release() {} };
+    }
+    async stop() {}
+    stats() { return { framesRead: this.seq, framesDropped: 0, badFrames: 0, restarts: 0, state: 'running' }; }
+  }
+  const session = await createCrackSession({ model, providers: [provider], threads: 0, log, logLevel: 'error' });
+  const source = new MemorySource();
+  const pipeline = new FramePipeline({ source, session, width, height, jpegQuality: config.jpegQuality, maskEncoding, sourceStallMs: 5000, log });
+  const ctx = { config, log, manifest: model.manifest, inference: { provider: session.provider, providerLabel: session.providerLabel, fallbacks: session.fallbacks }, pipeline };
+  const stream = new FrameStream(ctx, pipeline);
+  const server = http.createServer((_, res) => res.end());
+  server.on('upgrade', (req, socket, head) => stream.handleUpgrade(req, socket, head));
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  pipeline.start();
+  const m = await measureClients({ port: server.address().port, frames: Number(n), clients: Number(k), warmup: 20 });
+  console.log(JSON.stringify({ check: 'memory_pipeline', provider: session.provider, providerLabel: session.providerLabel, mask_encoding: maskEncoding, source: 'memory (demo frames, no GStreamer)', ...m, process_rss_mb_incl_clients: rss() }));
+  await stream.close();
+  await pipeline.stop();
+  server.close();
+  await session.release();
+  process.exit(0);
+} else {
+  console.error('usage: gpu-pipeline.mjs agree | pipeline PROVIDER ENC N K');
+  process.exit(64);
+}
