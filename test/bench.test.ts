@@ -1,0 +1,58 @@
+// `crackscope bench` in a short mode, so it cannot rot: the ★ JSON keys and sane values. No timing
+// assertions (CI machines are shared and slow); the real numbers are in BENCHMARKS.md.
+import { describe, expect, it } from 'vitest';
+import { runCli } from './helpers/daemon.js';
+
+const STAGES = ['capture', 'preprocess', 'inference', 'postprocess', 'encode', 'send'];
+
+function lastJson(stdout: string): Record<string, any> {
+  const last = stdout.trim().split('\n').at(-1)!;
+  return JSON.parse(last);
+}
+
+describe('crackscope bench', () => {
+  it('--frames 10 --json: the contract keys, through the real daemon on loopback', async () => {
+    const { code, stdout, stderr } = await runCli(['bench', '--frames', '10', '--json', '--clients', '2', '--providers', 'cpu'], { timeoutMs: 120_000 });
+    expect(code, stderr).toBe(0);
+    const r = lastJson(stdout);
+    for (const k of ['provider', 'model', 'input', 'raw_infer_ms_p50', 'raw_fps', 'pipeline_fps', 'stage_ms', 'e2e_latency_ms_p50', 'e2e_latency_ms_p95', 'rss_mb']) {
+      expect(r, k).toHaveProperty(k);
+    }
+    expect(r.provider).toBe('cpu');
+    expect(r.model).toMatch(/^crackunet-v1@/);
+    expect(r.input).toMatch(/^\d+x\d+$/);
+    for (const k of ['raw_infer_ms_p50', 'raw_fps', 'pipeline_fps', 'e2e_latency_ms_p50', 'rss_mb']) {
+      expect(Number.isFinite(r[k]) && r[k] > 0, `${k} = ${r[k]}`).toBe(true);
+    }
+    expect(r.e2e_latency_ms_p95).toBeGreaterThanOrEqual(r.e2e_latency_ms_p50);
+    for (const s of STAGES) {
+      expect(r.stage_ms[s], s).toEqual({ p50: expect.any(Number), p95: expect.any(Number) });
+      expect(r.stage_ms[s].p95).toBeGreaterThanOrEqual(r.stage_ms[s].p50);
+      expect(r.stage_ms[s].p50).toBeGreaterThanOrEqual(0);
+    }
+    // the daemon really ran the model on every measured frame, and masks arrived whole (raw by default)
+    expect(r.stage_ms.inference.p50).toBeGreaterThan(0);
+    const [h, w] = r.input.split('x').map(Number);
+    expect(r.mask_encoding).toBe('raw');
+    expect(r.mask_bytes_mean).toBe(h * w);
+    expect(r.clients).toBe(2);
+    expect(r.rss_mb).toBeLessThan(4096);
+  });
+
+  it('--raw-only prints a human table and the JSON line; deflated masks are smaller', async () => {
+    const raw = await runCli(['bench', '--frames', '5', '--raw-only', '--providers', 'cpu'], { timeoutMs: 60_000 });
+    expect(raw.code, raw.stderr).toBe(0);
+    expect(raw.stdout).toMatch(/raw session\.run\s+p50 [\d.]+ ms/);
+    const r = lastJson(raw.stdout);
+    expect(r.pipeline_fps).toBeUndefined();
+    expect(r.raw_fps).toBeGreaterThan(0);
+
+    const d = await runCli(['bench', '--frames', '6', '--json', '--providers', 'cpu', '--mask-encoding', 'deflate'], { timeoutMs: 120_000 });
+    expect(d.code, d.stderr).toBe(0);
+    const j = lastJson(d.stdout);
+    const [h, w] = j.input.split('x').map(Number);
+    expect(j.mask_encoding).toBe('deflate');
+    expect(j.mask_bytes_mean).toBeGreaterThan(0);
+    expect(j.mask_bytes_mean).toBeLessThan(h * w);
+  });
+});
