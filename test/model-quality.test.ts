@@ -16,13 +16,13 @@ const fixDir = join(root, 'test', 'fixtures', 'eval');
 const modelName: string = JSON.parse(readFileSync(join(root, 'models', 'default.json'), 'utf8')).model;
 const manifest = JSON.parse(readFileSync(join(root, 'models', `${modelName}.json`), 'utf8'));
 
-// Measured for crackunet-v1 on this fixture: F1 0.924 (P 0.962, R 0.889) with onnxruntime (python,
-// OpenCV JPEG decode) and F1 0.924 here (onnxruntime-node + sharp decode). The floor sits a little
-// below that so decoder or runtime rounding never trips it, but a real regression does.
-const F1_FLOOR = 0.89;
-const PRECISION_FLOOR = 0.9;
-const RECALL_FLOOR = 0.84;
-// The darkness filter (local 31x31 mean minus grey > t, t tuned on validation) measured F1 0.41 here.
+// Measured for crackunet-v1 on this fixture: F1 0.894 (P 0.920, R 0.869) with onnxruntime (python,
+// OpenCV JPEG decode) and the same to four digits here (onnxruntime-node + sharp decode). The floors
+// sit ~0.03 below that, so decoder or runtime rounding never trips them but a real regression does.
+const F1_FLOOR = 0.86;
+const PRECISION_FLOOR = 0.88;
+const RECALL_FLOOR = 0.83;
+// The darkness filter (local 31x31 mean minus grey > t, t tuned on validation) measured F1 0.29 here.
 const BASELINE_MARGIN = 0.3;
 
 type Counts = { tpPred: number; nPred: number; tpGt: number; nGt: number };

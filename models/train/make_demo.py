@@ -4,7 +4,7 @@
 
 Each scene is one wide surface; consecutive frames pan across it (110 px a frame), like a camera
 moved along a wall. For scenes with cracks, seeds are searched (deterministically) until every frame
-shows a clear crack (>= 1500 label pixels); the last two scenes have none.
+shows a clear crack (>= 3000 label pixels, and an open crack at least ~5 px wide); the last two scenes have none.
 Writes NNN.jpg (640x384, JPEG q85) and labels/NNN.png (0/255).
 """
 import os
@@ -29,7 +29,8 @@ def write_demo(out):
             rng = np.random.default_rng([SEED, si, attempt])
             im, lb, _ = make_sample(rng, H, W + STEP * (nf - 1), kind=kind, cracks=cracks)
             views = [(im[:, x:x + W], lb[:, x:x + W]) for x in range(0, STEP * nf, STEP)]
-            if not cracks or min(int(v[1].sum()) for v in views) >= 1500:
+            if not cracks or all(int(l.sum()) >= 3000 and cv2.distanceTransform(l, cv2.DIST_L2, 3).max() >= 2.5
+                                 for _, l in views):
                 break
         for v, l in views:
             cv2.imwrite(os.path.join(out, f"{k:03d}.jpg"), np.ascontiguousarray(v[..., ::-1]),
