@@ -19,5 +19,5 @@ step "product bench, raw, CPU, 2 cores (taskset -c 0,1)"; taskset -c 0,1 $N dist
 step "WebGPU vs CPU masks"; $N bench/gpu-pipeline.mjs agree
 step "memory pipeline, WebGPU, raw masks"; $N bench/gpu-pipeline.mjs pipeline webgpu raw 300 4
 step "memory pipeline, WebGPU, deflate masks"; $N bench/gpu-pipeline.mjs pipeline webgpu deflate 300 4
-step "PyTorch reference"; PYTHONUNBUFFERED=1 timeout 240 python3 bench/torch_ref.py
+[[ ${SKIP_TORCH:-0} == 1 ]] || { step "PyTorch reference"; PYTHONUNBUFFERED=1 timeout 240 python3 bench/torch_ref.py; }
 step done
