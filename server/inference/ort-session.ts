@@ -48,7 +48,7 @@ function sessionOptions(provider: ProviderName, threads: number): ort.InferenceS
     executionMode: 'sequential',
     // The arena stays (no page faults per run), but without ORT's memory pattern, which reserves a
     // second, whole-graph-sized block beside the arena: measured on crackunet-v1 at 384×640 it
-    // keeps ~58 MB less resident (147 vs 205 MB after 15 runs) and runs no slower.
+    // keeps ~57 MB less resident (148 vs 205 MB after 15 runs) and runs no slower.
     enableMemPattern: false,
     logSeverityLevel: 3,
     // Spinning worker threads would hold both cores of a small device between runs and starve the
