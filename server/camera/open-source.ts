@@ -27,8 +27,7 @@ function specFor(uri: string, g: FrameGeometry): () => GstPipelineSpec | Promise
     case 'demo:':
       return () => imageFolderPipeline(DEMO_DIR, g);
     case 'test:':
-      testPatternPipeline(url, g); // validate now, not at the first restart
-      return () => testPatternPipeline(url, g);
+      return validated(() => testPatternPipeline(url, g));
     case 'file:': {
       const file = fileURLToPath(url);
       const isImageOrDir = (p: string) => (fs.existsSync(p) && fs.statSync(p).isDirectory()) || p.endsWith('/') || IMAGE_EXTENSIONS.includes(path.extname(p).slice(1).toLowerCase());
@@ -40,15 +39,25 @@ function specFor(uri: string, g: FrameGeometry): () => GstPipelineSpec | Promise
       };
     }
     case 'v4l2:':
-      return () => v4l2Pipeline(url.pathname, g);
+      return validated(() => v4l2Pipeline(url.pathname, g));
     case 'csi:':
-      return () => csiPipeline(url.host, g);
+      return validated(() => csiPipeline(url.host, g));
     case 'rtsp:':
     case 'rtsps:':
       return () => rtspPipeline(uri, g);
     default:
       throw new SourceUriError(`source scheme ${url.protocol} is not supported (demo, test, file, v4l2, csi, rtsp)`);
   }
+}
+
+/** Builds a pure (side-effect free) spec once now, so a malformed URI stops start-up (exit 78) instead of retrying forever. */
+function validated(build: () => GstPipelineSpec): () => GstPipelineSpec {
+  try {
+    build();
+  } catch (err) {
+    throw new SourceUriError(`config error: source: ${(err as Error).message}`);
+  }
+  return build;
 }
 
 export function openSource(uri: string, geometry: FrameGeometry, opts: { log: Logger; stallMs: number }): FrameSource {

@@ -12,6 +12,7 @@ import express from 'express';
 import sharp from 'sharp';
 import type { ServiceContext, ProcessedFrame } from '../service-context.js';
 import { requireAdmin } from './admin-auth.js';
+import { displayUri } from '../camera/frame-source.js';
 import { CaptureStore, CaptureNotFoundError, isCaptureId, isCaptureFile, newCaptureId } from '../storage/captures.js';
 import { CalibrationStore, CalibrationError, parseCalibrationInput } from '../storage/calibration.js';
 import { DiskFullError } from '../storage/atomic.js';
@@ -69,6 +70,8 @@ export interface CapturesRouterOptions {
 
 export function capturesRouter(ctx: ServiceContext, opts: CapturesRouterOptions = {}): express.Router {
   const log = ctx.log.child({ module: 'captures' });
+  // reports and calibration keys name the source without camera credentials (rtsp://user:pass@…)
+  const shownSource = displayUri(ctx.config.source);
   const store = opts.captures ?? new CaptureStore({ dataDir: ctx.config.dataDir, quotaMb: ctx.config.captureQuotaMb, log });
   const calibration = opts.calibration ?? new CalibrationStore(ctx.config.dataDir, log);
   const ready = store.init().catch((err) => log.error('capture.init_failed', { dir: store.dir, err: (err as Error).message }));
@@ -102,7 +105,7 @@ export function capturesRouter(ctx: ServiceContext, opts: CapturesRouterOptions 
     if (typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, 'body must be a JSON object', 'bad-request');
     const frame = frameOr404(parseFrameId(body.frameId));
     const threshold = parseThreshold(body.threshold, defaultThreshold);
-    const source = ctx.config.source;
+    const source = shownSource;
     const mmPerPx = await mmPerPxFor(source);
     const id = newCaptureId();
     const [maskPng, thumb] = await Promise.all([
@@ -145,7 +148,7 @@ export function capturesRouter(ctx: ServiceContext, opts: CapturesRouterOptions 
     if (!isCaptureId(id)) throw new HttpError(404, 'no such capture', 'not-found');
     const report = JSON.parse((await store.read(id, 'report.json')).toString('utf8'));
     const { mask, width, height } = await pngToMask(await store.read(id, 'mask.png'));
-    const source = typeof report.source === 'string' ? report.source : ctx.config.source;
+    const source = typeof report.source === 'string' ? report.source : shownSource;
     const threshold = parseThreshold(req.query.threshold, typeof report.threshold === 'number' ? report.threshold : defaultThreshold);
     res.json({ captureId: id, source, ...analyze(mask, width, height, threshold, await mmPerPxFor(source)) });
   });
@@ -166,19 +169,19 @@ export function capturesRouter(ctx: ServiceContext, opts: CapturesRouterOptions 
   });
 
   r.get('/calibration', async (req, res) => {
-    const source = sourceParam(req.query.source, ctx.config.source);
+    const source = sourceParam(req.query.source, shownSource);
     res.json({ source, calibration: await calibration.get(source) });
   });
 
   r.put('/calibration', admin, json, async (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
-    const source = sourceParam(body.source, ctx.config.source);
+    const source = sourceParam(body.source, shownSource);
     const cal = await calibration.set(source, parseCalibrationInput(body));
     res.json({ source, calibration: cal });
   });
 
   r.delete('/calibration', admin, async (req, res) => {
-    const source = sourceParam(req.query.source, ctx.config.source);
+    const source = sourceParam(req.query.source, shownSource);
     await calibration.remove(source);
     res.status(204).end();
   });
@@ -187,7 +190,7 @@ export function capturesRouter(ctx: ServiceContext, opts: CapturesRouterOptions 
     const frame = frameOr404(parseFrameId(req.params.frameId));
     pin(frame);
     const threshold = parseThreshold(req.query.threshold, defaultThreshold);
-    const source = ctx.config.source;
+    const source = shownSource;
     res.json({ frameId: frame.frameId, source, ...analyze(frame.mask, frame.width, frame.height, threshold, await mmPerPxFor(source)) });
   });
 
