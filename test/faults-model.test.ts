@@ -3,7 +3,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from './helpers/daemon.js';
+import { runCli, startDaemon } from './helpers/daemon.js';
+import { tinyOnnx, writeTinyModel } from './helpers/tiny-model.js';
 import { tinyModel, tmpDir } from './faults-util.js';
 
 async function serveWith(model: string) {
@@ -70,5 +71,35 @@ describe('model faults → exit 78 with one line naming the file', () => {
     const r = await serveWith(onnx);
     expect(r.code).toBe(78);
     expect(r.last).toMatch(new RegExp(`^model error: ${json.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: not valid JSON`));
+  });
+});
+
+describe('inference errors at run time', () => {
+  it('turn health red with the reason and recreate the session, without crash-looping', async () => {
+    // the graph takes 32×32 but the manifest promises 64×96: it loads, and every run fails
+    const dir = tmpDir('model-runtime');
+    const onnx = writeTinyModel(dir, 'mismatch', { height: 64, width: 96 });
+    fs.writeFileSync(onnx, tinyOnnx({ height: 32, width: 32 }));
+    const d = await startDaemon(['--model', onnx, '--providers', 'cpu', '--source', 'test://ball', '--fps', '30']);
+    try {
+      await expect
+        .poll(async () => (await (await fetch(`${d.url}/healthz`)).json()).status, { timeout: 20_000, interval: 200 })
+        .toBe('model-error');
+      const res = await fetch(`${d.url}/healthz`);
+      expect(res.status).toBe(503);
+      const health = await res.json();
+      expect(health.reason).toMatch(/^inference failed \d+ times in a row: .*dimension/i);
+      await expect.poll(() => d.logs.some((l) => l.event === 'inference.session_recreated'), { timeout: 20_000 }).toBe(true);
+      // backing off between attempts: a few errors per second at most, and the daemon is still up
+      const errors = () => fetch(`${d.url}/metrics`).then((r) => r.text()).then((t) => Number(/^crackscope_inference_errors_total (\d+)$/m.exec(t)![1]));
+      const e0 = await errors();
+      await new Promise((r) => setTimeout(r, 3000));
+      expect((await errors()) - e0).toBeLessThan(15);
+      expect(d.child.exitCode).toBeNull();
+    } finally {
+      const code = await d.stop();
+      if (code !== 0) console.log(d.stderr(), JSON.stringify(d.logs.slice(-6)));
+      expect(code).toBe(0);
+    }
   });
 });

@@ -293,6 +293,8 @@ export class GstSource extends EventEmitter implements FrameSource {
     const child = this.child;
     if (child) {
       const exited = new Promise<void>((r) => child.once('close', () => r()));
+      // a paced source's stdout may be paused with a frame pending: 'close' waits for the pipe to end
+      child.stdout?.destroy();
       child.kill('SIGTERM');
       child.kill('SIGCONT'); // a stopped (SIGSTOPped, hung) process must wake up to see the SIGTERM
       const timer = setTimeout(() => child.kill('SIGKILL'), 1500);

@@ -68,7 +68,8 @@ export async function startService(config: Config) {
       await pipeline.stop();
       systemd.stop();
       server.closeAllConnections();
-      await session.release().catch(() => undefined);
+      // the pipeline may have replaced the first session after inference errors
+      await pipeline.currentSession.release().catch(() => undefined);
       log.info('service.stopped', { ms: Date.now() - t0, writes_finished: inflight - app.writes.active });
     })());
   return { ctx, pipeline, stream, server, port, stop };

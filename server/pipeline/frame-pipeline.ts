@@ -1,6 +1,7 @@
 // The frame loop: take the newest frame from the source (never a queue), run the model on it while
 // libvips encodes the display JPEG in parallel, then hand the result to whoever listens ('frame').
 import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import zlib from 'node:zlib';
 import sharp from 'sharp';
 import type { FrameSource, RawFrame } from '../camera/frame-source.js';
@@ -179,9 +180,12 @@ export class FramePipeline extends EventEmitter implements PipelineHandle {
       this.publishStatus();
       if (this.opts.recreateSession) {
         // wait a little longer each time, so a broken model turns health red instead of spinning
-        await new Promise((r) => setTimeout(r, Math.min(10_000, 500 * this.consecutiveErrors)));
+        // (abortable: SIGTERM must not wait out the backoff)
+        const waited = await sleep(Math.min(10_000, 500 * this.consecutiveErrors), true, { signal: this.abort.signal }).catch(() => false);
+        if (!waited) return;
         try {
           const fresh = await this.opts.recreateSession();
+          if (this.stopping) return void (await fresh.release().catch(() => undefined));
           await this.session.release().catch(() => undefined);
           this.session = fresh;
           this.counters.sessionRecreated++;
