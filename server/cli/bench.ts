@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import WebSocket from 'ws';
@@ -14,7 +15,7 @@ import { resolveModel } from '../inference/manifest.js';
 import { createOrtSession } from '../inference/session.js';
 import { tensorrtResolver } from '../inference/providers.js';
 import { createLogger } from '../log/logger.js';
-import { decodeFrame, STAGES } from '../stream/wire-format.js';
+import { decodeFrame, MASK_DEFLATE, STAGES } from '../stream/wire-format.js';
 
 const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.js');
 
@@ -129,12 +130,14 @@ export async function measureClients(opts: { port: number; frames: number; clien
         ws.on('error', reject);
         ws.on('message', (data, isBinary) => {
           if (!isBinary || c !== 0) return; // extra clients only load the server
-          const now = performance.timeOrigin + performance.now();
           if (++seen <= warmup) {
             if (seen === warmup) opts.onMeasuring?.();
             return;
           }
           const f = decodeFrame(new Uint8Array(data as Buffer));
+          // received = usable: a deflated mask counts once it is inflated, as the kiosk must do
+          if (f.mask.encoding === MASK_DEFLATE) zlib.inflateSync(f.maskBytes);
+          const now = performance.timeOrigin + performance.now();
           arrivals.push(now);
           e2e.push(now - f.capturedAt);
           maskBytes += f.maskBytes.byteLength;
