@@ -238,18 +238,25 @@ describe.skipIf(!haveChromium())('kiosk in Chromium against crackscope serve (de
     expect(before[0].length_mm).toBeUndefined();
     expect(await page.locator('#measure-list li').count()).toBe(before.length);
 
-    // tap the longest crack on the image (a point of its skeleton is near its bbox… find a crack pixel from the mask)
-    const target = await page.evaluate((bbox) => {
+    // tap a crack where the image is not under the measure drawer: the strongest mask pixel of the
+    // longest crack that has one left of the drawer
+    const drawerLeft = await page.evaluate(() => document.getElementById('measure')!.getBoundingClientRect().left);
+    const target = await page.evaluate(({ cracks, drawerLeft }) => {
       const k = (window as any).__crackscope;
       const s = atob(k.mask());
       const w = k.state.mask.width;
-      let best = [-1, -1, 0];
-      for (let y = bbox.y; y < bbox.y + bbox.h; y++) for (let x = bbox.x; x < bbox.x + bbox.w; x++) {
-        const v = s.charCodeAt(y * w + x);
-        if (v > best[2] && x > 0) best = [x, y, v];
+      for (const { bbox } of cracks) {
+        let best: [number, number, number] = [-1, -1, 0];
+        for (let y = bbox.y; y < bbox.y + bbox.h; y++) for (let x = bbox.x; x < bbox.x + bbox.w; x++) {
+          const v = s.charCodeAt(y * w + x);
+          if (v <= best[2] || v < 160) continue;
+          const [sx, sy] = k.maskToScreen(x + 0.5, y + 0.5);
+          if (sx > 8 && sx < drawerLeft - 8 && sy > 60 && sy < innerHeight - 110) best = [x, y, v];
+        }
+        if (best[0] >= 0) return k.maskToScreen(best[0] + 0.5, best[1] + 0.5) as [number, number];
       }
-      return k.maskToScreen(best[0] + 0.5, best[1] + 0.5);
-    }, before[0].bbox);
+      throw new Error('no crack pixel outside the drawer');
+    }, { cracks: before, drawerLeft });
     await tap(cdp, target[0], target[1]);
     await expect.poll(async () => (await state()).selectedCrack).toBeGreaterThan(0);
     expect(await page.locator('#measure-list li.sel').count()).toBe(1);

@@ -34,14 +34,8 @@ export async function api<T>(method: string, path: string, body?: unknown, admin
   return data as T;
 }
 
-export interface CaptureSummary {
-  id: string;
-  createdAt: string;
-  bytes: number;
-  source?: string;
-  frameId?: number;
-  crackCount?: number;
-}
+// the server's own type: one description of a capture for both sides (type-only, nothing of Node is bundled)
+export type { CaptureSummary } from '../../server/http/api-types.js';
 
 export interface Crack {
   id: number;

@@ -2,33 +2,21 @@
 // delete it (sends the admin token if one was typed). Every failure is shown.
 import { api, adminToken, captureUrl, type CaptureSummary } from './api.js';
 import { $, show, toast } from './dom.js';
+import { Drawer } from './drawer.js';
 import { getLang, t } from './i18n.js';
 
-export class Gallery {
+export class Gallery extends Drawer {
   private items: CaptureSummary[] = [];
   private selected: string | null = null;
-  readonly el = $('gallery');
 
   constructor(private readonly open: (id: string) => void) {
+    super($('gallery'));
     $('gallery-close').addEventListener('click', () => this.hide());
     const tok = $<HTMLInputElement>('admin-token');
     tok.value = adminToken.get();
     tok.addEventListener('change', () => adminToken.set(tok.value.trim()));
     $('detail-open').addEventListener('click', () => this.selected && this.open(this.selected));
     $('detail-delete').addEventListener('click', () => void this.remove());
-  }
-
-  get visible(): boolean {
-    return !this.el.classList.contains('hidden');
-  }
-
-  async show(): Promise<void> {
-    show(this.el, true);
-    await this.refresh();
-  }
-
-  hide(): void {
-    show(this.el, false);
   }
 
   async refresh(): Promise<void> {

@@ -3,6 +3,7 @@
 // its numbers; calibrate px → mm by tapping two points of a known distance.
 import { api, decodeLabels, type Analysis } from './api.js';
 import { $, show, toast } from './dom.js';
+import { Drawer } from './drawer.js';
 import { t } from './i18n.js';
 
 interface CrackJson {
@@ -31,8 +32,7 @@ export interface MeasureHost {
 
 const f = (v: number | undefined, d: number) => (v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(d));
 
-export class Measure {
-  readonly el = $('measure');
+export class Measure extends Drawer {
   analysis: Analysis | null = null;
   labels: Uint16Array | null = null;
   selected = 0;
@@ -42,23 +42,15 @@ export class Measure {
   private debounce = 0;
 
   constructor(private readonly host: MeasureHost) {
+    super($('measure'));
     $('measure-close').addEventListener('click', () => this.hide());
     $('calib-start').addEventListener('click', () => this.startCalibration());
     $('calib-cancel').addEventListener('click', () => this.stopCalibration());
     $('calib-save').addEventListener('click', () => void this.saveCalibration());
   }
 
-  get visible(): boolean {
-    return !this.el.classList.contains('hidden');
-  }
-
-  async show(): Promise<void> {
-    show(this.el, true);
-    await this.refresh();
-  }
-
   hide(): void {
-    show(this.el, false);
+    super.hide();
     this.stopCalibration();
     this.clear();
   }

@@ -1,0 +1,11 @@
+// Shapes of the /api responses that the kiosk reads. Pure types, no Node: the kiosk bundles them too.
+
+export interface CaptureSummary {
+  id: string;
+  createdAt: string;
+  bytes: number;
+  /** A few fields from report.json, for the gallery list. */
+  source?: string;
+  frameId?: number;
+  crackCount?: number;
+}
