@@ -152,6 +152,15 @@ describe('listening on the network with an admin token', () => {
     expect((await raw(d.port, 'DELETE', `/api/captures/${id}`, { authorization: `Bearer ${token}` })).status).toBe(204);
   });
 
+  it('reading the config needs the token, and even then shows no secret', async () => {
+    expect((await raw(d.port, 'GET', '/api/config')).status).toBe(401);
+    const r = await raw(d.port, 'GET', '/api/config', { authorization: `Bearer ${token}` });
+    expect(r.status).toBe(200);
+    const config = JSON.parse(r.body);
+    expect(config).toMatchObject({ listen: '0.0.0.0', source: 'test://ball', adminToken: '(set)' });
+    expect(r.body).not.toContain(token);
+  });
+
   it("a WebSocket from a foreign origin is refused; the page's own origin is accepted", async () => {
     expect(await wsStatus(d.port, { origin: 'http://evil.example' })).toBe(403);
     expect(await wsStatus(d.port, { origin: `http://127.0.0.1:${d.port}` })).toBe(101);

@@ -3,12 +3,13 @@ import os from 'node:os';
 import path from 'node:path';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import { displayUri } from '../camera/frame-source.js';
-import { hostAllowed, originAllowed } from './admin-auth.js';
+import { hostAllowed, originAllowed, requireAdmin } from './admin-auth.js';
 import { PROJECT_ROOT } from '../config/schema.js';
 import type { FramePipeline } from '../pipeline/frame-pipeline.js';
 import type { ServiceContext } from '../service-context.js';
 import type { FrameStream } from '../stream/ws-server.js';
 import { capturesRouter } from './captures-routes.js';
+import { redactConfig } from '../config/load.js';
 import { renderMetrics } from './metrics.js';
 
 export const KIOSK_DIR = path.join(PROJECT_ROOT, 'kiosk', 'dist');
@@ -153,6 +154,10 @@ export function createHttpApp(
     res.type('text/plain; version=0.0.4').set('Cache-Control', 'no-store').send(renderMetrics(ctx, pipeline, stream, sourceStats));
   });
 
+  // the running config, secrets masked: for a technician, so behind the admin token
+  app.get('/api/config', requireAdmin(ctx.config), (_req, res) => {
+    res.set('Cache-Control', 'no-store').json({ ...redactConfig(ctx.config), source: displayUri(ctx.config.source) });
+  });
   app.use('/api', express.json({ limit: MAX_BODY }), capturesRouter(ctx));
   app.use(express.static(KIOSK_DIR, { index: 'index.html', dotfiles: 'deny', fallthrough: true }));
   app.use((_req, res) => res.status(404).json({ error: 'not found' }));
