@@ -2,7 +2,6 @@
 import { EventEmitter } from 'node:events';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -13,6 +12,7 @@ import { loadConfig } from '../server/config/load.js';
 import { createLogger } from '../server/log/logger.js';
 import type { PipelineStatus, ServiceContext } from '../server/service-context.js';
 import { writeTinyModel } from './helpers/tiny-model.js';
+import { freePort } from './helpers/daemon.js';
 
 const ROOT = path.resolve(__dirname, '..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -140,17 +140,6 @@ describe('sd_notify module', () => {
 // CRACKSCOPE_TEST_MAIN: run another build of the daemon (e.g. a patched copy)
 const MAIN = process.env.CRACKSCOPE_TEST_MAIN ?? path.join(ROOT, 'dist/server/cli/main.js');
 const hasDaemon = fs.existsSync(MAIN);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 /** Every descendant pid of `pid` (from /proc). */
 function descendants(pid: number): { pid: number; comm: string }[] {

@@ -1,37 +1,24 @@
 // Browser tests' plumbing: a real `crackscope serve` daemon on a free port, and Debian's Chromium
 // driven by playwright-core (never a downloaded browser), with touch enabled and real touch
 // events sent through the DevTools protocol.
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
-import { PROJECT_ROOT } from '../../server/config/schema.js';
 import { writeTinyModel } from './tiny-model.js';
+import { freePort, MAIN, ROOT, startDaemon as startServe, type Daemon as ServeDaemon } from './daemon.js';
+
+export { freePort, ROOT };
 
 export const CHROMIUM = process.env.CRACKSCOPE_CHROMIUM ?? '/usr/bin/chromium';
-/** The tree whose compiled daemon the tests run (override to test another checkout's build). */
-export const ROOT = process.env.CRACKSCOPE_TEST_ROOT ?? PROJECT_ROOT;
-export const MAIN_JS = path.join(ROOT, 'dist', 'server', 'cli', 'main.js');
 
 export const haveChromium = () => fs.existsSync(CHROMIUM);
 
 /** Builds the kiosk bundle (about a second) and checks the compiled daemon is there. */
 export function ensureBuilt(): void {
   execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build-kiosk.mjs')], { stdio: 'ignore' });
-  if (!fs.existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} missing: run npm run build first`);
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
+  if (!fs.existsSync(MAIN)) throw new Error(`${MAIN} missing: run npm run build first`);
 }
 
 export interface DaemonOptions {
@@ -43,14 +30,8 @@ export interface DaemonOptions {
   extraArgs?: string[];
 }
 
-export interface Daemon {
-  url: string;
-  port: number;
-  dataDir: string;
+export interface Daemon extends ServeDaemon {
   modelsDir: string;
-  proc: ChildProcess;
-  log: string[];
-  stop(signal?: NodeJS.Signals): Promise<void>;
   /** starts the same daemon again on the same port and data dir */
   restart(): Promise<Daemon>;
 }
@@ -62,51 +43,22 @@ export function tinyModelsDir(width = 320, height = 256): string {
   return dir;
 }
 
+/** The real daemon on a fixed free port (so a restart keeps the page's URL), healthy before it returns. */
 export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const port = opts.port ?? (await freePort());
-  const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'cs-data-'));
   const modelsDir = opts.modelsDir ?? path.join(ROOT, 'models');
-  const args = [MAIN_JS, 'serve', '--source', opts.source, '--port', String(port), '--listen', '127.0.0.1', '--data-dir', dataDir, '--models-dir', modelsDir, '--providers', 'cpu', ...(opts.extraArgs ?? [])];
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NOTIFY_SOCKET: '' } });
-  const log: string[] = [];
-  const onData = (d: Buffer) => log.push(...d.toString().split('\n').filter(Boolean));
-  proc.stdout!.on('data', onData);
-  proc.stderr!.on('data', onData);
-  const url = `http://127.0.0.1:${port}`;
-  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  const d = await startServe(['--source', opts.source, '--models-dir', modelsDir, '--providers', 'cpu', ...(opts.extraArgs ?? [])], {
+    port, dataDir: opts.dataDir, env: { NOTIFY_SOCKET: '' },
+  });
   const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`daemon exited ${proc.exitCode}:\n${log.slice(-20).join('\n')}`);
-    try {
-      const r = await fetch(`${url}/healthz`);
-      if (r.status === 200) break;
-    } catch {
-      /* not listening yet */
-    }
+  while ((await fetch(`${d.url}/healthz`).then((r) => r.status, () => 0)) !== 200) {
     if (Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      throw new Error(`daemon not healthy within 30 s:\n${log.slice(-20).join('\n')}`);
+      await d.stop('SIGKILL');
+      throw new Error(`daemon not healthy within 30 s:\n${d.stderr().slice(-2000)}`);
     }
     await new Promise((r) => setTimeout(r, 150));
   }
-  const d: Daemon = {
-    url,
-    port,
-    dataDir,
-    modelsDir,
-    proc,
-    log,
-    async stop(signal = 'SIGTERM') {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        proc.kill(signal);
-        const t = setTimeout(() => proc.kill('SIGKILL'), 6000);
-        await exited;
-        clearTimeout(t);
-      }
-    },
-    restart: () => startDaemon({ ...opts, port, dataDir, modelsDir }),
-  };
-  return d;
+  return { ...d, modelsDir, restart: () => startDaemon({ ...opts, port, dataDir: d.dataDir, modelsDir }) };
 }
 
 export async function launchBrowser(): Promise<Browser> {

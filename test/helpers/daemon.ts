@@ -1,13 +1,26 @@
 // Starts the real daemon (dist/server/cli/main.js serve) as a child process on a free port.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { decodeFrame, type FrameMessage, type HelloMessage } from '../../server/stream/wire-format.js';
 
-export const ROOT = path.resolve(import.meta.dirname, '..', '..');
+/** The tree whose compiled daemon the tests run (CRACKSCOPE_TEST_ROOT: another checkout's build). */
+export const ROOT = process.env.CRACKSCOPE_TEST_ROOT ?? path.resolve(import.meta.dirname, '..', '..');
 export const MAIN = path.join(ROOT, 'dist', 'server', 'cli', 'main.js');
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
 
 export interface Daemon {
   child: ChildProcess;
