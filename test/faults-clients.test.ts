@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { collectFrames, type Daemon } from './helpers/daemon.js';
-import { metrics, sleep, startFast, tinyModel, waitHealth } from './faults-util.js';
+import { metrics, sleep, startFast, tinyModel, waitHealth, useFastDaemon } from './faults-util.js';
 
 const log = (msg: string) => process.stdout.write(`[faults-clients] ${msg}\n`);
 
@@ -111,13 +111,7 @@ describe('50 viewers, 10 of which never read', () => {
 
 describe('bad WebSocket input', () => {
   let d: Daemon;
-  beforeAll(async () => {
-    d = await startFast(['--source', 'test://ball']);
-    await waitHealth(d, (h) => h.code === 200, 20_000);
-  });
-  afterAll(async () => {
-    expect(await d.stop()).toBe(0);
-  });
+  useFastDaemon(['--source', 'test://ball'], (daemon) => (d = daemon));
 
   it('malformed messages: an error message back for each, a counter, the connection stays', async () => {
     const c = await connect(d.port);

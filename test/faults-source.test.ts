@@ -5,19 +5,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectFrames, ROOT, type Daemon } from './helpers/daemon.js';
-import { alive, gstPid, startFast, tmpDir, waitHealth, waitLog } from './faults-util.js';
+import { alive, gstPid, startFast, tmpDir, waitHealth, waitLog, useFastDaemon } from './faults-util.js';
 
 const log = (msg: string) => process.stdout.write(`[faults-source] ${msg}\n`);
 
 describe('GStreamer child killed or hung', () => {
   let d: Daemon;
-  beforeAll(async () => {
-    d = await startFast(['--source', 'test://ball']);
-    await waitHealth(d, (h) => h.code === 200, 20_000);
-  });
-  afterAll(async () => {
-    expect(await d.stop()).toBe(0);
-  });
+  useFastDaemon(['--source', 'test://ball'], (daemon) => (d = daemon));
 
   it('kill -9: 503 with the reason, then a new child and frames again', async () => {
     const pid = gstPid(d);

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { startDaemon, type Daemon } from './helpers/daemon.js';
 import { writeTinyModel } from './helpers/tiny-model.js';
 
@@ -21,6 +22,19 @@ export const FAST = ['--providers', 'cpu', '--source-stall-ms', '1500', '--clien
 
 export async function startFast(args: string[], opts: { model?: string; dataDir?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Daemon> {
   return startDaemon(['--model', opts.model ?? tinyModel(), ...FAST, ...args], { dataDir: opts.dataDir, env: opts.env });
+}
+
+/** A fast daemon for the enclosing describe: started and healthy before its tests, stopped (exit 0) after. */
+export function useFastDaemon(args: string[], set: (d: Daemon) => void): void {
+  let daemon: Daemon;
+  beforeAll(async () => {
+    daemon = await startFast(args);
+    set(daemon);
+    await waitHealth(daemon, (h) => h.code === 200, 20_000);
+  });
+  afterAll(async () => {
+    expect(await daemon.stop()).toBe(0);
+  });
 }
 
 export interface Health {

@@ -4,10 +4,10 @@
 // healthy and serving frames, and no request may have produced a 5xx.
 import http from 'node:http';
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { collectFrames, type Daemon } from './helpers/daemon.js';
-import { metrics, rng, sleep, startFast, waitHealth } from './faults-util.js';
+import { metrics, rng, sleep, waitHealth, useFastDaemon } from './faults-util.js';
 
 const SEED = Number(process.env.CRACKSCOPE_FUZZ_SEED ?? Date.now() % 1_000_000);
 const DURATION_MS = 10_000;
@@ -136,13 +136,7 @@ function tcpFuzz(port: number, r: R): Promise<void> {
 
 describe(`fuzz (seed ${SEED})`, () => {
   let d: Daemon;
-  beforeAll(async () => {
-    d = await startFast(['--source', 'test://ball']);
-    await waitHealth(d, (h) => h.code === 200, 20_000);
-  });
-  afterAll(async () => {
-    expect(await d.stop()).toBe(0);
-  });
+  useFastDaemon(['--source', 'test://ball'], (daemon) => (d = daemon));
 
   it('random input for 10 s: no crash, no 5xx, still serving frames', async () => {
     const r = rng(SEED);

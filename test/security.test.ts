@@ -7,7 +7,7 @@ import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { Daemon } from './helpers/daemon.js';
-import { startFast, waitHealth } from './faults-util.js';
+import { startFast, waitHealth, useFastDaemon } from './faults-util.js';
 
 /** A raw request, so the path goes out exactly as written (no client-side normalisation). */
 function raw(port: number, method: string, rawPath: string, headers: Record<string, string> = {}, body?: Buffer | string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
@@ -37,13 +37,7 @@ function wsStatus(port: number, headers: Record<string, string>): Promise<number
 
 describe('default daemon (loopback)', () => {
   let d: Daemon;
-  beforeAll(async () => {
-    d = await startFast(['--source', 'test://ball']);
-    await waitHealth(d, (h) => h.code === 200, 20_000);
-  });
-  afterAll(async () => {
-    expect(await d.stop()).toBe(0);
-  });
+  useFastDaemon(['--source', 'test://ball'], (daemon) => (d = daemon));
 
   it('traversal paths are refused with 4xx and never reveal a file', async () => {
     const paths = [

@@ -78,16 +78,8 @@ const MAGIC = 0x31465343; // "CSF1" read as little-endian u32
 const TIMINGS_OFFSET = 44;
 export const HEADER_BYTES = TIMINGS_OFFSET + 4 * STAGES.length;
 
-export interface FrameHeaderFields {
-  frameId: number;
-  capturedAt: number;
-  sentAt: number;
-  image: { width: number; height: number };
-  mask: { width: number; height: number; encoding: number };
-  timings: StageTimings;
-  jpegBytes: number;
-  maskBytes: number;
-}
+/** What the fixed header holds: the frame message's fields, with the payloads' lengths instead of the payloads. */
+export type FrameHeaderFields = Omit<FrameMessage, 'jpeg' | 'maskBytes'> & { jpegBytes: number; maskBytes: number };
 
 /** Writes the fixed header into `out` (at least HEADER_BYTES long). The payloads follow it: jpeg, then mask. */
 export function writeFrameHeader(out: Uint8Array, f: FrameHeaderFields): void {
@@ -114,7 +106,7 @@ export function stampSentAt(header: Uint8Array, sentAt: number): void {
 }
 
 /** Encodes a whole frame message into one new buffer. The server's hot path uses writeFrameHeader instead. */
-export function encodeFrame(f: Omit<FrameMessage, never>): Uint8Array {
+export function encodeFrame(f: FrameMessage): Uint8Array {
   const out = new Uint8Array(HEADER_BYTES + f.jpeg.byteLength + f.maskBytes.byteLength);
   writeFrameHeader(out, { ...f, jpegBytes: f.jpeg.byteLength, maskBytes: f.maskBytes.byteLength });
   out.set(f.jpeg, HEADER_BYTES);
