@@ -593,6 +593,168 @@ def cast_shadow(rng, img):
     img *= (1 - rng.uniform(0.2, 0.6) * m)[..., None]
 
 
+
+# ----------------------------------------------------------------------------- v4: rough / granular surfaces
+# Added after the real-photo check (gravel 13.5%, coins on black 6%, a crescent shadow in a cup):
+# irregular networks of dark gaps between grains are not cracks. Used only with make_sample(hard4=p > 0),
+# so the v3 validation set (seed 7001), the CI fixture and the demo frames are drawn exactly as before.
+ROUGH = ["gravel", "pebbles", "sand", "aggregate", "render", "pitted"]
+
+
+def voronoi_grains(rng, h, w, cell, warp=0.2):
+    """Warped Voronoi cells on jittered-grid seeds: (label per pixel, distance to the nearest cell border in px)."""
+    gy, gx = np.mgrid[-1:h / cell + 1, -1:w / cell + 1]
+    jit = rng.uniform(0.3, 0.9)
+    ys = ((gy + 0.5 + rng.uniform(-jit, jit, gy.shape) / 2) * cell).ravel()
+    xs = ((gx + 0.5 + rng.uniform(-jit, jit, gx.shape) / 2) * cell).ravel()
+    ok = (ys >= 0) & (ys < h) & (xs >= 0) & (xs < w)
+    seeds = np.ones((h, w), np.uint8)
+    seeds[ys[ok].astype(int), xs[ok].astype(int)] = 0
+    _, lab = cv2.distanceTransformWithLabels(seeds, cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL)
+    if warp > 0:
+        amp = warp * cell
+        dx = fbm(rng, h, w, (cell * 1.2, cell * 0.5), [1, 0.3]) * amp
+        dy = fbm(rng, h, w, (cell * 1.2, cell * 0.5), [1, 0.3]) * amp
+        mx, my = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+        lab = cv2.remap(lab.astype(np.float32), mx + dx, my + dy, cv2.INTER_NEAREST,
+                        borderMode=cv2.BORDER_REFLECT).astype(np.int32)
+    e = np.zeros((h, w), np.uint8)
+    e[:, :-1] |= (lab[:, :-1] != lab[:, 1:])
+    e[:-1, :] |= (lab[:-1, :] != lab[1:, :])
+    dist = cv2.distanceTransform(1 - e, cv2.DIST_L2, 3)
+    return lab, dist
+
+
+def grain_field(rng, h, w, cell, gap, light, round_=0.15, drop=0.0, warp=0.2):
+    """Grains separated by gaps: (grain mask 0..1, shading, per-pixel grain id, gap depth 0..1)."""
+    lab, dist = voronoi_grains(rng, h, w, cell, warp)
+    m = (dist > gap).astype(np.float32)
+    if drop > 0:  # missing grains: wider voids
+        keep = (rng.random(int(lab.max()) + 2) > drop).astype(np.float32)
+        m *= keep[lab]
+    if round_ > 0:  # rounded grains, bigger voids at the junctions
+        m = (cv2.GaussianBlur(m, (0, 0), max(0.5, cell * round_)) > rng.uniform(0.45, 0.6)).astype(np.float32)
+    # ragged grain outlines
+    m = (cv2.GaussianBlur(m, (0, 0), 0.8) + min(0.25, cell / 60) * fbm(rng, h, w, (max(2.0, cell / 6), 1.5), [1, 0.5]) > 0.5)
+    m = m.astype(np.float32)
+    din = cv2.distanceTransform((m > 0.5).astype(np.uint8), cv2.DIST_L2, 3)
+    hgt = np.sqrt(np.clip(din / (cell * rng.uniform(0.2, 0.45)), 0, 1))
+    hb = cv2.GaussianBlur(hgt, (0, 0), 1.0)
+    gx = cv2.Sobel(hb, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(hb, cv2.CV_32F, 0, 1, ksize=3)
+    k = rng.uniform(0.08, 0.25) * cell / 8  # Sobel gain 8; hgt rises over ~0.3 cell
+    shade = np.clip(1 - k * (gx * light[0] + gy * light[1]), 0.5, 1.5) * (0.6 + 0.4 * hgt)
+    dout = cv2.distanceTransform((m < 0.5).astype(np.uint8), cv2.DIST_L2, 3)
+    depth = np.clip(dout / rng.uniform(1.0, 4.0), 0, 1)
+    return cv2.GaussianBlur(m, (0, 0), rng.uniform(0.4, 0.9)), shade, lab, depth
+
+
+def rough_surface(rng, kind, h, w, light):
+    """Granular / aggregate surfaces whose dark gaps form irregular networks (never labelled)."""
+    g = rng.uniform(0.35, 0.8)
+    base = rand_color(rng, [(g, g, g * 0.97), (g, g * 0.9, g * 0.75), (g * 0.95, g * 0.85, g * 0.8),
+                            (g * 0.8, g * 0.8, g * 0.85)][rng.integers(4)], 0.04)
+    if kind in ("gravel", "pebbles", "aggregate", "sand"):
+        cell = {"gravel": (12, 50), "pebbles": (18, 80), "aggregate": (8, 35), "sand": (3.5, 9)}[kind]
+        cell = math.exp(rng.uniform(math.log(cell[0]), math.log(cell[1])))
+        gap = rng.uniform(0.5, max(0.8, cell * (0.09 if kind != "aggregate" else 0.15)))  # half-width
+        m, shade, lab, depth = grain_field(rng, h, w, cell, gap, light,
+                                           round_=rng.uniform(0.05, 0.3) if kind != "gravel" else rng.uniform(0.0, 0.15),
+                                           drop=rng.uniform(0, 0.25) if kind != "aggregate" else 0.0,
+                                           warp=rng.uniform(0.05, 0.35))
+        ng = int(lab.max()) + 2
+        spread = rng.uniform(0.15, 0.6)
+        gb = np.clip(1 + spread * rng.standard_normal(ng), 0.35, 1.8).astype(np.float32)
+        gcol = base[None] * gb[:, None] * (1 + rng.normal(0, spread * 0.1, (ng, 3))).astype(np.float32)
+        if rng.random() < 0.4:  # mixed gravel: some grains of another colour
+            alt = rand_color(rng, [(0.75, 0.7, 0.62), (0.45, 0.3, 0.22), (0.25, 0.25, 0.27), (0.85, 0.85, 0.82)][rng.integers(4)], 0.05)
+            sel = rng.random(ng) < rng.uniform(0.1, 0.5)
+            gcol[sel] = alt * gb[sel, None]
+        gimg = gcol[lab] * (1 + rng.uniform(0.03, 0.15) * fbm(rng, h, w, (rng.uniform(1.5, 5), 1.0), [1, 0.5]))[..., None]
+        gimg *= shade[..., None]
+        if kind == "aggregate" and rng.random() < 0.6:  # grains set in a lighter matrix (exposed aggregate)
+            mat = rand_color(rng, (0.7, 0.68, 0.63), 0.08) * (1 - rng.uniform(0.0, 0.4) * depth)[..., None]
+        else:  # open gaps: shadowed, darker where deeper
+            dk = rng.uniform(0.08, 0.5)
+            mat = base * dk * (1 - rng.uniform(0.2, 0.7) * depth)[..., None]
+        mat = mat * (1 + 0.2 * fbm(rng, h, w, (rng.uniform(2, 8),)))[..., None]
+        img = gimg * m[..., None] + mat * (1 - m[..., None])
+        if kind == "sand" and rng.random() < 0.5:  # larger stones in the sand
+            m2, sh2, lab2, _ = grain_field(rng, h, w, rng.uniform(20, 60), rng.uniform(1, 4), light, 0.3, 0.7)
+            c2 = base[None] * np.clip(1 + 0.4 * rng.standard_normal(int(lab2.max()) + 2), 0.4, 1.6)[:, None]
+            img = img * (1 - m2[..., None]) + (c2[lab2] * sh2[..., None]) * m2[..., None]
+    elif kind == "render":  # rough render / roughcast: fine grains, pits, trowel marks
+        img = base_texture(rng, h, w, base, 0.05, 0.2, grain=rng.uniform(0.05, 0.15))
+        m, shade, lab, depth = grain_field(rng, h, w, rng.uniform(3, 8), rng.uniform(0.5, 1.5), light, 0.2, 0.3)
+        img *= (1 - rng.uniform(0.1, 0.35) * (1 - m) + rng.uniform(0.0, 0.3) * (shade - 1) * m)[..., None]
+        add_pores(rng, img, rng.uniform(1.0, 6.0), (0.3, 0.8))
+    else:  # pitted stone: dissolved pits and vugs, irregular, some elongated
+        img = base_texture(rng, h, w, base, 0.05, 0.2, grain=rng.uniform(0.04, 0.12))
+        add_pores(rng, img, rng.uniform(2.0, 8.0), (0.3, 0.85))
+        f = fbm(rng, h, w, (rng.uniform(4, 14), rng.uniform(1.5, 3)), [1, 0.4])
+        if rng.random() < 0.5:  # elongated along a bedding direction
+            a = rng.uniform(0, 180)
+            M = cv2.getRotationMatrix2D((w / 2, h / 2), a, 1.0)
+            M[:, :2] *= np.array([[1.0], [rng.uniform(1.5, 3.0)]])
+            f = cv2.warpAffine(f, M, (w, h), borderMode=cv2.BORDER_REFLECT)
+        pit = np.clip((f - rng.uniform(1.2, 2.0)) * 2, 0, 1)
+        img *= (1 - rng.uniform(0.4, 0.85) * pit)[..., None]
+        if rng.random() < 0.5:
+            m, shade, lab, depth = grain_field(rng, h, w, rng.uniform(6, 20), rng.uniform(0.5, 1.2), light, 0.1)
+            img *= (1 - rng.uniform(0.1, 0.3) * (1 - m))[..., None]
+    sub = img.reshape(-1, 3).mean(0) * rng.uniform(0.7, 1.0)
+    return img.astype(np.float32), np.asarray(sub, np.float32)
+
+
+def objects_on_dark(rng, img, light):
+    """Bright objects (coins, pebbles, tiles) on a dark background, dark gaps between them. Returns the background mask."""
+    h, w = img.shape[:2]
+    cell = rng.uniform(25, 110)
+    m, shade, lab, _ = grain_field(rng, h, w, cell, cell * rng.uniform(0.06, 0.25), light,
+                                   round_=rng.uniform(0.15, 0.35), drop=rng.uniform(0.0, 0.5), warp=rng.uniform(0, 0.15))
+    if rng.random() < 0.4:  # only part of the frame
+        region = (fbm(rng, h, w, (rng.uniform(100, 300),)) > rng.uniform(-1.0, 0.5)).astype(np.float32)
+        region = cv2.GaussianBlur(region, (0, 0), 2.0)
+    else:
+        region = np.ones((h, w), np.float32)
+    bgm = (1 - m) * region
+    ng = int(lab.max()) + 2
+    boost = np.clip(rng.uniform(0.9, 1.5) + 0.2 * rng.standard_normal(ng), 0.6, 2.0).astype(np.float32)
+    obj = img * (boost[lab] * shade)[..., None]
+    if rng.random() < 0.5:  # rim of the coin / lip of the object
+        e = cv2.morphologyEx((m > 0.5).astype(np.uint8), cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
+        obj *= (1 + rng.uniform(-0.3, 0.3) * cv2.GaussianBlur(e.astype(np.float32), (0, 0), 1.0))[..., None]
+    g = rng.uniform(0.01, 0.15)
+    bg = np.full_like(img, g) * rand_color(rng, (1, 1, 1), 0.1) * \
+        np.clip(1 + 0.3 * fbm(rng, h, w, (rng.uniform(3, 60),)), 0.3, 2)[..., None]
+    out = obj * m[..., None] + bg * (1 - m[..., None])
+    img[:] = img * (1 - region[..., None]) + out * region[..., None]
+    return bgm
+
+
+def crescent_shadows(rng, img, n):
+    """Curved soft shadow bands and crescents (cups, bowls, curved rims): never labelled."""
+    h, w = img.shape[:2]
+    for _ in range(n):
+        m = np.zeros((h, w), np.float32)
+        cx, cy = rng.uniform(-0.1, 1.1) * w, rng.uniform(-0.1, 1.1) * h
+        a = rng.uniform(30, 0.8 * max(h, w))
+        b = a * rng.uniform(0.4, 1.0)
+        ang = rng.uniform(0, 180)
+        if rng.random() < 0.6:  # crescent: ellipse minus a shifted ellipse
+            cv2.ellipse(m, (int(cx), int(cy)), (int(a), int(b)), ang, 0, 360, 1.0, -1, cv2.LINE_AA)
+            t = rng.uniform(0, 2 * math.pi)
+            off = rng.uniform(0.05, 0.35) * a
+            cv2.ellipse(m, (int(cx + off * math.cos(t)), int(cy + off * math.sin(t))),
+                        (int(a * rng.uniform(0.95, 1.05)), int(b * rng.uniform(0.95, 1.05))), ang, 0, 360, 0.0, -1, cv2.LINE_AA)
+        else:  # curved band (arc of an ellipse)
+            a0 = rng.uniform(0, 360)
+            cv2.ellipse(m, (int(cx), int(cy)), (int(a), int(b)), ang, a0, a0 + rng.uniform(40, 200), 1.0,
+                        int(rng.uniform(4, 30)), cv2.LINE_AA)
+        m = cv2.GaussianBlur(m, (0, 0), rng.uniform(1.5, 12))
+        img *= (1 - rng.uniform(0.25, 0.75) * m)[..., None]
+
+
 # ----------------------------------------------------------------------------- camera
 def lighting(rng, img):
     h, w = img.shape[:2]
@@ -651,15 +813,22 @@ def camera(rng, img, rscale=True):
 
 
 # ----------------------------------------------------------------------------- sample
-def make_sample(rng, h, w, kind=None, p_crack=0.85, cracks=None, cam=True, p_ss=0.2):
+def make_sample(rng, h, w, kind=None, p_crack=0.85, cracks=None, cam=True, p_ss=0.2, hard4=0.0):
+    """hard4 > 0 (generator v4, training phase 3): that share of scenes is a rough/granular surface
+    (ROUGH), and bright objects on dark ground and crescent shadows are added; hard4 = 0 draws
+    exactly the v3 samples (validation set, CI fixture, demo frames)."""
+    if hard4 > 0 and kind is None and rng.random() < hard4:
+        kind = ROUGH[rng.integers(len(ROUGH))]
     kind = kind or SURFACES[rng.integers(len(SURFACES))]
+    if kind in ROUGH:
+        p_crack = min(p_crack, 0.6)
     oh, ow = h, w
     ss = rng.random() < p_ss
     if ss:  # render 1.5x larger and area-downsample, like a high-resolution photo scaled down
         h, w = int(h * 1.5), int(w * 1.5)
     la = rng.uniform(0, 2 * math.pi)
     light = np.array([math.cos(la), math.sin(la)], np.float32)
-    img, sub = surface(rng, kind, h, w, light)
+    img, sub = rough_surface(rng, kind, h, w, light) if kind in ROUGH else surface(rng, kind, h, w, light)
     # under-layer negatives
     if rng.random() < 0.35:
         thin_lines(rng, img, rng.integers(1, 4))
@@ -685,6 +854,11 @@ def make_sample(rng, h, w, kind=None, p_crack=0.85, cracks=None, cam=True, p_ss=
     if rng.random() < 0.1:  # dark background around the object: no crack there
         bgm = dark_background(rng, img)
         cov = cov * (1 - bgm)
+    if hard4 > 0:
+        if rng.random() < 0.35 * hard4:  # bright objects on dark ground: no crack on the ground
+            cov = cov * (1 - objects_on_dark(rng, img, light))
+        if rng.random() < 0.6 * hard4:
+            crescent_shadows(rng, img, rng.integers(1, 4))
     lighting(rng, img)
     if ss:
         img = cv2.resize(img, (ow, oh), interpolation=cv2.INTER_AREA)

@@ -26,15 +26,15 @@ from synth import make_sample  # noqa: E402
 
 
 class Synth(IterableDataset):
-    def __init__(self, seed, phase, size):
-        self.seed, self.phase, self.size = seed, phase, size
+    def __init__(self, seed, phase, size, hard4=0.0):
+        self.seed, self.phase, self.size, self.hard4 = seed, phase, size, hard4
 
     def __iter__(self):
         wi = torch.utils.data.get_worker_info()
         wid = wi.id if wi else 0
         rng = np.random.default_rng([self.seed, self.phase, wid])
         while True:
-            img, lab, _ = make_sample(rng, self.size, self.size)
+            img, lab, _ = make_sample(rng, self.size, self.size, hard4=self.hard4)
             yield torch.from_numpy(img), torch.from_numpy(lab)
 
 
@@ -58,6 +58,8 @@ def main():
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--batch", type=int, default=24)
     ap.add_argument("--crop", type=int, default=256)
+    ap.add_argument("--hard4", type=float, default=0.0,
+                    help="generator v4: share of rough/granular scenes (+ objects on dark ground, crescent shadows)")
     ap.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 1))
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -80,7 +82,7 @@ def main():
         print("resumed", json.dumps(state), flush=True)
     lr0 = state["lr"]
     warm = 300 if state["phase"] == 0 else 50
-    ds = Synth(args.seed, state["phase"] * 1000 + state["step"] // 1000, args.crop)
+    ds = Synth(args.seed, state["phase"] * 1000 + state["step"] // 1000, args.crop, args.hard4)
     dl = DataLoader(ds, batch_size=args.batch, num_workers=args.workers, pin_memory=dev == "cuda",
                     prefetch_factor=4 if args.workers else None, persistent_workers=args.workers > 0)
     t0 = time.time()
