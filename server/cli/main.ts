@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// crackscope <command>: serve | bench | infer | build-engine. Config and model errors print one line
+// crackscope <command>: serve | bench | infer | build-engine | soak. Config and model errors print one line
 // and exit 78 (EX_CONFIG), which the systemd unit does not restart on.
 import { ConfigError } from '../config/load.js';
 import { ModelError } from '../inference/manifest.js';
@@ -7,9 +7,10 @@ import { SourceUriError } from '../camera/frame-source.js';
 
 const USAGE = `usage: crackscope <command> [options]
   serve [--source URI] [--port N] [--listen ADDR] [--model NAME|PATH] [--config FILE] …   run the daemon
-  bench [--frames N] [--json] [--source URI]                                             measure every stage
-  infer <image|folder> [--out DIR] [--json]                                              masks and crack reports for still images
+  bench [--frames N] [--json] [--clients K] [--raw-only] [--source URI]                 measure every stage
+  infer <image|folder> [--out DIR] [--json] [--threshold X] [--mm-per-px X]              masks and crack reports for still images
   build-engine [--model NAME] [--skip-trtexec --engine FILE] [--int8 --calib DIR]        TensorRT FP16 engine + EPContext wrapper (Jetson)
+  soak --minutes N [--clients K]                                                         the full path for N minutes: RSS, heap, handles
 Every config key is also a flag (--kebab-case) and an environment variable (CRACKSCOPE_SNAKE_CASE); see README.md.`;
 
 async function main(argv: string[]): Promise<number> {
