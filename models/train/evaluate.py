@@ -8,6 +8,7 @@ eval fixture, model-card pictures), eval.json (all numbers).
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import sys
@@ -19,7 +20,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from net import CrackUNet, Deploy, count_gflops, count_params  # noqa: E402
+from net import Deploy, count_gflops, count_params, load_weights  # noqa: E402
 from synth import SURFACES, make_sample  # noqa: E402
 
 H, W = 384, 640
@@ -108,8 +109,7 @@ def gpu_timing(net, dev):
     if dev != "cuda":
         return res
     for name, half in (("fp32", False), ("fp16", True)):
-        m = CrackUNet().to(dev)
-        m.load_state_dict(net.state_dict())
+        m = copy.deepcopy(net).to(dev)
         m.eval()
         x = torch.rand(1, 3, H, W, device=dev) * 255
         if half:
@@ -175,6 +175,7 @@ def main():
     ap.add_argument("--nval", type=int, default=110)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--assets", type=int, default=1)
+    ap.add_argument("--threshold", type=float, default=0, help="use this threshold (chosen elsewhere, e.g. on real photographs)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     A = os.path.join(args.out, "assets")
@@ -182,9 +183,8 @@ def main():
         os.makedirs(os.path.join(A, d), exist_ok=True)
     dev = "cuda" if torch.cuda.is_available() else "cpu"
     ck = torch.load(args.ckpt, map_location="cpu")
-    net = CrackUNet()
-    net.load_state_dict(ck["model"])
-    net = net.to(dev).eval()
+    arch = ck.get("args", {}).get("arch", "v1")
+    net = load_weights(args.ckpt).to(dev).eval()
     res = {"params": count_params(net), "gflops": round(count_gflops(net), 3)}
     t = time.time()
     pool = Pool(args.workers)
@@ -201,7 +201,12 @@ def main():
         sweep[th] = prf(c)
     best = max(sweep, key=lambda k: sweep[k]["f1_tol2"])
     thr = 0.5 if sweep[0.5]["f1_tol2"] >= sweep[best]["f1_tol2"] - 0.003 else best
+    if args.threshold:
+        thr = args.threshold
+        c = sum(counts(q[i] >= thr * 255, labs[i]) for i in range(len(labs)))
+        sweep[thr] = prf(c)
     res["threshold"] = thr
+    res["arch"] = arch
     res["sweep"] = {str(k): v for k, v in sweep.items()}
     res.update(sweep[thr])
     per = [prf(counts(q[i] >= thr * 255, labs[i])) for i in range(len(labs))]

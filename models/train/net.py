@@ -73,6 +73,42 @@ class Deploy(nn.Module):
         return torch.clamp(torch.round(p * 255.0), 0, 255).to(torch.uint8)
 
 
+# Channel widths per level (1/1 .. 1/16). v1 is the shipped 1.x network; w125 is 1.25x wider
+# (about 1.56x the GFLOPs) and can start from v1 weights through widen_from.
+ARCHS = {"v1": (12, 20, 40, 80, 160), "w125": (15, 25, 50, 100, 200)}
+
+
+@torch.no_grad()
+def widen_from(net, old_state):
+    """Load a narrower CrackUNet's weights into `net` so that it computes exactly the same function:
+    old channels are copied, new output channels keep their random init, and every weight that reads
+    a new channel is zero (so new channels start silent and learn from the gradient)."""
+    new_state = net.state_dict()
+    for k, v in new_state.items():
+        if k not in old_state:
+            continue
+        o = old_state[k]
+        if o.shape == v.shape:
+            v.copy_(o)
+            continue
+        if v.dim() == 4:  # conv weight [out, in, kh, kw]
+            v[:, o.shape[1]:] = 0
+            v[:o.shape[0], :o.shape[1]] = o
+        elif v.dim() == 1:  # BN weight/bias/running stats
+            v[:o.shape[0]] = o
+        else:
+            raise ValueError(f"cannot widen {k}: {tuple(o.shape)} -> {tuple(v.shape)}")
+    net.load_state_dict(new_state)
+
+
+def load_weights(path):
+    """A CrackUNet of the checkpoint's own width (its training args' arch; v1 when absent), on the CPU."""
+    ck = torch.load(path, map_location="cpu")
+    net = CrackUNet(ARCHS[ck.get("args", {}).get("arch", "v1")])
+    net.load_state_dict(ck["model"])
+    return net
+
+
 def count_params(m):
     return sum(p.numel() for p in m.parameters())
 
@@ -98,5 +134,6 @@ def count_gflops(m, h=384, w=640):
 
 
 if __name__ == "__main__":
-    n = CrackUNet()
-    print("params", count_params(n), "gflops@384x640", round(count_gflops(n), 3))
+    for name, ch in ARCHS.items():
+        n = CrackUNet(ch)
+        print(name, ch, "params", count_params(n), "gflops@384x640", round(count_gflops(n), 3))

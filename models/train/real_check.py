@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from net import CrackUNet  # noqa: E402
+from net import load_weights  # noqa: E402
 
 NAMES = ["brick.png", "grass.png", "gravel.png", "page.png", "text.png", "camera.png", "coffee.png",
          "chelsea.png", "astronaut.png", "moon.png", "rocket.jpg", "coins.png", "motorcycle_left.png",
@@ -29,15 +29,15 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("weights", nargs="?", default=os.path.join(os.path.dirname(__file__), "crackunet-v1.pt"))
     ap.add_argument("--card", default=None)
+    ap.add_argument("--threshold", type=float, default=0, help="default: the shipped manifest's")
     a = ap.parse_args()
     weights, card = a.weights, a.card
     here = os.path.dirname(os.path.abspath(__file__))
-    thr = json.load(open(os.path.join(here, "..", "crackunet-v1.json")))["threshold"]
+    default = json.load(open(os.path.join(here, "..", "default.json")))["model"]
+    thr = a.threshold or json.load(open(os.path.join(here, "..", default + ".json")))["threshold"]
     import skimage
     data = os.path.join(os.path.dirname(skimage.__file__), "data")
-    net = CrackUNet()
-    net.load_state_dict(torch.load(weights, map_location="cpu")["model"])
-    net.eval()
+    net = load_weights(weights).eval()
     tiles, total = [], []
     for n in NAMES:
         im = cv2.imread(os.path.join(data, n), cv2.IMREAD_COLOR)

@@ -18,7 +18,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from evaluate import counts, predict, prf, u8  # noqa: E402
-from net import CrackUNet  # noqa: E402
+from net import load_weights  # noqa: E402
 from synth import ROUGH, make_sample  # noqa: E402
 
 
@@ -39,9 +39,7 @@ def main():
     labs = [d[1] for d in data]
     dev = "cuda" if torch.cuda.is_available() else "cpu"
     for ck in a.ckpts:
-        net = CrackUNet()
-        net.load_state_dict(torch.load(ck, map_location="cpu")["model"])
-        net = net.to(dev).eval()
+        net = load_weights(ck).to(dev).eval()
         q = u8(predict(net, imgs, dev)) >= a.threshold * 255
         pos = [i for i in range(a.n) if labs[i].sum() > 0]
         neg = [i for i in range(a.n) if labs[i].sum() == 0]

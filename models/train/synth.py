@@ -11,6 +11,7 @@ fibres, pores) is drawn into the image but never into the label.
 from __future__ import annotations
 
 import math
+import os
 
 import cv2
 import numpy as np
@@ -813,22 +814,69 @@ def camera(rng, img, rscale=True):
 
 
 # ----------------------------------------------------------------------------- sample
-def make_sample(rng, h, w, kind=None, p_crack=0.85, cracks=None, cam=True, p_ss=0.2, hard4=0.0):
+# ----------------------------------------------------------------------------- real photo backgrounds
+PHOTO_BANK: list = []
+
+
+def set_photo_dir(path):
+    """Load crack-free real photographs (JPEG/PNG) as backgrounds for the `photo` surface kind."""
+    PHOTO_BANK.clear()
+    for n in sorted(os.listdir(path)):
+        if n.lower().endswith((".jpg", ".jpeg", ".png")):
+            im = cv2.imread(os.path.join(path, n), cv2.IMREAD_COLOR)
+            if im is not None:
+                PHOTO_BANK.append(im[..., ::-1].astype(np.float32) / 255.0)
+    return len(PHOTO_BANK)
+
+
+def photo_surface(rng, h, w):
+    """A random view of a real photograph: scale, quarter turn, flip, crop, colour and tone changes."""
+    src = PHOTO_BANK[rng.integers(len(PHOTO_BANK))]
+    s = math.exp(rng.uniform(math.log(0.35), math.log(1.2)))
+    need = max(h, w) / min(src.shape[:2])
+    s = max(s, need * 1.02)
+    im = cv2.resize(src, (int(src.shape[1] * s) + 1, int(src.shape[0] * s) + 1),
+                    interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+    im = np.rot90(im, int(rng.integers(4)))
+    if rng.random() < 0.5:
+        im = im[:, ::-1]
+    y, x = int(rng.integers(0, im.shape[0] - h + 1)), int(rng.integers(0, im.shape[1] - w + 1))
+    img = np.ascontiguousarray(im[y:y + h, x:x + w]) if im.shape[0] >= h and im.shape[1] >= w else \
+        cv2.resize(np.ascontiguousarray(im), (w, h))
+    if rng.random() < 0.4:
+        g = lum(img)[..., None]
+        a = rng.uniform(0.3, 1.0)
+        img = img * (1 - a) + g * a
+    img = img * rand_color(rng, (1.0, 1.0, 1.0), 0.08) * rng.uniform(0.7, 1.2)
+    img = np.clip(img, 0, 1) ** rng.uniform(0.8, 1.25)
+    sub = img.reshape(-1, 3).mean(0) * rng.uniform(0.7, 1.0)
+    return img.astype(np.float32), np.asarray(sub, np.float32)
+
+
+def make_sample(rng, h, w, kind=None, p_crack=0.85, cracks=None, cam=True, p_ss=0.2, hard4=0.0, photo=0.0,
+                rough_crack=0.6):
     """hard4 > 0 (generator v4, training phase 3): that share of scenes is a rough/granular surface
     (ROUGH), and bright objects on dark ground and crescent shadows are added; hard4 = 0 draws
-    exactly the v3 samples (validation set, CI fixture, demo frames)."""
+    exactly the v3 samples (validation set, CI fixture, demo frames). photo > 0 (generator v5): that
+    share of scenes is a real crack-free photograph (set_photo_dir) with procedural cracks on it;
+    rough_crack is the crack share on rough scenes."""
     if hard4 > 0 and kind is None and rng.random() < hard4:
         kind = ROUGH[rng.integers(len(ROUGH))]
+    if photo > 0 and kind is None and PHOTO_BANK and rng.random() < photo:
+        kind = "photo"
     kind = kind or SURFACES[rng.integers(len(SURFACES))]
     if kind in ROUGH:
-        p_crack = min(p_crack, 0.6)
+        p_crack = min(p_crack, rough_crack)
     oh, ow = h, w
     ss = rng.random() < p_ss
     if ss:  # render 1.5x larger and area-downsample, like a high-resolution photo scaled down
         h, w = int(h * 1.5), int(w * 1.5)
     la = rng.uniform(0, 2 * math.pi)
     light = np.array([math.cos(la), math.sin(la)], np.float32)
-    img, sub = rough_surface(rng, kind, h, w, light) if kind in ROUGH else surface(rng, kind, h, w, light)
+    if kind == "photo":
+        img, sub = photo_surface(rng, h, w)
+    else:
+        img, sub = rough_surface(rng, kind, h, w, light) if kind in ROUGH else surface(rng, kind, h, w, light)
     # under-layer negatives
     if rng.random() < 0.35:
         thin_lines(rng, img, rng.integers(1, 4))

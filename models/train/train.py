@@ -21,25 +21,29 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, IterableDataset
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from net import CrackUNet, count_gflops, count_params  # noqa: E402
-from synth import make_sample  # noqa: E402
+from net import ARCHS, CrackUNet, count_gflops, count_params, widen_from  # noqa: E402
+from realdata import RealCrops  # noqa: E402
+from synth import make_sample, set_photo_dir  # noqa: E402
 
 
 class Synth(IterableDataset):
-    def __init__(self, seed, phase, size, hard4=0.0):
+    def __init__(self, seed, phase, size, hard4=0.0, photo=0.0, rough_crack=0.6):
         self.seed, self.phase, self.size, self.hard4 = seed, phase, size, hard4
+        self.photo, self.rough_crack = photo, rough_crack
 
     def __iter__(self):
         wi = torch.utils.data.get_worker_info()
         wid = wi.id if wi else 0
         rng = np.random.default_rng([self.seed, self.phase, wid])
         while True:
-            img, lab, _ = make_sample(rng, self.size, self.size, hard4=self.hard4)
+            img, lab, _ = make_sample(rng, self.size, self.size, hard4=self.hard4, photo=self.photo,
+                                      rough_crack=self.rough_crack)
             yield torch.from_numpy(img), torch.from_numpy(lab)
 
 
-def loss_fn(logits, y):
-    bce = F.binary_cross_entropy_with_logits(logits, y)
+def loss_fn(logits, y, pos_weight=1.0):
+    pw = torch.tensor(pos_weight, device=logits.device) if pos_weight != 1.0 else None
+    bce = F.binary_cross_entropy_with_logits(logits, y, pos_weight=pw)
     p = torch.sigmoid(logits)
     inter = (p * y).sum()
     dice = 1 - (2 * inter + 1) / (p.sum() + y.sum() + 1)
@@ -61,14 +65,35 @@ def main():
     ap.add_argument("--hard4", type=float, default=0.0,
                     help="generator v4: share of rough/granular scenes (+ objects on dark ground, crescent shadows)")
     ap.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) - 1))
+    ap.add_argument("--arch", default="v1", choices=sorted(ARCHS), help="channel widths (net.ARCHS)")
+    ap.add_argument("--init", default="", help="start a new run from these weights (widened if --arch is wider)")
+    ap.add_argument("--real", default="", help="real-data folder (models/train/realdata.py); mixed into every batch")
+    ap.add_argument("--real-share", type=float, default=0.5, help="share of each batch drawn from --real")
+    ap.add_argument("--real-workers", type=int, default=3)
+    ap.add_argument("--photos", default="", help="folder of crack-free real photographs (generator v5 backgrounds)")
+    ap.add_argument("--photo", type=float, default=0.0, help="share of scenes drawn on a --photos background")
+    ap.add_argument("--rough-crack", type=float, default=0.6, help="crack share on rough/granular scenes")
+    ap.add_argument("--pos-weight", type=float, default=1.0, help="BCE weight of crack pixels")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     torch.manual_seed(args.seed)
     dev = "cuda" if torch.cuda.is_available() else "cpu"
-    net = CrackUNet().to(dev).to(memory_format=torch.channels_last)
+    net = CrackUNet(ARCHS[args.arch])
+    init_ck = None
+    if args.init:
+        init_ck = torch.load(args.init, map_location="cpu")
+        widen_from(net, init_ck["model"])
+        print(f"initialised from {args.init}", flush=True)
+    net = net.to(dev).to(memory_format=torch.channels_last)
     print(f"params {count_params(net)}  gflops@384x640 {count_gflops(net):.3f}", flush=True)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
     state = {"step": 0, "total": args.steps, "phase": 0, "history": [], "lr": args.lr}
+    if init_ck is not None and "state" in init_ck:  # a new phase on top of the initial weights' history
+        old = init_ck["state"]
+        state["history"] = old["history"] + [{"phase": old["phase"], "steps": old["step"], "lr": old["lr"],
+                                              "batch": init_ck.get("args", {}).get("batch", args.batch),
+                                              "crop": init_ck.get("args", {}).get("crop", args.crop)}]
+        state["phase"] = old["phase"] + 1
     if args.resume:
         ck = torch.load(args.resume, map_location=dev)
         net.load_state_dict(ck["model"])
@@ -82,9 +107,20 @@ def main():
         print("resumed", json.dumps(state), flush=True)
     lr0 = state["lr"]
     warm = 300 if state["phase"] == 0 else 50
-    ds = Synth(args.seed, state["phase"] * 1000 + state["step"] // 1000, args.crop, args.hard4)
-    dl = DataLoader(ds, batch_size=args.batch, num_workers=args.workers, pin_memory=dev == "cuda",
+    n_real = int(round(args.batch * args.real_share)) if args.real else 0
+    dphase = state["phase"] * 1000 + state["step"] // 1000
+    if args.photos:
+        print(f"photo backgrounds: {set_photo_dir(args.photos)} from {args.photos}", flush=True)
+    ds = Synth(args.seed, dphase, args.crop, args.hard4, args.photo, args.rough_crack)
+    dl = DataLoader(ds, batch_size=args.batch - n_real, num_workers=args.workers, pin_memory=dev == "cuda",
                     prefetch_factor=4 if args.workers else None, persistent_workers=args.workers > 0)
+    it_real = None
+    if n_real:
+        dr = DataLoader(RealCrops(args.real, args.seed, dphase, args.crop), batch_size=n_real,
+                        num_workers=args.real_workers, pin_memory=dev == "cuda", prefetch_factor=4,
+                        persistent_workers=True)
+        it_real = iter(dr)
+        print(f"batch: {args.batch - n_real} procedural + {n_real} real crops from {args.real}", flush=True)
     t0 = time.time()
     last_ck = t0
     it = iter(dl)
@@ -95,6 +131,8 @@ def main():
     def save(tag="ckpt.pt"):
         torch.save({"model": net.state_dict(), "opt": opt.state_dict(), "state": state,
                     "args": vars(args)}, os.path.join(args.out, tag))
+        torch.save({"model": net.state_dict(), "state": state, "args": vars(args)},
+                   os.path.join(args.out, "weights.pt"))
 
     while True:
         if state["total"] and state["step"] >= state["total"]:
@@ -106,6 +144,9 @@ def main():
             print("time budget reached", flush=True)
             break
         x, y = next(it)
+        if it_real is not None:
+            xr, yr = next(it_real)
+            x, y = torch.cat([x, xr]), torch.cat([y, yr])
         x = x.to(dev, non_blocking=True).permute(0, 3, 1, 2).float().contiguous(memory_format=torch.channels_last)
         y = y.to(dev, non_blocking=True).float()[:, None]
         k = int(torch.randint(0, 4, (1,)))
@@ -121,7 +162,7 @@ def main():
                 logits = net(x)
         else:
             logits = net(x)
-        loss, bce, dice = loss_fn(logits.float(), y)
+        loss, bce, dice = loss_fn(logits.float(), y, args.pos_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
