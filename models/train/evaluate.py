@@ -196,7 +196,7 @@ def main():
     q = u8(prob)
     # threshold sweep on validation (on the uint8 output, as the service sees it)
     sweep = {}
-    for th in (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7):
+    for th in (0.08, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7):
         c = sum(counts(q[i] >= th * 255, labs[i]) for i in range(len(labs)))
         sweep[th] = prf(c)
     best = max(sweep, key=lambda k: sweep[k]["f1_tol2"])
@@ -232,6 +232,9 @@ def main():
         res["fp16_pixel_agreement"] = round(float((a == b).mean()), 6)
         c16 = sum(counts(p16[i] >= thr * 255, labs[i]) for i in range(len(labs)))
         res["fp16_f1_tol2"] = prf(c16)["f1_tol2"]
+        res["fp16_iou_by_threshold"] = {
+            str(t): round(float(((q >= t * 255) & (p16 >= t * 255)).sum() / max(((q >= t * 255) | (p16 >= t * 255)).sum(), 1)), 5)
+            for t in (0.1, 0.2, 0.3, 0.4, 0.5)}
     # ONNX export + onnxruntime check
     onnx_path = os.path.join(args.out, args.name + ".onnx")
     export_onnx(net, onnx_path)

@@ -30,6 +30,7 @@ def main():
     ap.add_argument("weights", nargs="?", default=os.path.join(os.path.dirname(__file__), "crackunet-v1.pt"))
     ap.add_argument("--card", default=None)
     ap.add_argument("--threshold", type=float, default=0, help="default: the shipped manifest's")
+    ap.add_argument("--sweep", default="", help="also print the mean marked share at these thresholds (0.1,0.2,...)")
     a = ap.parse_args()
     weights, card = a.weights, a.card
     here = os.path.dirname(os.path.abspath(__file__))
@@ -38,7 +39,8 @@ def main():
     import skimage
     data = os.path.join(os.path.dirname(skimage.__file__), "data")
     net = load_weights(weights).eval()
-    tiles, total = [], []
+    tiles, total, swept = [], [], {}
+    sweep = [float(t) for t in a.sweep.split(",") if t]
     for n in NAMES:
         im = cv2.imread(os.path.join(data, n), cv2.IMREAD_COLOR)
         if im is None:
@@ -51,6 +53,8 @@ def main():
             p = torch.sigmoid(net(x))[0, 0].numpy()
         m = np.round(p * 255) >= thr * 255
         total.append(m.mean())
+        for t in sweep:
+            swept.setdefault(t, []).append((np.round(p * 255) >= t * 255).mean())
         print(f"{n:24s} {im.shape[1]}x{im.shape[0]}  marked {100 * m.mean():6.2f}%")
         if n in CARD:
             ov = im.copy()
@@ -58,6 +62,8 @@ def main():
             t = np.concatenate([im, ov], 1)
             tiles.append(cv2.resize(t, (480, int(480 * t.shape[0] / t.shape[1])), interpolation=cv2.INTER_AREA))
     print(f"mean marked share over {len(total)} photographs: {100 * np.mean(total):.2f}%")
+    if swept:
+        print("sweep " + json.dumps({str(t): round(float(np.mean(v)), 5) for t, v in swept.items()}))
     if card:
         cv2.imwrite(card, np.concatenate(tiles, 0), [cv2.IMWRITE_PNG_COMPRESSION, 9])
 
