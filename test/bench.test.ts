@@ -1,5 +1,7 @@
 // `crackscope bench` in a short mode, so it cannot rot: the ★ JSON keys and sane values. No timing
 // assertions (CI machines are shared and slow); the real numbers are in BENCHMARKS.md.
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './helpers/daemon.js';
 
@@ -19,7 +21,8 @@ describe('crackscope bench', () => {
       expect(r, k).toHaveProperty(k);
     }
     expect(r.provider).toBe('cpu');
-    expect(r.model).toMatch(/^crackunet-v1@/);
+    const shipped = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, '..', 'models', 'default.json'), 'utf8')).model;
+    expect(r.model.startsWith(`${shipped}@`), r.model).toBe(true);
     expect(r.input).toMatch(/^\d+x\d+$/);
     for (const k of ['raw_infer_ms_p50', 'raw_fps', 'pipeline_fps', 'e2e_latency_ms_p50', 'rss_mb']) {
       expect(Number.isFinite(r[k]) && r[k] > 0, `${k} = ${r[k]}`).toBe(true);

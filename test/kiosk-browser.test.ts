@@ -199,7 +199,7 @@ describe.skipIf(!haveChromium())('kiosk in Chromium against crackscope serve (de
     const report = JSON.parse(fs.readFileSync(path.join(capDir, ids[0], 'report.json'), 'utf8'));
     expect(report.id).toBe(ids[0]);
     expect(report.source).toBe('demo://');
-    expect(report.model.name).toBe('crackunet-v1');
+    expect(report.model.name).toBe(JSON.parse(fs.readFileSync(path.join(import.meta.dirname, '..', 'models', 'default.json'), 'utf8')).model);
     expect(report.mask).toMatchObject({ width: 640, height: 384 });
     expect(Array.isArray(report.cracks)).toBe(true);
     expect(report.analysis.crack_count).toBe(report.cracks.length);

@@ -111,6 +111,8 @@ def sut(mirror, out, s):
         lab = np.zeros(img.shape[:2], np.uint8)
         for poly in ann["polygons"]:
             cv2.fillPoly(lab, [np.asarray(poly["points"], np.int32)], 1)
+            for hole in poly.get("holes", []):  # the crack's outline encloses uncracked ground
+                cv2.fillPoly(lab, [np.asarray(hole, np.int32)], 0)
         h, w = img.shape[:2]
         img = cv2.resize(img, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
         lab = (cv2.resize(lab.astype(np.float32), (w // 2, h // 2), interpolation=cv2.INTER_AREA) >= 0.3)

@@ -46,7 +46,7 @@ def set_counts(probs, val, th):
     return by_set, by_surface
 
 
-def evaluate(net, val, dev):
+def evaluate(net, val, dev, at=()):
     """Threshold chosen by the mean of the per-set F1 (each set counts the same, whatever its size)."""
     probs = [predict_u8(net, v[3], dev) for v in val]
     sweep = {}
@@ -63,8 +63,11 @@ def evaluate(net, val, dev):
                 "by_set": {k: prf(c) for k, c in sorted(by_set.items())},
                 "by_surface": {k: prf(c) for k, c in sorted(by_surface.items())}}
 
-    return probs, {"best_threshold": best, "sweep": {str(k): v for k, v in sweep.items()},
-                   "at_best": breakdown(best), "at_0.5": breakdown(0.5)}
+    r = {"best_threshold": best, "sweep": {str(k): v for k, v in sweep.items()},
+         "at_best": breakdown(best), "at_0.5": breakdown(0.5)}
+    for th in at:
+        r[f"at_{th}"] = breakdown(th)
+    return probs, r
 
 
 def card(val, probs, th, out_dir, width=960):
@@ -98,24 +101,30 @@ def main():
     ap.add_argument("--real", required=True)
     ap.add_argument("--out", default="")
     ap.add_argument("--card", default="")
+    ap.add_argument("--sets", default="", help="only these sets (comma-separated), e.g. those whose licence lets the card show them")
+    ap.add_argument("--at", default="", help="thresholds, one per checkpoint (comma-separated): also report "
+                                              "at these, and draw the card at them")
     a = ap.parse_args()
     dev = "cuda" if torch.cuda.is_available() else "cpu"
-    val = load_split(a.real, "val")
+    val = load_split(a.real, "val", [x for x in a.sets.split(",") if x] or None)
     print(f"{len(val)} validation photographs: " +
           ", ".join(f"{k} {sum(1 for v in val if v[0] == k)}" for k in sorted({v[0] for v in val})), flush=True)
     res = {}
+    at = [float(t) for t in a.at.split(",") if t]
     for i, path in enumerate(a.ckpts):
         net = load_weights(path).to(dev).eval()
         arch = torch.load(path, map_location="cpu").get("args", {}).get("arch", "v1")
-        probs, r = evaluate(net, val, dev)
+        probs, r = evaluate(net, val, dev, at[i:i + 1])
         r["arch"] = arch
         if a.card:
-            r["card"] = card(val, probs, r["best_threshold"], os.path.join(a.card, f"m{i}"))
+            r["card"] = card(val, probs, at[i] if at else r["best_threshold"], os.path.join(a.card, f"m{i}"))
         res[path] = r
         b, h = r["at_best"], r["at_0.5"]
         print(f"{path} [{arch}]  best thr {r['best_threshold']}: mean set F1 {b['mean_set_f1']} (pooled "
               f"{b['pooled']['f1_tol2']});  at 0.5: mean set F1 {h['mean_set_f1']}", flush=True)
-        for k, v in r["at_best"]["by_set"].items():
+        key = f"at_{at[i]}" if at else "at_best"
+        print(f"    at {key[3:]}: mean set F1 {r[key]['mean_set_f1']}", flush=True)
+        for k, v in r[key]["by_set"].items():
             print(f"    {k:24s} F1 {v['f1_tol2']}  P {v['precision_tol2']}  R {v['recall_tol2']}", flush=True)
     if a.out:
         with open(a.out, "w") as f:
