@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
+import { scalarMetrics } from '../server/cli/scrape-metrics.js';
 import { startDaemon, type Daemon } from './helpers/daemon.js';
 import { writeTinyModel } from './helpers/tiny-model.js';
 
@@ -83,13 +84,7 @@ export function gstPid(d: Daemon): number {
 }
 
 export async function metrics(d: Daemon): Promise<Record<string, number>> {
-  const text = await (await fetch(`${d.url}/metrics`)).text();
-  const out: Record<string, number> = {};
-  for (const line of text.split('\n')) {
-    const m = /^([a-z_]+) ([0-9.eE+-]+)$/.exec(line);
-    if (m) out[m[1]] = Number(m[2]);
-  }
-  return out;
+  return scalarMetrics(await (await fetch(`${d.url}/metrics`)).text());
 }
 
 export function alive(pid: number): boolean {

@@ -11,7 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { CONFIG_SCHEMA, envName } from '../server/config/schema.js';
+import { CONFIG_KEY_NAMES, envName } from '../server/config/schema.js';
+import { loadConfig } from '../server/config/load.js';
 
 const ROOT = path.resolve(__dirname, '..');
 const UNITS = ['crackscope.service', 'crackscope-kiosk.service'];
@@ -89,14 +90,13 @@ describe('unit contents', () => {
 
   it('the env example only names real config keys', () => {
     const text = fs.readFileSync(path.join(ROOT, 'systemd/crackscope.env.example'), 'utf8');
-    const known = new Set(Object.keys(CONFIG_SCHEMA).map(envName));
+    const known = new Set(CONFIG_KEY_NAMES.map(envName));
     const named = [...text.matchAll(/^#?(CRACKSCOPE_[A-Z_]+)=/gm)].map((m) => m[1]);
     expect(named.length).toBeGreaterThan(5);
     expect(named.filter((n) => !known.has(n))).toEqual([]);
     // and every uncommented value parses
     for (const [, name, value] of text.matchAll(/^(CRACKSCOPE_[A-Z_]+)=(.*)$/gm)) {
-      const key = Object.keys(CONFIG_SCHEMA).find((k) => envName(k) === name) as keyof typeof CONFIG_SCHEMA;
-      expect(CONFIG_SCHEMA[key].parse(value).ok, `${name}=${value}`).toBe(true);
+      expect(() => loadConfig({ env: { [name]: value } }), `${name}=${value}`).not.toThrow();
     }
   });
 });

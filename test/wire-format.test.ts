@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { HEADER_BYTES, MASK_DEFLATE, MASK_RAW, WireFormatError, decodeFrame, encodeFrame, parseClientMessage, type FrameMessage } from '../server/stream/wire-format.js';
+import { HEADER_BYTES, MASK_DEFLATE, MASK_RAW, WireFormatError, decodeFrame, encodeFrame, type FrameMessage } from '../server/stream/wire-format.js';
+import { parseClientMessage } from '../server/stream/client-messages.js';
 
 function sample(): FrameMessage {
   const mask = new Uint8Array(8 * 4).map((_, i) => (i * 37) & 255);

@@ -10,7 +10,7 @@ import sharp from 'sharp';
 import WebSocket from 'ws';
 import { DEMO_DIR } from '../camera/open-source.js';
 import { listImages } from '../camera/image-folder.js';
-import { loadConfig, parseArgs } from '../config/load.js';
+import type { Config } from '../config/schema.js';
 import { resolveModel } from '../inference/manifest.js';
 import { createOrtSession } from '../inference/session.js';
 import { tensorrtResolver } from '../inference/providers.js';
@@ -32,7 +32,7 @@ async function demoFrame(width: number, height: number): Promise<Uint8Array> {
   return new Uint8Array(await base.resize(width, height, { fit: 'fill' }).removeAlpha().raw().toBuffer());
 }
 
-export async function rawBench(opts: { frames: number; modelName: string; modelsDir: string; providers: Parameters<typeof createOrtSession>[0]['providers']; threads: number; config: ReturnType<typeof loadConfig> }) {
+export async function rawBench(opts: { frames: number; modelName: string; modelsDir: string; providers: Parameters<typeof createOrtSession>[0]['providers']; threads: number; config: Config }) {
   const model = resolveModel(opts.modelsDir, opts.modelName);
   const session = await createOrtSession({ model, providers: opts.providers, threads: opts.threads, log: createLogger('error'), resolveTensorrt: tensorrtResolver(opts.config) });
   const { height, width } = model.manifest.input;
@@ -195,19 +195,24 @@ export async function pipelineBench(opts: { frames: number; clients: number; sou
   }
 }
 
-export async function benchCommand(argv: string[]): Promise<number> {
-  const { flags, extra, configFile } = parseArgs(argv, { '--frames': 'value', '--json': 'boolean', '--clients': 'value', '--raw-only': 'boolean' });
-  const config = loadConfig({ flags, configFile });
-  const frames = Math.max(5, Number(extra.frames ?? 100));
-  const clients = Math.max(1, Number(extra.clients ?? 1));
+export interface BenchOptions {
+  frames: number;
+  clients: number;
+  rawOnly: boolean;
+  json: boolean;
+  /** --fps was given: pace the source at config.fps instead of just above the raw rate */
+  fpsGiven: boolean;
+}
+
+export async function runBench({ frames, clients, rawOnly, json, fpsGiven }: BenchOptions, config: Config): Promise<number> {
   const load1 = os.loadavg()[0];
   const raw = await rawBench({ frames, modelName: config.model, modelsDir: config.modelsDir, providers: config.providers, threads: config.threads, config });
   let result: Record<string, unknown> = {
     ...raw, threads: config.threads || os.availableParallelism(), cores: os.availableParallelism(), cpu: os.cpus()[0]?.model, node: process.version,
   };
-  if (!extra['raw-only']) {
+  if (!rawOnly) {
     // pace the source just above what the model can take, so the model, not the source, is the limit
-    const fps = flags.fps ? config.fps : Math.min(120, Math.ceil(raw.raw_fps * 1.3) + 1);
+    const fps = fpsGiven ? config.fps : Math.min(120, Math.ceil(raw.raw_fps * 1.3) + 1);
     const pairs: [string, string][] = [
       ['--model', config.model], ['--providers', config.providers.join(',')], ['--threads', String(config.threads)],
       ['--mask-encoding', config.maskEncoding], ['--models-dir', config.modelsDir], ['--data-dir', fs.mkdtempSync(path.join(os.tmpdir(), 'crackscope-bench-'))],
@@ -218,7 +223,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   }
   // other work on the machine skews every number here: say how loaded it was (1-minute load average)
   result.load_1m = [round(load1), round(os.loadavg()[0])];
-  if (!extra.json) printTable(result);
+  if (!json) printTable(result);
   process.stdout.write(JSON.stringify(result) + '\n');
   return 0;
 }

@@ -12,7 +12,9 @@ import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { ConfigError, loadConfig, parseArgs } from '../config/load.js';
+import { ConfigError } from '../config/load.js';
+import { configFromOptions } from './config-options.js';
+import { EX_USAGE, runCommand, UsageError } from './program.js';
 import { ModelError, resolveModel, type ModelFiles } from '../inference/manifest.js';
 import { buildEpContextModel, parseOnnxModel, dtypeName, ONNX_DTYPE, type TensorInfo } from '../inference/epcontext.js';
 import {
@@ -20,28 +22,10 @@ import {
   type EngineKey, type PlatformInfo, type Precision,
 } from '../inference/engine-cache.js';
 
-const EXTRA_FLAGS = {
-  '--skip-trtexec': 'boolean',
-  '--engine': 'value',
-  '--int8': 'boolean',
-  '--calib': 'value',
-  '--val': 'value',
-  '--min-iou': 'value',
-  '--trtexec': 'value',
-  '--workspace-mb': 'value',
-  '--help': 'boolean',
-} as const;
-
-const USAGE = `usage: crackscope build-engine [--model NAME] [--skip-trtexec --engine FILE] [--int8 --calib DIR --val DIR] [--min-iou X] [--val DIR] [--trtexec PATH] [--workspace-mb N]
-  Builds a TensorRT engine (FP16, or INT8 behind an accuracy gate) for the model at its live input size
-  and writes <engineDir>/<model>-<hash>-<H>x<W>-<precision>.{engine,json} and ..._ctx.onnx (the EPContext wrapper).`;
-
 /** Default IoU the INT8 (or FP16, with --val) mask must reach against FP32. */
 export const DEFAULT_MIN_IOU = 0.9;
 
 type Out = (line: string) => void;
-
-class UsageError extends Error {}
 
 function writeAtomic(file: string, data: Buffer | string) {
   const tmp = `${file}.tmp-${process.pid}`;
@@ -212,35 +196,49 @@ export interface BuildEngineDeps {
   platform?: PlatformInfo;
 }
 
+/** `crackscope build-engine …` from its arguments (tests call it like the command line). */
 export async function buildEngineCommand(argv: string[], deps: BuildEngineDeps = {}): Promise<number> {
+  return runCommand((await import('./commands/build-engine.js')).default, argv, deps);
+}
+
+/** Runs the command; config and model errors print their one line and exit 78, usage errors 64. */
+export async function runBuildEngine(opts: Record<string, unknown>, deps: BuildEngineDeps): Promise<number> {
   const out: Out = deps.out ?? ((l) => process.stdout.write(l + '\n'));
   const err: Out = deps.err ?? ((l) => process.stderr.write(l + '\n'));
   try {
-    return await buildEngine(argv, out, err, deps);
+    return await buildEngine(opts, out, err, deps);
   } catch (e) {
     if (e instanceof ConfigError || e instanceof ModelError) {
       err(e.message.split('\n')[0]);
       return 78;
     }
     if (e instanceof UsageError) {
-      err(`build-engine: ${e.message}`);
-      err(USAGE);
-      return 2;
+      err(`build-engine: ${e.message} (see 'crackscope build-engine --help')`);
+      return EX_USAGE;
     }
     err(`build-engine: ${(e as Error).message}`);
     return 1;
   }
 }
 
-async function buildEngine(argv: string[], out: Out, err: Out, deps: BuildEngineDeps): Promise<number> {
-  const { flags, extra, configFile, positional } = parseArgs(argv, EXTRA_FLAGS);
-  if (extra.help) { out(USAGE); return 0; }
-  if (positional.length) throw new UsageError(`unexpected argument ${positional[0]}`);
-  const config = loadConfig({ flags, configFile });
-  const skip = extra['skip-trtexec'] === true;
+interface BuildEngineFlags {
+  skipTrtexec?: boolean;
+  engine?: string;
+  int8?: boolean;
+  calib?: string;
+  val?: string;
+  minIou?: string;
+  trtexec?: string;
+  workspaceMb?: number;
+}
+
+async function buildEngine(opts: Record<string, unknown>, out: Out, err: Out, deps: BuildEngineDeps): Promise<number> {
+  const extra = opts as BuildEngineFlags;
+  const config = configFromOptions(opts);
+  const skip = extra.skipTrtexec === true;
   const int8 = extra.int8 === true;
   const precision: Precision = int8 ? 'int8' : 'fp16';
-  const minIouRaw = (extra['min-iou'] as string | undefined) ?? (config as unknown as Record<string, unknown>).int8MinIou ?? DEFAULT_MIN_IOU;
+  const minIouRaw = extra.minIou ?? (config as unknown as Record<string, unknown>).int8MinIou ?? DEFAULT_MIN_IOU;
   const minIou = Number(minIouRaw);
   if (!Number.isFinite(minIou) || minIou <= 0 || minIou > 1) throw new UsageError(`--min-iou must be a number in (0, 1], got ${JSON.stringify(minIouRaw)}`);
   const valDir = extra.val as string | undefined;
@@ -299,7 +297,7 @@ async function buildEngine(argv: string[], out: Out, err: Out, deps: BuildEngine
     }
     const timingCache = path.join(config.engineDir, `timing-sm${gpu.computeCapability || 'x'}-trt${trtVersion}.cache`);
     const tmpEngine = `${enginePath}.tmp-${process.pid}`;
-    const args = trtexecArgs({ onnx: modelFiles.onnxPath, engineOut: tmpEngine, timingCache, precision, shapesArg: io.shapesArg, calibCache, workspaceMb: extra['workspace-mb'] ? Number(extra['workspace-mb']) : undefined });
+    const args = trtexecArgs({ onnx: modelFiles.onnxPath, engineOut: tmpEngine, timingCache, precision, shapesArg: io.shapesArg, calibCache, workspaceMb: extra.workspaceMb });
     const t0 = Date.now();
     const r = await runTrtexec(bin, args, out);
     if (r.code !== 0 || !fs.existsSync(tmpEngine)) {

@@ -14,7 +14,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { analyzeMask, reportToJson } from '../analysis/crack-measure.js';
-import { ConfigError, loadConfig, parseArgs } from '../config/load.js';
+import { ConfigError } from '../config/load.js';
+import { configFromOptions } from './config-options.js';
+import { runCommand } from './program.js';
 import { resolveModel } from '../inference/manifest.js';
 import { createCrackSession, type CrackSession } from '../inference/session.js';
 import { createLogger, type LogLevel } from '../log/logger.js';
@@ -27,8 +29,6 @@ export const MAX_ANALYSIS_SIDE = 4096;
 /** overlay colour for crack pixels: magenta is rare on plaster, stone, ink and ochre */
 const CRACK_RGB = [255, 0, 255] as const;
 const CRACK_ALPHA = 0.75;
-
-const USAGE = 'usage: crackscope infer <image|folder>… [--out DIR] [--model NAME|PATH] [--threshold X] [--mm-per-px X] [--json] [--providers LIST]';
 
 export interface InferImageResult {
   image: string;
@@ -95,30 +95,18 @@ function decodeError(err: unknown): string {
 
 const fmt = (v: number, d = 1) => v.toFixed(d);
 
-export async function inferCommand(argv: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs(argv, { '--out': 'value', '--threshold': 'value', '--mm-per-px': 'value', '--json': 'boolean', '--help': 'boolean' });
-  } catch (err) {
-    process.stderr.write(`crackscope infer: ${oneLine(err)}\n${USAGE}\n`);
-    return 64;
-  }
-  const { flags, extra, positional, configFile } = parsed;
-  if (extra.help) {
-    process.stdout.write(USAGE + '\n');
-    return 0;
-  }
-  if (positional.length === 0) {
-    process.stderr.write(`crackscope infer: no image or folder given\n${USAGE}\n`);
-    return 64;
-  }
-  const config = loadConfig({ flags, configFile }); // ConfigError → main prints it and exits 78
+/** `crackscope infer …` from its arguments (tests call it like the command line). */
+export const inferCommand = async (argv: string[]) => runCommand((await import('./commands/infer.js')).default, argv);
+
+export async function runInfer(inputs: string[], opts: Record<string, unknown>): Promise<number> {
+  const config = configFromOptions(opts); // ConfigError → main prints it and exits 78
+  const extra = opts as { out: string; threshold?: string; mmPerPx?: string; json?: boolean };
   const json = extra.json === true;
-  const outDir = path.resolve(typeof extra.out === 'string' ? extra.out : 'crackscope-out');
+  const outDir = path.resolve(extra.out);
   let mmPerPx: number | undefined;
-  if (extra['mm-per-px'] !== undefined) {
-    mmPerPx = Number(extra['mm-per-px']);
-    if (!(mmPerPx > 0 && Number.isFinite(mmPerPx))) throw new ConfigError(`config error: --mm-per-px = ${JSON.stringify(extra['mm-per-px'])} is not allowed; expected a number > 0 (millimetres per image pixel)`);
+  if (extra.mmPerPx !== undefined) {
+    mmPerPx = Number(extra.mmPerPx);
+    if (!(mmPerPx > 0 && Number.isFinite(mmPerPx))) throw new ConfigError(`config error: --mm-per-px = ${JSON.stringify(extra.mmPerPx)} is not allowed; expected a number > 0 (millimetres per image pixel)`);
   }
 
   const model = resolveModel(config.modelsDir, config.model); // ModelError → exit 78
@@ -129,7 +117,7 @@ export async function inferCommand(argv: string[]): Promise<number> {
   }
 
   // Logs go to stderr so stdout stays the summary; only errors unless --log-level says otherwise.
-  const level: LogLevel = flags.logLevel ? config.logLevel : 'error';
+  const level: LogLevel = opts.logLevel !== undefined ? config.logLevel : 'error';
   const log = createLogger(level, { cmd: 'infer' }, (l) => process.stderr.write(l));
   const say = (line: string) => (json ? process.stderr : process.stdout).write(line + '\n');
 
@@ -155,7 +143,7 @@ export async function inferCommand(argv: string[]): Promise<number> {
   const results: InferImageResult[] = [];
   const usedNames = new Set<string>();
   try {
-    for (const input of positional) {
+    for (const input of inputs) {
       const { images, error } = expandInput(input);
       if (error) {
         process.stderr.write(`crackscope infer: ${input}: ${error}\n`);

@@ -2,7 +2,7 @@
 import http from 'node:http';
 import fs from 'node:fs';
 import { openSource } from '../camera/open-source.js';
-import { loadConfig, parseArgs, redactConfig } from '../config/load.js';
+import { redactConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { resolveModel } from '../inference/manifest.js';
 import { createCrackSession } from '../inference/session.js';
@@ -75,10 +75,8 @@ export async function startService(config: Config) {
   return { ctx, pipeline, stream, server, port, stop };
 }
 
-export async function serveCommand(argv: string[]): Promise<number> {
-  const { flags, configFile, positional } = parseArgs(argv);
-  if (positional.length) throw new (await import('../config/load.js')).ConfigError(`config error: unexpected argument ${positional[0]}`);
-  const config = loadConfig({ flags, configFile });
+/** Runs the daemon until SIGTERM/SIGINT; the exit code. */
+export async function serve(config: Config): Promise<number> {
   const service = await startService(config);
   return new Promise<number>((resolve) => {
     const onSignal = (sig: string) => {

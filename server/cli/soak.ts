@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { scalarMetrics } from './scrape-metrics.js';
 
 const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.js');
 const SAMPLE_EVERY_MS = 10_000;
@@ -26,34 +27,13 @@ interface Sample {
   up: number;
 }
 
-function parseSoakArgs(argv: string[]) {
-  const o = { minutes: 10, clients: 4, source: 'demo://', json: false, extra: [] as string[] };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const next = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    if (a === '--minutes') o.minutes = Number(next());
-    else if (a === '--clients') o.clients = Number(next());
-    else if (a === '--source') o.source = next();
-    else if (a === '--json') o.json = true;
-    else if (a === '--') o.extra = argv.slice(i + 1), (i = argv.length);
-    else throw new Error(`unknown option ${a} (soak --minutes N [--clients K] [--source URI] [--json] [-- serve flags])`);
-  }
-  if (!(o.minutes > 0 && o.minutes <= 24 * 60)) throw new Error('--minutes must be a number in (0, 1440]');
-  if (!(Number.isInteger(o.clients) && o.clients >= 0 && o.clients <= 200)) throw new Error('--clients must be an integer 0..200');
-  return o;
-}
-
-function parseMetrics(text: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const line of text.split('\n')) {
-    const m = /^([a-z_]+) ([0-9.eE+-]+)$/.exec(line);
-    if (m) out[m[1]] = Number(m[2]);
-  }
-  return out;
+export interface SoakOptions {
+  minutes: number;
+  clients: number;
+  source: string;
+  json: boolean;
+  /** more flags for the daemon (after --) */
+  extra: string[];
 }
 
 const median = (xs: number[]) => {
@@ -112,8 +92,7 @@ class Viewer {
   }
 }
 
-export async function soakCommand(argv: string[]): Promise<number> {
-  const opts = parseSoakArgs(argv);
+export async function runSoak(opts: SoakOptions): Promise<number> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'crackscope-soak-'));
   const say = (msg: string) => process.stderr.write(`soak: ${msg}\n`);
   const child = spawn(
@@ -162,7 +141,7 @@ export async function soakCommand(argv: string[]): Promise<number> {
   let captureErrors = 0;
   const sample = async () => {
     try {
-      const m = parseMetrics(await (await fetch(`${base}/metrics`)).text());
+      const m = scalarMetrics(await (await fetch(`${base}/metrics`)).text());
       samples.push({
         t: Date.now(),
         rss: m.crackscope_rss_bytes,

@@ -1,9 +1,11 @@
-// The config schema: every key the service reads, its default, and what is allowed. The single
-// source of truth for config files, CRACKSCOPE_* environment variables and command-line flags.
+// The config schema: every key the service reads, its default, and what is allowed, declared once
+// with zod. The single source of truth for config files, CRACKSCOPE_* environment variables,
+// command-line flags (server/cli/config-options.ts), the Config type and the JSON Schema that
+// `crackscope config --schema` prints.
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-
-import fs from 'node:fs';
+import { z } from 'zod';
 
 /** The package root, found from this file whether it runs as TypeScript source or from dist/. */
 export const PROJECT_ROOT = (() => {
@@ -16,78 +18,84 @@ const PROVIDERS = ['tensorrt', 'cuda', 'webgpu', 'cpu'] as const;
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 const MASK_ENCODINGS = ['raw', 'deflate'] as const;
 
-type Parsed<T> = { ok: true; value: T } | { ok: false };
-interface KeySpec<T> {
-  default: T | ((c: Record<string, unknown>) => T);
-  allowed: string;
-  parse(raw: unknown): Parsed<T>;
-  help: string;
-}
-
-const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
-const bad = { ok: false } as const;
-
-function int(min: number, max: number) {
-  return (raw: unknown): Parsed<number> => {
-    const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw) : NaN;
-    return Number.isInteger(n) && n >= min && n <= max ? ok(n) : bad;
-  };
-}
-function num(min: number, max: number) {
-  return (raw: unknown): Parsed<number> => {
-    const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
-    return Number.isFinite(n) && n >= min && n <= max ? ok(n) : bad;
-  };
-}
-function oneOf<T extends string>(values: readonly T[]) {
-  return (raw: unknown): Parsed<T> => (typeof raw === 'string' && (values as readonly string[]).includes(raw) ? ok(raw as T) : bad);
-}
-function listOf<T extends string>(values: readonly T[]) {
-  return (raw: unknown): Parsed<T[]> => {
-    const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',').map((s) => s.trim()).filter(Boolean) : null;
-    if (!items || items.length === 0 || !items.every((s) => (values as readonly unknown[]).includes(s))) return bad;
-    return ok(items as T[]);
-  };
-}
-function str(test: (s: string) => boolean = () => true) {
-  return (raw: unknown): Parsed<string> => (typeof raw === 'string' && test(raw) ? ok(raw) : bad);
-}
-function bool(raw: unknown): Parsed<boolean> {
-  if (typeof raw === 'boolean') return ok(raw);
-  if (raw === 'true' || raw === '1' || raw === 'yes') return ok(true);
-  if (raw === 'false' || raw === '0' || raw === 'no') return ok(false);
-  return bad;
-}
-
 const SOURCE_SCHEMES = /^(demo|test|file|v4l2|csi|rtsp|rtsps):\/\//;
 const dataDirDefault = () => process.env.STATE_DIRECTORY?.split(':')[0] || path.join(PROJECT_ROOT, 'var');
 
-export const CONFIG_SCHEMA = {
-  source: { default: 'demo://', allowed: 'a source URI: demo://, test://, file:///path, v4l2:///dev/videoN, csi://N, rtsp://host/path', parse: str((s) => SOURCE_SCHEMES.test(s)), help: 'camera source' } as KeySpec<string>,
-  listen: { default: '127.0.0.1', allowed: 'an IP address to listen on (127.0.0.1 = this device only, 0.0.0.0 = the network)', parse: str((s) => /^[0-9a-fA-F:.]+$/.test(s)), help: 'address to listen on' } as KeySpec<string>,
-  port: { default: 8080, allowed: 'an integer 0..65535 (0 = any free port)', parse: int(0, 65535), help: 'HTTP/WebSocket port' } as KeySpec<number>,
-  model: { default: '', allowed: "a model name from models/ or a path to a .onnx file with its .json manifest beside it ('' = models/default.json)", parse: str(), help: 'model to load' } as KeySpec<string>,
-  modelsDir: { default: path.join(PROJECT_ROOT, 'models'), allowed: 'a directory', parse: str((s) => s.length > 0), help: 'where models live' } as KeySpec<string>,
-  providers: { default: [...PROVIDERS], allowed: `a comma-separated list of ${PROVIDERS.join(', ')}`, parse: listOf(PROVIDERS), help: 'execution providers to try, in order' } as KeySpec<(typeof PROVIDERS)[number][]>,
-  threads: { default: 0, allowed: 'an integer 0..64 (0 = one per core)', parse: int(0, 64), help: 'inference threads (CPU provider)' } as KeySpec<number>,
-  fps: { default: 15, allowed: 'a number 0.1..120', parse: num(0.1, 120), help: 'frame rate asked of the source' } as KeySpec<number>,
-  jpegQuality: { default: 80, allowed: 'an integer 10..100', parse: int(10, 100), help: 'display JPEG quality' } as KeySpec<number>,
-  maskEncoding: { default: 'raw', allowed: MASK_ENCODINGS.join(' or '), parse: oneOf(MASK_ENCODINGS), help: 'how masks travel over the WebSocket' } as KeySpec<(typeof MASK_ENCODINGS)[number]>,
-  dataDir: { default: dataDirDefault, allowed: 'a writable directory', parse: str((s) => s.length > 0), help: 'captures, calibration and engines' } as KeySpec<string>,
-  engineDir: { default: (c: Record<string, unknown>) => path.join((c.dataDir as string | undefined) ?? dataDirDefault(), "engines"), allowed: 'a directory', parse: str((s) => s.length > 0), help: 'TensorRT engines and EPContext wrappers' } as KeySpec<string>,
-  captureQuotaMb: { default: 2048, allowed: 'an integer 1..1000000 (MB)', parse: int(1, 1_000_000), help: 'captures beyond this are evicted oldest first' } as KeySpec<number>,
-  adminToken: { default: '', allowed: 'a string of at least 16 characters, or empty', parse: str((s) => s === '' || s.length >= 16), help: 'token for admin actions (never logged)' } as KeySpec<string>,
-  allowedOrigins: { default: [] as string[], allowed: 'a comma-separated list of origins (http://host:port)', parse: (raw: unknown) => { const l = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',').map((s) => s.trim()).filter(Boolean) : null; return l && l.every((s) => typeof s === 'string' && /^https?:\/\/[^/]+$/.test(s)) ? ok(l as string[]) : bad; }, help: 'extra WebSocket origins allowed besides the page itself' } as KeySpec<string[]>,
-  maxClients: { default: 32, allowed: 'an integer 1..1000', parse: int(1, 1000), help: 'WebSocket viewers at once' } as KeySpec<number>,
-  clientStallMs: { default: 10000, allowed: 'an integer 500..600000 (ms)', parse: int(500, 600000), help: 'a viewer that reads nothing this long is dropped' } as KeySpec<number>,
-  sourceStallMs: { default: 5000, allowed: 'an integer 200..600000 (ms)', parse: int(200, 600000), help: 'no frame this long = the source is down' } as KeySpec<number>,
-  logLevel: { default: 'info', allowed: LOG_LEVELS.join(', '), parse: oneOf(LOG_LEVELS), help: 'log level' } as KeySpec<(typeof LOG_LEVELS)[number]>,
-  quiet: { default: false, allowed: 'true or false', parse: bool, help: 'log warnings and errors only' } as KeySpec<boolean>,
+interface KeyOptions<T> {
+  /** a value, or computed from the keys already set (engineDir follows dataDir) */
+  default: T | ((c: Partial<Record<string, unknown>>) => T);
+  /** what is allowed, in words: the end of the one-line config error */
+  allowed: string;
+  help: string;
+  /** never logged, masked in /api/config */
+  secret?: boolean;
+}
+
+function key<S extends z.ZodType>(schema: S, o: KeyOptions<z.output<S>>) {
+  const shown = typeof o.default === 'function' ? {} : { default: o.default };
+  return { ...o, schema: schema.meta({ description: `${o.help}: ${o.allowed}`, ...shown }) as S };
+}
+
+const int = (min: number, max: number) => z.int().min(min).max(max);
+const nonEmpty = () => z.string().min(1);
+
+export const CONFIG_KEYS = {
+  source: key(z.string().regex(SOURCE_SCHEMES), { default: 'demo://', allowed: 'a source URI: demo://, test://, file:///path, v4l2:///dev/videoN, csi://N, rtsp://host/path', help: 'camera source' }),
+  listen: key(z.string().regex(/^[0-9a-fA-F:.]+$/), { default: '127.0.0.1', allowed: 'an IP address to listen on (127.0.0.1 = this device only, 0.0.0.0 = the network)', help: 'address to listen on' }),
+  port: key(int(0, 65535), { default: 8080, allowed: 'an integer 0..65535 (0 = any free port)', help: 'HTTP/WebSocket port' }),
+  model: key(z.string(), { default: '', allowed: "a model name from models/ or a path to a .onnx file with its .json manifest beside it ('' = models/default.json)", help: 'model to load' }),
+  modelsDir: key(nonEmpty(), { default: path.join(PROJECT_ROOT, 'models'), allowed: 'a directory', help: 'where models live' }),
+  providers: key(z.array(z.enum(PROVIDERS)).min(1), { default: [...PROVIDERS], allowed: `a comma-separated list of ${PROVIDERS.join(', ')}`, help: 'execution providers to try, in order' }),
+  threads: key(int(0, 64), { default: 0, allowed: 'an integer 0..64 (0 = one per core)', help: 'inference threads (CPU provider)' }),
+  fps: key(z.number().min(0.1).max(120), { default: 15, allowed: 'a number 0.1..120', help: 'frame rate asked of the source' }),
+  jpegQuality: key(int(10, 100), { default: 80, allowed: 'an integer 10..100', help: 'display JPEG quality' }),
+  maskEncoding: key(z.enum(MASK_ENCODINGS), { default: 'raw', allowed: MASK_ENCODINGS.join(' or '), help: 'how masks travel over the WebSocket' }),
+  dataDir: key(nonEmpty(), { default: dataDirDefault, allowed: 'a writable directory', help: 'captures, calibration and engines ($STATE_DIRECTORY, else var/ in the package)' }),
+  engineDir: key(nonEmpty(), { default: (c) => path.join((c.dataDir as string | undefined) ?? dataDirDefault(), 'engines'), allowed: 'a directory', help: 'TensorRT engines and EPContext wrappers (<dataDir>/engines)' }),
+  captureQuotaMb: key(int(1, 1_000_000), { default: 2048, allowed: 'an integer 1..1000000 (MB)', help: 'captures beyond this are evicted oldest first' }),
+  adminToken: key(z.union([z.literal(''), z.string().min(16)]), { default: '', allowed: 'a string of at least 16 characters, or empty', help: 'token for admin actions (never logged)', secret: true }),
+  allowedOrigins: key(z.array(z.string().regex(/^https?:\/\/[^/]+$/)), { default: [], allowed: 'a comma-separated list of origins (http://host:port)', help: 'extra WebSocket origins allowed besides the page itself' }),
+  maxClients: key(int(1, 1000), { default: 32, allowed: 'an integer 1..1000', help: 'WebSocket viewers at once' }),
+  clientStallMs: key(int(500, 600_000), { default: 10000, allowed: 'an integer 500..600000 (ms)', help: 'a viewer that reads nothing this long is dropped' }),
+  sourceStallMs: key(int(200, 600_000), { default: 5000, allowed: 'an integer 200..600000 (ms)', help: 'no frame this long = the source is down' }),
+  logLevel: key(z.enum(LOG_LEVELS), { default: 'info', allowed: LOG_LEVELS.join(', '), help: 'log level' }),
+  quiet: key(z.boolean(), { default: false, allowed: 'true or false', help: 'log warnings and errors only' }),
 };
 
-export type ConfigKey = keyof typeof CONFIG_SCHEMA;
-type ValueOf<S> = S extends KeySpec<infer T> ? T : never;
-export type Config = { [K in ConfigKey]: ValueOf<(typeof CONFIG_SCHEMA)[K]> };
+export type ConfigKey = keyof typeof CONFIG_KEYS;
+export type ConfigKeySpec = (typeof CONFIG_KEYS)[ConfigKey];
+type Shape = { [K in ConfigKey]: (typeof CONFIG_KEYS)[K]['schema'] };
+
+/** The whole config, every key set: what loadConfig returns. */
+export const ConfigSchema = z.strictObject(Object.fromEntries(Object.entries(CONFIG_KEYS).map(([k, v]) => [k, v.schema])) as Shape);
+export type Config = z.output<typeof ConfigSchema>;
+
+export const CONFIG_KEY_NAMES = Object.keys(CONFIG_KEYS) as ConfigKey[];
+export const SECRET_KEYS = CONFIG_KEY_NAMES.filter((k) => (CONFIG_KEYS[k] as KeyOptions<unknown>).secret);
+
+/** JSON Schema (2020-12) of a config file: any subset of the keys, nothing else ("$schema" aside). */
+export function configFileJsonSchema(): Record<string, unknown> {
+  const file = ConfigSchema.partial().extend({ $schema: z.string().optional().meta({ description: 'where this schema lives, for editors' }) });
+  return { title: 'crackscope config file', ...z.toJSONSchema(file, { io: 'input' }) };
+}
+
+/**
+ * A value given as text (an environment variable or a flag) in the JSON type its key's schema
+ * wants: numbers, comma-separated lists, true/false/1/0/yes/no. Anything else is left as text, for
+ * the schema to refuse.
+ */
+export function fromText(key: ConfigKey, text: string): unknown {
+  switch (CONFIG_KEYS[key].schema.def.type) {
+    case 'number':
+      return /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(text) ? Number(text) : text;
+    case 'boolean':
+      return ({ true: true, '1': true, yes: true, false: false, '0': false, no: false } as Record<string, boolean>)[text] ?? text;
+    case 'array':
+      return text.split(',').map((s) => s.trim()).filter(Boolean);
+    default:
+      return text;
+  }
+}
 
 /** camelCase key -> CRACKSCOPE_SNAKE_CASE */
 export const envName = (key: string) => 'CRACKSCOPE_' + key.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();

@@ -2,6 +2,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import helmet from 'helmet';
 import { displayUri } from '../camera/frame-source.js';
 import { hostAllowed, originAllowed, requireAdmin } from './admin-auth.js';
 import { PROJECT_ROOT } from '../config/schema.js';
@@ -10,7 +11,7 @@ import type { ServiceContext } from '../service-context.js';
 import type { FrameStream } from '../stream/ws-server.js';
 import { capturesRouter } from './captures-routes.js';
 import { redactConfig } from '../config/load.js';
-import { renderMetrics } from './metrics.js';
+import { createMetricsRegistry, type SourceCounters } from './metrics.js';
 
 export const KIOSK_DIR = path.join(PROJECT_ROOT, 'kiosk', 'dist');
 const MAX_BODY = '64kb';
@@ -76,38 +77,47 @@ function pathIsSafe(rawUrl: string): boolean {
   return !decoded.split('/').some((seg) => seg === '..' || seg === '.');
 }
 
-const CSP = [
-  "default-src 'self'",
-  "img-src 'self' blob: data:",
-  "connect-src 'self' ws: wss:",
-  "style-src 'self' 'unsafe-inline'",
-  "script-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+/**
+ * Our header policy, through helmet: a strict CSP for the kiosk (WebSocket to itself, blob: images
+ * for the frames, no framing), no referrer, same-origin opener and resources. No HSTS and no
+ * upgrade-insecure-requests: the service speaks plain HTTP on a LAN or loopback (a TLS proxy in
+ * front sets its own). helmet has no Permissions-Policy; that one header is set beside it.
+ */
+const securityHeaders = helmet({
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'self'"],
+      imgSrc: ["'self'", 'blob:', 'data:'],
+      connectSrc: ["'self'", 'ws:', 'wss:'],
+      styleSrc: ["'self'", "'unsafe-inline'"],
+      scriptSrc: ["'self'"],
+      objectSrc: ["'none'"],
+      baseUri: ["'none'"],
+      frameAncestors: ["'none'"],
+    },
+  },
+  strictTransportSecurity: false,
+  xFrameOptions: { action: 'deny' },
+  referrerPolicy: { policy: 'no-referrer' },
+  crossOriginOpenerPolicy: { policy: 'same-origin' },
+  crossOriginResourcePolicy: { policy: 'same-origin' },
+});
+const PERMISSIONS_POLICY = 'camera=(), microphone=(), geolocation=()';
 
 export function createHttpApp(
   ctx: ServiceContext,
   pipeline: FramePipeline,
   stream: FrameStream,
-  sourceStats: () => Record<string, unknown>,
+  sourceStats: () => SourceCounters,
   writes: InflightWrites = new InflightWrites(),
 ) {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   const machineName = os.hostname();
-  app.use((_req, res, next) => {
-    res.set({
-      'Content-Security-Policy': CSP,
-      'X-Content-Type-Options': 'nosniff',
-      'X-Frame-Options': 'DENY',
-      'Referrer-Policy': 'no-referrer',
-      'Cross-Origin-Opener-Policy': 'same-origin',
-      'Cross-Origin-Resource-Policy': 'same-origin',
-      'Permissions-Policy': 'camera=(), microphone=(), geolocation=()',
-    });
+  app.use(securityHeaders, (_req, res, next) => {
+    res.set('Permissions-Policy', PERMISSIONS_POLICY);
     next();
   });
 
@@ -150,13 +160,14 @@ export function createHttpApp(
     res.status(s.state === 'live' ? 200 : 503).set('Cache-Control', 'no-store').json(body);
   });
 
-  app.get('/metrics', (_req, res) => {
-    res.type('text/plain; version=0.0.4').set('Cache-Control', 'no-store').send(renderMetrics(ctx, pipeline, stream, sourceStats));
+  const metrics = createMetricsRegistry(ctx, pipeline, stream, sourceStats);
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.contentType).set('Cache-Control', 'no-store').send(await metrics.metrics());
   });
 
   // the running config, secrets masked: for a technician, so behind the admin token
   app.get('/api/config', requireAdmin(ctx.config), (_req, res) => {
-    res.set('Cache-Control', 'no-store').json({ ...redactConfig(ctx.config), source: displayUri(ctx.config.source) });
+    res.set('Cache-Control', 'no-store').json(redactConfig(ctx.config));
   });
   app.use('/api', express.json({ limit: MAX_BODY }), capturesRouter(ctx));
   app.use(express.static(KIOSK_DIR, { index: 'index.html', dotfiles: 'deny', fallthrough: true }));

@@ -1,48 +1,51 @@
-// GET /metrics in the Prometheus text format.
+// GET /metrics: a prom-client registry per service. The pipeline's stage-latency histogram is
+// observed on the frame loop (pipeline/stage-stats.ts); the counters and gauges here read, at
+// scrape time, the counters the pipeline, the stream and the source keep anyway (/healthz and
+// the status messages show the same numbers), so nothing is counted twice on the hot path.
+// Node's own process metrics (event-loop lag, GC, heap, handles, CPU) come from prom-client's
+// default collectors, unprefixed (process_*, nodejs_*), as dashboards expect them.
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { FramePipeline } from '../pipeline/frame-pipeline.js';
-import { BUCKETS_MS } from '../pipeline/stage-stats.js';
 import type { ServiceContext } from '../service-context.js';
 import type { FrameStream } from '../stream/ws-server.js';
 
-const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+export interface SourceCounters {
+  framesRead: number;
+  restarts: number;
+}
 
-export function renderMetrics(ctx: ServiceContext, pipeline: FramePipeline, stream: FrameStream, sourceStats: () => Record<string, unknown>): string {
-  const out: string[] = [];
-  const metric = (name: string, type: string, help: string, lines: string[]) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...lines);
-  const st = pipeline.status();
-  const src = sourceStats() as { framesRead: number; restarts: number };
-  metric('crackscope_frames_processed_total', 'counter', 'Frames that went through the model.', [`crackscope_frames_processed_total ${st.framesProcessed}`]);
-  metric('crackscope_frames_dropped_total', 'counter', 'Frames the source delivered that were replaced by a newer one before the model was free.', [`crackscope_frames_dropped_total ${st.framesDropped}`]);
-  metric('crackscope_frames_read_total', 'counter', 'Frames read from the capture process.', [`crackscope_frames_read_total ${src.framesRead}`]);
-  metric('crackscope_bad_frames_total', 'counter', 'Short or corrupt frames discarded.', [`crackscope_bad_frames_total ${st.badFrames}`]);
-  metric('crackscope_source_restarts_total', 'counter', 'Capture process restarts.', [`crackscope_source_restarts_total ${src.restarts}`]);
-  metric('crackscope_inference_errors_total', 'counter', 'Failed model runs.', [`crackscope_inference_errors_total ${pipeline.counters.inferenceErrors}`]);
-  metric('crackscope_fps', 'gauge', 'Processed frames per second over the last 3 s.', [`crackscope_fps ${st.fps.toFixed(2)}`]);
-  metric('crackscope_up', 'gauge', '1 while frames flow.', [`crackscope_up ${st.state === 'live' ? 1 : 0}`]);
-  metric('crackscope_provider_info', 'gauge', 'The execution provider that runs the model.', [
-    `crackscope_provider_info{provider="${ctx.inference.provider}",label="${esc(ctx.inference.providerLabel)}",model="${esc(ctx.manifest.name)}",version="${esc(ctx.manifest.version)}"} 1`,
-  ]);
-  metric('crackscope_clients', 'gauge', 'Connected WebSocket viewers.', [`crackscope_clients ${stream.clients.size}`]);
-  metric('crackscope_ws_frames_sent_total', 'counter', 'Frame messages sent to viewers.', [`crackscope_ws_frames_sent_total ${stream.counters.framesSent}`]);
-  metric('crackscope_ws_frames_skipped_total', 'counter', 'Frame messages skipped for slow viewers.', [`crackscope_ws_frames_skipped_total ${stream.counters.framesSkipped}`]);
-  metric('crackscope_ws_clients_dropped_total', 'counter', 'Viewers dropped for not reading.', [`crackscope_ws_clients_dropped_total ${stream.counters.clientsDropped}`]);
-  metric('crackscope_ws_messages_rejected_total', 'counter', 'Invalid or rate-limited client messages.', [`crackscope_ws_messages_rejected_total ${stream.counters.messagesRejected}`]);
-  const lines: string[] = [];
-  for (const [stage, s] of Object.entries(pipeline.stats)) {
-    BUCKETS_MS.forEach((le, i) => lines.push(`crackscope_stage_latency_ms_bucket{stage="${stage}",le="${le}"} ${s.buckets[i]}`));
-    lines.push(`crackscope_stage_latency_ms_bucket{stage="${stage}",le="+Inf"} ${s.count}`);
-    lines.push(`crackscope_stage_latency_ms_sum{stage="${stage}"} ${s.sum.toFixed(3)}`);
-    lines.push(`crackscope_stage_latency_ms_count{stage="${stage}"} ${s.count}`);
-  }
-  metric('crackscope_stage_latency_ms', 'histogram', 'Per-stage latency in milliseconds.', lines);
-  const mem = process.memoryUsage();
-  metric('crackscope_rss_bytes', 'gauge', 'Resident memory of the daemon.', [`crackscope_rss_bytes ${mem.rss}`]);
-  metric('crackscope_heap_used_bytes', 'gauge', 'V8 heap in use (main thread).', [`crackscope_heap_used_bytes ${mem.heapUsed}`]);
-  metric('crackscope_external_bytes', 'gauge', 'Memory of Buffers and other objects outside the V8 heap.', [`crackscope_external_bytes ${mem.external}`]);
-  const resources = process.getActiveResourcesInfo();
-  metric('crackscope_active_handles', 'gauge', 'Active libuv handles and requests (sockets, timers, child processes, files).', [
-    `crackscope_active_handles ${resources.filter((r) => r !== 'Timeout' && r !== 'Immediate').length}`,
-  ]);
-  metric('crackscope_active_timers', 'gauge', 'Active timers.', [`crackscope_active_timers ${resources.filter((r) => r === 'Timeout').length}`]);
-  return out.join('\n') + '\n';
+export function createMetricsRegistry(ctx: ServiceContext, pipeline: FramePipeline, stream: FrameStream, sourceStats: () => SourceCounters): Registry {
+  const registry = new Registry();
+  const registers = [registry];
+  collectDefaultMetrics({ register: registry });
+
+  /** A counter whose value another module keeps: read at scrape time. */
+  const counter = (name: string, help: string, read: () => number) =>
+    new Counter({ name, help, registers, collect() { this.reset(); this.inc(read()); } });
+  const gauge = (name: string, help: string, read: () => number) =>
+    new Gauge({ name, help, registers, collect() { this.set(read()); } });
+
+  counter('crackscope_frames_processed_total', 'Frames that went through the model.', () => pipeline.status().framesProcessed);
+  counter('crackscope_frames_dropped_total', 'Frames the source delivered that were replaced by a newer one before the model was free.', () => pipeline.status().framesDropped);
+  counter('crackscope_frames_read_total', 'Frames read from the capture process.', () => sourceStats().framesRead);
+  counter('crackscope_bad_frames_total', 'Short or corrupt frames discarded.', () => pipeline.status().badFrames);
+  counter('crackscope_source_restarts_total', 'Capture process restarts.', () => sourceStats().restarts);
+  counter('crackscope_inference_errors_total', 'Failed model runs.', () => pipeline.counters.inferenceErrors);
+  gauge('crackscope_fps', 'Processed frames per second over the last 3 s.', () => Math.round(pipeline.status().fps * 100) / 100);
+  gauge('crackscope_up', '1 while frames flow.', () => (pipeline.status().state === 'live' ? 1 : 0));
+  new Gauge({ name: 'crackscope_provider_info', help: 'The execution provider that runs the model.', labelNames: ['provider', 'label', 'model', 'version'] as const, registers })
+    .set({ provider: ctx.inference.provider, label: ctx.inference.providerLabel, model: ctx.manifest.name, version: ctx.manifest.version }, 1);
+  gauge('crackscope_clients', 'Connected WebSocket viewers.', () => stream.clients.size);
+  counter('crackscope_ws_frames_sent_total', 'Frame messages sent to viewers.', () => stream.counters.framesSent);
+  counter('crackscope_ws_frames_skipped_total', 'Frame messages skipped for slow viewers.', () => stream.counters.framesSkipped);
+  counter('crackscope_ws_clients_dropped_total', 'Viewers dropped for not reading.', () => stream.counters.clientsDropped);
+  counter('crackscope_ws_messages_rejected_total', 'Invalid or rate-limited client messages.', () => stream.counters.messagesRejected);
+  registry.registerMetric(pipeline.stageLatency.histogram);
+  // kept from before the default collectors (add, never rename): dashboards may use them
+  gauge('crackscope_rss_bytes', 'Resident memory of the daemon.', () => process.memoryUsage.rss());
+  gauge('crackscope_heap_used_bytes', 'V8 heap in use (main thread).', () => process.memoryUsage().heapUsed);
+  gauge('crackscope_external_bytes', 'Memory of Buffers and other objects outside the V8 heap.', () => process.memoryUsage().external);
+  gauge('crackscope_active_handles', 'Active libuv handles and requests (sockets, timers, child processes, files).', () => process.getActiveResourcesInfo().filter((r) => r !== 'Timeout' && r !== 'Immediate').length);
+  gauge('crackscope_active_timers', 'Active timers.', () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length);
+  return registry;
 }

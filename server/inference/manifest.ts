@@ -2,18 +2,40 @@
 // The only place that knows its shape; the training export writes the same fields.
 import fs from 'node:fs';
 import path from 'node:path';
+import { z } from 'zod';
 
-export interface ModelManifest {
-  name: string;
-  version: string;
-  input: { name: string; dtype: 'uint8'; layout: 'NHWC'; height: number; width: number };
-  output: { name: string; dtype: 'uint8'; meaning: string; layout: 'NHW' };
-  threshold: number;
-  params: number;
-  gflops: number;
-  metrics: Record<string, unknown>;
-  training: Record<string, unknown>;
-}
+const must = (what: string) => ({ error: `must be ${what}` });
+const side = (what: string) => z.int(must(what)).min(32, must(what)).max(4096, must(what)).multipleOf(32, must(what));
+const name = z.string(must('a non-empty string')).min(1, must('a non-empty string'));
+
+/** The manifest's shape: extra fields are kept (the training export may add some). */
+export const ManifestSchema = z.looseObject({
+  name,
+  version: z.string(must('a string')),
+  input: z.looseObject({
+    name,
+    dtype: z.literal('uint8', must('"uint8"')),
+    layout: z.literal('NHWC', must('"NHWC"')),
+    height: side('a multiple of 32 in 32..4096'),
+    width: side('a multiple of 32 in 32..4096'),
+  }, must('an object')),
+  output: z.looseObject({
+    name,
+    dtype: z.literal('uint8', must('"uint8"')),
+    meaning: z.string(must('a string')).default('crack probability x 255'),
+    layout: z.literal('NHW', must('"NHW"')),
+  }, must('an object')),
+  threshold: z.number(must('a number in (0, 1)')).gt(0, must('a number in (0, 1)')).lt(1, must('a number in (0, 1)')),
+  params: z.number(must('a number')),
+  gflops: z.number(must('a number')),
+  metrics: z.record(z.string(), z.unknown(), must('an object')).default({}),
+  training: z.record(z.string(), z.unknown(), must('an object')).default({}),
+}, must('a JSON object'));
+
+export type ModelManifest = z.output<typeof ManifestSchema>;
+
+/** models/default.json: the model the service loads unless the config names another. */
+const DefaultModelSchema = z.object({ model: z.string().regex(/^[\w.-]+$/) });
 
 export interface ModelFiles {
   manifest: ModelManifest;
@@ -30,26 +52,18 @@ function check(cond: boolean, file: string, what: string): asserts cond {
   if (!cond) throw new ModelError(`model error: ${file}: ${what}`);
 }
 
+/** The first thing wrong with a manifest, in one line: `input.dtype must be "uint8", got "float32"`. */
+function firstProblem(error: z.ZodError, value: unknown): string {
+  const issue = error.issues[0];
+  const at = issue.path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined), value);
+  const where = issue.path.length ? issue.path.join('.') : 'manifest';
+  return `${where} ${issue.message}, got ${at === undefined ? 'nothing' : JSON.stringify(at)}`;
+}
+
 export function validateManifest(value: unknown, file: string): ModelManifest {
-  check(typeof value === 'object' && value !== null && !Array.isArray(value), file, 'manifest must be a JSON object');
-  const m = value as Record<string, any>;
-  check(typeof m.name === 'string' && m.name.length > 0, file, 'name must be a non-empty string');
-  check(typeof m.version === 'string', file, 'version must be a string');
-  const i = m.input, o = m.output;
-  check(typeof i === 'object' && i !== null, file, 'input must be an object');
-  check(typeof i.name === 'string' && i.name.length > 0, file, 'input.name must be a string');
-  check(i.dtype === 'uint8', file, `input.dtype must be "uint8", got ${JSON.stringify(i.dtype)}`);
-  check(i.layout === 'NHWC', file, `input.layout must be "NHWC", got ${JSON.stringify(i.layout)}`);
-  for (const k of ['height', 'width'] as const) {
-    check(Number.isInteger(i[k]) && i[k] >= 32 && i[k] <= 4096 && i[k] % 32 === 0, file, `input.${k} must be a multiple of 32 in 32..4096, got ${JSON.stringify(i[k])}`);
-  }
-  check(typeof o === 'object' && o !== null, file, 'output must be an object');
-  check(typeof o.name === 'string' && o.name.length > 0, file, 'output.name must be a string');
-  check(o.dtype === 'uint8', file, `output.dtype must be "uint8", got ${JSON.stringify(o.dtype)}`);
-  check(o.layout === 'NHW', file, `output.layout must be "NHW", got ${JSON.stringify(o.layout)}`);
-  check(typeof m.threshold === 'number' && m.threshold > 0 && m.threshold < 1, file, 'threshold must be a number in (0, 1)');
-  check(typeof m.params === 'number' && typeof m.gflops === 'number', file, 'params and gflops must be numbers');
-  return { metrics: {}, training: {}, ...m } as ModelManifest;
+  const parsed = ManifestSchema.safeParse(value);
+  if (!parsed.success) throw new ModelError(`model error: ${file}: ${firstProblem(parsed.error, value)}`);
+  return parsed.data;
 }
 
 /**
@@ -60,13 +74,15 @@ export function resolveModel(modelsDir: string, model: string): ModelFiles {
   let onnxPath: string;
   if (model === '') {
     const defaultFile = path.join(modelsDir, 'default.json');
-    let name: unknown;
+    let raw: unknown;
     try {
-      name = JSON.parse(fs.readFileSync(defaultFile, 'utf8')).model;
+      raw = JSON.parse(fs.readFileSync(defaultFile, 'utf8'));
     } catch (err) {
       throw new ModelError(`model error: ${defaultFile}: cannot read the default model name (${(err as Error).message})`);
     }
-    check(typeof name === 'string' && /^[\w.-]+$/.test(name), defaultFile, 'must hold {"model": "<name>"}');
+    const parsed = DefaultModelSchema.safeParse(raw);
+    check(parsed.success, defaultFile, 'must hold {"model": "<name>"}');
+    const name = parsed.data.model;
     onnxPath = path.join(modelsDir, `${name}.onnx`);
   } else if (model.endsWith('.onnx')) {
     onnxPath = path.resolve(model);

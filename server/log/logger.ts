@@ -1,6 +1,10 @@
-// One JSON object per line on stdout; journald keeps them. No other console output anywhere.
+// One JSON object per line on stdout (journald keeps them), written by pino. No other console
+// output anywhere. Call sites name an event and its fields: log.info('ws.connect', { clients }) ->
+// {"level":"info","t":"2026-…Z","service":"crackscope","event":"ws.connect","clients":3}
+import pino from 'pino';
+import { SECRET_KEYS } from '../config/schema.js';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 export interface Logger {
   debug(event: string, fields?: Record<string, unknown>): void;
@@ -10,22 +14,47 @@ export interface Logger {
   child(fields: Record<string, unknown>): Logger;
 }
 
+/**
+ * Secrets that must never reach the journal, wherever a record carries them: the config's secret
+ * keys (top level, in a logged config, one level deeper) and HTTP credentials.
+ */
+export const REDACT_PATHS = [
+  ...SECRET_KEYS.flatMap((k) => [k, `config.${k}`, `*.${k}`]),
+  'authorization', 'headers.authorization', '*.headers.authorization', 'token', 'password', '*.password',
+];
+
+/** A redacted value in the log: what kind of thing was there, not what it was. */
+const censor = (value: unknown) => (value === '' || value === '(none)' ? '(none)' : '(set)');
+
+/** Errors are logged as their message (one line), as before pino. */
+const errMessage = (err: unknown) => (err instanceof Error ? err.message : err);
+
 export function createLogger(
   level: LogLevel = 'info',
   base: Record<string, unknown> = {},
-  write: (line: string) => void = (l) => process.stdout.write(l),
+  write?: (line: string) => void,
 ): Logger {
-  const emit = (lvl: LogLevel, event: string, fields?: Record<string, unknown>) => {
-    if (RANK[lvl] < RANK[level]) return;
-    const rec: Record<string, unknown> = { t: new Date().toISOString(), level: lvl, event, ...base, ...fields };
-    if (rec.err instanceof Error) rec.err = rec.err.message;
-    write(JSON.stringify(rec) + '\n');
-  };
+  const destination = write ? { write } : pino.destination({ fd: 1, sync: true });
+  const p = pino(
+    {
+      level,
+      base,
+      timestamp: () => `,"t":"${new Date().toISOString()}"`,
+      formatters: { level: (label) => ({ level: label }) },
+      serializers: { err: errMessage },
+      redact: { paths: REDACT_PATHS, censor },
+    },
+    destination,
+  );
+  return wrap(p);
+}
+
+function wrap(p: pino.Logger): Logger {
   return {
-    debug: (e, f) => emit('debug', e, f),
-    info: (e, f) => emit('info', e, f),
-    warn: (e, f) => emit('warn', e, f),
-    error: (e, f) => emit('error', e, f),
-    child: (f) => createLogger(level, { ...base, ...f }, write),
+    debug: (event, fields) => p.debug({ event, ...fields }),
+    info: (event, fields) => p.info({ event, ...fields }),
+    warn: (event, fields) => p.warn({ event, ...fields }),
+    error: (event, fields) => p.error({ event, ...fields }),
+    child: (fields) => wrap(p.child(fields)),
   };
 }

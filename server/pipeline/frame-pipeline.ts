@@ -9,7 +9,7 @@ import type { CrackSession } from '../inference/session.js';
 import type { Logger } from '../log/logger.js';
 import type { PipelineHandle, PipelineStatus, ProcessedFrame, ServiceState } from '../service-context.js';
 import type { StageTimings } from '../stream/wire-format.js';
-import { createStageStats, RateMeter, type StageStats } from './stage-stats.js';
+import { RateMeter, StageLatency } from './stage-stats.js';
 
 /**
  * zlib stream (what the kiosk's DecompressionStream('deflate') reads) with the run-length strategy:
@@ -48,7 +48,7 @@ export interface EncodedMask {
 }
 
 export class FramePipeline extends EventEmitter implements PipelineHandle {
-  readonly stats: StageStats = createStageStats();
+  readonly stageLatency = new StageLatency();
   readonly counters = { framesProcessed: 0, inferenceErrors: 0, sessionRecreated: 0 };
   private readonly rate = new RateMeter();
   private readonly recentFrames: ProcessedFrame[] = [];
@@ -160,8 +160,8 @@ export class FramePipeline extends EventEmitter implements PipelineHandle {
     };
     const processed: ProcessedFrame = { frameId: frame.seq, capturedAt: frame.capturedAt, width, height, jpeg, mask, timings };
     this.encodedMask = { frameId: frame.seq, mask: encoded };
-    for (const stage of ['capture', 'preprocess', 'inference', 'postprocess', 'encode'] as const) this.stats[stage].record(timings[stage]);
-    this.stats.total.record(performance.now() - t0 + frame.readMs);
+    for (const stage of ['capture', 'preprocess', 'inference', 'postprocess', 'encode'] as const) this.stageLatency.record(stage, timings[stage]);
+    this.stageLatency.record('total', performance.now() - t0 + frame.readMs);
     this.counters.framesProcessed++;
     this.lastFrameAt = Date.now();
     this.rate.tick();
@@ -198,7 +198,7 @@ export class FramePipeline extends EventEmitter implements PipelineHandle {
   }
 
   recordSend(ms: number) {
-    this.stats.send.record(ms);
+    this.stageLatency.record('send', ms);
   }
 
   status(): PipelineStatus {

@@ -1,40 +1,32 @@
-// Per-stage latency: a window of recent samples for p50/p95 and cumulative histogram buckets for
-// Prometheus. Fixed-size typed arrays: recording a sample allocates nothing.
+// Per-stage latency as a Prometheus histogram (prom-client), observed on the frame loop, and the
+// rolling frame rate. The histogram is registered by /metrics (server/http/metrics.ts).
+import { Histogram } from 'prom-client';
 import { STAGES, type Stage } from '../stream/wire-format.js';
 
 export const BUCKETS_MS = [1, 2, 5, 10, 20, 40, 80, 160, 320, 640, 1280];
-const WINDOW = 512;
+export type TimedStage = Stage | 'total';
 
-export class LatencyStats {
-  private readonly window = new Float64Array(WINDOW);
-  private filled = 0;
-  private next = 0;
-  readonly buckets = new Float64Array(BUCKETS_MS.length);
-  count = 0;
-  sum = 0;
+/** One histogram, a child per stage looked up once: observing a sample is a bucket search and two adds. */
+export class StageLatency {
+  readonly histogram = new Histogram({
+    name: 'crackscope_stage_latency_ms',
+    help: 'Per-stage latency in milliseconds.',
+    labelNames: ['stage'] as const,
+    buckets: BUCKETS_MS,
+    registers: [],
+  });
+  private readonly byStage = {} as Record<TimedStage, { observe(ms: number): void }>;
 
-  record(ms: number) {
-    this.window[this.next] = ms;
-    this.next = (this.next + 1) % WINDOW;
-    if (this.filled < WINDOW) this.filled++;
-    this.count++;
-    this.sum += ms;
-    for (let i = 0; i < BUCKETS_MS.length; i++) if (ms <= BUCKETS_MS[i]) this.buckets[i]++;
+  constructor() {
+    for (const stage of [...STAGES, 'total' as const]) {
+      this.histogram.zero({ stage }); // every stage is in /metrics from the start, at 0
+      this.byStage[stage] = this.histogram.labels({ stage });
+    }
   }
 
-  percentile(p: number): number {
-    if (this.filled === 0) return 0;
-    const sorted = Array.from(this.window.subarray(0, this.filled)).sort((a, b) => a - b);
-    return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+  record(stage: TimedStage, ms: number) {
+    this.byStage[stage].observe(ms);
   }
-}
-
-export type StageStats = Record<Stage | 'total', LatencyStats>;
-
-export function createStageStats(): StageStats {
-  const s = {} as StageStats;
-  for (const stage of [...STAGES, 'total' as const]) s[stage] = new LatencyStats();
-  return s;
 }
 
 /** Rolling frame rate over the last few seconds. */

@@ -47,8 +47,8 @@ export interface PongMessage {
 
 export type ServerTextMessage = HelloMessage | StatusMessage | ErrorMessage | PongMessage;
 
-/** Messages a client may send. Anything else is answered with an ErrorMessage. */
-export type ClientMessage = { type: 'ping'; t: number } | { type: 'pause' } | { type: 'resume' };
+/** Messages a client may send: declared with their schema in client-messages.ts (server-only). */
+export type { ClientMessage } from './client-messages.js';
 
 export const MASK_RAW = 0;
 export const MASK_DEFLATE = 1;
@@ -148,27 +148,4 @@ export function decodeFrame(data: ArrayBuffer | Uint8Array): FrameMessage {
     jpeg: bytes.subarray(headerBytes, headerBytes + jpegBytes),
     maskBytes: bytes.subarray(headerBytes + jpegBytes),
   };
-}
-
-const CLIENT_TYPES = new Set(['ping', 'pause', 'resume']);
-export const MAX_CLIENT_MESSAGE_BYTES = 4096;
-
-/** Validates a client's text message. Returns the message or an error string for the client. */
-export function parseClientMessage(text: string): ClientMessage | { error: string } {
-  if (text.length > MAX_CLIENT_MESSAGE_BYTES) return { error: `message longer than ${MAX_CLIENT_MESSAGE_BYTES} bytes` };
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return { error: 'message is not valid JSON' };
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { error: 'message must be a JSON object' };
-  const type = (value as { type?: unknown }).type;
-  if (typeof type !== 'string' || !CLIENT_TYPES.has(type)) return { error: `unknown message type ${JSON.stringify(type)}` };
-  if (type === 'ping') {
-    const t = (value as { t?: unknown }).t;
-    if (typeof t !== 'number' || !Number.isFinite(t)) return { error: 'ping needs a numeric t' };
-    return { type, t };
-  }
-  return { type } as ClientMessage;
 }

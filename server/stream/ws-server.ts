@@ -10,9 +10,10 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { FramePipeline } from '../pipeline/frame-pipeline.js';
 import type { PipelineStatus, ProcessedFrame, ServiceContext } from '../service-context.js';
 import {
-  HEADER_BYTES, MASK_DEFLATE, MASK_RAW, MAX_CLIENT_MESSAGE_BYTES, PROTOCOL_VERSION, parseClientMessage,
+  HEADER_BYTES, MASK_DEFLATE, MASK_RAW, PROTOCOL_VERSION,
   stampSentAt, writeFrameHeader, type HelloMessage, type ServerTextMessage, type StatusMessage,
 } from './wire-format.js';
+import { MAX_CLIENT_MESSAGE_BYTES, parseClientMessage } from './client-messages.js';
 
 interface Client {
   ws: WebSocket;

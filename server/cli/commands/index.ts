@@ -1,0 +1,11 @@
+// Every subcommand of `crackscope`, in the order its help lists them. A new command is a module
+// beside this one (see ../README.md) and one line here.
+import type { CommandSpec } from '../program.js';
+import serve from './serve.js';
+import bench from './bench.js';
+import infer from './infer.js';
+import buildEngine from './build-engine.js';
+import soak from './soak.js';
+import config from './config.js';
+
+export const COMMANDS: CommandSpec<any>[] = [serve, bench, infer, buildEngine, soak, config];

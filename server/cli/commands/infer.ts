@@ -1,0 +1,15 @@
+import { defineCommand } from '../program.js';
+import { addConfigOptions } from '../config-options.js';
+
+export default defineCommand({
+  name: 'infer',
+  summary: 'masks, overlays and crack reports for still images (files or folders)',
+  configure: (cmd) =>
+    addConfigOptions(cmd)
+      .argument('<images...>', 'image files and folders of images')
+      .option('--out <dir>', 'where the masks, overlays and reports go', 'crackscope-out')
+      .option('--threshold <x>', "crack threshold in (0, 1) (default: the model's)")
+      .option('--mm-per-px <x>', 'millimetres per image pixel: adds lengths and widths in mm')
+      .option('--json', 'one JSON summary on stdout; the per-image lines go to stderr'),
+  run: async ({ args, opts }) => (await import('../infer.js')).runInfer(args, opts),
+});
