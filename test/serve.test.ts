@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseMetricsText } from '../server/cli/scrape-metrics.js';
 import { collectFrames, ROOT, startDaemon, type Daemon } from './helpers/daemon.js';
 
 const DEMO = path.join(ROOT, 'models', 'demo');
@@ -60,15 +61,34 @@ describe('serve on test://', () => {
     expect(body.fps).toBeGreaterThan(1);
   });
 
-  it('/metrics has frame counters, stage histograms, provider and clients', async () => {
-    const text = await (await fetch(`${d.url}/metrics`)).text();
-    const value = (re: RegExp) => Number(re.exec(text)?.[1]);
-    expect(value(/^crackscope_frames_processed_total (\d+)$/m)).toBeGreaterThanOrEqual(20);
-    expect(text).toMatch(/^crackscope_frames_dropped_total \d+$/m);
-    expect(value(/^crackscope_stage_latency_ms_count\{stage="inference"\} (\d+)$/m)).toBeGreaterThanOrEqual(20);
-    expect(text).toMatch(/^crackscope_stage_latency_ms_bucket\{stage="encode",le="\+Inf"\} \d+$/m);
-    expect(text).toMatch(/^crackscope_provider_info\{provider="cpu",label="CPU",model="[^"]+",version="[^"]+"\} 1$/m);
-    expect(text).toMatch(/^crackscope_clients 0$/m);
+  it('/metrics parses as Prometheus text: frame counters, stage histograms, provider, clients, process metrics', async () => {
+    const res = await fetch(`${d.url}/metrics`);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await res.text();
+    const families = new Map(parseMetricsText(text).map((f) => [f.name, f])); // throws on a malformed line
+    const scalar = (name: string) => Number(families.get(name)?.metrics[0].value);
+    expect(families.get('crackscope_frames_processed_total')?.type).toBe('COUNTER');
+    expect(scalar('crackscope_frames_processed_total')).toBeGreaterThanOrEqual(20);
+    expect(scalar('crackscope_frames_dropped_total')).toBeGreaterThanOrEqual(0);
+    // (the parser folds a labelled histogram into one sample: the per-stage series are read by name)
+    expect(families.get('crackscope_stage_latency_ms')?.type).toBe('HISTOGRAM');
+    const perStage = (series: string, stage: string, le?: string) => {
+      const m = new RegExp(`^crackscope_stage_latency_ms_${series}\\{([^}]*)\\} (\\S+)$`, 'gm');
+      for (const [, labels, v] of text.matchAll(m)) if (labels.includes(`stage="${stage}"`) && (!le || labels.includes(`le="${le}"`))) return Number(v);
+      return NaN;
+    };
+    for (const stage of ['capture', 'preprocess', 'inference', 'postprocess', 'encode', 'send', 'total']) expect(perStage('count', stage), stage).toBeGreaterThanOrEqual(0);
+    expect(perStage('count', 'inference')).toBeGreaterThanOrEqual(20);
+    expect(perStage('bucket', 'inference', '+Inf')).toBe(perStage('count', 'inference'));
+    expect(perStage('bucket', 'inference', '1280')).toBeLessThanOrEqual(perStage('count', 'inference'));
+    expect(perStage('sum', 'inference') / perStage('count', 'inference')).toBeGreaterThan(0); // ms per run
+    expect(families.get('crackscope_provider_info')?.metrics).toEqual([{ value: '1', labels: { provider: 'cpu', label: 'CPU', model: manifest.name, version: manifest.version } }]);
+    expect(scalar('crackscope_clients')).toBe(0);
+    // Node's process metrics, for a field engineer's dashboard
+    expect(scalar('nodejs_eventloop_lag_seconds')).toBeGreaterThanOrEqual(0);
+    expect(scalar('process_resident_memory_bytes')).toBeGreaterThan(20e6);
+    expect(families.has('nodejs_gc_duration_seconds')).toBe(true);
+    expect(scalar('crackscope_rss_bytes')).toBeGreaterThan(20e6);
   });
 });
 

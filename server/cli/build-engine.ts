@@ -15,6 +15,7 @@ import path from 'node:path';
 import { ConfigError } from '../config/load.js';
 import { configFromOptions } from './config-options.js';
 import { EX_USAGE, runCommand, UsageError } from './program.js';
+import { startProgress, type Progress } from './progress.js';
 import { ModelError, resolveModel, type ModelFiles } from '../inference/manifest.js';
 import { buildEpContextModel, parseOnnxModel, dtypeName, ONNX_DTYPE, type TensorInfo } from '../inference/epcontext.js';
 import {
@@ -203,10 +204,12 @@ export async function buildEngineCommand(argv: string[], deps: BuildEngineDeps =
 
 /** Runs the command; config and model errors print their one line and exit 78, usage errors 64. */
 export async function runBuildEngine(opts: Record<string, unknown>, deps: BuildEngineDeps): Promise<number> {
-  const out: Out = deps.out ?? ((l) => process.stdout.write(l + '\n'));
-  const err: Out = deps.err ?? ((l) => process.stderr.write(l + '\n'));
+  // on the command line, a progress bar (a terminal) or a line every 10 s (trtexec takes minutes)
+  const progress = deps.out ? undefined : startProgress({ label: 'build-engine', total: 1, unit: 'steps' });
+  const out: Out = deps.out ?? ((l) => (progress ? progress.log(l) : process.stdout.write(l + '\n')));
+  const err: Out = deps.err ?? ((l) => (progress ? progress.log(l, process.stderr) : process.stderr.write(l + '\n')));
   try {
-    return await buildEngine(opts, out, err, deps);
+    return await buildEngine(opts, out, err, deps, progress);
   } catch (e) {
     if (e instanceof ConfigError || e instanceof ModelError) {
       err(e.message.split('\n')[0]);
@@ -218,6 +221,8 @@ export async function runBuildEngine(opts: Record<string, unknown>, deps: BuildE
     }
     err(`build-engine: ${(e as Error).message}`);
     return 1;
+  } finally {
+    progress?.stop();
   }
 }
 
@@ -232,7 +237,7 @@ interface BuildEngineFlags {
   workspaceMb?: number;
 }
 
-async function buildEngine(opts: Record<string, unknown>, out: Out, err: Out, deps: BuildEngineDeps): Promise<number> {
+async function buildEngine(opts: Record<string, unknown>, out: Out, err: Out, deps: BuildEngineDeps, progress?: Progress): Promise<number> {
   const extra = opts as BuildEngineFlags;
   const config = configFromOptions(opts);
   const skip = extra.skipTrtexec === true;
@@ -246,6 +251,11 @@ async function buildEngine(opts: Record<string, unknown>, out: Out, err: Out, de
   if (!skip && extra.engine !== undefined) throw new UsageError('--engine FILE goes with --skip-trtexec');
   if (int8 && !skip && !extra.calib) throw new UsageError('--int8 needs --calib DIR (a folder with calibration.cache, or the cache file itself)');
   if (int8 && !valDir) throw new UsageError('--int8 needs --val DIR: INT8 is only kept when its masks agree with FP32 on a validation set');
+
+  const steps = [skip ? 'copy the given engine' : `trtexec ${PRECISION_LABEL[precision]} build`, 'EPContext wrapper', ...(valDir && !skip ? ['accuracy gate'] : []), 'engine key'];
+  let step = 0;
+  const nextStep = () => progress?.update(step, steps[step++]);
+  progress?.setTotal(steps.length);
 
   const modelFiles = resolveModel(config.modelsDir, config.model);
   const m = modelFiles.manifest;
@@ -270,6 +280,7 @@ async function buildEngine(opts: Record<string, unknown>, out: Out, err: Out, de
   let gpu = platform.gpu;
   let trtVersion = platform.tensorrtVersion;
   let builtWith: string;
+  nextStep();
   if (skip) {
     const src = path.resolve(extra.engine as string);
     if (!fs.existsSync(src)) throw new UsageError(`--engine ${src}: no such file`);
@@ -322,6 +333,7 @@ async function buildEngine(opts: Record<string, unknown>, out: Out, err: Out, de
     out(`engine built in ${((Date.now() - t0) / 1000).toFixed(0)} s: ${enginePath}`);
   }
 
+  nextStep();
   const engineSha = sha256File(enginePath);
   const engineBytes = fs.statSync(enginePath).size;
   const wrapper = buildEpContextModel({
@@ -341,6 +353,7 @@ async function buildEngine(opts: Record<string, unknown>, out: Out, err: Out, de
 
   let accuracy: EngineKey['accuracy'];
   if (valDir && !skip) {
+    nextStep();
     out(`accuracy gate: ${PRECISION_LABEL[precision]} vs FP32 on ${valDir} (IoU at threshold ${m.threshold}, must be ≥ ${minIou})`);
     const r = await evaluateAgreement({ reference: modelFiles.onnxPath, candidate: wrapperPath, provider: 'tensorrt', modelFiles, valDir });
     let fp16Note = '';
@@ -368,6 +381,7 @@ async function buildEngine(opts: Record<string, unknown>, out: Out, err: Out, de
   }
   if (precision === 'int8' && !accuracy && !skip) throw new Error('internal: INT8 without an accuracy result');
 
+  nextStep();
   const key: EngineKey = {
     format: 'crackscope-engine-key/1',
     model: { name: m.name, version: m.version, sha256: modelSha, file: path.basename(modelFiles.onnxPath) },
@@ -384,6 +398,7 @@ async function buildEngine(opts: Record<string, unknown>, out: Out, err: Out, de
     ...(skip ? { stub: !gpu || !trtVersion } : {}),
   };
   writeAtomic(keyPath, JSON.stringify(key, null, 2) + '\n');
+  progress?.update(steps.length);
   out(`wrote ${wrapperPath}`);
   out(`wrote ${keyPath}`);
   if (key.stub) out('note: no GPU/TensorRT here, so the key is marked stub: the service will not load this engine (it says so in its log and /healthz).');

@@ -17,6 +17,7 @@ import { analyzeMask, reportToJson } from '../analysis/crack-measure.js';
 import { ConfigError } from '../config/load.js';
 import { configFromOptions } from './config-options.js';
 import { runCommand } from './program.js';
+import { startProgress } from './progress.js';
 import { resolveModel } from '../inference/manifest.js';
 import { createCrackSession, type CrackSession } from '../inference/session.js';
 import { createLogger, type LogLevel } from '../log/logger.js';
@@ -119,7 +120,7 @@ export async function runInfer(inputs: string[], opts: Record<string, unknown>):
   // Logs go to stderr so stdout stays the summary; only errors unless --log-level says otherwise.
   const level: LogLevel = opts.logLevel !== undefined ? config.logLevel : 'error';
   const log = createLogger(level, { cmd: 'infer' }, (l) => process.stderr.write(l));
-  const say = (line: string) => (json ? process.stderr : process.stdout).write(line + '\n');
+  const out = json ? process.stderr : process.stdout; // the per-image lines
 
   const session = await createCrackSession({
     model,
@@ -140,33 +141,45 @@ export async function runInfer(inputs: string[], opts: Record<string, unknown>):
     return 73; // EX_CANTCREAT
   }
 
+  // the work, in the order given: each input's images, or why it has none
+  type Work = { input: string; image: string } | { input: string; error: string };
+  const work = inputs.flatMap((input): Work[] => {
+    const { images, error } = expandInput(input);
+    return error ? [{ input, error }] : images.map((image) => ({ input, image }));
+  });
+  const total = work.filter((w) => 'image' in w).length;
+  const progress = total > 1 ? startProgress({ label: 'infer', total, unit: 'images' }) : undefined;
+  const say = (line: string) => (progress ? progress.log(line, out) : out.write(line + '\n'));
+  const complain = (line: string) => (progress ? progress.log(line, process.stderr) : process.stderr.write(line + '\n'));
   const results: InferImageResult[] = [];
   const usedNames = new Set<string>();
+  let done = 0;
   try {
-    for (const input of inputs) {
-      const { images, error } = expandInput(input);
-      if (error) {
-        process.stderr.write(`crackscope infer: ${input}: ${error}\n`);
-        results.push({ image: input, ok: false, error });
+    for (const w of work) {
+      if (!('image' in w)) {
+        complain(`crackscope infer: ${w.input}: ${w.error}`);
+        results.push({ image: w.input, ok: false, error: w.error });
         continue;
       }
-      for (const image of images) {
-        let name = path.basename(image).replace(/\.[^.]+$/, '') || 'image';
-        for (let i = 2; usedNames.has(name); i++) name = `${path.basename(image).replace(/\.[^.]+$/, '')}-${i}`;
-        usedNames.add(name);
-        try {
-          const r = await inferOne(session, image, name, outDir, { threshold, mmPerPx });
-          results.push(r);
-          say(`${image}: ${r.crack_count} crack${r.crack_count === 1 ? '' : 's'}, ${r.crack_pixels} crack px, length ${fmt(r.total_length_px!)} px, width max ${fmt(r.max_width_px!)} px mean ${fmt(r.mean_width_px!)} px  [${r.width}x${r.height}, ${session.providerLabel}, ${Math.round(r.ms!)} ms] -> ${path.join(outDir, name)}.{mask.png,overlay.png,json}`);
-        } catch (err) {
-          usedNames.delete(name);
-          const msg = err instanceof ImageError ? err.message : `failed: ${oneLine(err)}`;
-          process.stderr.write(`crackscope infer: ${image}: ${msg}\n`);
-          results.push({ image, ok: false, error: msg });
-        }
+      const { image } = w;
+      let name = path.basename(image).replace(/\.[^.]+$/, '') || 'image';
+      for (let i = 2; usedNames.has(name); i++) name = `${path.basename(image).replace(/\.[^.]+$/, '')}-${i}`;
+      usedNames.add(name);
+      progress?.update(done, path.basename(image));
+      try {
+        const r = await inferOne(session, image, name, outDir, { threshold, mmPerPx });
+        results.push(r);
+        say(`${image}: ${r.crack_count} crack${r.crack_count === 1 ? '' : 's'}, ${r.crack_pixels} crack px, length ${fmt(r.total_length_px!)} px, width max ${fmt(r.max_width_px!)} px mean ${fmt(r.mean_width_px!)} px  [${r.width}x${r.height}, ${session.providerLabel}, ${Math.round(r.ms!)} ms] -> ${path.join(outDir, name)}.{mask.png,overlay.png,json}`);
+      } catch (err) {
+        usedNames.delete(name);
+        const msg = err instanceof ImageError ? err.message : `failed: ${oneLine(err)}`;
+        complain(`crackscope infer: ${image}: ${msg}`);
+        results.push({ image, ok: false, error: msg });
       }
+      progress?.update(++done);
     }
   } finally {
+    progress?.stop();
     await session.release();
   }
 

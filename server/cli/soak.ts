@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { startProgress } from './progress.js';
 import { scalarMetrics } from './scrape-metrics.js';
 
 const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.js');
@@ -94,7 +95,7 @@ class Viewer {
 
 export async function runSoak(opts: SoakOptions): Promise<number> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'crackscope-soak-'));
-  const say = (msg: string) => process.stderr.write(`soak: ${msg}\n`);
+  let say = (msg: string): void => void process.stderr.write(`soak: ${msg}\n`);
   const child = spawn(
     process.execPath,
     [MAIN, 'serve', '--port', '0', '--listen', '127.0.0.1', '--data-dir', dataDir, '--source', opts.source, '--max-clients', String(opts.clients + 8), '--capture-quota-mb', '50', ...opts.extra],
@@ -173,6 +174,10 @@ export async function runSoak(opts: SoakOptions): Promise<number> {
 
   const t0 = Date.now();
   const end = t0 + opts.minutes * 60_000;
+  // its own sample lines already come every 10 s: the plain progress line only once a minute
+  const progress = startProgress({ label: 'soak', total: Math.round(opts.minutes * 60), unit: 's', plainEveryMs: 60_000 });
+  const sayNow = say;
+  say = (msg: string) => progress.log(`soak: ${msg}`, process.stderr);
   const warmupEnd = t0 + Math.min(WARMUP_MS, (opts.minutes * 60_000) / 4);
   let nextSample = warmupEnd;
   let nextCapture = t0 + 5_000;
@@ -187,8 +192,11 @@ export async function runSoak(opts: SoakOptions): Promise<number> {
       await capture();
       nextCapture += 30_000;
     }
+    progress.update(Math.min(Math.round((Date.now() - t0) / 1000), Math.round(opts.minutes * 60)), `${samples.at(-1)?.frames ?? 0} frames`);
     await sleep(250);
   }
+  progress.stop();
+  say = sayNow;
   await sample();
   viewers.forEach((v) => v.stop());
   const crashed = exitCode !== null;
