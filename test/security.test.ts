@@ -87,6 +87,15 @@ describe('default daemon (loopback)', () => {
       expect(r.headers['x-frame-options'], p).toBe('DENY');
       expect(r.headers['referrer-policy'], p).toBe('no-referrer');
       expect(r.headers['x-powered-by'], p).toBeUndefined();
+      expect(r.headers['cross-origin-opener-policy'], p).toBe('same-origin');
+      expect(r.headers['cross-origin-resource-policy'], p).toBe('same-origin');
+      expect(r.headers['permissions-policy'], p).toBe('camera=(), microphone=(), geolocation=()');
+      // the kiosk is served over plain HTTP on a LAN: nothing may push it to https
+      expect(csp, p).not.toContain('upgrade-insecure-requests');
+      expect(r.headers['strict-transport-security'], p).toBeUndefined();
+      // frames arrive as blob: images over ws: to the page's own host
+      expect(csp, p).toMatch(/img-src 'self' blob: data:/);
+      expect(csp, p).toMatch(/connect-src 'self' ws: wss:/);
     }
     expect((await raw(d.port, 'GET', '/')).headers['content-type']).toMatch(/text\/html/);
   });

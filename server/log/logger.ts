@@ -2,6 +2,7 @@
 // output anywhere. Call sites name an event and its fields: log.info('ws.connect', { clients }) ->
 // {"level":"info","t":"2026-…Z","service":"crackscope","event":"ws.connect","clients":3}
 import pino from 'pino';
+import { displayUri } from '../camera/frame-source.js';
 import { SECRET_KEYS } from '../config/schema.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -16,15 +17,21 @@ export interface Logger {
 
 /**
  * Secrets that must never reach the journal, wherever a record carries them: the config's secret
- * keys (top level, in a logged config, one level deeper) and HTTP credentials.
+ * keys (top level, in a logged config, one level deeper), HTTP credentials, and the user:password
+ * a camera URI may hold.
  */
-export const REDACT_PATHS = [
+const SECRET_PATHS = [
   ...SECRET_KEYS.flatMap((k) => [k, `config.${k}`, `*.${k}`]),
-  'authorization', 'headers.authorization', '*.headers.authorization', 'token', 'password', '*.password',
+  'authorization', 'headers.authorization', '*.headers.authorization', '*.*.headers.authorization', 'token', 'password', '*.password',
 ];
+const URI_PATHS = ['source', 'uri', '*.source', '*.uri'];
+export const REDACT_PATHS = [...SECRET_PATHS, ...URI_PATHS];
 
-/** A redacted value in the log: what kind of thing was there, not what it was. */
-const censor = (value: unknown) => (value === '' || value === '(none)' ? '(none)' : '(set)');
+/** A redacted value in the log: what kind of thing was there (a URI without its password), not what it was. */
+const censor = (value: unknown, path: string[]) => {
+  if (URI_PATHS.some((p) => p.endsWith(path.at(-1)!)) && typeof value === 'string') return displayUri(value);
+  return value === '' || value === '(none)' ? '(none)' : '(set)';
+};
 
 /** Errors are logged as their message (one line), as before pino. */
 const errMessage = (err: unknown) => (err instanceof Error ? err.message : err);
