@@ -56,6 +56,25 @@ describe('default daemon (loopback)', () => {
     expect(del.status).toBeLessThan(500);
   });
 
+  it('bad API parameters: 400 naming the parameter; the service goes on', async () => {
+    const json = { 'content-type': 'application/json' };
+    const cases: [string, string, string | undefined, RegExp][] = [
+      ['GET', '/api/frames/abc/analysis', undefined, /frameId must be a non-negative integer/],
+      ['GET', '/api/frames/99999999999/analysis', undefined, /frameId/],
+      ['POST', '/api/captures', '{"frameId":-1}', /frameId/],
+      ['POST', '/api/captures', '{"frameId":1.5}', /frameId/],
+      ['POST', '/api/captures', '{"threshold":2}', /threshold must be a number between 0 and 1/],
+      ['POST', '/api/captures', '{"threshold":"half"}', /threshold/],
+      ['GET', '/api/calibration?source=' + 'x'.repeat(600), undefined, /source must be a source URI string/],
+    ];
+    for (const [method, p, body, message] of cases) {
+      const r = await raw(d.port, method, p, body ? json : {}, body);
+      expect(r.status, `${method} ${p} ${body}`).toBe(400);
+      expect(JSON.parse(r.body).error, `${method} ${p} ${body}`).toMatch(message);
+    }
+    expect((await raw(d.port, 'GET', '/healthz')).status).toBe(200);
+  });
+
   it('oversized bodies → 413; non-JSON bodies → 415', async () => {
     const big = Buffer.alloc(200 * 1024, 0x20);
     expect((await raw(d.port, 'POST', '/api/captures', { 'content-type': 'application/json' }, big)).status).toBe(413);

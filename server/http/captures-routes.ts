@@ -10,6 +10,7 @@
 //   GET    /api/frames/:frameId/analysis[?threshold=]   measure a recent live frame (kiosk freeze)
 import express from 'express';
 import sharp from 'sharp';
+import { z } from 'zod';
 import type { ServiceContext, ProcessedFrame } from '../service-context.js';
 import { requireAdmin } from './admin-auth.js';
 import { displayUri } from '../camera/frame-source.js';
@@ -31,25 +32,20 @@ class HttpError extends Error {
   }
 }
 
-function parseThreshold(raw: unknown, fallback: number): number {
-  if (raw === undefined || raw === '') return fallback;
-  const t = typeof raw === 'number' ? raw : Number(raw);
-  if (!Number.isFinite(t) || t <= 0 || t >= 1) throw new HttpError(400, 'threshold must be a number between 0 and 1', 'bad-request');
-  return t;
-}
+// Query and body fields of this API; absent or '' = the default. Query values arrive as text.
+const ThresholdSchema = z.union([z.number(), z.string().trim().regex(/^[\d.eE+-]+$/).transform(Number)]).pipe(z.number().gt(0).lt(1));
+const FrameIdSchema = z.union([z.number(), z.string().regex(/^\d{1,10}$/).transform(Number)]).pipe(z.int().min(0).max(0xffffffff));
+const SourceSchema = z.string().max(512);
 
-function parseFrameId(raw: unknown): number | undefined {
-  if (raw === undefined || raw === null || raw === '') return undefined;
-  const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d{1,10}$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new HttpError(400, 'frameId must be a non-negative integer', 'bad-request');
-  return n;
+function param<T>(schema: z.ZodType<T>, raw: unknown, fallback: T, problem: string): T {
+  if (raw === undefined || raw === null || raw === '') return fallback;
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw new HttpError(400, problem, 'bad-request');
+  return parsed.data;
 }
-
-function sourceParam(raw: unknown, fallback: string): string {
-  if (raw === undefined || raw === '') return fallback;
-  if (typeof raw !== 'string' || raw.length > 512) throw new HttpError(400, 'source must be a source URI string', 'bad-request');
-  return raw;
-}
+const parseThreshold = (raw: unknown, fallback: number) => param(ThresholdSchema, raw, fallback, 'threshold must be a number between 0 and 1');
+const parseFrameId = (raw: unknown) => param<number | undefined>(FrameIdSchema, raw, undefined, 'frameId must be a non-negative integer');
+const sourceParam = (raw: unknown, fallback: string) => param(SourceSchema, raw, fallback, 'source must be a source URI string');
 
 /** Mask (uint8, one channel) → PNG; PNG → mask. */
 export async function maskToPng(mask: Uint8Array, width: number, height: number): Promise<Buffer> {
