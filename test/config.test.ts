@@ -104,6 +104,8 @@ describe.skipIf(!fs.existsSync(MAIN))('the command line', () => {
     expect(top.status).toBe(0);
     for (const c of ['serve', 'bench', 'infer', 'build-engine', 'soak', 'config']) expect(top.stdout).toMatch(new RegExp(`^  ${c}\\b`, 'm'));
     expect(cli(['help', 'infer']).stdout).toMatch(/--mm-per-px <x>/);
+    expect(cli(['help']).status).toBe(0);
+    expect(cli(['--version']).stdout.trim()).toBe(JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', 'package.json'), 'utf8')).version);
   });
 
   it('crackscope config prints the effective config, secrets masked; --schema the JSON Schema', () => {

@@ -7,11 +7,16 @@ import { ModelError } from '../inference/manifest.js';
 import { SourceUriError } from '../camera/frame-source.js';
 import { COMMANDS } from './commands/index.js';
 import { runProgram } from './program.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../config/schema.js';
 
 const FOOTER = `Every config key is also a flag (--kebab-case) and an environment variable (CRACKSCOPE_SNAKE_CASE);
 'crackscope <command> --help' lists them, 'crackscope config --schema' prints the config file's JSON Schema.`;
 
-runProgram(COMMANDS, process.argv.slice(2), FOOTER).then(
+const { version } = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string };
+
+runProgram(COMMANDS, process.argv.slice(2), FOOTER, version).then(
   (code) => {
     process.exitCode = code;
   },

@@ -51,7 +51,7 @@ function build<C>(spec: CommandSpec<C>, outcome: { code: number }, context?: C, 
 
 function exitCodeOf(err: unknown): number | undefined {
   if (err instanceof CommanderError) {
-    return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : EX_USAGE;
+    return err.exitCode === 0 ? 0 : EX_USAGE; // help or --version asked for; anything else is a usage error
   }
   return undefined;
 }
@@ -80,11 +80,12 @@ function handleUsage(err: unknown, who: string): number {
 }
 
 /** `crackscope <command> …`: every command in `specs`, with the top-level help listing them. */
-export async function runProgram(specs: CommandSpec[], argv: string[], footer: string): Promise<number> {
+export async function runProgram(specs: CommandSpec[], argv: string[], footer: string, version?: string): Promise<number> {
   const program = prepare(new Command('crackscope'), 'crackscope')
     .usage('<command> [options]')
     .addHelpText('after', `\n${footer}`)
     .helpCommand('help [command]', 'help for a command');
+  if (version) program.version(version, '-V, --version');
   const outcome = { code: 0 };
   for (const spec of specs) program.addCommand(build(spec, outcome));
   if (argv.length === 0) {

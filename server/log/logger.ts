@@ -56,12 +56,10 @@ export function createLogger(
   return wrap(p);
 }
 
+const NOOP = () => undefined;
+
+/** Our call shape on pino's; a level below the logger's costs one no-op call (the level is fixed). */
 function wrap(p: pino.Logger): Logger {
-  return {
-    debug: (event, fields) => p.debug({ event, ...fields }),
-    info: (event, fields) => p.info({ event, ...fields }),
-    warn: (event, fields) => p.warn({ event, ...fields }),
-    error: (event, fields) => p.error({ event, ...fields }),
-    child: (fields) => wrap(p.child(fields)),
-  };
+  const at = (level: LogLevel) => (p.isLevelEnabled(level) ? (event: string, fields?: Record<string, unknown>) => p[level]({ event, ...fields }) : NOOP);
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: (fields) => wrap(p.child(fields)) };
 }
