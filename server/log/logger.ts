@@ -16,15 +16,15 @@ export interface Logger {
 }
 
 /**
- * Secrets that must never reach the journal, wherever a record carries them: the config's secret
- * keys (top level, in a logged config, one level deeper), HTTP credentials, and the user:password
- * a camera URI may hold.
+ * Secrets that must never reach the journal, wherever our records carry them: the config's secret
+ * keys (top level, in a logged config), HTTP credentials, and the user:password a camera URI may
+ * hold. Named paths, no wildcards: wildcard redaction costs pino ~9 µs a line, named paths ~0.
  */
 const SECRET_PATHS = [
-  ...SECRET_KEYS.flatMap((k) => [k, `config.${k}`, `*.${k}`]),
-  'authorization', 'headers.authorization', '*.headers.authorization', '*.*.headers.authorization', 'token', 'password', '*.password',
+  ...SECRET_KEYS.flatMap((k) => [k, `config.${k}`]),
+  'authorization', 'headers.authorization', 'req.headers.authorization', 'request.headers.authorization', 'token', 'password',
 ];
-const URI_PATHS = ['source', 'uri', '*.source', '*.uri'];
+const URI_PATHS = ['source', 'uri', 'config.source'];
 export const REDACT_PATHS = [...SECRET_PATHS, ...URI_PATHS];
 
 /** A redacted value in the log: what kind of thing was there (a URI without its password), not what it was. */
