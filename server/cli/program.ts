@@ -37,12 +37,13 @@ function prepare(cmd: Command, who: string): Command {
   return cmd
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(`${who}: ${text}`) })
-    .showHelpAfterError(`(see '${who} --help')`).configureHelp({ sortOptions: false, showGlobalOptions: false });
+    .showHelpAfterError(`(see '${who} --help')`)
+    .configureHelp({ sortOptions: false, showGlobalOptions: false });
 }
 
-function build<C>(spec: CommandSpec<C>, outcome: { code: number }, context?: C, program = 'crackscope'): Command {
+function build<C>(spec: CommandSpec<C>, outcome: { code: number }, context?: C): Command {
   const cmd = spec.configure(new Command(spec.name).summary(spec.summary).description(spec.summary));
-  prepare(cmd, `${program} ${spec.name}`);
+  prepare(cmd, `crackscope ${spec.name}`);
   return cmd.action(async () => {
     const args = cmd.processedArgs.flat().filter((a): a is string => typeof a === 'string');
     outcome.code = await spec.run({ args, opts: cmd.opts(), context });
