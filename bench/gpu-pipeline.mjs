@@ -2,6 +2,7 @@
 //   node bench/gpu-pipeline.mjs agree                      CPU vs WebGPU masks on the demo frames
 //   node bench/gpu-pipeline.mjs pipeline PROVIDER ENC N K  frames from memory → FramePipeline (model in
 //                                                          its worker thread) → FrameStream → K WS clients
+//                                                          (COMPARE=B[,C]: with comparison models, as serve --compare)
 // Prints one JSON line per result.
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
@@ -15,6 +16,9 @@ import { createCrackSession, createOrtSession } from '../dist/server/inference/s
 import { createLogger } from '../dist/server/log/logger.js';
 import { FramePipeline } from '../dist/server/pipeline/frame-pipeline.js';
 import { FrameStream } from '../dist/server/stream/ws-server.js';
+import { loadExtraModels } from '../dist/server/inference/model-set.js';
+import { thresholdByte } from '../dist/server/inference/agreement.js';
+import { FrameComparer } from '../dist/server/pipeline/compare.js';
 
 const config = loadConfig({ flags: {} });
 const model = resolveModel(config.modelsDir, config.model);
@@ -79,21 +83,30 @@ if (mode === 'agree') {
     async stop() {}
     stats() { return { framesRead: this.seq, framesDropped: 0, badFrames: 0, restarts: 0, state: 'running' }; }
   }
+  const compare = (process.env.COMPARE ?? '').split(',').filter(Boolean);
+  const runConfig = { ...config, providers: [provider], compare, shadow: '' };
   const session = await createCrackSession({ model, providers: [provider], threads: 0, log, logLevel: 'error' });
+  const extra = await loadExtraModels(runConfig, model, log);
+  const comparer = compare.length
+    ? await FrameComparer.create({ compare: extra.compare, live: { name: model.manifest.name, version: model.manifest.version, thresholdByte: thresholdByte(model.manifest.threshold) }, shadowRate: 0, shadowKeep: 0, dataDir: '/tmp', width, height, log })
+    : undefined;
   const source = new MemorySource();
-  const pipeline = new FramePipeline({ source, session, width, height, jpegQuality: config.jpegQuality, maskEncoding, sourceStallMs: 5000, log });
-  const ctx = { config, log, manifest: model.manifest, inference: { provider: session.provider, providerLabel: session.providerLabel, fallbacks: session.fallbacks }, pipeline };
+  const pipeline = new FramePipeline({ source, session, width, height, jpegQuality: config.jpegQuality, maskEncoding, sourceStallMs: 5000, log, comparer });
+  const ctx = { config: runConfig, log, manifest: model.manifest, inference: { provider: session.provider, providerLabel: session.providerLabel, fallbacks: session.fallbacks }, pipeline, comparer };
   const stream = new FrameStream(ctx, pipeline);
   const server = http.createServer((_, res) => res.end());
   server.on('upgrade', (req, socket, head) => stream.handleUpgrade(req, socket, head));
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   pipeline.start();
   const m = await measureClients({ port: server.address().port, frames: Number(n), clients: Number(k), warmup: 20 });
-  console.log(JSON.stringify({ check: 'memory_pipeline', provider: session.provider, providerLabel: session.providerLabel, mask_encoding: maskEncoding, source: 'memory (demo frames, no GStreamer)', ...m, process_rss_mb_incl_clients: rss() }));
+  const agreement = comparer?.summary().map((c) => ({ model: c.name, iou_mean: c.sinceStart.iouMean, pooled_iou: c.sinceStart.pooledIou, inference_ms: c.window.inferenceMs }));
+  console.log(JSON.stringify({ check: 'memory_pipeline', provider: session.provider, providerLabel: session.providerLabel, mask_encoding: maskEncoding, source: 'memory (demo frames, no GStreamer)', compare, agreement, ...m, process_rss_mb_incl_clients: rss() }));
   await stream.close();
   await pipeline.stop();
   server.close();
   await session.release();
+  await comparer?.stop();
+  await extra.release();
   process.exit(0);
 } else {
   console.error('usage: gpu-pipeline.mjs agree | pipeline PROVIDER ENC N K');

@@ -15,6 +15,8 @@ if ((want_tests)); then
   command -v shellcheck >/dev/null || pkgs+=(shellcheck)
   command -v systemd-analyze >/dev/null || pkgs+=(systemd)
   fc-list 2>/dev/null | grep -qi 'noto sans cjk' || pkgs+=(fonts-noto-cjk)
+  # the FP16 conversion (scripts/onnx_fp16.py) that test/fp16.test.ts compares against FP32
+  /usr/bin/python3 -c 'import onnx' 2>/dev/null || pkgs+=(python3-onnx)
 fi
 if ((${#pkgs[@]})); then
   sudo=()

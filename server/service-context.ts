@@ -4,6 +4,7 @@ import type { Config } from './config/schema.js';
 import type { Logger } from './log/logger.js';
 import type { ModelManifest } from './inference/manifest.js';
 import type { ProviderName, StageTimings } from './stream/wire-format.js';
+import type { FrameComparison, FrameComparer } from './pipeline/compare.js';
 
 /** A frame after inference: what the stream sends and what a capture saves. */
 export interface ProcessedFrame {
@@ -17,6 +18,8 @@ export interface ProcessedFrame {
   /** crack probability ×255, width×height, row-major */
   mask: Uint8Array;
   timings: StageTimings;
+  /** the comparison models' masks and agreement on this frame (serve --compare) */
+  comparisons?: FrameComparison[];
 }
 
 export interface InferenceInfo {
@@ -52,4 +55,6 @@ export interface ServiceContext {
   manifest: ModelManifest;
   inference: InferenceInfo;
   pipeline: PipelineHandle;
+  /** comparison and shadow models, when configured */
+  comparer?: FrameComparer;
 }

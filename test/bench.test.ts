@@ -58,4 +58,25 @@ describe('crackscope bench', () => {
     expect(j.mask_bytes_mean).toBeGreaterThan(0);
     expect(j.mask_bytes_mean).toBeLessThan(h * w);
   });
+
+  it('--compare: the live model alone and with a comparison model, against its own cost (tiny models: no timing asserted)', async () => {
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const { writeTinyModel } = await import('./helpers/tiny-model.js');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-bench-compare-'));
+    writeTinyModel(dir, 'tinymax', { width: 96, height: 64, mode: 'max' });
+    writeTinyModel(dir, 'tinymean', { width: 96, height: 64, mode: 'mean' });
+    const r = await runCli(['bench', '--frames', '6', '--json', '--providers', 'cpu', '--models-dir', dir, '--compare', 'tinymax', '--source', 'test://ball'], { timeoutMs: 120_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const c = lastJson(r.stdout).compare;
+    expect(c.models).toEqual([{ model: 'tinymax@0.0.1-test', raw_infer_ms_p50: expect.any(Number) }]);
+    for (const run of [c.live_alone, c.with_compare]) {
+      expect(run.pipeline_fps).toBeGreaterThan(0);
+      expect(run.frame_ms).toBeCloseTo(1000 / run.pipeline_fps, 0);
+      expect(run.daemon_cpu_ms_per_frame).toBeGreaterThanOrEqual(0);
+    }
+    expect(c.frame_ms_added).toBeCloseTo(c.with_compare.frame_ms - c.live_alone.frame_ms, 0);
+    expect(c.within_own_cost).toBe(c.frame_ms_added <= c.own_cost_ms);
+  });
 });

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { buildEngineCommand, evaluateAgreement, maskAgreement, modelIo, parseTrtexecLog, trtexecArgs } from '../server/cli/build-engine.js';
+import { buildEngineCommand, calibrationImages, evaluateAgreement, modelIo, parseTrtexecLog, trtexecArgs } from '../server/cli/build-engine.js';
 import { buildEpContextModel, parseEpContextModel, parseOnnxModel, ONNX_DTYPE } from '../server/inference/epcontext.js';
 import { inspectOrtBinding, resolveTensorrtModel, type PlatformInfo } from '../server/inference/engine-cache.js';
 import { resolveModel } from '../server/inference/manifest.js';
@@ -199,10 +199,26 @@ describe('engine keys: a stale or foreign engine is never loaded silently', () =
 });
 
 describe('accuracy gate', () => {
-  it('IoU of thresholded masks', () => {
-    const a = Uint8Array.from([0, 200, 200, 0]);
-    const b = Uint8Array.from([0, 200, 0, 200]);
-    expect(maskAgreement(a, b, 128)).toEqual({ inter: 1, union: 3 });
+  it('takes calibration and gate images from the user\'s captures', () => {
+    const root = tmp('calib');
+    const caps = path.join(root, 'data', 'captures');
+    for (const id of ['20260101T000000000Z-aaaaaa', '20260101T000001000Z-bbbbbb']) {
+      fs.mkdirSync(path.join(caps, id), { recursive: true });
+      fs.writeFileSync(path.join(caps, id, 'image.jpg'), 'jpeg');
+    }
+    fs.mkdirSync(path.join(caps, '.tmp-unfinished'), { recursive: true });
+    const dir = calibrationImages('captures', path.join(root, 'data'), path.join(root, 'engines'))!;
+    expect(fs.readdirSync(dir).sort()).toEqual(['20260101T000000000Z-aaaaaa.jpg', '20260101T000001000Z-bbbbbb.jpg']);
+    expect(fs.readFileSync(path.join(dir, '20260101T000000000Z-aaaaaa.jpg'), 'utf8')).toBe('jpeg');
+    // a calibration cache made from these images survives the next run; links to deleted captures do not
+    fs.writeFileSync(path.join(dir, 'calibration.cache'), 'cache');
+    fs.rmSync(path.join(caps, '20260101T000001000Z-bbbbbb'), { recursive: true });
+    calibrationImages('captures', path.join(root, 'data'), path.join(root, 'engines'));
+    expect(fs.readdirSync(dir).sort()).toEqual(['20260101T000000000Z-aaaaaa.jpg', 'calibration.cache']);
+    expect(() => calibrationImages('captures', path.join(root, 'nothing'), path.join(root, 'engines'))).toThrow(/no captures in/);
+    // a calibration.cache file is not an image folder
+    fs.writeFileSync(path.join(root, 'calibration.cache'), 'x');
+    expect(calibrationImages(path.join(root, 'calibration.cache'), root, root)).toBeUndefined();
   });
 
   it('measures agreement of a candidate model against FP32 on a validation folder (CPU here)', async () => {
@@ -220,7 +236,7 @@ describe('accuracy gate', () => {
       await sharp(px, { raw: { width: 96, height: 64, channels: 3 } }).png().toFile(path.join(val, `v${i}.png`));
     }
     const same = await evaluateAgreement({ reference: mf.onnxPath, candidate: mf.onnxPath, provider: 'cpu', modelFiles: mf, valDir: val });
-    expect(same).toEqual({ iou: 1, images: 3 });
+    expect(same).toMatchObject({ iou: 1, images: 3 });
     const diff = await evaluateAgreement({ reference: mf.onnxPath, candidate: other, provider: 'cpu', modelFiles: mf, valDir: val });
     expect(diff.iou).toBeLessThan(0.95);
     expect(diff.iou).toBeGreaterThan(0);

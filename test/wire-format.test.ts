@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { HEADER_BYTES, MASK_DEFLATE, MASK_RAW, WireFormatError, decodeFrame, encodeFrame, type FrameMessage } from '../server/stream/wire-format.js';
+import { COMPARISON_HEADER_BYTES, HEADER_BYTES, MASK_DEFLATE, MASK_RAW, WireFormatError, decodeBinaryMessage, decodeFrame, encodeComparisonMask, encodeFrame, frameHeaderBytes, type FrameMessage } from '../server/stream/wire-format.js';
 import { parseClientMessage } from '../server/stream/client-messages.js';
 
-function sample(): FrameMessage {
+function sample(): Omit<FrameMessage, 'comparisons'> & { comparisons?: FrameMessage['comparisons'] } {
   const mask = new Uint8Array(8 * 4).map((_, i) => (i * 37) & 255);
   return {
     frameId: 4_000_000_001,
@@ -52,7 +52,47 @@ describe('wire format', () => {
     expect(decodeFrame(encodeFrame({ ...sample(), mask: { width: 8, height: 4, encoding: MASK_DEFLATE }, maskBytes: new Uint8Array(9) })).maskBytes.byteLength).toBe(9);
   });
 
+  it('carries per-model comparison stats in the header; readers that skip the block still find the payloads', () => {
+    const comparisons = [
+      { index: 0, inferenceMs: 41.5, iou: 0.875, f1: 0.9375 },
+      { index: 2, inferenceMs: 12.25, iou: 1, f1: 1 },
+    ];
+    const bytes = encodeFrame({ ...sample(), comparisons });
+    expect(frameHeaderBytes(2)).toBe(HEADER_BYTES + 4 + 32);
+    expect(bytes.byteLength).toBe(frameHeaderBytes(2) + 7 + 32);
+    const d = decodeFrame(bytes);
+    expect(d.comparisons).toEqual(comparisons);
+    expect(Array.from(d.jpeg)).toEqual(Array.from(sample().jpeg));
+    expect(Array.from(d.maskBytes)).toEqual(Array.from(sample().maskBytes));
+    // the header-bytes field points past the block: a reader of the fixed layout finds the JPEG there
+    const v = new DataView(bytes.buffer, bytes.byteOffset);
+    expect(v.getUint16(6, true)).toBe(frameHeaderBytes(2));
+    expect(decodeFrame(encodeFrame(sample())).comparisons).toEqual([]);
+    // a count the header cannot hold is refused
+    const bad = bytes.slice();
+    bad[HEADER_BYTES] = 9;
+    expect(() => decodeFrame(bad)).toThrow(/cannot hold 9 comparisons/);
+  });
+
+  it('round-trips a comparison mask message and tells it from a frame', () => {
+    const maskBytes = new Uint8Array(32).map((_, i) => 255 - i);
+    const msg = encodeComparisonMask({ frameId: 77, index: 1, mask: { width: 8, height: 4, encoding: MASK_RAW }, maskBytes });
+    expect(msg.byteLength).toBe(COMPARISON_HEADER_BYTES + 32);
+    const d = decodeBinaryMessage(msg);
+    expect(d.kind).toBe('comparison');
+    if (d.kind !== 'comparison') return;
+    expect(d.comparison).toMatchObject({ frameId: 77, index: 1, mask: { width: 8, height: 4, encoding: MASK_RAW } });
+    expect(Array.from(d.comparison.maskBytes)).toEqual(Array.from(maskBytes));
+    expect(decodeBinaryMessage(encodeFrame(sample())).kind).toBe('frame');
+    expect(() => decodeBinaryMessage(msg.subarray(0, msg.byteLength - 1))).toThrow(/comparison length/);
+    expect(() => decodeBinaryMessage(encodeComparisonMask({ frameId: 1, index: 0, mask: { width: 8, height: 4, encoding: MASK_RAW }, maskBytes: new Uint8Array(5) }))).toThrow(/raw comparison mask/);
+  });
+
   it('validates client messages', () => {
+    expect(parseClientMessage('{"type":"compare","model":1}')).toEqual({ type: 'compare', model: 1 });
+    expect(parseClientMessage('{"type":"compare","model":null}')).toEqual({ type: 'compare', model: null });
+    expect(parseClientMessage('{"type":"compare","model":"b"}')).toHaveProperty('error');
+    expect(parseClientMessage('{"type":"compare"}')).toHaveProperty('error');
     expect(parseClientMessage('{"type":"ping","t":5}')).toEqual({ type: 'ping', t: 5 });
     expect(parseClientMessage('{"type":"pause"}')).toEqual({ type: 'pause' });
     expect(parseClientMessage('not json')).toEqual({ error: 'message is not valid JSON' });

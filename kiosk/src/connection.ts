@@ -1,12 +1,14 @@
 // The WebSocket to the server: hello, binary frames and status messages, decoded with the shared
 // wire format; reconnects by itself with exponential backoff (0.5 s doubling to 8 s, with jitter).
-import { decodeFrame, PROTOCOL_VERSION, type FrameMessage, type HelloMessage, type ServerTextMessage, type StatusMessage } from '../../server/stream/wire-format.js';
+import { decodeBinaryMessage, PROTOCOL_VERSION, type ComparisonMaskMessage, type FrameMessage, type HelloMessage, type ServerTextMessage, type StatusMessage } from '../../server/stream/wire-format.js';
 
 export type ConnState = 'connecting' | 'open' | 'closed';
 
 export interface ConnectionEvents {
   hello(h: HelloMessage): void;
   frame(f: FrameMessage, receivedAt: number): void;
+  /** a comparison model's mask for the frame just received (after a 'compare' request) */
+  comparison(c: ComparisonMaskMessage): void;
   status(s: StatusMessage): void;
   state(s: ConnState, retryAt: number): void;
   error(message: string): void;
@@ -80,7 +82,9 @@ export class Connection {
         return;
       }
       try {
-        this.on.frame(decodeFrame(ev.data as ArrayBuffer), now);
+        const m = decodeBinaryMessage(ev.data as ArrayBuffer);
+        if (m.kind === 'frame') this.on.frame(m.frame, now);
+        else this.on.comparison(m.comparison);
       } catch (err) {
         this.on.error((err as Error).message);
       }

@@ -1,6 +1,7 @@
 // crackscope kiosk: wires the connection, the Three.js view, gestures, overlay controls, freeze and
 // compare, capture + gallery, measure + calibration, status, language and the idle reset.
-import type { FrameMessage, HelloMessage, StatusMessage } from '../../server/stream/wire-format.js';
+import type { ComparisonMaskMessage, FrameMessage, HelloMessage, StatusMessage } from '../../server/stream/wire-format.js';
+import { COMPARE_DIFF, COMPARE_OFF, COMPARE_OTHER, COMPARE_SWIPE } from './overlay-shader.js';
 import { api, captureUrl, type CaptureSummary } from './api.js';
 import { Connection, type ConnState } from './connection.js';
 import { $, show, toast } from './dom.js';
@@ -61,17 +62,34 @@ const stats = {
 // --- mask double buffer: decode into `back`, show `front` -------------------------------------------
 let front = new MaskBuffer();
 let back = new MaskBuffer();
+// the comparison model's mask, double-buffered the same way
+let front2 = new MaskBuffer();
+let back2 = new MaskBuffer();
+
+// --- model comparison (serve --compare): which model, how it is shown -------------------------------
+type CompareView = 'swipe' | 'toggle' | 'diff';
+let cmpModel: number | null = null;
+let cmpView: CompareView = 'swipe';
+/** toggle view: true while the comparison model's mask is on screen */
+let showOther = false;
+let cmpStats: { liveMs: number; otherMs: number; iou: number; f1: number } | null = null;
+/** a frame whose comparison mask is still on its way (it follows the frame message at once) */
+let awaiting: { f: FrameMessage; t: number } | null = null;
 
 // --- live frames: latest wins, one decode at a time ------------------------------------------------
 let busy = false;
-let pending: { f: FrameMessage; t: number } | null = null;
+let pending: { f: FrameMessage; t: number; c: ComparisonMaskMessage | null } | null = null;
 let drawnAt: number | null = null; // receive time of the frame waiting to be drawn
 
-async function process(f: FrameMessage, receivedAt: number): Promise<void> {
+async function process(f: FrameMessage, receivedAt: number, c: ComparisonMaskMessage | null): Promise<void> {
   busy = true;
   const t0 = performance.now();
   try {
-    const [bmp, ok] = await Promise.all([createImageBitmap(new Blob([f.jpeg as Uint8Array<ArrayBuffer>], { type: 'image/jpeg' })), back.load(f)]);
+    const [bmp, ok, ok2] = await Promise.all([
+      createImageBitmap(new Blob([f.jpeg as Uint8Array<ArrayBuffer>], { type: 'image/jpeg' })),
+      back.load(f),
+      c ? back2.load(c) : Promise.resolve(false),
+    ]);
     decodeMs.push(performance.now() - t0);
     if (mode !== 'live') {
       bmp.close();
@@ -81,6 +99,13 @@ async function process(f: FrameMessage, receivedAt: number): Promise<void> {
         [front, back] = [back, front];
         viewer.setMask(front.data, front.width, front.height);
       } else stats.decodeErrors++;
+      const entry = f.comparisons.find((x) => x.index === cmpModel);
+      if (c && ok2 && entry && c.index === cmpModel) {
+        [front2, back2] = [back2, front2];
+        viewer.setMask2(front2.data, front2.width, front2.height);
+        cmpStats = { liveMs: f.timings.inference, otherMs: entry.inferenceMs, iou: entry.iou, f1: entry.f1 };
+        applyCompare();
+      }
       shownFrameId = f.frameId;
       drawnAt = receivedAt;
     }
@@ -92,8 +117,13 @@ async function process(f: FrameMessage, receivedAt: number): Promise<void> {
   if (pending) {
     const p = pending;
     pending = null;
-    void process(p.f, p.t);
+    void process(p.f, p.t, p.c);
   }
+}
+
+function deliver(f: FrameMessage, t: number, c: ComparisonMaskMessage | null): void {
+  if (busy) pending = { f, t, c };
+  else void process(f, t, c);
 }
 
 const connection = new Connection(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`, {
@@ -101,6 +131,10 @@ const connection = new Connection(`${location.protocol === 'https:' ? 'wss' : 'w
     hello = h;
     everOpen = true;
     if (!thresholdTouched) setThreshold(h.model.threshold);
+    renderModels();
+    // a new connection starts without a comparison: ask again for the one picked, if it is still there
+    if (cmpModel !== null && !h.compare?.some((m) => m.index === cmpModel)) selectModel(null);
+    else if (cmpModel !== null) connection.send({ type: 'compare', model: cmpModel });
     updateStatus();
   },
   frame(f, t) {
@@ -108,8 +142,16 @@ const connection = new Connection(`${location.protocol === 'https:' ? 'wss' : 'w
     recvRate.tick(t);
     latency.push(Date.now() - f.capturedAt);
     if (mode !== 'live') return;
-    if (busy) pending = { f, t };
-    else void process(f, t);
+    if (awaiting) deliver(awaiting.f, awaiting.t, null); // its comparison mask never came
+    awaiting = null;
+    if (cmpModel !== null && f.comparisons.some((x) => x.index === cmpModel)) awaiting = { f, t };
+    else deliver(f, t, null);
+  },
+  comparison(c) {
+    if (!awaiting || awaiting.f.frameId !== c.frameId || c.index !== cmpModel) return;
+    const a = awaiting;
+    awaiting = null;
+    deliver(a.f, a.t, c);
   },
   status(s) {
     lastStatus = s;
@@ -171,6 +213,7 @@ function updateStatus(): void {
     latencyMs: stats.latencyMsP50,
     frameMs: stats.frameMsP50,
     everOpen,
+    compare: cmpModel !== null && cmpStats && mode !== 'capture' ? { liveName: hello?.model.name ?? '', otherName: otherName(), ...cmpStats } : null,
   });
 }
 
@@ -223,6 +266,8 @@ function setMode(m: Mode): void {
     measure.hide();
     pending = null;
   }
+  if (m === 'capture') viewer.clearMask2(); // a capture has the live model's mask only
+  applyCompare();
   updateStatus();
 }
 
@@ -236,11 +281,77 @@ function backToLive(): void {
 function setCompare(on: boolean): void {
   compare = on;
   $('btn-compare').classList.toggle('on', on);
-  show($('divider'), on);
   if (on) dividerX = dividerX > 0 ? dividerX : window.innerWidth / 2;
   viewer.setDivider(on ? dividerX : null);
+  applyCompare();
+}
+
+// --- model comparison -------------------------------------------------------------------------------
+function otherName(): string {
+  return hello?.compare?.find((m) => m.index === cmpModel)?.name ?? '';
+}
+/** The shader's comparison mode, the divider and the labels, from cmpModel / cmpView / showOther. */
+function applyCompare(): void {
+  const active = cmpModel !== null && mode !== 'capture' && front2.width > 0;
+  const swipe = active && cmpView === 'swipe';
+  if (swipe && dividerX <= 0) dividerX = window.innerWidth / 2;
+  const m = !active ? COMPARE_OFF : cmpView === 'swipe' ? COMPARE_SWIPE : cmpView === 'diff' ? COMPARE_DIFF : showOther ? COMPARE_OTHER : COMPARE_OFF;
+  viewer.setCompare(m, dividerX);
+  show($('divider'), compare || swipe);
+  show($('cmp-labels'), active && cmpView !== 'diff');
+  $('cmp-left').textContent = swipe ? otherName() : showOther ? `▶ ${otherName()}` : `▶ ${hello?.model.name ?? ''}`;
+  $('cmp-right').textContent = swipe ? (hello?.model.name ?? '') : '';
+  show($('cmp-right'), swipe);
+  $('legend-live').textContent = `${t('only')} ${hello?.model.name ?? ''}`;
+  $('legend-other').textContent = `${t('only')} ${otherName()}`;
+  document.querySelectorAll<HTMLButtonElement>('#models-list button').forEach((b) => b.classList.toggle('on', (b.dataset.model === '' ? null : Number(b.dataset.model)) === cmpModel));
+  document.querySelectorAll<HTMLButtonElement>('#cmp-views button').forEach((b) => {
+    b.classList.toggle('on', b.dataset.view === cmpView);
+    b.disabled = cmpModel === null;
+  });
+  show($('cmp-legend'), cmpModel !== null && cmpView === 'diff');
+  $('btn-models').classList.toggle('on', cmpModel !== null);
   placeOverlays();
 }
+function selectModel(index: number | null): void {
+  cmpModel = index;
+  awaiting = null;
+  cmpStats = null;
+  showOther = false;
+  if (index === null) viewer.clearMask2();
+  connection.send({ type: 'compare', model: index });
+  applyCompare();
+  updateStatus();
+}
+function renderModels(): void {
+  const models = hello?.compare ?? [];
+  show($('btn-models'), models.length > 0);
+  const list = $('models-list');
+  list.replaceChildren();
+  const add = (label: string, index: number | null, i18n?: string) => {
+    const b = document.createElement('button');
+    b.dataset.model = index === null ? '' : String(index);
+    b.textContent = label;
+    if (i18n) b.dataset.i18n = i18n;
+    b.addEventListener('click', () => selectModel(index));
+    list.appendChild(b);
+  };
+  add(t('model_off'), null, 'model_off');
+  for (const m of models) add(m.name, m.index);
+  applyCompare();
+}
+$('btn-models').addEventListener('click', () => {
+  const p = $('models-panel');
+  show(p, p.classList.contains('hidden'));
+  if (!p.classList.contains('hidden')) show($('overlay-panel'), false);
+});
+document.querySelectorAll<HTMLButtonElement>('#cmp-views button').forEach((b) =>
+  b.addEventListener('click', () => {
+    cmpView = b.dataset.view as CompareView;
+    showOther = false;
+    applyCompare();
+  }),
+);
 $('btn-freeze').addEventListener('click', () => (mode === 'live' ? freeze() : backToLive()));
 $('btn-compare').addEventListener('click', () => setCompare(!compare));
 {
@@ -253,8 +364,8 @@ $('btn-compare').addEventListener('click', () => setCompare(!compare));
   div.addEventListener('pointermove', (e) => {
     if (!dragging) return;
     dividerX = Math.min(window.innerWidth, Math.max(0, e.clientX));
-    viewer.setDivider(dividerX);
-    placeOverlays();
+    if (compare) viewer.setDivider(dividerX);
+    applyCompare();
   });
   const end = () => (dragging = false);
   div.addEventListener('pointerup', end);
@@ -345,7 +456,11 @@ function maskToScreen(mx: number, my: number): [number, number] {
   return imageToScreen(viewer.view, g, (mx / front.width) * g.iw, (my / front.height) * g.ih);
 }
 function placeOverlays(): void {
-  if (compare) $('divider').style.left = `${dividerX}px`;
+  $('divider').style.left = `${dividerX}px`;
+  if (cmpView === 'swipe') {
+    $('cmp-left').style.left = `${Math.max(70, dividerX / 2)}px`;
+    $('cmp-right').style.left = `${Math.min(window.innerWidth - 70, (dividerX + window.innerWidth) / 2)}px`;
+  } else $('cmp-left').style.left = '50%';
   const parts: string[] = [];
   const pts = markPoints.map(([x, y]) => maskToScreen(x, y));
   if (pts.length === 2) parts.push(`<line x1="${pts[0][0]}" y1="${pts[0][1]}" x2="${pts[1][0]}" y2="${pts[1][1]}" stroke="#0f0" stroke-width="3"/>`);
@@ -360,6 +475,11 @@ const gestures = new Gestures(viewer.canvas, viewer.view, viewer.geom, {
   },
   interacted: () => hideHint(),
   tap: (x, y) => {
+    if (!measure.visible && cmpModel !== null && cmpView === 'toggle') {
+      showOther = !showOther;
+      applyCompare();
+      return;
+    }
     if (!measure.visible || front.width === 0) return;
     const g = viewer.geom;
     const [ix, iy] = screenToImage(viewer.view, g, x, y);
@@ -395,6 +515,7 @@ function hideHint(): void {
 new IdleTimer(IDLE_MS, () => {
   gallery.hide();
   show($('overlay-panel'), false);
+  show($('models-panel'), false);
   $('btn-overlay').classList.remove('on');
   if (mode !== 'live') backToLive();
   gestures.reset();
@@ -433,6 +554,11 @@ function maskBase64(): string {
       mmPerPx: measure.analysis?.mmPerPx ?? null,
       gestures: { ...gestures.counts },
       mask: { width: front.width, height: front.height },
+      compareModel: cmpModel,
+      compareView: cmpView,
+      showOther,
+      compareStats: cmpStats,
+      mask2: { width: front2.width, height: front2.height },
     };
   },
   /** the mask on screen, base64 of width×height uint8 */

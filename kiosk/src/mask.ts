@@ -19,7 +19,7 @@ export class MaskBuffer {
   }
 
   /** Fills the buffer from a frame's mask. Resolves false if the mask could not be decoded. */
-  async load(f: FrameMessage): Promise<boolean> {
+  async load(f: Pick<FrameMessage, 'mask' | 'maskBytes'>): Promise<boolean> {
     this.ensure(f.mask.width, f.mask.height);
     if (f.mask.encoding === MASK_RAW) {
       this.data.set(f.maskBytes);

@@ -3,10 +3,18 @@
 // The threshold is a uniform, so moving the slider changes the picture on the next draw.
 // Left of uDividerPx (device px) the overlay is not drawn (compare view). With uSelected > 0 the crack
 // whose label equals uSelected is highlighted and the others are dimmed.
+// Model comparison (uMask2 = the comparison model's mask), uCompare: 0 off; 1 swipe: left of
+// uSwipePx the comparison mask, right of it the live one; 2 the comparison mask only (tap toggle);
+// 3 differences: where exactly one model finds a crack, that pixel is drawn in uOnlyLive or
+// uOnlyOther, whatever the overlay mode; pixels both find are drawn as usual.
 
 export const MODE_HEAT = 0;
 export const MODE_SOLID = 1;
 export const MODE_OUTLINE = 2;
+export const COMPARE_OFF = 0;
+export const COMPARE_SWIPE = 1;
+export const COMPARE_OTHER = 2;
+export const COMPARE_DIFF = 3;
 
 export const vertexShader = /* glsl */ `
 varying vec2 vUv;
@@ -33,12 +41,19 @@ uniform vec3 uColor;
 uniform float uDividerPx;
 uniform float uSelected;
 uniform float uPixelated;
+uniform sampler2D uMask2;
+uniform float uHasMask2;
+uniform int uCompare;
+uniform float uSwipePx;
+uniform vec3 uOnlyLive;
+uniform vec3 uOnlyOther;
 varying vec2 vUv;
+bool useOther;
 
 vec2 snap(vec2 uv, vec2 size) {
   return uPixelated > 0.5 ? (floor(uv * size) + 0.5) / size : uv;
 }
-float prob(vec2 uv) { return texture2D(uMask, uv).r; }
+float prob(vec2 uv) { return useOther ? texture2D(uMask2, uv).r : texture2D(uMask, uv).r; }
 float labelAt(vec2 uv) {
   vec2 t = texture2D(uLabels, uv).rg * 255.0;
   return floor(t.r + 0.5) + 256.0 * floor(t.g + 0.5);
@@ -54,7 +69,17 @@ void main() {
   vec3 col = base;
   if (uHasMask > 0.5 && gl_FragCoord.x >= uDividerPx) {
     vec2 muv = snap(uv, uMaskSize);
+    bool cmp = uHasMask2 > 0.5 && uCompare > 0;
+    useOther = cmp && (uCompare == 2 || (uCompare == 1 && gl_FragCoord.x < uSwipePx));
     float p = prob(muv);
+    if (cmp && uCompare == 3) {
+      bool a = texture2D(uMask, muv).r >= uThreshold;
+      bool b = texture2D(uMask2, muv).r >= uThreshold;
+      if (a != b) {
+        gl_FragColor = vec4(mix(base, a ? uOnlyLive : uOnlyOther, 0.9), 1.0);
+        return;
+      }
+    }
     bool on = p >= uThreshold;
     bool draw = on;
     if (uMode == 2 && on) {

@@ -15,6 +15,8 @@ export interface StatusModel {
   latencyMs: number;
   frameMs: number;
   everOpen: boolean;
+  /** the model comparison on screen: per-frame agreement and each model's time */
+  compare: { liveName: string; otherName: string; liveMs: number; otherMs: number; iou: number; f1: number } | null;
 }
 
 const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '–');
@@ -48,6 +50,12 @@ export function renderStatus(m: StatusModel): void {
   $('st-fps').textContent = `${fmt(m.fps, 1)} ${t('fps')}`;
   $('st-latency').textContent = `${t('latency')} ${fmt(m.latencyMs)} ms`;
   $('st-frame').textContent = `${t('frame_time')} ${fmt(m.frameMs, 1)} ms`;
+  const cmp = $('st-compare');
+  show(cmp, !!m.compare);
+  if (m.compare) {
+    const c = m.compare;
+    cmp.textContent = `IoU ${fmt(c.iou, 3)} · F1 ${fmt(c.f1, 3)} · ${c.liveName} ${fmt(c.liveMs)} ms · ${c.otherName} ${fmt(c.otherMs)} ms`;
+  }
 
   // Full-screen state: only over the live view (a frozen frame or a capture stays usable).
   let title = '';

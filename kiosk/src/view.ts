@@ -17,7 +17,7 @@ import {
   UnsignedByteType,
   WebGLRenderer,
 } from 'three';
-import { fragmentShader, vertexShader, MODE_HEAT } from './overlay-shader.js';
+import { fragmentShader, vertexShader, MODE_HEAT, COMPARE_OFF } from './overlay-shader.js';
 import { clampView, scaleOf, type Geometry, type ViewState } from './viewstate.js';
 
 export interface OverlaySettings {
@@ -38,6 +38,7 @@ export class Viewer {
   private imageTex: Texture | null = null;
   private maskTex: DataTexture | null = null;
   private labelTex: DataTexture | null = null;
+  private mask2Tex: DataTexture | null = null;
   private bitmap: ImageBitmap | null = null;
   dirty = true;
 
@@ -67,6 +68,12 @@ export class Viewer {
         uDividerPx: { value: -1 },
         uSelected: { value: 0 },
         uPixelated: { value: 0 },
+        uMask2: { value: null },
+        uHasMask2: { value: 0 },
+        uCompare: { value: COMPARE_OFF },
+        uSwipePx: { value: -1 },
+        uOnlyLive: { value: new Color(0.2, 1, 0.2) },
+        uOnlyOther: { value: new Color(0, 0.75, 1) },
       },
     });
     this.mesh = new Mesh(new PlaneGeometry(1, 1), this.material);
@@ -134,6 +141,36 @@ export class Viewer {
     }
     this.maskTex.needsUpdate = true;
     this.material.uniforms.uHasMask.value = 1;
+    this.dirty = true;
+  }
+
+  /** The comparison model's mask (same size as the live one), drawn per setCompare(). */
+  setMask2(data: Uint8Array, w: number, h: number): void {
+    if (!this.mask2Tex || this.mask2Tex.image.width !== w || this.mask2Tex.image.height !== h) {
+      this.mask2Tex?.dispose();
+      this.mask2Tex = new DataTexture(data, w, h, RedFormat, UnsignedByteType);
+      this.mask2Tex.minFilter = LinearFilter;
+      this.mask2Tex.magFilter = LinearFilter;
+      this.mask2Tex.generateMipmaps = false;
+      this.mask2Tex.unpackAlignment = 1;
+      this.material.uniforms.uMask2.value = this.mask2Tex;
+    } else {
+      this.mask2Tex.image.data = data;
+    }
+    this.mask2Tex.needsUpdate = true;
+    this.material.uniforms.uHasMask2.value = 1;
+    this.dirty = true;
+  }
+
+  clearMask2(): void {
+    this.material.uniforms.uHasMask2.value = 0;
+    this.dirty = true;
+  }
+
+  /** How the comparison mask is shown (overlay-shader.ts COMPARE_*); swipeX in CSS px for COMPARE_SWIPE. */
+  setCompare(mode: number, swipeX: number): void {
+    this.material.uniforms.uCompare.value = mode;
+    this.material.uniforms.uSwipePx.value = swipeX * this.renderer.getPixelRatio();
     this.dirty = true;
   }
 

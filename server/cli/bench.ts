@@ -15,6 +15,7 @@ import { resolveModel } from '../inference/manifest.js';
 import { createOrtSession } from '../inference/session.js';
 import { tensorrtResolver } from '../inference/providers.js';
 import { createLogger } from '../log/logger.js';
+import { threadsPerModel } from '../inference/model-set.js';
 import { decodeFrame, MASK_DEFLATE, STAGES } from '../stream/wire-format.js';
 
 const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.js');
@@ -220,12 +221,40 @@ export async function runBench({ frames, clients, rawOnly, json, fpsGiven }: Ben
     const cleaned = pairs.filter(([, v]) => v !== '').flat();
     const pipe = await pipelineBench({ frames, clients, source: config.source, fps, extraArgs: cleaned });
     result = { ...result, source: config.source, source_fps: fps, mask_encoding: config.maskEncoding, ...pipe, pipeline_vs_raw: round(pipe.pipeline_fps / raw.raw_fps, 3), e2e_minus_raw_ms: round(pipe.e2e_latency_ms_p50 - raw.raw_infer_ms_p50) };
+    if (config.compare.length) result.compare = await compareBench({ frames, clients, fps, config, args: cleaned, alone: pipe, liveRaw: raw });
   }
   // other work on the machine skews every number here: say how loaded it was (1-minute load average)
   result.load_1m = [round(load1), round(os.loadavg()[0])];
   if (!json) printTable(result);
   process.stdout.write(JSON.stringify(result) + '\n');
   return 0;
+}
+
+/**
+ * `bench --compare B[,C]`: what the comparison models cost the live model. Each comparison model's
+ * own cost is its raw session.run time alone (all cores); then the same pipeline runs with them, and
+ * the live model's frame time may grow by at most their sum (`within_own_cost`).
+ */
+async function compareBench(o: { frames: number; clients: number; fps: number; config: Config; args: string[]; alone: Awaited<ReturnType<typeof pipelineBench>>; liveRaw: Awaited<ReturnType<typeof rawBench>> }) {
+  const own = [];
+  for (const name of o.config.compare) {
+    const r = await rawBench({ frames: o.frames, modelName: name, modelsDir: o.config.modelsDir, providers: o.config.providers, threads: o.config.threads, config: o.config });
+    own.push({ model: r.model, raw_infer_ms_p50: r.raw_infer_ms_p50 });
+  }
+  const threadsArgs = o.args.filter((_, i, a) => a[i] !== '--threads' && a[i - 1] !== '--threads');
+  const withCompare = await pipelineBench({ frames: o.frames, clients: o.clients, source: o.config.source, fps: o.fps, extraArgs: [...threadsArgs, '--threads', String(o.config.threads), '--compare', o.config.compare.join(',')] });
+  const frameMs = (fps: number) => round(1000 / fps, 1);
+  const ownSum = round(own.reduce((a, m) => a + m.raw_infer_ms_p50, 0), 1);
+  const added = round(frameMs(withCompare.pipeline_fps) - frameMs(o.alone.pipeline_fps), 1);
+  return {
+    models: own,
+    threads_per_model: threadsPerModel(o.config),
+    live_alone: { pipeline_fps: o.alone.pipeline_fps, frame_ms: frameMs(o.alone.pipeline_fps), inference_ms_p50: o.alone.stage_ms.inference.p50, e2e_latency_ms_p50: o.alone.e2e_latency_ms_p50, daemon_cpu_ms_per_frame: o.alone.daemon_cpu_ms_per_frame, rss_mb: o.alone.rss_mb },
+    with_compare: { pipeline_fps: withCompare.pipeline_fps, frame_ms: frameMs(withCompare.pipeline_fps), inference_ms_p50: withCompare.stage_ms.inference.p50, e2e_latency_ms_p50: withCompare.e2e_latency_ms_p50, daemon_cpu_ms_per_frame: withCompare.daemon_cpu_ms_per_frame, rss_mb: withCompare.rss_mb },
+    frame_ms_added: added,
+    own_cost_ms: ownSum,
+    within_own_cost: added <= ownSum,
+  };
 }
 
 function printTable(r: Record<string, any>) {
@@ -243,6 +272,15 @@ function printTable(r: Record<string, any>) {
       `  mask on the wire     ${r.mask_encoding}, ${r.mask_bytes_mean} B/frame; JPEG ${r.jpeg_bytes_mean} B/frame`,
       `  CPU per frame        daemon ${r.daemon_cpu_ms_per_frame} ms, capture process ${r.capture_cpu_ms_per_frame} ms`,
       `  daemon RSS           ${r.rss_mb} MB with ${r.clients} client(s), peak ${r.rss_peak_mb} MB`,
+    );
+  }
+  if (r.compare) {
+    const c = r.compare;
+    lines.push(
+      `  with --compare ${c.models.map((m: { model: string }) => m.model).join(',')} (${c.threads_per_model} thread(s) per model):`,
+      `    live alone         ${c.live_alone.pipeline_fps} fps (${c.live_alone.frame_ms} ms/frame), CPU ${c.live_alone.daemon_cpu_ms_per_frame} ms/frame, RSS ${c.live_alone.rss_mb} MB`,
+      `    with comparison    ${c.with_compare.pipeline_fps} fps (${c.with_compare.frame_ms} ms/frame), CPU ${c.with_compare.daemon_cpu_ms_per_frame} ms/frame, RSS ${c.with_compare.rss_mb} MB`,
+      `    frame time added   ${c.frame_ms_added} ms; the comparison models' own cost ${c.own_cost_ms} ms (raw, alone): ${c.within_own_cost ? 'within it' : 'MORE than it'}`,
     );
   }
   process.stdout.write(lines.join('\n') + '\n');

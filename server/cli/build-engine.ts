@@ -4,10 +4,13 @@
 //
 //   crackscope build-engine [--model NAME] [--trtexec PATH] [--workspace-mb N]
 //                           [--skip-trtexec --engine FILE]       (wrap an engine built elsewhere)
-//                           [--int8 --calib DIR|CACHE --val DIR] [--min-iou X]
-//                           [--val DIR]                          (FP16: measure agreement too)
+//                           [--int8 --calib DIR|CACHE|captures] [--val DIR] [--min-iou X]
+//                           [--calib DIR|captures | --val DIR]   (FP16: the same accuracy gate)
+// The gate (compare.ts, as `crackscope compare`) runs the engine and the FP32 ONNX on the gate images
+// (--val, else the calibration images: a folder, or the user's own captures) and refuses the engine
+// when their masks' IoU falls below --min-iou.
 //
-// Exit codes: 0 built; 1 build failed or accuracy gate refused; 2 bad usage; 78 bad config/model.
+// Exit codes: 0 built; 1 build failed or accuracy gate refused; 64 bad usage; 78 bad config/model.
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,13 +21,17 @@ import { EX_USAGE, runCommand, UsageError } from './program.js';
 import { startProgress, type Progress } from './progress.js';
 import { ModelError, resolveModel, type ModelFiles } from '../inference/manifest.js';
 import { buildEpContextModel, parseOnnxModel, dtypeName, ONNX_DTYPE, type TensorInfo } from '../inference/epcontext.js';
+import { listImages } from '../camera/image-folder.js';
+import { thresholdByte } from '../inference/agreement.js';
+import { compareOnImages, describeReport, listComparisonImages, type ComparisonReport, type MaskModel } from './compare.js';
 import {
   detectPlatform, engineBaseName, keyPathFor, sha256File, PRECISION_LABEL,
   type EngineKey, type PlatformInfo, type Precision,
 } from '../inference/engine-cache.js';
 
-/** Default IoU the INT8 (or FP16, with --val) mask must reach against FP32. */
-export const DEFAULT_MIN_IOU = 0.9;
+/** Default IoU the INT8 or FP16 mask must reach against FP32 (the same default as `crackscope compare`). */
+export { DEFAULT_MIN_IOU } from './compare-limits.js';
+import { DEFAULT_MIN_IOU } from './compare-limits.js';
 
 type Out = (line: string) => void;
 
@@ -144,49 +151,58 @@ function calibCacheFrom(calib: string | undefined): string | undefined {
 
 // ---- accuracy gate ------------------------------------------------------------------------
 
-/** IoU of two masks thresholded at t (0..255): accumulated over images by the caller. */
-export function maskAgreement(a: Uint8Array, b: Uint8Array, t: number): { inter: number; union: number } {
-  let inter = 0, union = 0;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i] >= t, y = b[i] >= t;
-    if (x && y) inter++;
-    if (x || y) union++;
+/**
+ * The images the gate (and INT8 calibration) use: `--calib captures` = the user's own captures
+ * (<dataDir>/captures/<id>/image.jpg, linked into <engineDir>/calib-images/), or a folder of images.
+ * Returns undefined when `calib` names a calibration.cache file or a folder without images.
+ */
+export function calibrationImages(calib: string | undefined, dataDir: string, engineDir: string): string | undefined {
+  if (!calib) return undefined;
+  if (calib === 'captures') {
+    const capturesDir = path.join(dataDir, 'captures');
+    const ids = fs.existsSync(capturesDir) ? fs.readdirSync(capturesDir).filter((id) => fs.existsSync(path.join(capturesDir, id, 'image.jpg'))).sort() : [];
+    if (ids.length === 0) throw new UsageError(`--calib captures: no captures in ${capturesDir}; save some frames from the kiosk first (the Capture button), or pass --calib DIR`);
+    const dir = path.join(engineDir, 'calib-images');
+    fs.mkdirSync(dir, { recursive: true });
+    // links from an earlier run go (captures may have been deleted since); a calibration.cache made from them stays
+    for (const f of fs.readdirSync(dir)) if (fs.lstatSync(path.join(dir, f)).isSymbolicLink()) fs.rmSync(path.join(dir, f));
+    for (const id of ids) fs.symlinkSync(path.join(capturesDir, id, 'image.jpg'), path.join(dir, `${id}.jpg`));
+    return dir;
   }
-  return { inter, union };
+  try {
+    if (fs.statSync(calib).isDirectory() && listImages(calib).length > 0) return calib;
+  } catch {
+    /* missing: calibCacheFrom says so */
+  }
+  return undefined;
 }
-
-const IMAGE_EXT = /\.(png|jpe?g|webp|tiff?|bmp)$/i;
 
 /**
  * Runs `candidate` (loaded with `provider`) and the FP32 reference (the original ONNX on CPU) on
- * every image in valDir and returns the pooled IoU of the thresholded masks (an image where both
- * masks are empty counts as agreement).
+ * every image in valDir and measures their agreement (compare.ts: pooled IoU of the thresholded
+ * masks; two empty masks agree).
  */
-export async function evaluateAgreement(o: { reference: string; candidate: string; provider: string; modelFiles: ModelFiles; valDir: string; maxImages?: number }): Promise<{ iou: number; images: number }> {
+export async function evaluateAgreement(o: { reference: string; candidate: string; provider: string; modelFiles: ModelFiles; valDir: string; maxImages?: number; candidateLabel?: string }): Promise<{ iou: number; images: number; report: ComparisonReport }> {
   const ort = await import('onnxruntime-node');
-  const sharp = (await import('sharp')).default;
   const m = o.modelFiles.manifest;
-  const files = fs.readdirSync(o.valDir).filter((f) => IMAGE_EXT.test(f)).sort().slice(0, o.maxImages ?? 500);
-  if (files.length === 0) throw new UsageError(`no images (png/jpg/webp/tiff/bmp) in validation folder ${o.valDir}`);
+  const items = listComparisonImages(o.valDir).slice(0, o.maxImages ?? 500);
   const ref = await ort.InferenceSession.create(o.reference, { executionProviders: ['cpu'] });
-  const cand = await ort.InferenceSession.create(o.candidate, { executionProviders: [o.provider] });
-  const threshold = Math.round(m.threshold * 255);
-  let inter = 0, union = 0;
+  const cand = await ort.InferenceSession.create(o.candidate, { executionProviders: [o.provider] }).catch(async (e) => {
+    await ref.release();
+    throw e;
+  });
+  const asModel = (s: typeof ref, label: string): MaskModel => ({
+    label,
+    thresholdByte: thresholdByte(m.threshold),
+    run: async (rgb, h, w) => (await s.run({ [m.input.name]: new ort.Tensor('uint8', rgb, [1, h, w, 3]) }))[m.output.name].data as Uint8Array,
+  });
   try {
-    for (const f of files) {
-      const rgb = await sharp(path.join(o.valDir, f)).removeAlpha().resize(m.input.width, m.input.height, { fit: 'fill' }).raw().toBuffer();
-      const t = new ort.Tensor('uint8', new Uint8Array(rgb.buffer, rgb.byteOffset, rgb.length), [1, m.input.height, m.input.width, 3]);
-      const a = (await ref.run({ [m.input.name]: t }))[m.output.name].data as Uint8Array;
-      const b = (await cand.run({ [m.input.name]: t }))[m.output.name].data as Uint8Array;
-      const r = maskAgreement(a, b, threshold);
-      inter += r.inter;
-      union += r.union;
-    }
+    const report = await compareOnImages({ a: asModel(ref, 'FP32'), b: asModel(cand, o.candidateLabel ?? path.basename(o.candidate)), items, width: m.input.width, height: m.input.height });
+    return { iou: report.iou, images: report.images, report };
   } finally {
     await ref.release();
     await cand.release();
   }
-  return { iou: union === 0 ? 1 : inter / union, images: files.length };
 }
 
 // ---- the command --------------------------------------------------------------------------
@@ -246,11 +262,13 @@ async function buildEngine(opts: Record<string, unknown>, out: Out, err: Out, de
   const minIouRaw = extra.minIou ?? (config as unknown as Record<string, unknown>).int8MinIou ?? DEFAULT_MIN_IOU;
   const minIou = Number(minIouRaw);
   if (!Number.isFinite(minIou) || minIou <= 0 || minIou > 1) throw new UsageError(`--min-iou must be a number in (0, 1], got ${JSON.stringify(minIouRaw)}`);
-  const valDir = extra.val as string | undefined;
+  // the gate's images: --val, else the calibration images (captures or a folder)
+  const calibImages = calibrationImages(extra.calib as string | undefined, config.dataDir, config.engineDir);
+  const valDir = (extra.val as string | undefined) ?? calibImages;
   if (skip && typeof extra.engine !== 'string') throw new UsageError('--skip-trtexec needs --engine FILE (an engine built elsewhere, e.g. by trtexec by hand)');
   if (!skip && extra.engine !== undefined) throw new UsageError('--engine FILE goes with --skip-trtexec');
-  if (int8 && !skip && !extra.calib) throw new UsageError('--int8 needs --calib DIR (a folder with calibration.cache, or the cache file itself)');
-  if (int8 && !valDir) throw new UsageError('--int8 needs --val DIR: INT8 is only kept when its masks agree with FP32 on a validation set');
+  if (int8 && !skip && !extra.calib) throw new UsageError('--int8 needs --calib DIR|captures (calibration images and their calibration.cache, or the cache file itself)');
+  if (int8 && !valDir) throw new UsageError('--int8 needs images to check it on: --calib DIR|captures with images, or --val DIR. INT8 is only kept when its masks agree with FP32');
 
   const steps = [skip ? 'copy the given engine' : `trtexec ${PRECISION_LABEL[precision]} build`, 'EPContext wrapper', ...(valDir && !skip ? ['accuracy gate'] : []), 'engine key'];
   let step = 0;
@@ -303,7 +321,7 @@ async function buildEngine(opts: Record<string, unknown>, out: Out, err: Out, de
     }
     const calibCache = int8 ? calibCacheFrom(extra.calib as string) : undefined;
     if (int8 && !calibCache) {
-      err(`build-engine: no INT8 calibration cache in ${extra.calib}. trtexec reads a TensorRT calibration cache, not images; make one from your calibration images with deploy/jetson/README.md "INT8 calibration" (polygraphy), then pass --calib DIR (containing calibration.cache).`);
+      err(`build-engine: no INT8 calibration cache in ${extra.calib}. trtexec reads a TensorRT calibration cache, not images; make one from ${calibImages ? `the calibration images in ${calibImages} (CRACKSCOPE_CALIB_DIR=${calibImages})` : 'your calibration images'} with deploy/jetson/README.md "INT8 calibration" (polygraphy), put it there as calibration.cache, then pass --calib ${calibImages ?? 'DIR'}.`);
       return 1;
     }
     const timingCache = path.join(config.engineDir, `timing-sm${gpu.computeCapability || 'x'}-trt${trtVersion}.cache`);
@@ -355,7 +373,8 @@ async function buildEngine(opts: Record<string, unknown>, out: Out, err: Out, de
   if (valDir && !skip) {
     nextStep();
     out(`accuracy gate: ${PRECISION_LABEL[precision]} vs FP32 on ${valDir} (IoU at threshold ${m.threshold}, must be ≥ ${minIou})`);
-    const r = await evaluateAgreement({ reference: modelFiles.onnxPath, candidate: wrapperPath, provider: 'tensorrt', modelFiles, valDir });
+    const r = await evaluateAgreement({ reference: modelFiles.onnxPath, candidate: wrapperPath, provider: 'tensorrt', modelFiles, valDir, candidateLabel: PRECISION_LABEL[precision] });
+    for (const l of describeReport(r.report)) out(`  ${l}`);
     let fp16Note = '';
     if (precision === 'int8') {
       const fp16Wrapper = path.join(config.engineDir, `${engineBaseName(m.name, modelSha, m.input.height, m.input.width, 'fp16')}_ctx.onnx`);
@@ -372,7 +391,7 @@ async function buildEngine(opts: Record<string, unknown>, out: Out, err: Out, de
     if (r.iou < minIou) {
       fs.rmSync(enginePath, { force: true });
       fs.rmSync(wrapperPath, { force: true });
-      err(`build-engine: REFUSED ${PRECISION_LABEL[precision]}: IoU vs FP32 = ${r.iou.toFixed(4)} < required ${minIou} on ${r.images} images${fp16Note}. The engine was deleted.`);
+      err(`build-engine: REFUSED ${PRECISION_LABEL[precision]}: IoU vs FP32 = ${r.iou.toFixed(4)} < required ${minIou} on ${r.images} images (worst ${r.report.worst?.image}: ${r.report.worst?.iou.toFixed(4)})${fp16Note}. The engine was deleted.`);
       return 1;
     }
     out(`accuracy gate passed: ${PRECISION_LABEL[precision]} IoU vs FP32 = ${r.iou.toFixed(4)} ≥ ${minIou} on ${r.images} images${fp16Note}`);

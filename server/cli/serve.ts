@@ -13,6 +13,9 @@ import { FrameStream } from '../stream/ws-server.js';
 import { createHttpApp } from '../http/app.js';
 import { attachSystemd, notifyStopping } from '../systemd/index.js';
 import { tensorrtResolver } from '../inference/providers.js';
+import { loadExtraModels, threadsPerModel } from '../inference/model-set.js';
+import { thresholdByte } from '../inference/agreement.js';
+import { FrameComparer } from '../pipeline/compare.js';
 
 /** The whole daemon, started; tests and bench use it in-process too. */
 export async function startService(config: Config) {
@@ -20,18 +23,29 @@ export async function startService(config: Config) {
   log.info('service.start', { config: redactConfig(config), pid: process.pid, node: process.version });
   fs.mkdirSync(config.dataDir, { recursive: true });
   const model = resolveModel(config.modelsDir, config.model);
-  const makeSession = () => createCrackSession({ model, providers: config.providers, threads: config.threads, log: log.child({ component: 'inference' }), resolveTensorrt: tensorrtResolver(config) });
+  const makeSession = () => createCrackSession({ model, providers: config.providers, threads: threadsPerModel(config), log: log.child({ component: 'inference' }), resolveTensorrt: tensorrtResolver(config) });
   const session = await makeSession();
   const { height, width } = model.manifest.input;
+  const extra = await loadExtraModels(config, model, log.child({ component: 'inference' })).catch(async (err) => {
+    await session.release().catch(() => undefined);
+    throw err;
+  });
+  const comparer = extra.compare.length || extra.shadow
+    ? await FrameComparer.create({
+        compare: extra.compare, shadow: extra.shadow, live: { name: model.manifest.name, version: model.manifest.version, thresholdByte: thresholdByte(model.manifest.threshold) },
+        shadowRate: config.shadowRate, shadowKeep: config.shadowKeep, dataDir: config.dataDir, width, height, log: log.child({ component: 'compare' }),
+      })
+    : undefined;
   const source = openSource(config.source, { width, height, fps: config.fps }, { log, stallMs: config.sourceStallMs });
   const pipeline = new FramePipeline({
     source, session, recreateSession: makeSession, width, height,
-    jpegQuality: config.jpegQuality, maskEncoding: config.maskEncoding, sourceStallMs: config.sourceStallMs, log: log.child({ component: 'pipeline' }),
+    jpegQuality: config.jpegQuality, maskEncoding: config.maskEncoding, sourceStallMs: config.sourceStallMs, log: log.child({ component: 'pipeline' }), comparer,
   });
   const ctx: ServiceContext = {
     config, log, manifest: model.manifest,
     inference: { provider: session.provider, providerLabel: session.providerLabel, fallbacks: session.fallbacks },
     pipeline,
+    comparer,
   };
   const stream = new FrameStream(ctx, pipeline);
   const app = createHttpApp(ctx, pipeline, stream, () => source.stats());
@@ -70,6 +84,8 @@ export async function startService(config: Config) {
       server.closeAllConnections();
       // the pipeline may have replaced the first session after inference errors
       await pipeline.currentSession.release().catch(() => undefined);
+      await comparer?.stop();
+      await extra.release();
       log.info('service.stopped', { ms: Date.now() - t0, writes_finished: inflight - app.writes.active });
     })());
   return { ctx, pipeline, stream, server, port, stop };

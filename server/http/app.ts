@@ -169,6 +169,16 @@ export function createHttpApp(
   app.get('/api/config', requireAdmin(ctx.config), (_req, res) => {
     res.set('Cache-Control', 'no-store').json(redactConfig(ctx.config));
   });
+  // comparison models' agreement since start (what the kiosk shows per frame, summed up)
+  app.get('/api/compare', (_req, res) => {
+    res.set('Cache-Control', 'no-store').json({ live: { name: ctx.manifest.name, version: ctx.manifest.version }, models: ctx.comparer?.summary() ?? [] });
+  });
+  // the shadow model is never shown to viewers: its summary is for the technician (admin)
+  app.get('/api/shadow', requireAdmin(ctx.config), (_req, res) => {
+    const shadow = ctx.comparer?.shadow;
+    if (!shadow) return void res.status(404).json({ error: 'no shadow model: start the service with --shadow NAME', code: 'no-shadow' });
+    res.set('Cache-Control', 'no-store').json(shadow.summary());
+  });
   app.use('/api', express.json({ limit: MAX_BODY }), capturesRouter(ctx));
   app.use(express.static(KIOSK_DIR, { index: 'index.html', dotfiles: 'deny', fallthrough: true }));
   app.use((_req, res) => res.status(404).json({ error: 'not found' }));

@@ -41,6 +41,7 @@ export function createMetricsRegistry(ctx: ServiceContext, pipeline: FramePipeli
   counter('crackscope_ws_clients_dropped_total', 'Viewers dropped for not reading.', () => stream.counters.clientsDropped);
   counter('crackscope_ws_messages_rejected_total', 'Invalid or rate-limited client messages.', () => stream.counters.messagesRejected);
   registry.registerMetric(pipeline.stageLatency.histogram);
+  ctx.comparer?.registerMetrics(registry); // comparison and shadow models' agreement
   // kept from before the default collectors (add, never rename): dashboards may use them
   gauge('crackscope_rss_bytes', 'Resident memory of the daemon.', () => process.memoryUsage.rss());
   gauge('crackscope_heap_used_bytes', 'V8 heap in use (main thread).', () => process.memoryUsage().heapUsed);

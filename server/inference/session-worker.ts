@@ -1,5 +1,7 @@
 // Worker-thread side of session.ts: owns the onnxruntime session so that run() blocks this thread,
 // not the one that reads the camera and serves clients.
+import fs from 'node:fs';
+import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger } from '../log/logger.js';
 import type { ModelFiles } from './manifest.js';
@@ -12,6 +14,8 @@ export interface WorkerInit {
   threads: number;
   tensorrt: TensorrtResolution;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** raise this thread's nice value before the session starts (its pool threads inherit it): shadow models */
+  nice?: number;
 }
 export type WorkerRequest = { id: number; rgb: Uint8Array; height: number; width: number } | { id: number; release: true };
 export type WorkerReply =
@@ -23,7 +27,22 @@ const init = workerData as WorkerInit;
 const port = parentPort!;
 const log = createLogger(init.logLevel, { service: 'crackscope', component: 'inference' });
 
+/**
+ * Linux keeps a nice value per thread, and threads inherit it from the thread that creates them;
+ * so niced here, before onnxruntime starts its thread pool, the whole session runs below the live model.
+ */
+function lowerPriority(nice: number) {
+  try {
+    const tid = Number(fs.readlinkSync('/proc/thread-self').split('/').pop());
+    os.setPriority(tid, nice);
+    log.info('inference.priority', { nice, tid });
+  } catch (err) {
+    log.warn('inference.priority_unchanged', { nice, err: (err as Error).message });
+  }
+}
+
 try {
+  if (init.nice) lowerPriority(init.nice);
   const session = await createOrtSession({ model: init.model, providers: init.providers, threads: init.threads, log, resolveTensorrt: () => init.tensorrt });
   port.postMessage({ type: 'ready', provider: session.provider, providerLabel: session.providerLabel, fallbacks: session.fallbacks } satisfies WorkerReply);
   let input = new Uint8Array(0);

@@ -12,8 +12,9 @@ export type { CrackSession } from './ort-session.js';
 
 const WORKER_URL = new URL('./session-worker.js', import.meta.url);
 
-export async function createCrackSession(opts: CrackSessionOptions & { logLevel?: WorkerInit['logLevel'] }): Promise<CrackSession> {
+export async function createCrackSession(opts: CrackSessionOptions & { logLevel?: WorkerInit['logLevel']; nice?: number }): Promise<CrackSession> {
   const init: WorkerInit = {
+    nice: opts.nice,
     model: opts.model,
     providers: opts.providers,
     threads: opts.threads,

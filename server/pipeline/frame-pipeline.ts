@@ -10,6 +10,7 @@ import type { Logger } from '../log/logger.js';
 import type { PipelineHandle, PipelineStatus, ProcessedFrame, ServiceState } from '../service-context.js';
 import type { StageTimings } from '../stream/wire-format.js';
 import { RateMeter, StageLatency } from './stage-stats.js';
+import type { FrameComparer } from './compare.js';
 
 /**
  * zlib stream (what the kiosk's DecompressionStream('deflate') reads) with the run-length strategy:
@@ -40,6 +41,8 @@ export interface FramePipelineOptions {
   maskEncoding: 'raw' | 'deflate';
   sourceStallMs: number;
   log: Logger;
+  /** comparison and shadow models (serve --compare / --shadow), see compare.ts */
+  comparer?: FrameComparer;
 }
 
 export interface EncodedMask {
@@ -120,6 +123,7 @@ export class FramePipeline extends EventEmitter implements PipelineHandle {
     // The model first: handing the frame to the inference worker is one postMessage, while setting up
     // the libvips JPEG pipeline costs ~0.3 ms on the main thread; that setup now overlaps the model.
     const inference = this.session.run(frame.rgb, height, width);
+    const comparing = this.opts.comparer?.begin(frame.rgb, height, width);
     const tInfer = performance.now();
     let encodeMs = 0;
     const jpegPromise = sharp(frame.rgb, { raw: { width, height, channels: 3 } })
@@ -134,9 +138,11 @@ export class FramePipeline extends EventEmitter implements PipelineHandle {
       mask = await inference;
     } catch (err) {
       await jpegPromise.catch(() => undefined);
+      await comparing?.abandon();
       return this.onInferenceError(err as Error);
     }
     const inferenceMs = performance.now() - tInfer;
+    const comparisons = comparing ? await comparing.finish(mask, { frameId: frame.seq, capturedAt: frame.capturedAt }) : undefined;
     this.consecutiveErrors = 0;
     this.modelError = undefined;
     const tPost = performance.now();
@@ -158,7 +164,7 @@ export class FramePipeline extends EventEmitter implements PipelineHandle {
       encode: encodeMs,
       send: 0,
     };
-    const processed: ProcessedFrame = { frameId: frame.seq, capturedAt: frame.capturedAt, width, height, jpeg, mask, timings };
+    const processed: ProcessedFrame = { frameId: frame.seq, capturedAt: frame.capturedAt, width, height, jpeg, mask, timings, comparisons };
     this.encodedMask = { frameId: frame.seq, mask: encoded };
     for (const stage of ['capture', 'preprocess', 'inference', 'postprocess', 'encode'] as const) this.stageLatency.record(stage, timings[stage]);
     this.stageLatency.record('total', performance.now() - t0 + frame.readMs);

@@ -11,6 +11,8 @@ export const ClientMessageSchema = z.discriminatedUnion('type', [
   /** stop / restart sending frame messages to this client (status messages keep coming) */
   z.object({ type: z.literal('pause') }),
   z.object({ type: z.literal('resume') }),
+  /** with each frame, also send this comparison model's mask (an index from hello.compare), or stop (null) */
+  z.object({ type: z.literal('compare'), model: z.union([z.int().min(0).max(254), z.null()], { error: 'compare needs model: an index from hello.compare, or null' }) }),
 ]);
 
 export type ClientMessage = z.output<typeof ClientMessageSchema>;

@@ -9,8 +9,9 @@ import { hostAllowed, originAllowed } from '../http/admin-auth.js';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { FramePipeline } from '../pipeline/frame-pipeline.js';
 import type { PipelineStatus, ProcessedFrame, ServiceContext } from '../service-context.js';
+import { deflateMask } from '../pipeline/frame-pipeline.js';
 import {
-  HEADER_BYTES, MASK_DEFLATE, MASK_RAW, PROTOCOL_VERSION,
+  MASK_DEFLATE, MASK_RAW, PROTOCOL_VERSION, encodeComparisonMask, frameHeaderBytes,
   stampSentAt, writeFrameHeader, type HelloMessage, type ServerTextMessage, type StatusMessage,
 } from './wire-format.js';
 import { MAX_CLIENT_MESSAGE_BYTES, parseClientMessage } from './client-messages.js';
@@ -25,6 +26,8 @@ interface Client {
   lastRefill: number;
   violations: number;
   skipped: number;
+  /** the comparison model whose mask this client gets with each frame, or null */
+  compare: number | null;
 }
 
 export interface StreamCounters {
@@ -70,6 +73,7 @@ export class FrameStream {
       fallbacks: inference.fallbacks,
       mask: { width: manifest.input.width, height: manifest.input.height },
       source: displayUri(config.source),
+      ...(this.ctx.comparer?.models.length ? { compare: this.ctx.comparer.models } : {}),
     };
   }
 
@@ -101,7 +105,7 @@ export class FrameStream {
       ws.close(1013, 'too many viewers');
       return;
     }
-    const client: Client = { ws, paused: false, lastProgressAt: Date.now(), lastBuffered: 0, tokens: RATE_PER_S, lastRefill: Date.now(), violations: 0, skipped: 0 };
+    const client: Client = { ws, paused: false, lastProgressAt: Date.now(), lastBuffered: 0, tokens: RATE_PER_S, lastRefill: Date.now(), violations: 0, skipped: 0, compare: null };
     this.clients.add(client);
     this.ctx.log.info('ws.connect', { remote: req.socket.remoteAddress, clients: this.clients.size });
     this.sendText(client, this.hello());
@@ -136,7 +140,13 @@ export class FrameStream {
     const msg = parseClientMessage(data.toString('utf8'));
     if ('error' in msg) return this.reject(client, 'bad_message', msg.error);
     if (msg.type === 'ping') this.sendText(client, { type: 'pong', t: msg.t, serverTime: Date.now() });
-    else client.paused = msg.type === 'pause';
+    else if (msg.type === 'compare') {
+      const models = this.ctx.comparer?.models ?? [];
+      if (msg.model !== null && !models.some((m) => m.index === msg.model)) {
+        return this.reject(client, 'bad_message', models.length ? `no comparison model ${msg.model}; there are ${models.map((m) => `${m.index} (${m.name})`).join(', ')}` : 'no comparison models (start with --compare NAME)');
+      }
+      client.compare = msg.model;
+    } else client.paused = msg.type === 'pause';
   }
 
   private sendText(client: Client, msg: ServerTextMessage) {
@@ -152,7 +162,8 @@ export class FrameStream {
     if (this.clients.size === 0) return;
     const t0 = performance.now();
     const enc = this.pipeline.encodedMask?.frameId === f.frameId ? this.pipeline.encodedMask.mask : { bytes: f.mask, encoding: 'raw' as const };
-    const header = Buffer.allocUnsafe(HEADER_BYTES);
+    const comparisons = f.comparisons ?? [];
+    const header = Buffer.alloc(frameHeaderBytes(comparisons.length));
     writeFrameHeader(header, {
       frameId: f.frameId,
       capturedAt: f.capturedAt,
@@ -162,9 +173,20 @@ export class FrameStream {
       timings: f.timings,
       jpegBytes: f.jpeg.length,
       maskBytes: enc.bytes.byteLength,
+      comparisons,
     });
     stampSentAt(header, performance.timeOrigin + performance.now());
     const message = Buffer.concat([header, f.jpeg, enc.bytes]);
+    // each comparison mask is encoded once per frame, and only if a client asked for it
+    const companions = new Map<number, Uint8Array | null>();
+    const companion = (index: number) => {
+      if (!companions.has(index)) {
+        const c = comparisons.find((x) => x.index === index);
+        const deflate = enc.encoding === 'deflate';
+        companions.set(index, c ? encodeComparisonMask({ frameId: f.frameId, index, mask: { width: f.width, height: f.height, encoding: deflate ? MASK_DEFLATE : MASK_RAW }, maskBytes: deflate ? deflateMask(c.mask) : c.mask }) : null);
+      }
+      return companions.get(index)!;
+    };
     for (const c of this.clients) {
       if (c.paused || c.ws.readyState !== WebSocket.OPEN) continue;
       if (c.ws.bufferedAmount > 0) {
@@ -174,6 +196,9 @@ export class FrameStream {
         continue;
       }
       c.ws.send(message);
+      // the comparison mask follows its frame at once (a frame whose comparison run failed has none)
+      const extra = c.compare === null ? null : companion(c.compare);
+      if (extra) c.ws.send(extra);
       this.counters.framesSent++;
     }
     this.pipeline.recordSend(performance.now() - t0);

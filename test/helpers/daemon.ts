@@ -5,7 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { decodeFrame, type FrameMessage, type HelloMessage } from '../../server/stream/wire-format.js';
+import { decodeBinaryMessage, type ComparisonMaskMessage, type FrameMessage, type HelloMessage } from '../../server/stream/wire-format.js';
 
 /** The tree whose compiled daemon the tests run (CRACKSCOPE_TEST_ROOT: another checkout's build). */
 export const ROOT = process.env.CRACKSCOPE_TEST_ROOT ?? path.resolve(import.meta.dirname, '..', '..');
@@ -99,11 +99,17 @@ export async function startDaemon(args: string[] = [], opts: { env?: NodeJS.Proc
   };
 }
 
-/** Connects, returns the hello message and the next `count` frames. */
-export async function collectFrames(port: number, count: number, timeoutMs = 60_000): Promise<{ hello: HelloMessage; frames: FrameMessage[]; texts: any[] }> {
+/**
+ * Connects, returns the hello message and the next `count` frames. With `compare`, asks for that
+ * comparison model's masks too and waits for each frame's one (keyed by frame id).
+ */
+export async function collectFrames(port: number, count: number, timeoutMs = 60_000, opts: { compare?: number } = {}): Promise<{ hello: HelloMessage; frames: FrameMessage[]; texts: any[]; comparisonMasks: Map<number, ComparisonMaskMessage> }> {
   const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
   const frames: FrameMessage[] = [];
   const texts: any[] = [];
+  const comparisonMasks = new Map<number, ComparisonMaskMessage>();
+  const asked = opts.compare !== undefined;
+  const complete = () => (asked ? frames.filter((f) => comparisonMasks.has(f.frameId)).length : frames.length);
   let hello: HelloMessage | undefined;
   try {
     await new Promise<void>((resolve, reject) => {
@@ -112,12 +118,17 @@ export async function collectFrames(port: number, count: number, timeoutMs = 60_
       ws.on('message', (data, isBinary) => {
         if (!isBinary) {
           const msg = JSON.parse(data.toString());
-          if (!hello) hello = msg;
+          if (!hello) {
+            hello = msg;
+            if (asked) ws.send(JSON.stringify({ type: 'compare', model: opts.compare }));
+          }
           texts.push(msg);
           return;
         }
-        frames.push(decodeFrame(new Uint8Array(data as Buffer)));
-        if (frames.length >= count) {
+        const m = decodeBinaryMessage(new Uint8Array(data as Buffer));
+        if (m.kind === 'comparison') comparisonMasks.set(m.comparison.frameId, m.comparison);
+        else frames.push(m.frame);
+        if (complete() >= count) {
           clearTimeout(timer);
           resolve();
         }
@@ -126,5 +137,6 @@ export async function collectFrames(port: number, count: number, timeoutMs = 60_
   } finally {
     ws.close();
   }
-  return { hello: hello!, frames, texts };
+  // with `compare`: only the frames whose comparison mask came (those sent before the request took effect have none)
+  return { hello: hello!, frames: asked ? frames.filter((f) => comparisonMasks.has(f.frameId)) : frames, texts, comparisonMasks };
 }

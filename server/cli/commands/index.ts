@@ -6,6 +6,7 @@ import bench from './bench.js';
 import infer from './infer.js';
 import buildEngine from './build-engine.js';
 import soak from './soak.js';
+import compare from './compare.js';
 import config from './config.js';
 
-export const COMMANDS: CommandSpec<any>[] = [serve, bench, infer, buildEngine, soak, config];
+export const COMMANDS: CommandSpec<any>[] = [serve, bench, infer, compare, buildEngine, soak, config];

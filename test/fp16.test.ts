@@ -1,0 +1,41 @@
+// FP32 vs FP16 of the shipped model, for real: scripts/onnx_fp16.py converts the weights and
+// activations to float16 (Debian's python3-onnx, installed by scripts/setup.sh --test), and
+// `crackscope compare` runs both on the CPU over the labelled evaluation fixtures.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT, runCli } from './helpers/daemon.js';
+
+const PY = '/usr/bin/python3';
+const haveOnnx = (() => {
+  try {
+    execFileSync(PY, ['-c', 'import onnx'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+const model = JSON.parse(fs.readFileSync(path.join(ROOT, 'models', 'default.json'), 'utf8')).model as string;
+const EVAL = path.join(ROOT, 'test', 'fixtures', 'eval');
+
+describe.skipIf(!haveOnnx)('FP16 copy of the shipped model (skipped: no python3-onnx)', () => {
+  it('converts, keeps the I/O contract, halves the file and passes the gate against FP32', { timeout: 180_000 }, async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-fp16-'));
+    const out = path.join(dir, `${model}-fp16.onnx`);
+    execFileSync(PY, [path.join(ROOT, 'scripts', 'onnx_fp16.py'), path.join(ROOT, 'models', `${model}.onnx`), out], { stdio: 'pipe' });
+    const manifest = JSON.parse(fs.readFileSync(out.replace(/\.onnx$/, '.json'), 'utf8'));
+    expect(manifest.name).toBe(`${model}-fp16`);
+    expect(manifest.version).toMatch(/-fp16$/);
+    expect(fs.statSync(out).size).toBeLessThan(0.6 * fs.statSync(path.join(ROOT, 'models', `${model}.onnx`)).size);
+    const r = await runCli(['compare', model, out, EVAL, EVAL, '--providers', 'cpu', '--min-iou', '0.99', '--max-f1-drop', '0.005', '--json'], { timeoutMs: 170_000 });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    expect(report.images).toBe(16);
+    expect(report.iou).toBeGreaterThanOrEqual(0.99);
+    expect(report.worst.iou).toBeGreaterThan(0.98);
+    expect(Math.abs(report.labels.b.f1 - report.labels.a.f1)).toBeLessThan(0.005);
+  });
+});
