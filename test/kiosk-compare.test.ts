@@ -8,7 +8,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type { Browser, CDPSession, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countColour, ensureBuilt, haveChromium, launchBrowser, openKiosk, screenshotPixels, startDaemon, tap, type Daemon } from './helpers/browser.js';
+import { countColour, ensureBuilt, haveChromium, launchBrowser, openKiosk, ROOT, screenshotPixels, startDaemon, tap, type Daemon } from './helpers/browser.js';
 import { writeTinyModel } from './helpers/tiny-model.js';
 
 const W = 320, H = 256;
@@ -140,6 +140,44 @@ describe.skipIf(!haveChromium())('kiosk: two models side by side', () => {
     expect((await state()).compareModel).toBeNull();
     expect(await page.isVisible('#st-compare')).toBe(false);
     expect(await colourAt(QUAD.blue, BLUE)).toBeGreaterThan(0.8);
+    expect(errors).toEqual([]);
+  });
+});
+
+// The two shipped generations of the crack model on the demo sequence: a real disagreement.
+const V1 = path.join(ROOT, 'models', 'crackunet-v1.onnx');
+describe.skipIf(!haveChromium() || !fs.existsSync(V1))('kiosk: crackunet-v2 live, crackunet-v1 beside it, on the demo sequence', () => {
+  let d: Daemon;
+  let browser: Browser;
+  afterAll(async () => {
+    await browser?.close();
+    await d?.stop();
+  });
+
+  it('shows their per-frame agreement and, frozen, where they differ', { timeout: 120_000 }, async () => {
+    ensureBuilt();
+    d = await startDaemon({ source: 'demo://', extraArgs: ['--model', 'crackunet-v2', '--compare', 'crackunet-v1', '--fps', '4'] });
+    browser = await launchBrowser();
+    const { page, cdp, errors } = await openKiosk(browser, d.url, { query: 'lang=en' });
+    await page.waitForFunction(() => (window as any).__crackscope?.state.hello?.compare?.length === 1, null, { timeout: 30_000 });
+    await tap(cdp, 500, 400); // a touch puts the start-up hint away
+    await page.click('#btn-models');
+    await page.click('#models-list button[data-model="0"]');
+    await page.click('#cmp-views button[data-view="diff"]');
+    await page.click('#btn-models');
+    await page.waitForFunction(() => (window as any).__crackscope.state.compareStats, null, { timeout: 60_000, polling: 200 });
+    await page.click('#btn-freeze');
+    const s = await page.evaluate(() => (window as any).__crackscope.state);
+    // two generations of one model: they mostly agree, but not everywhere
+    expect(s.compareStats.iou).toBeGreaterThan(0.3);
+    expect(s.compareStats.iou).toBeLessThan(1);
+    await expect.poll(() => page.textContent('#st-compare'), { timeout: 5000 }).toMatch(/^IoU 0\.\d{3} · F1 0\.\d{3} · crackunet-v2 \d+ ms · crackunet-v1 \d+ ms$/);
+    // pixels only one of them finds, in their own colours: green (only the live v2), cyan (only v1)
+    await page.waitForTimeout(200);
+    const img = await screenshotPixels(page);
+    const green = countColour(img, [26, 230, 26], 45), cyan = countColour(img, [0, 172, 230], 45);
+    expect(green + cyan).toBeGreaterThan(20);
+    await page.screenshot({ path: path.join(SHOTS ?? os.tmpdir(), 'compare-models.png') });
     expect(errors).toEqual([]);
   });
 });
