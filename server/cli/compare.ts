@@ -25,7 +25,6 @@ export { DEFAULT_MAX_F1_DROP, DEFAULT_MIN_IOU } from './compare-limits.js';
 /** label PNGs: a pixel at or above this grey level is crack */
 const LABEL_THRESHOLD = 128;
 
-
 /** A model to compare: anything that turns an RGB frame into a mask, with its threshold. */
 export interface MaskModel {
   label: string;
