@@ -2,6 +2,7 @@
 """FP16 copy of a crackscope ONNX model: the same weights, stored and computed in float16.
 
     python3 scripts/onnx_fp16.py models/crackunet-v1.onnx /tmp/fp16/crackunet-v1-fp16.onnx
+    python3 scripts/onnx_fp16.py --weight-bits 3 MODEL.onnx OUT.onnx   (a deliberately degraded copy)
 
 Needs only the `onnx` package (Debian: python3-onnx, run with /usr/bin/python3; the GPU machine's
 pip onnx works too); onnxconverter-common is not used. The I/O contract stays: uint8 NHWC in,
@@ -11,6 +12,10 @@ uint8 NHW out. What changes:
   * the 'scales' input of Resize stays float32 (the operator requires it);
   * value_info is dropped (shape inference fills it again) and the opset is unchanged.
 The manifest is copied beside the output with the name and version marked '-fp16'.
+
+--weight-bits N first rounds every Conv weight tensor to N bits (symmetric, per output channel),
+which no deployment would do: a deliberately degraded precision variant, for testing that the
+acceptance gate (`crackscope compare`, build-engine) refuses one.
 
 On onnxruntime's CPU provider most float16 operators have no kernel; onnxruntime then inserts
 casts and runs them in float32, so there the comparison measures the float16 weights and the
@@ -31,6 +36,21 @@ KEEP_FLOAT32 = {("Resize", 2), ("Resize", 1), ("Upsample", 1)}
 def to_fp16_tensor(t: onnx.TensorProto) -> onnx.TensorProto:
     arr = numpy_helper.to_array(t).astype(np.float16)
     return numpy_helper.from_array(arr, t.name)
+
+
+def degrade_weights(model: onnx.ModelProto, bits: int) -> int:
+    """Rounds each Conv weight to `bits` bits per output channel; returns how many tensors changed."""
+    conv_weights = {n.input[1] for n in model.graph.node if n.op_type == "Conv" and len(n.input) > 1}
+    levels = 2 ** (bits - 1) - 1
+    changed = 0
+    for i, t in enumerate(model.graph.initializer):
+        if t.name in conv_weights and t.data_type == TensorProto.FLOAT:
+            w = numpy_helper.to_array(t).astype(np.float32)
+            scale = np.abs(w).reshape(w.shape[0], -1).max(axis=1).reshape((-1,) + (1,) * (w.ndim - 1)) / levels
+            scale[scale == 0] = 1
+            model.graph.initializer[i].CopyFrom(numpy_helper.from_array((np.round(w / scale) * scale).astype(np.float32), t.name))
+            changed += 1
+    return changed
 
 
 def convert(model: onnx.ModelProto) -> onnx.ModelProto:
@@ -69,11 +89,19 @@ def convert(model: onnx.ModelProto) -> onnx.ModelProto:
 
 
 def main() -> int:
-    if len(sys.argv) != 3:
-        print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
+    args = sys.argv[1:]
+    bits = 0
+    if len(args) == 4 and args[0] == "--weight-bits" and args[1].isdigit() and 2 <= int(args[1]) <= 8:
+        bits = int(args[1])
+        args = args[2:]
+    if len(args) != 2:
+        print("usage: onnx_fp16.py [--weight-bits 2..8] IN.onnx OUT.onnx", file=sys.stderr)
         return 64
-    src, dst = sys.argv[1], sys.argv[2]
-    model = convert(onnx.load(src))
+    src, dst = args
+    model = onnx.load(src)
+    if bits:
+        print(f"onnx_fp16: {degrade_weights(model, bits)} Conv weight tensors rounded to {bits} bits (degraded on purpose)", file=sys.stderr)
+    model = convert(model)
     os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
     onnx.save(model, dst)
     manifest_src = os.path.splitext(src)[0] + ".json"
@@ -81,8 +109,8 @@ def main() -> int:
         with open(manifest_src) as f:
             m = json.load(f)
         m["name"] = os.path.splitext(os.path.basename(dst))[0]
-        m["version"] = f"{m.get('version', '')}-fp16"
-        m.setdefault("training", {})["precision"] = "fp16 (scripts/onnx_fp16.py)"
+        m["version"] = f"{m.get('version', '')}-fp16" + (f"-w{bits}" if bits else "")
+        m.setdefault("training", {})["precision"] = "fp16 (scripts/onnx_fp16.py)" + (f", Conv weights rounded to {bits} bits on purpose" if bits else "")
         with open(os.path.splitext(dst)[0] + ".json", "w") as f:
             json.dump(m, f, indent=2)
             f.write("\n")
