@@ -12,7 +12,6 @@
 // Widths: the distance transform d of each skeleton pixel (server/analysis/skeleton.ts) gives a
 // local width 2·d − 1, the convention of crack-measure.ts (exact for odd widths, w − 1 for even
 // widths on axis-aligned cracks).
-import sharp from 'sharp';
 import { distanceTransform, zhangSuen } from '../analysis/skeleton.js';
 
 export interface SparseSkeleton {
@@ -37,8 +36,11 @@ export interface SkeletonOptions {
   onBlock?: (done: number, total: number) => void;
 }
 
-/** Thins a one-band mask image (any file libvips reads; a .v is read with random access) block by block. */
-export async function skeletonFromMask(maskFile: string, width: number, height: number, opts: SkeletonOptions): Promise<SparseSkeleton> {
+/** Reads full-width rows [y, y + rows) of the mask. */
+export type MaskRows = (y: number, rows: number) => Uint8Array | Promise<Uint8Array>;
+
+/** Thins the mask block by block, reading one band of block rows (with its margins) at a time. */
+export async function skeletonFromMask(readRows: MaskRows, width: number, height: number, opts: SkeletonOptions): Promise<SparseSkeleton> {
   const B = opts.block ?? 2048, M = opts.margin ?? 64;
   const cut = Math.ceil(opts.threshold * 255 - 1e-9);
   const keys: number[] = [];
@@ -47,22 +49,23 @@ export async function skeletonFromMask(maskFile: string, width: number, height: 
   const total = Math.ceil(width / B) * Math.ceil(height / B);
   let done = 0;
   for (let by = 0; by < height; by += B) {
+    opts.signal?.throwIfAborted();
+    const ch = Math.min(B, height - by);
+    const y0 = Math.max(0, by - M), y1 = Math.min(height, by + ch + M), bh = y1 - y0;
+    const rows = await readRows(y0, bh);
     for (let bx = 0; bx < width; bx += B) {
       opts.signal?.throwIfAborted();
-      const cw = Math.min(B, width - bx), ch = Math.min(B, height - by);
-      const x0 = Math.max(0, bx - M), y0 = Math.max(0, by - M);
-      const x1 = Math.min(width, bx + cw + M), y1 = Math.min(height, by + ch + M);
-      const bw = x1 - x0, bh = y1 - y0;
-      const cells = await sharp(maskFile).extract({ left: x0, top: y0, width: bw, height: bh }).extractChannel(0).raw().toBuffer();
+      const cw = Math.min(B, width - bx);
+      const x0 = Math.max(0, bx - M), x1 = Math.min(width, bx + cw + M), bw = x1 - x0;
       // threshold into a padded grid (1-cell background ring), as crack-measure.ts does
       const pw = bw + 2, ph = bh + 2;
       const bin = new Uint8Array(pw * ph);
       const fg: number[] = [];
       for (let y = 0; y < bh; y++) {
-        const row = y * bw, prow = (y + 1) * pw + 1;
+        const row = y * width + x0, prow = (y + 1) * pw + 1;
         const inCoreY = y + y0 >= by && y + y0 < by + ch;
         for (let x = 0; x < bw; x++) {
-          if (cells[row + x] >= cut) {
+          if (rows[row + x] >= cut) {
             bin[prow + x] = 1; fg.push(prow + x);
             if (inCoreY && x + x0 >= bx && x + x0 < bx + cw) crackPixels++;
           }

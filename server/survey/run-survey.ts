@@ -1,9 +1,11 @@
 // One survey: a large image in, one folder of outputs. Memory stays bounded whatever the image
-// size: libvips streams the input once into an uncompressed .v file (random access by mmap), the
-// model sees one tile at a time, the mask goes to disk band by band (vips-file.ts), measurement
-// thins the mask block by block (crack-graph.ts), and every full-size output is made by libvips
-// from files. The largest JS buffers are one band of the mask (width × core bytes) and one
-// measurement block (about 2200² cells).
+// size: libvips streams the input once into an uncompressed tiled TIFF (random access to any
+// tile), the model sees one tile at a time, the mask goes to disk band by band (a raw file for
+// our own reads, mask-file.ts, and one small TIFF per band for libvips), measurement thins the
+// mask block by block (crack-graph.ts), and every full-size output is made by libvips from
+// files. The largest JS buffers are one band of the mask (width × core bytes) and one
+// measurement band (width × about 2200 bytes, plus a 2200² block). Intermediates are TIFFs, not
+// libvips' .v: libvips memory-maps a .v whole, and those pages count as resident memory.
 //
 // Atomic output: everything is written into a hidden sibling folder which is fsynced and renamed
 // to its final name only when complete; an abort (Ctrl-C) or an error removes it.
@@ -16,7 +18,7 @@ import { skeletonFromMask, traceCracks } from './crack-graph.js';
 import { classTotals, toGeoJson, toSvg, type CrackMapInput } from './crack-map.js';
 import { printPdf, reportHtml } from './report.js';
 import { tileFetch, tileGrid } from './tiling.js';
-import { VipsMaskFile } from './vips-file.js';
+import { RawMaskFile } from './mask-file.js';
 import { classify, type WidthClass } from './width-classes.js';
 
 /** Inputs up to this many pixels are accepted (20000×20000 and a margin). */
@@ -113,13 +115,14 @@ export async function runSurvey(opts: SurveyOptions): Promise<SurveyResult> {
       throw new SurveyInputError(/unsupported image format/i.test(msg) ? 'not an image, or a format libvips cannot read' : `cannot read the image: ${msg}`);
     }
     if (!meta.width || !meta.height) throw new SurveyInputError('the image has no size');
-    const imageV = path.join(tmp, 'image.v');
+    const imageV = path.join(tmp, 'image.tif');
     const mp0 = (meta.width * meta.height) / 1e6;
     opts.onProgress?.({ phase: 'decode', done: 0, total: 1, megapixels: mp0 });
     try {
       // page 0 of a pyramidal TIFF is the full resolution; EXIF orientation applied; 8-bit sRGB
       await sharp(opts.input, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error', sequentialRead: true })
-        .autoOrient().removeAlpha().toColourspace('srgb').toFile(imageV);
+        .autoOrient().removeAlpha().toColourspace('srgb')
+        .tiff({ compression: 'none', tile: true, tileWidth: 256, tileHeight: 256, bigtiff: true }).toFile(imageV);
     } catch (err) {
       throw new SurveyInputError(`cannot decode the image: ${String((err as Error).message).split('\n')[0]}`);
     }
@@ -134,8 +137,8 @@ export async function runSurvey(opts: SurveyOptions): Promise<SurveyResult> {
 
     // ---- tiles ---------------------------------------------------------------------------------
     const grid = tileGrid(W, H, { core, margin });
-    const maskV = path.join(tmp, 'mask.v');
-    const maskFile = await VipsMaskFile.create(maskV, W, H);
+    const maskFile = new RawMaskFile(path.join(tmp, 'mask.raw'), W, H);
+    const bandFiles: string[] = [];
     const fetchTile = (i: number) => {
       const t = grid.tiles[i];
       const { extract, pad } = tileFetch(t, W, H);
@@ -169,17 +172,22 @@ export async function runSurvey(opts: SurveyOptions): Promise<SurveyResult> {
           opts.onProgress?.({ phase: 'tiles', done: ++done, total: grid.tiles.length, megapixels: mp });
         }
         maskFile.writeRows(bandY, band);
+        const bandFile = path.join(tmp, `mask-band-${String(row).padStart(4, '0')}.tif`);
+        await sharp(band, { raw: { width: W, height: bandH, channels: 1 } }).toColourspace('b-w').tiff({ compression: 'deflate', predictor: 'horizontal' }).toFile(bandFile);
+        bandFiles.push(bandFile);
       }
-    } finally {
+    } catch (err) {
       maskFile.close();
+      throw err;
     }
     const inferSeconds = (performance.now() - tInfer0) / 1000;
 
     // ---- measure ---------------------------------------------------------------------------------
-    const skeleton = await skeletonFromMask(maskV, W, H, {
+    const skeleton = await skeletonFromMask((y, rows) => maskFile.readRows(y, rows), W, H, {
       threshold: opts.threshold, signal,
       onBlock: (d, total) => opts.onProgress?.({ phase: 'measure', done: d, total, megapixels: mp }),
     });
+    maskFile.close();
     const { cracks, branches } = traceCracks(skeleton, { minLengthPx: opts.minLengthPx });
     const map: CrackMapInput = { width: W, height: H, mmPerPx: opts.mmPerPx, classes: opts.classes, cracks, branches };
     const totals = classTotals(map);
@@ -190,16 +198,23 @@ export async function runSurvey(opts: SurveyOptions): Promise<SurveyResult> {
     let step = 0;
     const stepDone = () => { signal?.throwIfAborted(); opts.onProgress?.({ phase: 'outputs', done: ++step, total: steps, megapixels: mp }); };
     const big = W * H > 2_000_000_000;
-    await sharp(maskV).toColourspace('b-w').tiff({ compression: 'deflate', predictor: 'horizontal', tile: true, tileWidth: 256, tileHeight: 256, bigtiff: big }).toFile(path.join(work, 'mask.tif'));
+    // the bands joined top to bottom (join pads every cell to the tallest; the crop takes the pad off)
+    const maskTif = path.join(work, 'mask.tif');
+    await sharp(bandFiles, { join: { across: 1 } }).extract({ left: 0, top: 0, width: W, height: H }).extractChannel(0).toColourspace('b-w').tiff({ compression: 'deflate', predictor: 'horizontal', tile: true, tileWidth: 256, tileHeight: 256, bigtiff: big }).toFile(maskTif);
+    for (const f of bandFiles) fs.rmSync(f);
     stepDone();
     const cut = Math.ceil(opts.threshold * 255 - 1e-9);
-    const alphaV = path.join(tmp, 'alpha.v'), magentaV = path.join(tmp, 'magenta.v');
-    await sharp(maskV).threshold(cut).linear(0.75, 0).toColourspace('b-w').toFile(alphaV);
-    await sharp({ create: { width: W, height: H, channels: 3, background: { r: 255, g: 0, b: 255 } } }).joinChannel(alphaV).toColourspace('srgb').toFile(magentaV);
+    // overlay = image over magenta with alpha 1 − 0.75·crack. (sharp's composite() would load the
+    // overlay whole into memory; joinChannel + flatten stream. flatten runs before joinChannel in
+    // one sharp pipeline, hence the two steps.)
+    const alphaV = path.join(tmp, 'alpha.tif'), rgbaTif = path.join(tmp, 'rgba.tif');
+    await sharp(maskTif).threshold(cut).linear(-0.75, 255).toColourspace('b-w').tiff({ compression: 'none', bigtiff: true }).toFile(alphaV);
+    await sharp(imageV, { sequentialRead: true }).joinChannel(alphaV).toColourspace('srgb').tiff({ compression: 'none', bigtiff: true }).toFile(rgbaTif);
+    fs.rmSync(alphaV);
     const overlayName = W > 65000 || H > 65000 ? 'overlay.tif' : 'overlay.jpg';
-    const overlay = sharp(imageV).composite([{ input: magentaV }]).removeAlpha();
-    await (overlayName === 'overlay.jpg' ? overlay.jpeg({ quality: 88 }) : overlay.tiff({ compression: 'jpeg', tile: true, bigtiff: big })).toFile(path.join(work, overlayName));
-    fs.rmSync(alphaV); fs.rmSync(magentaV);
+    const overlay = sharp(rgbaTif, { sequentialRead: true }).flatten({ background: '#ff00ff' });
+    await (overlayName === 'overlay.jpg' ? overlay.jpeg({ quality: 88, optimiseCoding: false }) : overlay.tiff({ compression: 'jpeg', tile: true, bigtiff: big })).toFile(path.join(work, overlayName));
+    fs.rmSync(rgbaTif);
     stepDone();
     const ov = await sharp(imageV).resize({ width: OVERVIEW_SIDE, height: OVERVIEW_SIDE, fit: 'inside', withoutEnlargement: true }).jpeg({ quality: 85 }).toBuffer({ resolveWithObject: true });
     fs.writeFileSync(path.join(work, 'overview.jpg'), ov.data);
@@ -228,6 +243,8 @@ export async function runSurvey(opts: SurveyOptions): Promise<SurveyResult> {
       tiling: { tiles: grid.tiles.length, rows: grid.rows, cols: grid.cols, core, margin, seams: 'cropped: each pixel comes from the one tile whose core holds it' },
       timings_s: { total: r2(seconds), inference: r2(inferSeconds) },
       megapixels: r2(mp), infer_mp_per_s: r2(mp / inferSeconds),
+      // this process's peak resident memory so far (model, libvips and JS together; Chromium for the PDF is another process)
+      peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
       width_classes: totals.length ? totals : null,
       totals: { cracks: cracks.length, branches: branches.length, length_px: r2(totalLength), crack_pixels: skeleton.crackPixels, ...(k === null ? {} : { length_mm: r2(totalLength * k) }) },
       outputs: { mask: 'mask.tif', overlay: overlayName, overview: 'overview.jpg', geojson: 'crackmap.geojson', svg: 'crackmap.svg', report: 'report.html', pdf: 'report.pdf', dzi: 'dzi/image.dzi' },
@@ -281,3 +298,4 @@ export async function runSurvey(opts: SurveyOptions): Promise<SurveyResult> {
 function geoClass(map: CrackMapInput, meanPx: number): string | null {
   return map.mmPerPx === null ? null : classify(map.classes, meanPx * map.mmPerPx).name;
 }
+
