@@ -26,9 +26,11 @@ export const polylineLength = (p: [number, number][]) => p.slice(1).reduce((s, q
 
 /**
  * `count` wavy cracks, one per horizontal band of the image (so no two touch), each running
- * across most of the band's width with slopes up to about 35°, widths from `widths`.
+ * across most of the band's width with slopes up to about 35°, widths from `widths`; `jag` > 0
+ * makes them tortuous, as real cracks are (a crack model rightly ignores perfectly smooth
+ * curves, which look drawn): direction noise of about jag × 0.1 rad per step, correlated over ~7 steps.
  */
-export function wavyCracks(width: number, height: number, count: number, seed: number, widths = [3, 5, 7, 9]): TruthCrack[] {
+export function wavyCracks(width: number, height: number, count: number, seed: number, widths = [3, 5, 7, 9], jag = 0): TruthCrack[] {
   const r = rng(seed);
   const band = height / count;
   const cracks: TruthCrack[] = [];
@@ -37,10 +39,24 @@ export function wavyCracks(width: number, height: number, count: number, seed: n
     const yc = band * (i + 0.5), amp = band * (0.18 + 0.12 * r());
     const wl = width * (0.2 + 0.25 * r()), phase = r() * Math.PI * 2;
     const pts: [number, number][] = [];
-    const steps = Math.ceil((x1 - x0) / 8);
-    for (let k = 0; k <= steps; k++) {
-      const x = x0 + ((x1 - x0) * k) / steps;
-      pts.push([x, yc + amp * Math.sin(phase + (2 * Math.PI * (x - x0)) / wl)]);
+    const slope = (x: number) => ((amp * 2 * Math.PI) / wl) * Math.cos(phase + (2 * Math.PI * (x - x0)) / wl);
+    if (jag > 0) {
+      // tortuous like a real crack: 3-px steps whose direction follows the wave plus correlated noise
+      let x = x0, y = yc + amp * Math.sin(phase), dev = 0;
+      pts.push([x, y]);
+      while (x < x1) {
+        dev = 0.85 * dev + jag * 0.1 * (r() * 2 - 1);
+        const off = y - (yc + amp * Math.sin(phase + (2 * Math.PI * (x - x0)) / wl));
+        const a = Math.atan(slope(x)) + dev - Math.max(-0.5, Math.min(0.5, 0.01 * off)); // pulled back to the wave
+        x += 3 * Math.cos(a); y += 3 * Math.sin(a);
+        pts.push([x, y]);
+      }
+    } else {
+      const steps = Math.ceil((x1 - x0) / 8);
+      for (let k = 0; k <= steps; k++) {
+        const x = x0 + ((x1 - x0) * k) / steps;
+        pts.push([x, yc + amp * Math.sin(phase + (2 * Math.PI * (x - x0)) / wl)]);
+      }
     }
     const w = widths[i % widths.length];
     cracks.push({ points: pts, width: w, length: polylineLength(pts) });
@@ -68,6 +84,6 @@ export async function writePlasterCrackImage(file: string, width: number, height
   const blotches = Array.from({ length: 12 }, () => `<circle cx="${(r() * width).toFixed(0)}" cy="${(r() * height).toFixed(0)}" r="${(width * (0.05 + 0.1 * r())).toFixed(0)}" fill="#8a7355" fill-opacity="0.12"/>`).join('');
   const blot = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><defs><filter id="b"><feGaussianBlur stdDeviation="${(width / 60).toFixed(0)}"/></filter></defs><g filter="url(#b)">${blotches}</g></svg>`;
   await sharp(noise)
-    .composite([{ input: Buffer.from(blot) }, { input: Buffer.from(crackSvg(width, height, cracks, '#3a3128')) }])
+    .composite([{ input: Buffer.from(blot) }, { input: Buffer.from(crackSvg(width, height, cracks, '#2a231c')) }])
     .jpeg({ quality: 92 }).toFile(file);
 }
