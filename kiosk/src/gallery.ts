@@ -4,12 +4,14 @@ import { api, adminToken, captureUrl, type CaptureSummary } from './api.js';
 import { $, show, toast } from './dom.js';
 import { Drawer } from './drawer.js';
 import { getLang, t } from './i18n.js';
+import { surveyUrl, type SurveySummary } from './survey-view.js';
 
 export class Gallery extends Drawer {
   private items: CaptureSummary[] = [];
+  private surveys: SurveySummary[] = [];
   private selected: string | null = null;
 
-  constructor(private readonly open: (id: string) => void) {
+  constructor(private readonly open: (id: string) => void, private readonly openSurvey: (s: SurveySummary) => void) {
     super($('gallery'));
     $('gallery-close').addEventListener('click', () => this.hide());
     const tok = $<HTMLInputElement>('admin-token');
@@ -21,7 +23,10 @@ export class Gallery extends Drawer {
 
   async refresh(): Promise<void> {
     try {
-      this.items = (await api<{ captures: CaptureSummary[] }>('GET', 'captures')).captures;
+      [this.items, this.surveys] = await Promise.all([
+        api<{ captures: CaptureSummary[] }>('GET', 'captures').then((r) => r.captures),
+        api<{ surveys: SurveySummary[] }>('GET', 'surveys').then((r) => r.surveys),
+      ]);
     } catch (err) {
       toast(`${t('gallery')}: ${(err as Error).message}`, true);
       return;
@@ -57,6 +62,7 @@ export class Gallery extends Drawer {
       b.addEventListener('click', () => this.select(c.id));
       list.appendChild(b);
     }
+    this.renderSurveys();
     const sel = this.items.find((c) => c.id === this.selected);
     show($('gallery-detail'), !!sel);
     if (sel) {
@@ -65,6 +71,30 @@ export class Gallery extends Drawer {
       $<HTMLAnchorElement>('dl-image').href = captureUrl(sel.id, 'image.jpg', true);
       $<HTMLAnchorElement>('dl-mask').href = captureUrl(sel.id, 'mask.png', true);
       $<HTMLAnchorElement>('dl-report').href = captureUrl(sel.id, 'report.json', true);
+    }
+  }
+
+  private renderSurveys(): void {
+    const list = $('survey-list');
+    list.replaceChildren();
+    if (this.surveys.length === 0) {
+      const p = document.createElement('p');
+      p.textContent = t('surveys_empty');
+      list.appendChild(p);
+    }
+    for (const s of this.surveys) {
+      const b = document.createElement('button');
+      b.className = 'thumb survey';
+      b.dataset.survey = s.name;
+      const img = document.createElement('img');
+      img.src = surveyUrl(s.name, 'overview.jpg');
+      img.alt = s.name;
+      const span = document.createElement('span');
+      const len = s.lengthMm !== null ? `${(s.lengthMm / 1000).toFixed(2)} m` : `${Math.round(s.lengthPx)} px`;
+      span.textContent = `${s.name} · ${(s.width * s.height / 1e6).toFixed(0)} MP · ${s.cracks} ${t('cracks')} · ${len}`;
+      b.append(img, span);
+      b.addEventListener('click', () => { this.hide(); this.openSurvey(s); });
+      list.appendChild(b);
     }
   }
 

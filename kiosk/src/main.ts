@@ -6,6 +6,7 @@ import { api, captureUrl, type CaptureSummary } from './api.js';
 import { Connection, type ConnState } from './connection.js';
 import { $, show, toast } from './dom.js';
 import { Gallery } from './gallery.js';
+import { SurveyView } from './survey-view.js';
 import { Gestures } from './gestures.js';
 import { applyI18n, getLang, onLangChange, setLang, t } from './i18n.js';
 import { IdleTimer } from './idle.js';
@@ -418,7 +419,8 @@ $('btn-capture').addEventListener('click', async () => {
 });
 
 // --- gallery and measure -------------------------------------------------------------------------------
-const gallery = new Gallery((id) => void openCapture(id));
+const surveyView = new SurveyView(() => {});
+const gallery = new Gallery((id) => void openCapture(id), (s) => void surveyView.open(s));
 $('btn-gallery').addEventListener('click', () => {
   if (gallery.visible) gallery.hide();
   else {
@@ -514,6 +516,7 @@ function hideHint(): void {
 }
 new IdleTimer(IDLE_MS, () => {
   gallery.hide();
+  if (surveyView.visible) surveyView.close();
   show($('overlay-panel'), false);
   show($('models-panel'), false);
   $('btn-overlay').classList.remove('on');
@@ -531,6 +534,9 @@ function maskBase64(): string {
   return btoa(s);
 }
 (window as any).__crackscope = {
+  get survey() {
+    return { visible: surveyView.visible, name: surveyView.name, view: { ...surveyView.view, scale: scaleOf(surveyView.view, surveyView.geom), fit: surveyView.fit }, stats: { ...surveyView.stats }, selected: surveyView.selected ? { id: surveyView.selected.id, ...surveyView.selected.props } : null, info: document.getElementById('survey-info')?.textContent ?? '' };
+  },
   get view() {
     const g = viewer.geom;
     return { ...viewer.view, scale: scaleOf(viewer.view, g), fit: fitScale(g), viewport: { w: g.vw, h: g.vh }, image: { w: g.iw, h: g.ih } };

@@ -66,7 +66,7 @@ export async function surveyCommand(argv: string[]): Promise<number> {
     calibration = { name: extra.calibration, mmPerPx: cal.mmPerPx, mask: cal.mask };
   }
   const json = extra.json === true;
-  const outDir = path.resolve(typeof extra.out === 'string' ? extra.out : 'crackscope-surveys');
+  const outDir = path.resolve(typeof extra.out === 'string' ? extra.out : config.surveyDir); // the kiosk lists config.surveyDir
   const chromium = extra['no-pdf'] ? null : (process.env.CRACKSCOPE_CHROMIUM ?? '/usr/bin/chromium');
 
   const session = await createCrackSession({

@@ -56,6 +56,7 @@ export const CONFIG_KEYS = {
   maskEncoding: key(z.enum(MASK_ENCODINGS), { default: 'raw', allowed: MASK_ENCODINGS.join(' or '), help: 'how masks travel over the WebSocket' }),
   dataDir: key(nonEmpty(), { default: dataDirDefault, allowed: 'a writable directory', help: 'captures, calibration and engines ($STATE_DIRECTORY, else var/ in the package)' }),
   engineDir: key(nonEmpty(), { default: (c) => path.join((c.dataDir as string | undefined) ?? dataDirDefault(), 'engines'), allowed: 'a directory', help: 'TensorRT engines and EPContext wrappers (<dataDir>/engines)' }),
+  surveyDir: key(nonEmpty(), { default: (c) => path.join((c.dataDir as string | undefined) ?? dataDirDefault(), 'surveys'), allowed: 'a directory', help: 'where `crackscope survey` writes by default and the kiosk finds surveys (<dataDir>/surveys)' }),
   captureQuotaMb: key(int(1, 1_000_000), { default: 2048, allowed: 'an integer 1..1000000 (MB)', help: 'captures beyond this are evicted oldest first' }),
   adminToken: key(z.union([z.literal(''), z.string().min(16)]), { default: '', allowed: 'a string of at least 16 characters, or empty', help: 'token for admin actions (never logged)', secret: true }),
   allowedOrigins: key(z.array(z.string().regex(/^https?:\/\/[^/]+$/)), { default: [], allowed: 'a comma-separated list of origins (http://host:port)', help: 'extra WebSocket origins allowed besides the page itself' }),

@@ -10,6 +10,7 @@ import type { FramePipeline } from '../pipeline/frame-pipeline.js';
 import type { ServiceContext } from '../service-context.js';
 import type { FrameStream } from '../stream/ws-server.js';
 import { capturesRouter } from './captures-routes.js';
+import { surveysRouter } from './surveys-routes.js';
 import { redactConfig } from '../config/load.js';
 import { createMetricsRegistry, type SourceCounters } from './metrics.js';
 
@@ -180,6 +181,7 @@ export function createHttpApp(
     res.set('Cache-Control', 'no-store').json(shadow.summary());
   });
   app.use('/api', express.json({ limit: MAX_BODY }), capturesRouter(ctx));
+  app.use('/api', surveysRouter(ctx));
   app.use(express.static(KIOSK_DIR, { index: 'index.html', dotfiles: 'deny', fallthrough: true }));
   app.use((_req, res) => res.status(404).json({ error: 'not found' }));
 

@@ -32,7 +32,7 @@ export function toGeoJson(map: CrackMapInput, meta: Record<string, unknown> = {}
       coordinates: 'image pixels: x right, y down, origin at the top-left corner of the image',
       image: { width: map.width, height: map.height },
       mm_per_px: k,
-      width_classes: map.classes.map((c, i) => ({ name: c.name, range: classRange(map.classes, i), max_mm: c.maxMm })),
+      width_classes: map.classes.map((c, i) => ({ name: c.name, range: classRange(map.classes, i), max_mm: c.maxMm, color: c.color })),
     },
     features: map.branches.map((b) => {
       const cls = branchClass(map, b);
