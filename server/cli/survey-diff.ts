@@ -1,0 +1,113 @@
+// `crackscope survey-diff A B [--out DIR] [--points FILE] [--tolerance-px N] [--json] [--no-pdf]`
+// A and B are survey folders (or names in config.surveyDir), A the earlier. Aligns B to A (feature
+// matching, or the point pairs in FILE), reports cracks that are new, longer or wider, and writes
+// diff.json, diff.geojson, diff.svg, report.html (+ report.pdf) atomically into one folder.
+import fs from 'node:fs';
+import path from 'node:path';
+import { ConfigError, loadConfig, parseArgs } from '../config/load.js';
+import { alignByFeatures, alignByPoints, refineOnCracks, type Alignment } from '../survey/align.js';
+import { diffMaps, type MapBranch } from '../survey/diff.js';
+import { diffGeoJson, diffHtml, diffSvg } from '../survey/diff-report.js';
+import { printPdf } from '../survey/report.js';
+
+const USAGE = 'usage: crackscope survey-diff <survey A> <survey B> [--out DIR] [--points FILE] [--tolerance-px N] [--no-pdf] [--json]';
+const oneLine = (err: unknown) => String((err as Error)?.message ?? err).split('\n')[0].trim() || 'unknown error';
+
+interface Loaded { dir: string; name: string; summary: any; branches: MapBranch[] }
+
+function loadSurvey(arg: string, surveyDir: string): Loaded {
+  const dir = fs.existsSync(path.join(arg, 'survey.json')) ? arg : path.join(surveyDir, arg);
+  let summary: any, geo: any;
+  try {
+    summary = JSON.parse(fs.readFileSync(path.join(dir, 'survey.json'), 'utf8'));
+    geo = JSON.parse(fs.readFileSync(path.join(dir, 'crackmap.geojson'), 'utf8'));
+  } catch (err) {
+    throw new Error(`${arg}: not a survey folder (${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no survey.json / crackmap.geojson' : oneLine(err)})`);
+  }
+  // GeoJSON coordinates are pixel centres (+0.5); back to the skeleton's pixel indices
+  const branches: MapBranch[] = geo.features.map((f: any) => ({
+    id: String(f.properties.id), crack: f.properties.crack, line: f.geometry.coordinates.map(([x, y]: number[]) => [x - 0.5, y - 0.5]),
+    mean_width_px: f.properties.mean_width_px, max_width_px: f.properties.max_width_px, length_px: f.properties.length_px,
+  }));
+  return { dir, name: path.basename(path.resolve(dir)), summary, branches };
+}
+
+export async function surveyDiffCommand(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs(argv, { '--out': 'value', '--points': 'value', '--tolerance-px': 'value', '--no-pdf': 'boolean', '--json': 'boolean', '--help': 'boolean' });
+  } catch (err) {
+    process.stderr.write(`crackscope survey-diff: ${oneLine(err)}\n${USAGE}\n`);
+    return 64;
+  }
+  const { flags, extra, positional, configFile } = parsed;
+  if (extra.help) { process.stdout.write(USAGE + '\n'); return 0; }
+  if (positional.length !== 2) { process.stderr.write(`crackscope survey-diff: give two surveys, the earlier first\n${USAGE}\n`); return 64; }
+  const config = loadConfig({ flags, configFile });
+  const tol = extra['tolerance-px'] === undefined ? 6 : Number(extra['tolerance-px']);
+  if (!(tol > 0 && tol <= 100)) throw new ConfigError(`config error: --tolerance-px = ${JSON.stringify(extra['tolerance-px'])} is not allowed; expected a number in (0, 100] (pixels of survey A)`);
+  let a: Loaded, b: Loaded;
+  try {
+    a = loadSurvey(positional[0], config.surveyDir);
+    b = loadSurvey(positional[1], config.surveyDir);
+  } catch (err) {
+    process.stderr.write(`crackscope survey-diff: ${oneLine(err)}\n`);
+    return 1;
+  }
+
+  let alignment: Alignment;
+  try {
+    if (typeof extra.points === 'string') {
+      alignment = alignByPoints(JSON.parse(fs.readFileSync(extra.points, 'utf8')));
+    } else {
+      alignment = await alignByFeatures({ overview: path.join(a.dir, 'overview.jpg'), width: a.summary.input.width }, { overview: path.join(b.dir, 'overview.jpg'), width: b.summary.input.width });
+      const r = refineOnCracks(alignment.transform, a.branches.map((x) => x.line), b.branches.map((x) => x.line));
+      if (r.pairs >= 10) { alignment.transform = r.transform; alignment.refined = { pairs: r.pairs, rms_px: r.rms_px }; }
+    }
+  } catch (err) {
+    process.stderr.write(`crackscope survey-diff: cannot align ${b.name} to ${a.name}: ${oneLine(err)}\n`);
+    return 1;
+  }
+  const result = diffMaps(a.branches, b.branches, alignment.transform, {
+    tolerancePx: tol,
+    sizeA: { width: a.summary.input.width, height: a.summary.input.height },
+    sizeB: { width: b.summary.input.width, height: b.summary.input.height },
+  });
+  const mmPerPx: number | null = a.summary.calibration?.mmPerPx ?? null;
+  const created = new Date().toISOString();
+  const W = a.summary.input.width, H = a.summary.input.height;
+
+  const outDir = path.resolve(typeof extra.out === 'string' ? extra.out : path.join(config.surveyDir, `diff-${a.name}-vs-${b.name}`));
+  const parent = path.dirname(outDir);
+  fs.mkdirSync(parent, { recursive: true });
+  const work = fs.mkdtempSync(path.join(parent, `.${path.basename(outDir)}.partial-`));
+  const doc = {
+    a: { name: a.name, sha256: a.summary.input.sha256, created: a.summary.created, width: W, height: H },
+    b: { name: b.name, sha256: b.summary.input.sha256, created: b.summary.created, width: b.summary.input.width, height: b.summary.input.height },
+    created, tolerance_px: tol, mm_per_px: mmPerPx, alignment,
+    counts: { new: result.changes.filter((c) => c.kind === 'new').length, longer: result.changes.filter((c) => c.kind === 'longer').length, wider: result.changes.filter((c) => c.kind === 'wider').length },
+    joined: result.changes.filter((c) => c.kind === 'joined').length,
+    matched_cracks: result.matched_cracks, not_found_in_b: result.not_found_in_b, not_found_length_px: Math.round(result.not_found_length_px * 100) / 100,
+    changes: result.changes.map(({ lines: _l, ...c }) => c),
+  };
+  try {
+    fs.writeFileSync(path.join(work, 'diff.json'), JSON.stringify(doc, null, 2) + '\n');
+    fs.writeFileSync(path.join(work, 'diff.geojson'), JSON.stringify(diffGeoJson(result, mmPerPx, { a: a.name, b: b.name, created })) + '\n');
+    fs.writeFileSync(path.join(work, 'diff.svg'), diffSvg(W, H, a.branches, result, undefined, Math.max(W, H) / 1500));
+    const ov = fs.readFileSync(path.join(a.dir, 'overview.jpg')).toString('base64');
+    const html = diffHtml({ a: a.name, b: b.name, created, alignment, result, mmPerPx, tolerancePx: tol, svg: diffSvg(W, H, a.branches, result, `data:image/jpeg;base64,${ov}`, Math.max(W, H) / 600) });
+    fs.writeFileSync(path.join(work, 'report.html'), html);
+    if (!extra['no-pdf']) {
+      try { await printPdf(html, path.join(work, 'report.pdf'), process.env.CRACKSCOPE_CHROMIUM ?? '/usr/bin/chromium'); } catch (err) { process.stderr.write(`crackscope survey-diff: no PDF: ${oneLine(err)}\n`); }
+    }
+    if (fs.existsSync(outDir)) fs.rmSync(outDir, { recursive: true, force: true });
+    fs.renameSync(work, outDir);
+  } catch (err) {
+    fs.rmSync(work, { recursive: true, force: true });
+    throw err;
+  }
+  const al = alignment;
+  const line = `survey-diff ${a.name} → ${b.name}: aligned by ${al.method === 'feature-matching' ? 'feature matching' : 'point pairs'} (${al.inliers}/${al.matches}, rotation ${al.rotation_deg.toFixed(2)}°, scale ${al.scale.toFixed(4)}, shift ${al.transform.tx.toFixed(1)},${al.transform.ty.toFixed(1)} px${al.refined ? `, refined on cracks to ${al.refined.rms_px.toFixed(2)} px rms` : ''}); ${doc.counts.new} new, ${doc.counts.longer} longer, ${doc.counts.wider} wider -> ${outDir}`;
+  if (extra.json) { process.stderr.write(line + '\n'); process.stdout.write(JSON.stringify(doc) + '\n'); } else process.stdout.write(line + '\n');
+  return 0;
+}
