@@ -69,7 +69,13 @@ beforeAll(async () => {
 }, 600_000);
 afterAll(() => { if (!process.env.CRACKSCOPE_KEEP_TMP) fs.rmSync(tmp, { recursive: true, force: true }); else console.log('kept', tmp); });
 
-const near = (lines: [number, number][][], p: [number, number], d: number) => lines.some((l) => l.some((q) => Math.hypot(q[0] - p[0], q[1] - p[1]) < d));
+/** p within d px of one of the polylines (distance to their segments) */
+const near = (lines: [number, number][][], p: [number, number], d: number) => lines.some((l) => l.some((q, i) => {
+  if (i === 0) return Math.hypot(q[0] - p[0], q[1] - p[1]) < d;
+  const [ax, ay] = l[i - 1], dx = q[0] - ax, dy = q[1] - ay, l2 = dx * dx + dy * dy;
+  const u = l2 ? Math.max(0, Math.min(1, ((p[0] - ax) * dx + (p[1] - ay) * dy) / l2)) : 0;
+  return Math.hypot(p[0] - (ax + u * dx), p[1] - (ay + u * dy)) < d;
+}));
 
 describe('survey-diff', () => {
   test('feature matching recovers the 2° rotation and the shift', async () => {

@@ -1,16 +1,17 @@
-// `crackscope survey-diff A B [--out DIR] [--points FILE] [--tolerance-px N] [--json] [--no-pdf]`
+// `crackscope survey-diff A B [--out DIR] [--points FILE] [--tolerance-px N] [--json] [--no-pdf]` (commands/survey-diff.ts)
 // A and B are survey folders (or names in config.surveyDir), A the earlier. Aligns B to A (feature
 // matching, or the point pairs in FILE), reports cracks that are new, longer or wider, and writes
 // diff.json, diff.geojson, diff.svg, report.html (+ report.pdf) atomically into one folder.
 import fs from 'node:fs';
 import path from 'node:path';
-import { ConfigError, loadConfig, parseArgs } from '../config/load.js';
+import { ConfigError } from '../config/load.js';
+import { configFromOptions } from './config-options.js';
+import { runCommand } from './program.js';
 import { alignByFeatures, alignByPoints, refineOnCracks, type Alignment } from '../survey/align.js';
 import { diffMaps, type MapBranch } from '../survey/diff.js';
 import { diffGeoJson, diffHtml, diffSvg } from '../survey/diff-report.js';
 import { printPdf } from '../survey/report.js';
 
-const USAGE = 'usage: crackscope survey-diff <survey A> <survey B> [--out DIR] [--points FILE] [--tolerance-px N] [--no-pdf] [--json]';
 const oneLine = (err: unknown) => String((err as Error)?.message ?? err).split('\n')[0].trim() || 'unknown error';
 
 interface Loaded { dir: string; name: string; summary: any; branches: MapBranch[] }
@@ -32,20 +33,14 @@ function loadSurvey(arg: string, surveyDir: string): Loaded {
   return { dir, name: path.basename(path.resolve(dir)), summary, branches };
 }
 
-export async function surveyDiffCommand(argv: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs(argv, { '--out': 'value', '--points': 'value', '--tolerance-px': 'value', '--no-pdf': 'boolean', '--json': 'boolean', '--help': 'boolean' });
-  } catch (err) {
-    process.stderr.write(`crackscope survey-diff: ${oneLine(err)}\n${USAGE}\n`);
-    return 64;
-  }
-  const { flags, extra, positional, configFile } = parsed;
-  if (extra.help) { process.stdout.write(USAGE + '\n'); return 0; }
-  if (positional.length !== 2) { process.stderr.write(`crackscope survey-diff: give two surveys, the earlier first\n${USAGE}\n`); return 64; }
-  const config = loadConfig({ flags, configFile });
-  const tol = extra['tolerance-px'] === undefined ? 6 : Number(extra['tolerance-px']);
-  if (!(tol > 0 && tol <= 100)) throw new ConfigError(`config error: --tolerance-px = ${JSON.stringify(extra['tolerance-px'])} is not allowed; expected a number in (0, 100] (pixels of survey A)`);
+/** `crackscope survey-diff …` from its arguments (tests call it like the command line). */
+export const surveyDiffCommand = async (argv: string[]) => runCommand((await import('./commands/survey-diff.js')).default, argv);
+
+export async function runSurveyDiff(positional: string[], opts: Record<string, unknown>): Promise<number> {
+  const extra = opts as { out?: string; points?: string; tolerancePx?: string; pdf?: boolean; json?: boolean };
+  const config = configFromOptions(opts);
+  const tol = extra.tolerancePx === undefined ? 6 : Number(extra.tolerancePx);
+  if (!(tol > 0 && tol <= 100)) throw new ConfigError(`config error: --tolerance-px = ${JSON.stringify(extra.tolerancePx)} is not allowed; expected a number in (0, 100] (pixels of survey A)`);
   let a: Loaded, b: Loaded;
   try {
     a = loadSurvey(positional[0], config.surveyDir);
@@ -57,7 +52,7 @@ export async function surveyDiffCommand(argv: string[]): Promise<number> {
 
   let alignment: Alignment;
   try {
-    if (typeof extra.points === 'string') {
+    if (extra.points !== undefined) {
       alignment = alignByPoints(JSON.parse(fs.readFileSync(extra.points, 'utf8')));
     } else {
       alignment = await alignByFeatures({ overview: path.join(a.dir, 'overview.jpg'), width: a.summary.input.width }, { overview: path.join(b.dir, 'overview.jpg'), width: b.summary.input.width });
@@ -77,7 +72,7 @@ export async function surveyDiffCommand(argv: string[]): Promise<number> {
   const created = new Date().toISOString();
   const W = a.summary.input.width, H = a.summary.input.height;
 
-  const outDir = path.resolve(typeof extra.out === 'string' ? extra.out : path.join(config.surveyDir, `diff-${a.name}-vs-${b.name}`));
+  const outDir = path.resolve(extra.out !== undefined ? extra.out : path.join(config.surveyDir, `diff-${a.name}-vs-${b.name}`));
   const parent = path.dirname(outDir);
   fs.mkdirSync(parent, { recursive: true });
   const work = fs.mkdtempSync(path.join(parent, `.${path.basename(outDir)}.partial-`));
@@ -97,7 +92,7 @@ export async function surveyDiffCommand(argv: string[]): Promise<number> {
     const ov = fs.readFileSync(path.join(a.dir, 'overview.jpg')).toString('base64');
     const html = diffHtml({ a: a.name, b: b.name, created, alignment, result, mmPerPx, tolerancePx: tol, svg: diffSvg(W, H, a.branches, result, `data:image/jpeg;base64,${ov}`, Math.max(W, H) / 600) });
     fs.writeFileSync(path.join(work, 'report.html'), html);
-    if (!extra['no-pdf']) {
+    if (extra.pdf !== false) {
       try { await printPdf(html, path.join(work, 'report.pdf'), process.env.CRACKSCOPE_CHROMIUM ?? '/usr/bin/chromium'); } catch (err) { process.stderr.write(`crackscope survey-diff: no PDF: ${oneLine(err)}\n`); }
     }
     if (fs.existsSync(outDir)) fs.rmSync(outDir, { recursive: true, force: true });

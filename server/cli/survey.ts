@@ -5,7 +5,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { ConfigError, loadConfig, parseArgs } from '../config/load.js';
+import { ConfigError } from '../config/load.js';
+import { configFromOptions } from './config-options.js';
+import { runCommand, UsageError } from './program.js';
 import { resolveModel } from '../inference/manifest.js';
 import { createCrackSession } from '../inference/session.js';
 import { createLogger, type LogLevel } from '../log/logger.js';
@@ -14,49 +16,34 @@ import { MAX_INPUT_PIXELS, runSurvey, SurveyInputError, type SurveyProgress } fr
 import { DEFAULT_WIDTH_CLASSES, parseWidthClasses } from '../survey/width-classes.js';
 import { expandInput } from './infer.js';
 
-const USAGE = `usage: crackscope survey <image|folder>… [--out DIR] [--mm-per-px X | --calibration NAME] [--width-classes SPEC]
-       [--threshold X] [--tile N] [--margin N] [--min-length-px N] [--no-pdf] [--json] [--model NAME|PATH] [--providers LIST]`;
-
 const oneLine = (err: unknown) => String((err as Error)?.message ?? err).split('\n')[0].trim() || 'unknown error';
 
-export async function surveyCommand(argv: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs(argv, {
-      '--out': 'value', '--mm-per-px': 'value', '--calibration': 'value', '--width-classes': 'value', '--threshold': 'value',
-      '--tile': 'value', '--margin': 'value', '--min-length-px': 'value', '--no-pdf': 'boolean', '--json': 'boolean', '--help': 'boolean',
-    });
-  } catch (err) {
-    process.stderr.write(`crackscope survey: ${oneLine(err)}\n${USAGE}\n`);
-    return 64;
-  }
-  const { flags, extra, positional, configFile } = parsed;
-  if (extra.help) { process.stdout.write(USAGE + '\n'); return 0; }
-  if (positional.length === 0) { process.stderr.write(`crackscope survey: no image or folder given\n${USAGE}\n`); return 64; }
-  if (extra['mm-per-px'] !== undefined && extra.calibration !== undefined) {
-    process.stderr.write(`crackscope survey: give --mm-per-px or --calibration, not both\n${USAGE}\n`);
-    return 64;
-  }
-  const config = loadConfig({ flags, configFile });
-  const bad = (flag: string, allowed: string) => new ConfigError(`config error: --${flag} = ${JSON.stringify(extra[flag])} is not allowed; expected ${allowed}`);
-  const num = (flag: string, ok: (v: number) => boolean, allowed: string): number | undefined => {
-    if (extra[flag] === undefined) return undefined;
-    const v = Number(extra[flag]);
-    if (!ok(v)) throw bad(flag, allowed);
+/** `crackscope survey …` from its arguments (tests call it like the command line). */
+export const surveyCommand = async (argv: string[]) => runCommand((await import('./commands/survey.js')).default, argv);
+
+export async function runSurveyCommand(inputs: string[], opts: Record<string, unknown>): Promise<number> {
+  const extra = opts as { out?: string; mmPerPx?: string; calibration?: string; widthClasses?: string; threshold?: string; tile?: string; margin?: string; minLengthPx?: string; pdf?: boolean; json?: boolean };
+  if (extra.mmPerPx !== undefined && extra.calibration !== undefined) throw new UsageError('give --mm-per-px or --calibration, not both');
+  const config = configFromOptions(opts); // ConfigError → main prints it and exits 78
+  const bad = (flag: string, value: unknown, allowed: string) => new ConfigError(`config error: --${flag} = ${JSON.stringify(value)} is not allowed; expected ${allowed}`);
+  const num = (flag: string, value: string | undefined, ok: (v: number) => boolean, allowed: string): number | undefined => {
+    if (value === undefined) return undefined;
+    const v = Number(value);
+    if (value.trim() === '' || !ok(v)) throw bad(flag, value, allowed);
     return v;
   };
-  const mmFlag = num('mm-per-px', (v) => v > 0 && Number.isFinite(v), 'a number > 0 (millimetres per image pixel)');
-  const core = num('tile', (v) => Number.isInteger(v) && v >= 128 && v <= 4096 && v % 32 === 0, 'a multiple of 32 in 128..4096 (pixels kept per tile)');
-  const margin = num('margin', (v) => Number.isInteger(v) && v >= 0 && v <= 512 && v % 32 === 0, 'a multiple of 32 in 0..512 (context pixels on each side)');
-  const minLengthPx = num('min-length-px', (v) => v >= 0 && Number.isFinite(v), 'a number ≥ 0 (pixels)');
+  const mmFlag = num('mm-per-px', extra.mmPerPx, (v) => v > 0 && Number.isFinite(v), 'a number > 0 (millimetres per image pixel)');
+  const core = num('tile', extra.tile, (v) => Number.isInteger(v) && v >= 128 && v <= 4096 && v % 32 === 0, 'a multiple of 32 in 128..4096 (pixels kept per tile)');
+  const margin = num('margin', extra.margin, (v) => Number.isInteger(v) && v >= 0 && v <= 512 && v % 32 === 0, 'a multiple of 32 in 0..512 (context pixels on each side)');
+  const minLengthPx = num('min-length-px', extra.minLengthPx, (v) => v >= 0 && Number.isFinite(v), 'a number ≥ 0 (pixels)');
   let classes;
-  try { classes = parseWidthClasses(typeof extra['width-classes'] === 'string' ? extra['width-classes'] : DEFAULT_WIDTH_CLASSES); } catch (err) { throw bad('width-classes', oneLine(err).replace(/^width classes: /, '')); }
+  try { classes = parseWidthClasses(extra.widthClasses ?? DEFAULT_WIDTH_CLASSES); } catch (err) { throw bad('width-classes', extra.widthClasses, oneLine(err).replace(/^width classes: /, '')); }
   const model = resolveModel(config.modelsDir, config.model);
-  const threshold = num('threshold', (v) => v > 0 && v < 1, 'a number in (0, 1)') ?? model.manifest.threshold;
-  const level: LogLevel = flags.logLevel ? config.logLevel : 'error';
+  const threshold = num('threshold', extra.threshold, (v) => v > 0 && v < 1, 'a number in (0, 1)') ?? model.manifest.threshold;
+  const level: LogLevel = opts.logLevel !== undefined ? config.logLevel : 'error';
   const log = createLogger(level, { cmd: 'survey' }, (l) => process.stderr.write(l));
   let calibration: { name: string; mmPerPx: number; mask?: { width: number; height: number } } | null = null;
-  if (typeof extra.calibration === 'string') {
+  if (extra.calibration !== undefined) {
     const store = new CalibrationStore(config.dataDir, log);
     const cal = await store.get(extra.calibration);
     if (!cal) {
@@ -66,8 +53,8 @@ export async function surveyCommand(argv: string[]): Promise<number> {
     calibration = { name: extra.calibration, mmPerPx: cal.mmPerPx, mask: cal.mask };
   }
   const json = extra.json === true;
-  const outDir = path.resolve(typeof extra.out === 'string' ? extra.out : config.surveyDir); // the kiosk lists config.surveyDir
-  const chromium = extra['no-pdf'] ? null : (process.env.CRACKSCOPE_CHROMIUM ?? '/usr/bin/chromium');
+  const outDir = path.resolve(extra.out ?? config.surveyDir); // the kiosk lists config.surveyDir
+  const chromium = extra.pdf === false ? null : (process.env.CRACKSCOPE_CHROMIUM ?? '/usr/bin/chromium');
 
   const session = await createCrackSession({
     model, providers: config.providers, threads: config.threads, log, logLevel: level,
@@ -85,7 +72,7 @@ export async function surveyCommand(argv: string[]): Promise<number> {
   const results: Record<string, unknown>[] = [];
   const usedNames = new Set<string>();
   try {
-    for (const input of positional) {
+    for (const input of inputs) {
       const { images, error } = expandInput(input);
       if (error) { process.stderr.write(`crackscope survey: ${input}: ${error}\n`); results.push({ image: input, ok: false, error }); continue; }
       for (const image of images) {

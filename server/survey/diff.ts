@@ -72,13 +72,16 @@ export function diffMaps(a: MapBranch[], b: MapBranch[], t: Similarity, opts: Di
     if (opts.sizeB) { const q = applySim(inv, p); if (q[0] < FRAME || q[1] < FRAME || q[0] > opts.sizeB.width - FRAME || q[1] > opts.sizeB.height - FRAME) return false; }
     return true;
   };
-  const byCrack = new Map<number, { branches: MapBranch[]; samples: { p: [number, number]; hit: number }[] }>();
+  type Sample = { p: [number, number]; hit: number };
+  const byCrack = new Map<number, { branches: MapBranch[]; samples: Sample[]; perBranch: { br: MapBranch; own: Sample[] }[] }>();
   for (const br of b) {
     const pts = sample(br.line.map((p) => applySim(t, p)));
-    const e = byCrack.get(br.crack) ?? { branches: [], samples: [] };
+    const e = byCrack.get(br.crack) ?? { branches: [], samples: [], perBranch: [] };
     e.branches.push(br);
     // hit: A branch index, −1 = no A crack near, −2 = outside the common frame (neither)
-    for (const p of pts) { const n = inside(p) ? idx.nearest(p[0], p[1], tol) : null; e.samples.push({ p, hit: n ? n.owner : inside(p) ? -1 : -2 }); }
+    const own: Sample[] = pts.map((p) => { const n = inside(p) ? idx.nearest(p[0], p[1], tol) : null; return { p, hit: n ? n.owner : inside(p) ? -1 : -2 }; });
+    e.samples.push(...own);
+    e.perBranch.push({ br, own });
     byCrack.set(br.crack, e);
   }
   const changes: CrackChange[] = [];
@@ -97,23 +100,32 @@ export function diffMaps(a: MapBranch[], b: MapBranch[], t: Similarity, opts: Di
     const votes = new Map<number, number>();
     for (const s of hits) { const c = a[s.hit].crack; votes.set(c, (votes.get(c) ?? 0) + 1); aSeen.add(c); }
     const crackA = [...votes.entries()].sort((x, y) => y[1] - x[1])[0][0];
-    // unmatched runs, branch by branch (samples are in branch order). A run that reaches a free
-    // end of the crack is growth at a tip; one with matched samples on both sides is a joined gap.
-    const ends = e.branches.flatMap((br) => [br.line[0], br.line[br.line.length - 1]]);
-    const isTip = (p: [number, number]) => ends.filter((q) => Math.hypot(q[0] - p[0], q[1] - p[1]) < 3).length === 1;
+    // unmatched runs, branch by branch (samples are in branch order). A run with matched samples
+    // on both sides is a joined gap. A run that reaches a branch end is growth at a tip, unless
+    // the crack goes on, matched, past that end (another branch leaving the same junction starts
+    // with matched samples): then it is a joined gap too.
+    const perBranch = e.perBranch;
+    const K = 8; // samples next to an end that count as "matched there"
+    const continuesMatched = (self: MapBranch, end: [number, number]) => perBranch.some(({ br, own }) => {
+      if (br === self) return false;
+      const first = br.line[0], last = br.line[br.line.length - 1];
+      if (Math.hypot(first[0] - end[0], first[1] - end[1]) < 3) return own.slice(0, K).some((x) => x.hit >= 0);
+      if (Math.hypot(last[0] - end[0], last[1] - end[1]) < 3) return own.slice(-K).some((x) => x.hit >= 0);
+      return false;
+    });
     const grown: [number, number][][] = [], joined: [number, number][][] = [];
-    let prevBranchEnd = 0;
-    for (const br of e.branches) {
-      const own = e.samples.slice(prevBranchEnd, prevBranchEnd + sample(br.line).length);
-      prevBranchEnd += own.length;
-      const tipStart = isTip(br.line[0]), tipEnd = isTip(br.line[br.line.length - 1]);
+    for (const { br, own } of perBranch) {
       let i = 0;
       while (i < own.length) {
         if (own[i].hit !== -1) { i++; continue; }
         let j = i;
         while (j < own.length && own[j].hit === -1) j++;
         const run = own.slice(i, j).map((x) => x.p);
-        if (run.length * STEP >= minGrowth) ((i === 0 && tipStart) || (j === own.length && tipEnd) ? grown : joined).push(run);
+        if (run.length * STEP >= minGrowth) {
+          const atStart = i === 0, atEnd = j === own.length;
+          const tip = (atStart && !continuesMatched(br, br.line[0])) || (atEnd && !continuesMatched(br, br.line[br.line.length - 1]));
+          ((atStart || atEnd) && tip ? grown : joined).push(run);
+        }
         i = j;
       }
     }
@@ -123,10 +135,8 @@ export function diffMaps(a: MapBranch[], b: MapBranch[], t: Similarity, opts: Di
     // widths: the crack's matched samples against the A branches they fall on (length-weighted)
     let wa = 0, wb = 0, nw = 0;
     const widened: [number, number][][] = [];
-    prevBranchEnd = 0;
-    for (const br of e.branches) {
-      const own = e.samples.slice(prevBranchEnd, prevBranchEnd + sample(br.line).length).filter((x) => x.hit >= 0);
-      prevBranchEnd += sample(br.line).length;
+    for (const { br, own: all } of perBranch) {
+      const own = all.filter((x) => x.hit >= 0);
       for (const x of own) { wa += a[x.hit].mean_width_px; wb += br.mean_width_px; nw++; }
       const brA = own.length ? own.reduce((t, x) => t + a[x.hit].mean_width_px, 0) / own.length : 0;
       if (own.length * STEP >= minGrowth && br.mean_width_px - brA >= Math.max(minWiden, 0.15 * brA)) widened.push(br.line.map((p) => applySim(t, p)));

@@ -4,9 +4,11 @@ import type { CommandSpec } from '../program.js';
 import serve from './serve.js';
 import bench from './bench.js';
 import infer from './infer.js';
+import survey from './survey.js';
+import surveyDiff from './survey-diff.js';
 import buildEngine from './build-engine.js';
 import soak from './soak.js';
 import compare from './compare.js';
 import config from './config.js';
 
-export const COMMANDS: CommandSpec<any>[] = [serve, bench, infer, compare, buildEngine, soak, config];
+export const COMMANDS: CommandSpec<any>[] = [serve, bench, infer, compare, survey, surveyDiff, buildEngine, soak, config];
