@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Issue 11: `crackscope survey` throughput through WebGPU on the lent GPU machine. Run from the repo
 # root with carry: .gpucarry/node.xz .gpucarry/ortn.tar.xz .gpucarry/nm-extra.tar.xz .gpucarry/unpack.sh dist
-# (as bench/gpu-run.sh; nm-extra = sharp, @img, ws). Makes a synthetic 12000×9000 plaster wall,
-# surveys it twice with --providers webgpu (no PDF: no Chromium there) and once a 6000×4000 wall
+# (as bench/gpu-run.sh; nm-extra = sharp, @img, ws, detect-libc, semver and, since issue 14's CLI,
+# commander, zod, pino with its dependencies: whatever `node dist/server/cli/main.js --help` needs).
+# Makes a synthetic 12000×9000 plaster wall, surveys it twice with --providers webgpu (no PDF: no Chromium there) and once a 6000×4000 wall
 # on the CPU for comparison. About 3 minutes. Everything goes to $OUT/gpu-issue-11.log; the
 # "summary" lines are what BENCHMARKS.md takes.
 set -uo pipefail
