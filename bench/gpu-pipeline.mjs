@@ -1,33 +1,49 @@
 // GPU run helper (no GStreamer on the lent machine): the product's own modules from dist/.
 //   node bench/gpu-pipeline.mjs agree                      CPU vs WebGPU masks on the demo frames
-//   node bench/gpu-pipeline.mjs pipeline PROVIDER ENC N K  frames from memory → FramePipeline (model in
+//   node bench/gpu-pipeline.mjs pipeline PROVIDER ENC N K  raw session.run (N runs, this thread), then
+//                                                          frames from memory → FramePipeline (model in
 //                                                          its worker thread) → FrameStream → K WS clients
 //                                                          (COMPARE=B[,C]: with comparison models, as serve --compare)
+// Environment: DIST=path/to/dist runs another build's pipeline, stream and session (e.g. the code
+// before a change; default: this checkout's dist), measured by this checkout's bench code; PASSTHROUGH=1 uses the model-free stand-in (passthrough-model.ts) at the
+// configured model's size instead of the model: the pipeline's non-model ceiling.
 // Prints one JSON line per result.
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import sharp from 'sharp';
-import { measureClients } from '../dist/server/cli/bench.js';
-import { loadConfig } from '../dist/server/config/load.js';
-import { resolveModel } from '../dist/server/inference/manifest.js';
-import { createCrackSession, createOrtSession } from '../dist/server/inference/session.js';
-import { createLogger } from '../dist/server/log/logger.js';
-import { FramePipeline } from '../dist/server/pipeline/frame-pipeline.js';
-import { FrameStream } from '../dist/server/stream/ws-server.js';
-import { loadExtraModels } from '../dist/server/inference/model-set.js';
-import { thresholdByte } from '../dist/server/inference/agreement.js';
-import { FrameComparer } from '../dist/server/pipeline/compare.js';
 
-const config = loadConfig({ flags: {} });
+const here = path.dirname(fileURLToPath(import.meta.url));
+const dist = path.resolve(process.env.DIST ?? path.join(here, '..', 'dist'));
+const load = (rel) => import(pathToFileURL(path.join(dist, rel)).href);
+// the measuring side (raw loop, WebSocket clients) is always this checkout's; DIST is the code measured
+const { measureClients, rawBench } = await import(pathToFileURL(path.join(here, '..', 'dist', 'server/cli/bench.js')).href);
+const { loadConfig } = await load('server/config/load.js');
+const { resolveModel } = await load('server/inference/manifest.js');
+const { createCrackSession, createOrtSession } = await load('server/inference/session.js');
+const { createLogger } = await load('server/log/logger.js');
+const { FramePipeline } = await load('server/pipeline/frame-pipeline.js');
+const { FrameStream } = await load('server/stream/ws-server.js');
+const { DEMO_DIR } = await load('server/camera/open-source.js');
+
+const load0 = +os.loadavg()[0].toFixed(2);
+let config = loadConfig({ flags: {} });
+if (process.env.PASSTHROUGH === '1') {
+  // the stand-in comes from this checkout's build (an older DIST may not have it); it is only a model file
+  const { writePassthroughModel } = await import(pathToFileURL(path.join(here, '..', 'dist', 'server/inference/passthrough-model.js')).href);
+  const { height, width } = resolveModel(config.modelsDir, config.model).manifest.input;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'crackscope-passthrough-'));
+  config = { ...config, modelsDir: dir, model: writePassthroughModel(dir, { height, width }) };
+}
 const model = resolveModel(config.modelsDir, config.model);
 const { height, width } = model.manifest.input;
 const log = createLogger('error');
-const demoDir = path.join(config.modelsDir, 'demo');
-const files = fs.readdirSync(demoDir).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort();
+const files = fs.readdirSync(DEMO_DIR).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort();
 const frames = [];
-for (const f of files) frames.push(new Uint8Array(await sharp(path.join(demoDir, f)).resize(width, height, { fit: 'fill' }).removeAlpha().raw().toBuffer()));
+for (const f of files) frames.push(new Uint8Array(await sharp(path.join(DEMO_DIR, f)).resize(width, height, { fit: 'fill' }).removeAlpha().raw().toBuffer()));
 
 const [mode, ...args] = process.argv.slice(2);
 const rss = () => Math.round(Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1]) / 1024);
@@ -83,12 +99,14 @@ if (mode === 'agree') {
     async stop() {}
     stats() { return { framesRead: this.seq, framesDropped: 0, badFrames: 0, restarts: 0, state: 'running' }; }
   }
+  const raw = await rawBench({ frames: Number(n), modelName: config.model, modelsDir: config.modelsDir, providers: [provider], threads: 0, config });
   const compare = (process.env.COMPARE ?? '').split(',').filter(Boolean);
   const runConfig = { ...config, providers: [provider], compare, shadow: '' };
   const session = await createCrackSession({ model, providers: [provider], threads: 0, log, logLevel: 'error' });
-  const extra = await loadExtraModels(runConfig, model, log);
+  // comparison models only when asked (an older DIST may not have them)
+  const extra = compare.length ? await (await load('server/inference/model-set.js')).loadExtraModels(runConfig, model, log) : undefined;
   const comparer = compare.length
-    ? await FrameComparer.create({ compare: extra.compare, live: { name: model.manifest.name, version: model.manifest.version, thresholdByte: thresholdByte(model.manifest.threshold) }, shadowRate: 0, shadowKeep: 0, dataDir: '/tmp', width, height, log })
+    ? await (await load('server/pipeline/compare.js')).FrameComparer.create({ compare: extra.compare, live: { name: model.manifest.name, version: model.manifest.version, thresholdByte: (await load('server/inference/agreement.js')).thresholdByte(model.manifest.threshold) }, shadowRate: 0, shadowKeep: 0, dataDir: '/tmp', width, height, log })
     : undefined;
   const source = new MemorySource();
   const pipeline = new FramePipeline({ source, session, width, height, jpegQuality: config.jpegQuality, maskEncoding, sourceStallMs: 5000, log, comparer });
@@ -100,13 +118,18 @@ if (mode === 'agree') {
   pipeline.start();
   const m = await measureClients({ port: server.address().port, frames: Number(n), clients: Number(k), warmup: 20 });
   const agreement = comparer?.summary().map((c) => ({ model: c.name, iou_mean: c.sinceStart.iouMean, pooled_iou: c.sinceStart.pooledIou, inference_ms: c.window.inferenceMs }));
-  console.log(JSON.stringify({ check: 'memory_pipeline', provider: session.provider, providerLabel: session.providerLabel, mask_encoding: maskEncoding, source: 'memory (demo frames, no GStreamer)', compare, agreement, ...m, process_rss_mb_incl_clients: rss() }));
+  console.log(JSON.stringify({
+    check: 'memory_pipeline', dist, model: raw.model, compare, agreement, provider: session.provider, providerLabel: session.providerLabel, mask_encoding: maskEncoding,
+    source: 'memory (demo frames, no GStreamer)', raw_infer_ms_p50: raw.raw_infer_ms_p50, raw_infer_ms_p95: raw.raw_infer_ms_p95, raw_fps: raw.raw_fps,
+    ...m, pipeline_vs_raw: +(m.pipeline_fps / raw.raw_fps).toFixed(3), e2e_minus_raw_ms: +(m.e2e_latency_ms_p50 - raw.raw_infer_ms_p50).toFixed(2),
+    process_rss_mb_incl_clients: rss(), cores: os.availableParallelism(), load_1m: [load0, +os.loadavg()[0].toFixed(2)],
+  }));
   await stream.close();
   await pipeline.stop();
+  await comparer?.stop();
+  await extra?.release();
   server.close();
   await session.release();
-  await comparer?.stop();
-  await extra.release();
   process.exit(0);
 } else {
   console.error('usage: gpu-pipeline.mjs agree | pipeline PROVIDER ENC N K');

@@ -25,13 +25,18 @@ for r in keep:
     if r["tag"] not in tags and not r.get("error"):
         tags.append(r["tag"])
 keys = [("runs", None), ("raw_infer_ms_p50", "raw_infer_ms_p50"), ("raw_fps", "raw_fps"), ("pipeline_fps", "pipeline_fps"), ("pipeline_vs_raw", "pipeline_vs_raw")]
-stages = ["capture", "preprocess", "inference", "postprocess", "encode", "send"]
+stages = ["capture", "preprocess", "inference", "postprocess", "encode", "send", "queue"]
 print("| metric | " + " | ".join(tags) + " |")
 print("|---" * (len(tags) + 1) + "|")
 def line(name, f):
+    def val(r):  # a field an older build (or the memory-fed runs) does not report: left out
+        try:
+            return f(r)
+        except (KeyError, TypeError):
+            return None
     vals = []
     for t in tags:
-        xs = [f(r) for r in keep if r["tag"] == t and not r.get("error")]
+        xs = [val(r) for r in keep if r["tag"] == t and not r.get("error")]
         xs = [x for x in xs if x is not None]
         vals.append(str(med(xs)) if xs else "–")
     print(f"| {name} | " + " | ".join(vals) + " |")
@@ -46,6 +51,11 @@ line("all but inference, p50 sum ms", lambda r: r["non_inference_ms_p50"])
 line("e2e p50 ms", lambda r: r["e2e_latency_ms_p50"])
 line("e2e p95 ms", lambda r: r["e2e_latency_ms_p95"])
 line("e2e p50 − raw p50 ms", lambda r: r["e2e_latency_ms_p50"] - r["raw_infer_ms_p50"])
+# load-robust: both halves of each ratio come from the same run (the frames' own headers)
+line("model kept busy: inference p50 × pipeline fps", lambda r: round(r["stage_ms"]["inference"]["p50"] * r["pipeline_fps"] / 1000, 3))
+line("per frame: e2e − its own inference, p50 ms", lambda r: r["e2e_minus_inference_ms_p50"])
+line("per frame: e2e − its own inference, p95 ms", lambda r: r["e2e_minus_inference_ms_p95"])
+line("non-model ceiling fps (pass-through)", lambda r: r["pipeline_fps"] if r["model"].startswith("passthrough") else None)
 line("mask bytes/frame", lambda r: r["mask_bytes_mean"])
 line("daemon RSS MB", lambda r: r["rss_mb"])
 line("daemon CPU ms/frame", lambda r: r.get("daemon_cpu_ms_per_frame"))

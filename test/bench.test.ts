@@ -3,9 +3,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from './helpers/daemon.js';
+import { MAIN, runCli } from './helpers/daemon.js';
 
-const STAGES = ['capture', 'preprocess', 'inference', 'postprocess', 'encode', 'send'];
+const STAGES = ['capture', 'preprocess', 'inference', 'postprocess', 'encode', 'send', 'queue'];
 
 function lastJson(stdout: string): Record<string, any> {
   const last = stdout.trim().split('\n').at(-1)!;
@@ -78,5 +78,30 @@ describe('crackscope bench', () => {
     }
     expect(c.frame_ms_added).toBeCloseTo(c.with_compare.frame_ms - c.live_alone.frame_ms, 0);
     expect(c.within_own_cost).toBe(c.frame_ms_added <= c.own_cost_ms);
+  });
+
+  it('--passthrough: the whole path with the model-free stand-in, reported as the non-model ceiling', async () => {
+    // --daemon: the daemon another build would be (here: this one, named explicitly), driven by this bench
+    const { code, stdout, stderr } = await runCli(['bench', '--frames', '20', '--passthrough', '--providers', 'cpu', '--clients', '2', '--daemon', MAIN], { timeoutMs: 120_000 });
+    expect(code, stderr).toBe(0);
+    expect(stdout).toMatch(/pass-through stand-in/);
+    expect(stdout).toMatch(/non-model ceiling\s+[\d.]+ fps/);
+    const r = lastJson(stdout);
+    expect(r.passthrough).toBe(true);
+    expect(r.daemon).toBe(MAIN);
+    // per frame, what the pipeline adds to the model's own time
+    expect(r.e2e_minus_inference_ms_p50).toBeGreaterThan(0);
+    expect(r.e2e_minus_inference_ms_p95).toBeGreaterThanOrEqual(r.e2e_minus_inference_ms_p50);
+    expect(r.model).toBe('passthrough@1');
+    expect(r.gflops).toBe(0);
+    // the stand-in takes frames at the crack model's live size, so capture, JPEG and masks cost what they do in service
+    expect(r.input).toMatch(/^\d+x\d+$/);
+    const [h, w] = r.input.split('x').map(Number);
+    expect(r.mask_bytes_mean).toBe(h * w);
+    expect(r.non_model_ceiling_fps).toBe(r.pipeline_fps);
+    expect(r.non_model_ceiling_fps).toBeGreaterThan(0);
+    expect(typeof r.ceiling_source_bound).toBe('boolean');
+    // the source is paced to the config's highest rate, not to the stand-in's thousands of runs a second
+    expect(r.source_fps).toBeLessThanOrEqual(120);
   });
 });

@@ -46,17 +46,22 @@ async function setOverlay(mode: number, opacity: number, threshold: number) {
 }
 /** waits for a live frame with plenty of crack pixels, then freezes on it */
 async function freezeOnCracks(minPixels = 2000) {
+  // check and freeze in one page task: a frame arriving between the two (a slow, loaded machine)
+  // must not replace the frame that was checked
   for (let i = 0; i < 40; i++) {
-    const n = await page.evaluate(() => {
-      const s = atob((window as any).__crackscope.mask());
+    const frozen = await page.evaluate((min) => {
+      const k = (window as any).__crackscope;
+      const s = atob(k.mask());
       let n = 0;
       for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 180) n++;
-      return n;
-    });
-    if (n >= minPixels) break;
+      if (n < min) return false;
+      k.freeze();
+      return true;
+    }, minPixels);
+    if (frozen) break;
     await page.waitForTimeout(150);
+    if (i === 39) await hook('k.freeze()');
   }
-  await hook('k.freeze()');
   await page.waitForTimeout(200);
 }
 

@@ -45,6 +45,11 @@ describe('serve on test://', () => {
       expect([f.jpeg[0], f.jpeg[1]]).toEqual([0xff, 0xd8]);
       expect(f.sentAt).toBeGreaterThanOrEqual(f.capturedAt);
       expect(f.timings.inference).toBeGreaterThan(1);
+      // stages overlap across frames, but this frame's own path adds up: waiting + hand-off + model +
+      // mask encoding is its time from capture to sending (float32 fields: a little rounding)
+      const t = f.timings;
+      expect(t.queue).toBeGreaterThanOrEqual(0);
+      expect(t.queue + t.preprocess + t.inference + t.postprocess).toBeLessThanOrEqual(f.sentAt - f.capturedAt + 0.05);
       const meta = await sharp(f.jpeg).metadata();
       expect([meta.width, meta.height]).toEqual([W, H]);
     }
@@ -77,8 +82,9 @@ describe('serve on test://', () => {
       for (const [, labels, v] of text.matchAll(m)) if (labels.includes(`stage="${stage}"`) && (!le || labels.includes(`le="${le}"`))) return Number(v);
       return NaN;
     };
-    for (const stage of ['capture', 'preprocess', 'inference', 'postprocess', 'encode', 'send', 'total']) expect(perStage('count', stage), stage).toBeGreaterThanOrEqual(0);
+    for (const stage of ['capture', 'preprocess', 'inference', 'postprocess', 'encode', 'send', 'queue', 'total']) expect(perStage('count', stage), stage).toBeGreaterThanOrEqual(0);
     expect(perStage('count', 'inference')).toBeGreaterThanOrEqual(20);
+    expect(perStage('count', 'queue')).toBe(perStage('count', 'inference')); // every frame's wait, too
     expect(perStage('bucket', 'inference', '+Inf')).toBe(perStage('count', 'inference'));
     expect(perStage('bucket', 'inference', '1280')).toBeLessThanOrEqual(perStage('count', 'inference'));
     expect(perStage('sum', 'inference') / perStage('count', 'inference')).toBeGreaterThan(0); // ms per run

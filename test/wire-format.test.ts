@@ -10,7 +10,7 @@ function sample(): Omit<FrameMessage, 'comparisons'> & { comparisons?: FrameMess
     sentAt: 1_795_000_000_160.5,
     image: { width: 8, height: 4 },
     mask: { width: 8, height: 4, encoding: MASK_RAW },
-    timings: { capture: 1.5, preprocess: 0.25, inference: 40.125, postprocess: 0.5, encode: 2.75, send: 0.125 },
+    timings: { capture: 1.5, preprocess: 0.25, inference: 40.125, postprocess: 0.5, encode: 2.75, send: 0.125, queue: 3.5 },
     jpeg: new Uint8Array([0xff, 0xd8, 1, 2, 3, 0xff, 0xd9]),
     maskBytes: mask,
   };
@@ -30,6 +30,23 @@ describe('wire format', () => {
     for (const [k, v] of Object.entries(f.timings)) expect(d.timings[k as keyof typeof f.timings]).toBeCloseTo(v, 3);
     expect(Array.from(d.jpeg)).toEqual(Array.from(f.jpeg));
     expect(Array.from(d.maskBytes)).toEqual(Array.from(f.maskBytes));
+  });
+
+  it("decodes a first protocol-1 server's header (six stages, 68 bytes): the queue stage it did not time reads 0", () => {
+    const f = sample();
+    const now = encodeFrame(f);
+    const old = new Uint8Array(68 + 7 + 32);
+    old.set(now.subarray(0, 68));
+    new DataView(old.buffer).setUint16(6, 68, true);
+    old.set(now.subarray(HEADER_BYTES), 68);
+    const d = decodeFrame(old);
+    expect(d.timings.inference).toBeCloseTo(40.125, 3);
+    expect(d.timings.send).toBeCloseTo(0.125, 3);
+    expect(d.timings.queue).toBe(0);
+    expect(Array.from(d.jpeg)).toEqual(Array.from(f.jpeg));
+    expect(Array.from(d.maskBytes)).toEqual(Array.from(f.maskBytes));
+    new DataView(old.buffer).setUint16(6, 64, true);
+    expect(() => decodeFrame(old)).toThrow(WireFormatError);
   });
 
   it('decodes from an ArrayBuffer slice at an offset (as browsers and ws deliver)', () => {

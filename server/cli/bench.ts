@@ -1,5 +1,7 @@
 // `crackscope bench [--frames N] [--json]`: the model alone in a loop (raw_*), then the real daemon
 // as a child process on loopback with WebSocket clients (pipeline_*, stage_ms, e2e latency, RSS).
+// `--passthrough` does the same with a model-free stand-in (passthrough-model.ts): the pipeline's
+// ceiling in fps when the model costs next to nothing.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,6 +14,7 @@ import { DEMO_DIR } from '../camera/open-source.js';
 import { listImages } from '../camera/image-folder.js';
 import type { Config } from '../config/schema.js';
 import { resolveModel } from '../inference/manifest.js';
+import { writePassthroughModel } from '../inference/passthrough-model.js';
 import { createOrtSession } from '../inference/session.js';
 import { tensorrtResolver } from '../inference/providers.js';
 import { createLogger } from '../log/logger.js';
@@ -51,9 +54,9 @@ export async function rawBench(opts: { frames: number; modelName: string; models
   return { provider: session.provider, providerLabel: session.providerLabel, fallbacks: session.fallbacks, model: `${model.manifest.name}@${model.manifest.version}`, input: `${height}x${width}`, gflops: model.manifest.gflops, raw_infer_ms_p50: round(pct(times, 50)), raw_infer_ms_p95: round(pct(times, 95)), raw_fps: round((opts.frames * 1000) / wall) };
 }
 
-function startDaemon(args: string[]): Promise<{ child: ChildProcess; port: number }> {
+function startDaemon(args: string[], main = MAIN): Promise<{ child: ChildProcess; port: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [main, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`daemon did not start in 60 s: ${err || out.slice(-500)}`)); }, 60_000);
@@ -102,6 +105,8 @@ export interface ClientMeasurements {
   pipeline_fps: number;
   e2e_latency_ms_p50: number;
   e2e_latency_ms_p95: number;
+  e2e_minus_inference_ms_p50: number;
+  e2e_minus_inference_ms_p95: number;
   mask_bytes_mean: number;
   jpeg_bytes_mean: number;
   clients: number;
@@ -116,6 +121,8 @@ export interface ClientMeasurements {
 export async function measureClients(opts: { port: number; frames: number; clients: number; warmup?: number; onMeasuring?: () => void }): Promise<ClientMeasurements> {
   const warmup = opts.warmup ?? 5;
   const e2e: number[] = [];
+  /** each frame's latency less its own model round trip: what the pipeline adds, load-robust since both halves are one frame's */
+  const e2eLessModel: number[] = [];
   const stage: Record<string, number[]> = Object.fromEntries(STAGES.map((s) => [s, []]));
   const arrivals: number[] = [];
   let maskBytes = 0;
@@ -141,6 +148,7 @@ export async function measureClients(opts: { port: number; frames: number; clien
           const now = performance.timeOrigin + performance.now();
           arrivals.push(now);
           e2e.push(now - f.capturedAt);
+          e2eLessModel.push(now - f.capturedAt - f.timings.inference);
           maskBytes += f.maskBytes.byteLength;
           jpegBytes += f.jpeg.byteLength;
           for (const s of STAGES) stage[s].push(s === 'send' ? now - f.sentAt : f.timings[s]);
@@ -156,21 +164,24 @@ export async function measureClients(opts: { port: number; frames: number; clien
   }
   const span = (arrivals.at(-1)! - arrivals[0]) / 1000;
   const stage_ms = Object.fromEntries(STAGES.map((s) => [s, { p50: round(pct(stage[s], 50)), p95: round(pct(stage[s], 95)) }]));
-  const nonInfer = STAGES.filter((s) => s !== 'inference').reduce((a, s) => a + stage_ms[s].p50, 0);
+  // the stages' own work besides the model (issue 7's measure); the queue is waiting, not work
+  const nonInfer = STAGES.filter((s) => s !== 'inference' && s !== 'queue').reduce((a, s) => a + stage_ms[s].p50, 0);
   return {
     pipeline_fps: round((arrivals.length - 1) / span),
     stage_ms,
     non_inference_ms_p50: round(nonInfer),
     e2e_latency_ms_p50: round(pct(e2e, 50)),
     e2e_latency_ms_p95: round(pct(e2e, 95)),
+    e2e_minus_inference_ms_p50: round(pct(e2eLessModel, 50)),
+    e2e_minus_inference_ms_p95: round(pct(e2eLessModel, 95)),
     mask_bytes_mean: Math.round(maskBytes / arrivals.length),
     jpeg_bytes_mean: Math.round(jpegBytes / arrivals.length),
     clients: opts.clients,
   };
 }
 
-export async function pipelineBench(opts: { frames: number; clients: number; source: string; fps: number; extraArgs: string[] }) {
-  const { child, port } = await startDaemon(['--source', opts.source, '--fps', String(opts.fps), ...opts.extraArgs]);
+export async function pipelineBench(opts: { frames: number; clients: number; source: string; fps: number; extraArgs: string[]; daemon?: string }) {
+  const { child, port } = await startDaemon(['--source', opts.source, '--fps', String(opts.fps), ...opts.extraArgs], opts.daemon);
   try {
     const pid = child.pid!;
     let cpu0 = { daemon: 0, capture: 0, t: 0 };
@@ -203,9 +214,25 @@ export interface BenchOptions {
   json: boolean;
   /** --fps was given: pace the source at config.fps instead of just above the raw rate */
   fpsGiven: boolean;
+  /** run the model-free stand-in instead of the model: the pipeline's non-model ceiling */
+  passthrough?: boolean;
+  /** another build's dist/server/cli/main.js to run as the daemon (before/after comparisons with one bench) */
+  daemon?: string;
 }
 
-export async function runBench({ frames, clients, rawOnly, json, fpsGiven }: BenchOptions, config: Config): Promise<number> {
+export async function runBench(opts: BenchOptions, config: Config): Promise<number> {
+  if (!opts.passthrough) return bench(opts, config);
+  // the stand-in takes frames at the configured model's live size, so capture, JPEG and mask cost the same
+  const { height, width } = resolveModel(config.modelsDir, config.model).manifest.input;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'crackscope-passthrough-'));
+  try {
+    return await bench(opts, { ...config, modelsDir: dir, model: writePassthroughModel(dir, { height, width }) });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function bench({ frames, clients, rawOnly, json, fpsGiven, passthrough = false, daemon }: BenchOptions, config: Config): Promise<number> {
   const load1 = os.loadavg()[0];
   const raw = await rawBench({ frames, modelName: config.model, modelsDir: config.modelsDir, providers: config.providers, threads: config.threads, config });
   let result: Record<string, unknown> = {
@@ -214,15 +241,23 @@ export async function runBench({ frames, clients, rawOnly, json, fpsGiven }: Ben
   if (!rawOnly) {
     // pace the source just above what the model can take, so the model, not the source, is the limit
     const fps = fpsGiven ? config.fps : Math.min(120, Math.ceil(raw.raw_fps * 1.3) + 1);
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'crackscope-bench-'));
     const pairs: [string, string][] = [
       ['--model', config.model], ['--providers', config.providers.join(',')], ['--threads', String(config.threads)],
-      ['--mask-encoding', config.maskEncoding], ['--models-dir', config.modelsDir], ['--data-dir', fs.mkdtempSync(path.join(os.tmpdir(), 'crackscope-bench-'))],
+      ['--mask-encoding', config.maskEncoding], ['--models-dir', config.modelsDir], ['--data-dir', dataDir],
     ];
     const cleaned = pairs.filter(([, v]) => v !== '').flat();
-    const pipe = await pipelineBench({ frames, clients, source: config.source, fps, extraArgs: cleaned });
+    const pipe = await pipelineBench({ frames, clients, source: config.source, fps, extraArgs: cleaned, daemon }).finally(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+    if (daemon) result.daemon = path.resolve(daemon);
     result = { ...result, source: config.source, source_fps: fps, mask_encoding: config.maskEncoding, ...pipe, pipeline_vs_raw: round(pipe.pipeline_fps / raw.raw_fps, 3), e2e_minus_raw_ms: round(pipe.e2e_latency_ms_p50 - raw.raw_infer_ms_p50) };
     if (config.compare.length) result.compare = await compareBench({ frames, clients, fps, config, args: cleaned, alone: pipe, liveRaw: raw });
+    if (passthrough) {
+      // what everything but the model allows; when the source's own pace is reached, that is the limit seen
+      result.non_model_ceiling_fps = pipe.pipeline_fps;
+      result.ceiling_source_bound = pipe.pipeline_fps >= 0.95 * fps;
+    }
   }
+  result.passthrough = passthrough;
   // other work on the machine skews every number here: say how loaded it was (1-minute load average)
   result.load_1m = [round(load1), round(os.loadavg()[0])];
   if (!json) printTable(result);
@@ -262,10 +297,15 @@ function printTable(r: Record<string, any>) {
     `crackscope bench — ${r.model} at ${r.input} on ${r.providerLabel}, ${r.threads} threads (${r.cores} cores, ${r.cpu}; load ${r.load_1m.join(' → ')})`,
     `  raw session.run      p50 ${r.raw_infer_ms_p50} ms   p95 ${r.raw_infer_ms_p95} ms   ${r.raw_fps} fps`,
   ];
+  if (r.passthrough) lines.push('  model                a pass-through stand-in (max of R, G, B), not the crack model: the figures are the pipeline without a model');
   if (r.pipeline_fps !== undefined) {
     lines.push(`  full pipeline        ${r.pipeline_fps} fps (${Math.round(r.pipeline_vs_raw * 100)}% of raw), source ${r.source} at ≤${r.source_fps} fps`);
+    if (r.passthrough) {
+      lines.push(`  non-model ceiling    ${r.non_model_ceiling_fps} fps${r.ceiling_source_bound ? ` (the source's pace, ${r.source_fps} fps, is reached: the pipeline could go faster)` : ''}`);
+    }
     lines.push(`  end-to-end latency   p50 ${r.e2e_latency_ms_p50} ms   p95 ${r.e2e_latency_ms_p95} ms (capture → WebSocket client)`);
-    lines.push('  stage                p50 ms    p95 ms');
+    lines.push(`  … less its own model p50 ${r.e2e_minus_inference_ms_p50} ms   p95 ${r.e2e_minus_inference_ms_p95} ms (per frame: what the pipeline adds)`);
+    lines.push('  stage (its own time) p50 ms    p95 ms   (stages overlap across frames; queue = the frame waiting)');
     for (const [s, v] of Object.entries(r.stage_ms as Record<string, { p50: number; p95: number }>)) lines.push(`  ${s.padEnd(20)} ${String(v.p50).padStart(6)}    ${String(v.p95).padStart(6)}`);
     lines.push(
       `  all but inference    ${r.non_inference_ms_p50} ms (p50 sum)`,

@@ -51,3 +51,29 @@ export class RateMeter {
     return (count - 1) / ((now - oldest) / 1000 || 1);
   }
 }
+
+/** The last few samples of one timing, for percentiles (the pipeline's read-ahead learns from them). Allocates nothing per sample. */
+export class RecentTimes {
+  private readonly window: Float64Array;
+  private readonly sorted: Float64Array;
+  private next = 0;
+  count = 0;
+  constructor(size: number) {
+    this.window = new Float64Array(size);
+    this.sorted = new Float64Array(size);
+  }
+  record(ms: number) {
+    this.window[this.next] = ms;
+    this.next = (this.next + 1) % this.window.length;
+    this.count++;
+  }
+  /** 0 while empty */
+  percentile(p: number): number {
+    const n = Math.min(this.count, this.window.length);
+    if (n === 0) return 0;
+    const s = this.sorted.subarray(0, n);
+    s.set(this.window.subarray(0, n));
+    s.sort();
+    return s[Math.min(n - 1, Math.floor((p / 100) * n))];
+  }
+}

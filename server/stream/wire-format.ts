@@ -3,8 +3,15 @@
 
 export const PROTOCOL_VERSION = 1;
 
-/** Stages timed per frame, in the order they are written into the binary header. */
-export const STAGES = ['capture', 'preprocess', 'inference', 'postprocess', 'encode', 'send'] as const;
+/**
+ * Stages timed per frame, in the order they are written into the binary header. Each is that
+ * stage's own time. The stages overlap across frames (frame N is published while N+1 is in the
+ * model), and within a frame the display JPEG (`encode`) runs beside the model; `queue` is the time
+ * the frame waited (for the model to free up, for its JPEG, behind the next frame's hand-off), so
+ * queue + preprocess + inference + postprocess = capturedAt → sentAt, and + send = end to end.
+ * `capture` (the read from the camera process) ends at capturedAt.
+ */
+export const STAGES = ['capture', 'preprocess', 'inference', 'postprocess', 'encode', 'send', 'queue'] as const;
 export type Stage = (typeof STAGES)[number];
 export type StageTimings = Record<Stage, number>;
 
@@ -117,6 +124,8 @@ const MAGIC = 0x31465343; // "CSF1" read as little-endian u32
 const TIMINGS_OFFSET = 44;
 export const HEADER_BYTES = TIMINGS_OFFSET + 4 * STAGES.length;
 const COMPARISON_ENTRY_BYTES = 16;
+/** A server from before the `queue` stage wrote 68-byte headers (six timings, no comparisons): they still decode, queue as 0. */
+const SIX_STAGE_HEADER_BYTES = TIMINGS_OFFSET + 4 * 6;
 
 /** Header length of a frame message carrying `comparisons` entries. */
 export const frameHeaderBytes = (comparisons: number) => (comparisons > 0 ? HEADER_BYTES + 4 + COMPARISON_ENTRY_BYTES * comparisons : HEADER_BYTES);
@@ -174,13 +183,13 @@ export class WireFormatError extends Error {}
 /** Decodes a binary frame message; throws WireFormatError on anything malformed. */
 export function decodeFrame(data: ArrayBuffer | Uint8Array): FrameMessage {
   const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
-  if (bytes.byteLength < HEADER_BYTES) throw new WireFormatError(`frame message too short: ${bytes.byteLength} bytes`);
+  if (bytes.byteLength < SIX_STAGE_HEADER_BYTES) throw new WireFormatError(`frame message too short: ${bytes.byteLength} bytes`);
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (v.getUint32(0, true) !== MAGIC) throw new WireFormatError('not a crackscope frame (bad magic)');
   const version = v.getUint8(4);
   if (version !== PROTOCOL_VERSION) throw new WireFormatError(`unsupported frame version ${version}`);
   const headerBytes = v.getUint16(6, true);
-  if (headerBytes < HEADER_BYTES) throw new WireFormatError(`header too short: ${headerBytes}`);
+  if (headerBytes < HEADER_BYTES && headerBytes !== SIX_STAGE_HEADER_BYTES) throw new WireFormatError(`header too short: ${headerBytes}`);
   const jpegBytes = v.getUint32(36, true);
   const maskBytes = v.getUint32(40, true);
   if (headerBytes + jpegBytes + maskBytes !== bytes.byteLength) {
@@ -192,7 +201,8 @@ export function decodeFrame(data: ArrayBuffer | Uint8Array): FrameMessage {
     throw new WireFormatError(`raw mask is ${maskBytes} bytes, expected ${mask.width}x${mask.height}`);
   }
   const timings = {} as StageTimings;
-  STAGES.forEach((s, i) => (timings[s] = v.getFloat32(TIMINGS_OFFSET + 4 * i, true)));
+  const timed = headerBytes === SIX_STAGE_HEADER_BYTES ? 6 : STAGES.length;
+  STAGES.forEach((s, i) => (timings[s] = i < timed ? v.getFloat32(TIMINGS_OFFSET + 4 * i, true) : 0));
   const comparisons: ComparisonStats[] = [];
   if (headerBytes >= HEADER_BYTES + 4) {
     const count = v.getUint8(HEADER_BYTES);

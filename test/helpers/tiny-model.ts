@@ -3,28 +3,8 @@
 // need a model before models/ ships one. mode 'mean': mask = mean(R,G,B); 'max': max(R,G,B).
 import fs from 'node:fs';
 import path from 'node:path';
-import { Writer, ONNX_DTYPE } from '../../server/inference/epcontext.js';
-
-function valueInfo(name: string, elemType: number, shape: (number | string)[]) {
-  const sh = new Writer();
-  for (const d of shape) sh.msg(1, typeof d === 'number' ? new Writer().int(1, d) : new Writer().bytes(2, d));
-  return new Writer().bytes(1, name).msg(2, new Writer().msg(1, new Writer().int(1, elemType).msg(2, sh)));
-}
-
-function node(op: string, inputs: string[], outputs: string[], attrs: Writer[]) {
-  const n = new Writer();
-  for (const i of inputs) n.bytes(1, i);
-  for (const o of outputs) n.bytes(2, o);
-  n.bytes(3, `${op}_${outputs[0]}`).bytes(4, op);
-  for (const a of attrs) n.msg(5, a);
-  return n;
-}
-const intAttr = (name: string, v: number) => new Writer().bytes(1, name).int(3, v).int(20, 2);
-const intsAttr = (name: string, v: number[]) => {
-  const w = new Writer().bytes(1, name);
-  for (const x of v) w.int(8, x);
-  return w.int(20, 7);
-};
+import { ONNX_DTYPE } from '../../server/inference/epcontext.js';
+import { intAttr, intsAttr, onnxModel, onnxNode as node, valueInfo } from '../../server/inference/passthrough-model.js';
 
 export function tinyOnnx(opts: { inputName?: string; outputName?: string; dynamic?: boolean; height?: number; width?: number; mode?: 'mean' | 'max' } = {}): Buffer {
   const inName = opts.inputName ?? 'image';
@@ -32,14 +12,11 @@ export function tinyOnnx(opts: { inputName?: string; outputName?: string; dynami
   const h = opts.dynamic ? 'height' : opts.height ?? 64;
   const w = opts.dynamic ? 'width' : opts.width ?? 96;
   const reduce = opts.mode === 'max' ? 'ReduceMax' : 'ReduceMean';
-  const graph = new Writer()
-    .msg(1, node('Cast', [inName], ['xf'], [intAttr('to', ONNX_DTYPE.float32)]))
-    .msg(1, node(reduce, ['xf'], ['m'], [intsAttr('axes', [3]), intAttr('keepdims', 0)]))
-    .msg(1, node('Cast', ['m'], [outName], [intAttr('to', ONNX_DTYPE.uint8)]))
-    .bytes(2, 'tiny')
-    .msg(11, valueInfo(inName, ONNX_DTYPE.uint8, [1, h, w, 3]))
-    .msg(12, valueInfo(outName, ONNX_DTYPE.uint8, [1, h, w]));
-  return new Writer().int(1, 8).bytes(2, 'crackscope-test').msg(7, graph).msg(8, new Writer().bytes(1, '').int(2, 13)).finish();
+  return onnxModel('tiny', [
+    node('Cast', [inName], ['xf'], [intAttr('to', ONNX_DTYPE.float32)]),
+    node(reduce, ['xf'], ['m'], [intsAttr('axes', [3]), intAttr('keepdims', 0)]),
+    node('Cast', ['m'], [outName], [intAttr('to', ONNX_DTYPE.uint8)]),
+  ], valueInfo(inName, ONNX_DTYPE.uint8, [1, h, w, 3]), valueInfo(outName, ONNX_DTYPE.uint8, [1, h, w]));
 }
 
 /** Writes <dir>/<name>.onnx and its manifest; returns the .onnx path. */
