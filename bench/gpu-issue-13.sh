@@ -5,8 +5,10 @@
 # shape without its neighbours' load), each for the code before (.before/dist) and after (dist),
 # interleaved round by round. Run from the repo root with carry:
 #   .gpucarry/node.xz .gpucarry/ortn.tar.xz .gpucarry/nm-extra.tar.xz .gpucarry/unpack.sh .gl dist .before
-# (.gpucarry/* and .gl from ../shared/gpu-node/pack.sh; nm-extra.tar.xz = sharp, @img, ws,
-# detect-libc, semver from node_modules, as for bench/gpu-run.sh; dist from `npm run build`;
+# (.gpucarry/* and .gl from ../shared/gpu-node/pack.sh; nm-extra.tar.xz = the production packages of
+# node_modules but onnxruntime-*: as for bench/gpu-issue-11.sh — sharp, @img, ws, detect-libc, semver,
+# commander, zod, pino and its dependencies — plus prom-client, @opentelemetry/api, tdigest and bintrees, which the frame
+# loop's stage histogram imports; dist from `npm run build`;
 # .before from `bench/make-before.sh <rev of main before issue 13>`). Without .before it measures
 # only the code after. ROUNDS=3 by default; about 2–3 minutes. Output: $OUT/gpu-issue-13.log and
 # one JSON line per run in $OUT/gpu-issue-13.jsonl (tagged before/after).
