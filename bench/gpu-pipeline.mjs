@@ -104,7 +104,7 @@ if (mode === 'agree') {
   const runConfig = { ...config, providers: [provider], compare, shadow: '' };
   const session = await createCrackSession({ model, providers: [provider], threads: 0, log, logLevel: 'error' });
   // comparison models only when asked (an older DIST may not have them)
-  const extra = compare.length ? await (await load('server/inference/model-set.js')).loadExtraModels(runConfig, model, log) : undefined;
+  const extra = compare.length ? await (await load('server/inference/model-set.js')).loadExtraModels(runConfig, model, log, session.provider) : undefined;
   const comparer = compare.length
     ? await (await load('server/pipeline/compare.js')).FrameComparer.create({ compare: extra.compare, live: { name: model.manifest.name, version: model.manifest.version, thresholdByte: (await load('server/inference/agreement.js')).thresholdByte(model.manifest.threshold) }, shadowRate: 0, shadowKeep: 0, dataDir: '/tmp', width, height, log })
     : undefined;

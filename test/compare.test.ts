@@ -286,3 +286,13 @@ describe('crackscope compare: the acceptance gate', () => {
     expect(missing.stderr).toMatch(/nosuch\.onnx: file not found/);
   });
 });
+
+describe('providers of the models beside the live one', () => {
+  it('at most one WebGPU session per process: later models fall back to the next provider, or the CPU', async () => {
+    const { providersBeside } = await import('../server/inference/model-set.js');
+    expect(providersBeside(['webgpu', 'cpu'], false)).toEqual(['webgpu', 'cpu']);
+    expect(providersBeside(['tensorrt', 'cuda', 'webgpu', 'cpu'], true)).toEqual(['tensorrt', 'cuda', 'cpu']);
+    expect(providersBeside(['webgpu'], true)).toEqual(['cpu']);
+    expect(providersBeside(['cpu'], true)).toEqual(['cpu']);
+  });
+});

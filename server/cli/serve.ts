@@ -26,7 +26,7 @@ export async function startService(config: Config) {
   const makeSession = () => createCrackSession({ model, providers: config.providers, threads: threadsPerModel(config), log: log.child({ component: 'inference' }), resolveTensorrt: tensorrtResolver(config) });
   const session = await makeSession();
   const { height, width } = model.manifest.input;
-  const extra = await loadExtraModels(config, model, log.child({ component: 'inference' })).catch(async (err) => {
+  const extra = await loadExtraModels(config, model, log.child({ component: 'inference' }), session.provider).catch(async (err) => {
     await session.release().catch(() => undefined);
     throw err;
   });
