@@ -111,6 +111,9 @@ describe.skipIf(!haveChromium())('kiosk: two models side by side', () => {
     await page.waitForTimeout(150);
     expect(await colourAt(QUAD.blue, BLUE_UNDER_OVERLAY)).toBeGreaterThan(0.8);
     expect(await page.textContent('#cmp-left')).toBe('▶ max');
+    // a second tap sooner than the double-tap interval (320 ms, kiosk/src/gestures.ts) would be a
+    // double-tap (reset the view), not a second switch: wait as a person between two taps would
+    await page.waitForTimeout(450);
     await tap(cdp, gx, gy);
     await page.waitForFunction(() => (window as any).__crackscope.state.showOther === false, null, { timeout: 5000, polling: 100 });
   });
