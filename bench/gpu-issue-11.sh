@@ -9,12 +9,8 @@
 set -uo pipefail
 LOG=${OUT:-/tmp}/gpu-issue-11.log
 exec > >(tee -a "$LOG") 2>&1
-source .gpucarry/unpack.sh
-set +e
-tar -xJf .gpucarry/nm-extra.tar.xz -C /tmp/nm/node_modules
-ln -sfn /tmp/nm/node_modules node_modules
-N=/tmp/node
-step() { echo; echo "### $*"; }
+# shellcheck source=bench/gpu-env.sh
+source bench/gpu-env.sh
 step machine; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv; nproc; grep -m1 'model name' /proc/cpuinfo
 step "survey 12000x9000, WebGPU, 2 runs"; timeout 150 $N bench/survey-bench.mjs --width 12000 --height 9000 --runs 2 --providers webgpu
 step "survey 6000x4000, CPU (all cores), 1 run"; timeout 90 $N bench/survey-bench.mjs --width 6000 --height 4000 --runs 1 --providers cpu

@@ -7,15 +7,10 @@
 set -uo pipefail
 LOG=${OUT:-/tmp}/gpu-issue-12.log
 exec > >(tee -a "$LOG") 2>&1
-# shellcheck source=/dev/null
-source .gpucarry/unpack.sh
-set +e
-tar -xJf .gpucarry/nm-extra.tar.xz -C /tmp/nm/node_modules
-ln -sfn /tmp/nm/node_modules node_modules
-N=/tmp/node
+# shellcheck source=bench/gpu-env.sh
+source bench/gpu-env.sh
 M=$(python3 -c 'import json; print(json.load(open("models/default.json"))["model"])')
 F16=/tmp/fp16/$M-fp16.onnx
-step() { echo; echo "### $*"; }
 step machine; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv; nproc; python3 -c 'import onnx; print("onnx", onnx.__version__)'
 step "FP16 conversion (scripts/onnx_fp16.py)"; python3 scripts/onnx_fp16.py "models/$M.onnx" "$F16" || { echo "FP16 conversion failed"; exit 1; }
 step "compare FP32 vs FP16, both on WebGPU, eval fixtures with labels"

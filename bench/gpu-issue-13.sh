@@ -17,13 +17,9 @@ OUTDIR=${OUT:-/tmp}
 LOG=$OUTDIR/gpu-issue-13.log
 JSONL=$OUTDIR/gpu-issue-13.jsonl
 exec > >(tee -a "$LOG") 2>&1
-source .gpucarry/unpack.sh
-set +e
-tar -xJf .gpucarry/nm-extra.tar.xz -C /tmp/nm/node_modules
-ln -sfn /tmp/nm/node_modules node_modules
-N=/tmp/node
+# shellcheck source=bench/gpu-env.sh
+source bench/gpu-env.sh
 ROUNDS=${ROUNDS:-3}
-step() { echo; echo "### $*"; }
 # run TAG DIST ENV... -- ARGS: one memory-pipeline run, its JSON line tagged into $JSONL
 run() {
   local tag=$1 dist=$2; shift 2
@@ -58,4 +54,4 @@ for k in keys:
         vals.append(f"{statistics.median(xs):.2f} (n={len(xs)})" if xs else '-')
     print(f"{k:22} " + ' | '.join(vals))
 EOF
-step done
+step "done"

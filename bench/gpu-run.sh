@@ -6,12 +6,8 @@
 set -uo pipefail
 LOG=${OUT:-/tmp}/gpu.log
 exec > >(tee -a "$LOG") 2>&1
-source .gpucarry/unpack.sh
-set +e
-tar -xJf .gpucarry/nm-extra.tar.xz -C /tmp/nm/node_modules
-ln -sfn /tmp/nm/node_modules node_modules
-N=/tmp/node
-step() { echo; echo "### $*"; }
+# shellcheck source=bench/gpu-env.sh
+source bench/gpu-env.sh
 step machine; nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv; nproc; grep -m1 'model name' /proc/cpuinfo; ls /dev/nvidia* /dev/dri 2>&1 | tr '\n' ' '; echo
 step "product bench, raw, WebGPU"; $N dist/server/cli/main.js bench --providers webgpu --raw-only --frames 300 --json
 step "product bench, raw, CPU, all cores"; $N dist/server/cli/main.js bench --providers cpu --raw-only --frames 100 --json
@@ -20,4 +16,4 @@ step "WebGPU vs CPU masks"; $N bench/gpu-pipeline.mjs agree
 step "memory pipeline, WebGPU, raw masks"; $N bench/gpu-pipeline.mjs pipeline webgpu raw 300 4
 step "memory pipeline, WebGPU, deflate masks"; $N bench/gpu-pipeline.mjs pipeline webgpu deflate 300 4
 [[ ${SKIP_TORCH:-0} == 1 ]] || { step "PyTorch reference"; PYTHONUNBUFFERED=1 timeout 240 python3 bench/torch_ref.py; }
-step done
+step "done"

@@ -35,7 +35,7 @@ export async function api<T>(method: string, path: string, body?: unknown, admin
 }
 
 // the server's own type: one description of a capture for both sides (type-only, nothing of Node is bundled)
-export type { CaptureSummary } from '../../server/http/api-types.js';
+export type { CaptureSummary, SurveySummary } from '../../server/http/api-types.js';
 
 export interface Crack {
   id: number;

@@ -1,10 +1,10 @@
 // The gallery drawer: saved captures as thumbnails; open one in the viewer, download its files,
 // delete it (sends the admin token if one was typed). Every failure is shown.
-import { api, adminToken, captureUrl, type CaptureSummary } from './api.js';
+import { api, adminToken, captureUrl, type CaptureSummary, type SurveySummary } from './api.js';
 import { $, show, toast } from './dom.js';
 import { Drawer } from './drawer.js';
 import { getLang, t } from './i18n.js';
-import { surveyUrl, type SurveySummary } from './survey-view.js';
+import { surveyUrl } from './survey-view.js';
 
 export class Gallery extends Drawer {
   private items: CaptureSummary[] = [];

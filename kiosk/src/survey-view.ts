@@ -9,17 +9,7 @@ import { Gestures } from './gestures.js';
 import { getLang, t } from './i18n.js';
 import { clampView, fitScale, imageToScreen, resetView, scaleOf, screenToImage, type Geometry, type ViewState } from './viewstate.js';
 
-export interface SurveySummary {
-  name: string;
-  width: number;
-  height: number;
-  cracks: number;
-  lengthPx: number;
-  lengthMm: number | null;
-  mmPerPx: number | null;
-  created: string;
-  model: string;
-}
+import type { SurveySummary } from './api.js';
 
 interface Feature {
   id: string;

@@ -9,3 +9,17 @@ export interface CaptureSummary {
   frameId?: number;
   crackCount?: number;
 }
+
+/** One survey in GET /api/surveys (survey.json's headline fields). */
+export interface SurveySummary {
+  name: string;
+  width: number;
+  height: number;
+  cracks: number;
+  lengthPx: number;
+  lengthMm: number | null;
+  mmPerPx: number | null;
+  created: string;
+  model: string;
+  sha256: string;
+}

@@ -9,6 +9,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import express from 'express';
 import type { ServiceContext } from '../service-context.js';
+import type { SurveySummary } from './api-types.js';
 
 const NAME = /^[\p{L}\p{N}_][\p{L}\p{N}_ .+-]{0,150}$/u;
 const FILES: Record<string, string> = {
@@ -22,18 +23,6 @@ const FILES: Record<string, string> = {
 /** The report is self-contained: inline style, data: images; nothing else may load. */
 const REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'";
 
-export interface SurveySummary {
-  name: string;
-  width: number;
-  height: number;
-  cracks: number;
-  lengthPx: number;
-  lengthMm: number | null;
-  mmPerPx: number | null;
-  created: string;
-  model: string;
-  sha256: string;
-}
 
 export function surveysRouter(ctx: ServiceContext): express.Router {
   const dir = ctx.config.surveyDir;
