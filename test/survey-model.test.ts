@@ -13,6 +13,7 @@ import { createOrtSession, type CrackSession } from '../server/inference/session
 import { createLogger } from '../server/log/logger.js';
 import { runCli } from './helpers/daemon.js';
 import { wavyCracks, writePlasterCrackImage, type TruthCrack } from './helpers/synthetic-wall.js';
+import { distToPolyline } from './helpers/geometry.js';
 
 const W = 2560, H = 1920, CORE = 640;
 let tmp: string, img: string, truth: TruthCrack[];
@@ -34,17 +35,6 @@ async function survey(name: string, extra: string[] = []) {
   const r = await runCli(['survey', img, '--out', out, '--providers', 'cpu', '--mm-per-px', '0.1', '--no-pdf', ...extra], { timeoutMs: 300_000 });
   expect(r.code, r.stderr).toBe(0);
   return path.join(out, 'plaster');
-}
-
-function distToPolyline([px, py]: [number, number], line: [number, number][]): number {
-  let best = Infinity;
-  for (let i = 1; i < line.length; i++) {
-    const [ax, ay] = line[i - 1], [bx, by] = line[i];
-    const dx = bx - ax, dy = by - ay, l2 = dx * dx + dy * dy;
-    const t = l2 ? Math.max(0, Math.min(1, ((px - ax) * dx + (py - ay) * dy) / l2)) : 0;
-    best = Math.min(best, Math.hypot(px - (ax + t * dx), py - (ay + t * dy)));
-  }
-  return best;
 }
 
 /** Windows of 512×512 (origin on the 32-px grid) centred where a crack crosses a vertical tile border. */

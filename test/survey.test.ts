@@ -13,6 +13,7 @@ import { MAIN, runCli } from './helpers/daemon.js';
 import { haveChromium } from './helpers/browser.js';
 import { polylineLength, wavyCracks, writeBrightCrackImage, type TruthCrack } from './helpers/synthetic-wall.js';
 import { writeTinyModel } from './helpers/tiny-model.js';
+import { distToPolyline } from './helpers/geometry.js';
 
 const W = 12000, H = 9000, MM_PER_PX = 0.04;
 /** the bound stated in BENCHMARKS.md for 100 MP with the tiny model (the model's own memory comes on top) */
@@ -200,17 +201,6 @@ describe('survey of a 12000×9000 wall (tiny model: exact mask known)', () => {
     expect(fs.readFileSync(path.join(out, 'wall', 'survey.json'), 'utf8')).toBe(before);
   }, 120_000);
 });
-
-function distToPolyline([px, py]: [number, number], line: [number, number][]): number {
-  let best = Infinity;
-  for (let i = 1; i < line.length; i++) {
-    const [ax, ay] = line[i - 1], [bx, by] = line[i];
-    const dx = bx - ax, dy = by - ay, l2 = dx * dx + dy * dy;
-    const t = l2 ? Math.max(0, Math.min(1, ((px - ax) * dx + (py - ay) * dy) / l2)) : 0;
-    best = Math.min(best, Math.hypot(px - (ax + t * dx), py - (ay + t * dy)));
-  }
-  return best;
-}
 
 describe('survey: inputs, errors and calibration', () => {
   let dir: string;

@@ -3,7 +3,8 @@
 // used on every frame of a comparison, by shadow mode, by `crackscope compare` and by build-engine's
 // accuracy gate, so all of them count the same way.
 import * as ort from 'onnxruntime-node';
-import { ONNX_DTYPE, Writer } from './epcontext.js';
+import { ONNX_DTYPE } from './epcontext.js';
+import { intAttr, onnxModel, onnxNode as node, valueInfo } from './onnx-graph.js';
 
 /** Pixel counts of two masks a and b (each thresholded at its own level). */
 export interface MaskCounts {
@@ -37,44 +38,26 @@ export function addCounts(into: MaskCounts, c: MaskCounts): MaskCounts {
 /** A mask value v counts as crack when v >= thresholdByte(manifest threshold). */
 export const thresholdByte = (threshold: number) => Math.round(threshold * 255);
 
-function valueInfo(name: string, elemType: number, shape: (number | string)[]) {
-  const sh = new Writer();
-  for (const d of shape) sh.msg(1, typeof d === 'number' ? new Writer().int(1, d) : new Writer().bytes(2, d));
-  return new Writer().bytes(1, name).msg(2, new Writer().msg(1, new Writer().int(1, elemType).msg(2, sh)));
-}
-function node(op: string, inputs: string[], outputs: string[], attrs: Writer[] = []) {
-  const n = new Writer();
-  for (const i of inputs) n.bytes(1, i);
-  for (const o of outputs) n.bytes(2, o);
-  n.bytes(3, `${op}_${outputs[0]}`).bytes(4, op);
-  for (const a of attrs) n.msg(5, a);
-  return n;
-}
-const intAttr = (name: string, v: number) => new Writer().bytes(1, name).int(3, v).int(20, 2);
-
 /**
  * The counting graph: inputs a, b (uint8, any length), ta, tb (float [1], thresholds in mask units);
  * output counts (float [3]) = [on in a, on in b, on in both]. Float sums are exact up to 2^24 pixels.
  */
 export function agreementOnnx(): Buffer {
-  const g = new Writer();
+  const nodes = [];
   for (const x of ['a', 'b']) {
-    g.msg(1, node('Cast', [x], [`${x}f`], [intAttr('to', ONNX_DTYPE.float32)]));
-    g.msg(1, node('GreaterOrEqual', [`${x}f`, `t${x}`], [`${x}on`]));
+    nodes.push(node('Cast', [x], [`${x}f`], [intAttr('to', ONNX_DTYPE.float32)]));
+    nodes.push(node('GreaterOrEqual', [`${x}f`, `t${x}`], [`${x}on`]));
   }
-  g.msg(1, node('And', ['aon', 'bon'], ['bothon']));
+  nodes.push(node('And', ['aon', 'bon'], ['bothon']));
   for (const x of ['a', 'b', 'both']) {
-    g.msg(1, node('Cast', [`${x}on`], [`${x}n`], [intAttr('to', ONNX_DTYPE.float32)]));
-    g.msg(1, node('ReduceSum', [`${x}n`], [`${x}s`], [intAttr('keepdims', 1)]));
+    nodes.push(node('Cast', [`${x}on`], [`${x}n`], [intAttr('to', ONNX_DTYPE.float32)]));
+    nodes.push(node('ReduceSum', [`${x}n`], [`${x}s`], [intAttr('keepdims', 1)]));
   }
-  g.msg(1, node('Concat', ['as', 'bs', 'boths'], ['counts'], [intAttr('axis', 0)]));
-  g.bytes(2, 'crackscope-agreement');
-  g.msg(11, valueInfo('a', ONNX_DTYPE.uint8, ['n']));
-  g.msg(11, valueInfo('b', ONNX_DTYPE.uint8, ['n']));
-  g.msg(11, valueInfo('ta', ONNX_DTYPE.float32, [1]));
-  g.msg(11, valueInfo('tb', ONNX_DTYPE.float32, [1]));
-  g.msg(12, valueInfo('counts', ONNX_DTYPE.float32, [3]));
-  return new Writer().int(1, 8).bytes(2, 'crackscope').msg(7, g).msg(8, new Writer().bytes(1, '').int(2, 13)).finish();
+  nodes.push(node('Concat', ['as', 'bs', 'boths'], ['counts'], [intAttr('axis', 0)]));
+  return onnxModel('crackscope-agreement', nodes,
+    [valueInfo('a', ONNX_DTYPE.uint8, ['n']), valueInfo('b', ONNX_DTYPE.uint8, ['n']),
+      valueInfo('ta', ONNX_DTYPE.float32, [1]), valueInfo('tb', ONNX_DTYPE.float32, [1])],
+    valueInfo('counts', ONNX_DTYPE.float32, [3]));
 }
 
 /** Counts masks against each other; one small session, reused. */

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ONNX_DTYPE } from '../../server/inference/epcontext.js';
-import { intAttr, intsAttr, onnxModel, onnxNode as node, valueInfo } from '../../server/inference/passthrough-model.js';
+import { intAttr, intsAttr, onnxModel, onnxNode as node, valueInfo } from '../../server/inference/onnx-graph.js';
 
 export function tinyOnnx(opts: { inputName?: string; outputName?: string; dynamic?: boolean; height?: number; width?: number; mode?: 'mean' | 'max' } = {}): Buffer {
   const inName = opts.inputName ?? 'image';
