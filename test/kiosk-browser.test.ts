@@ -45,22 +45,24 @@ async function setOverlay(mode: number, opacity: number, threshold: number) {
   await page.click('#btn-overlay');
 }
 /** waits for a live frame with plenty of crack pixels, then freezes on it */
-async function freezeOnCracks(minPixels = 2000) {
+/** Freezes a frame with at least minPixels strong crack pixels in the left `leftFraction` of the mask. */
+async function freezeOnCracks(minPixels = 2000, leftFraction = 1) {
   // check and freeze in one page task: a frame arriving between the two (a slow, loaded machine)
   // must not replace the frame that was checked
-  for (let i = 0; i < 40; i++) {
-    const frozen = await page.evaluate((min) => {
+  for (let i = 0; i < 80; i++) {
+    const frozen = await page.evaluate(({ min, left }) => {
       const k = (window as any).__crackscope;
       const s = atob(k.mask());
+      const w = k.state.mask.width;
       let n = 0;
-      for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 180) n++;
+      for (let i = 0; i < s.length; i++) if (i % w < left * w && s.charCodeAt(i) >= 180) n++;
       if (n < min) return false;
       k.freeze();
       return true;
-    }, minPixels);
+    }, { min: minPixels, left: leftFraction });
     if (frozen) break;
     await page.waitForTimeout(150);
-    if (i === 39) await hook('k.freeze()');
+    if (i === 79) await hook('k.freeze()');
   }
   await page.waitForTimeout(200);
 }
@@ -235,7 +237,8 @@ describe.skipIf(!haveChromium())('kiosk in Chromium against crackscope serve (de
   it('measure: cracks listed, tap one to highlight it; calibration scales lengths by the expected factor', async () => {
     await hook('k.backToLive()');
     await waitFrames(page, (await hook<any>('k.stats')).framesShown + 2);
-    await freezeOnCracks();
+    // a frame with cracks in its left half: the measure drawer covers the right side of the view
+    await freezeOnCracks(1000, 0.5);
     await page.click('#btn-measure');
     await expect.poll(async () => (await state()).crackCount, { timeout: 10_000 }).toBeGreaterThan(0);
     const before = (await state()).cracks as any[];
