@@ -108,6 +108,20 @@ export function reasonOf(err: unknown): string {
   return first;
 }
 
+/**
+ * libvips reports a full disk as a bare "write error" (no errno), which run-survey.ts words as a
+ * decoding problem; so after any failure the output's disk is looked at: with less free space
+ * than the survey's work files need (about 4 bytes a pixel, 16 MB at least) the reason says so.
+ */
+export function diskFull(err: unknown, dir: string, image: { width: number; height: number }): string | null {
+  let free: number;
+  try { const st = fs.statfsSync(dir); free = st.bavail * st.bsize; } catch { return null; }
+  const need = Math.max(16 << 20, image.width * image.height * 4);
+  if ((err as NodeJS.ErrnoException)?.code !== 'ENOSPC' && free >= need) return null;
+  const mb = (b: number) => `${(b / 1048576).toFixed(1)} MB`;
+  return `disk full: ${mb(free)} free on the output's disk (${dir}), about ${mb(need)} needed; ${reasonOf(err).replace(/^disk full: /, '')}`;
+}
+
 export function workerMetrics(registry: Registry, queue: ReturnType<typeof openQueue>) {
   const registers = [registry];
   new Gauge({
@@ -214,7 +228,7 @@ export async function startCampaignWorker(opts: CampaignWorkerOptions) {
       return result;
     } catch (err) {
       metrics?.duration.observe({ outcome: 'failed' }, (performance.now() - t0) / 1000);
-      throw new Error(reasonOf(err));
+      throw new Error(diskFull(err, campaignDir, d.image) ?? reasonOf(err));
     } finally {
       pool.release(key, session);
       fs.rmSync(work, { recursive: true, force: true });
