@@ -10,7 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { freePort, MAIN, runCli } from './helpers/daemon.js';
+import WebSocket from 'ws';
+import { freePort, MAIN, runCli, startDaemon } from './helpers/daemon.js';
 import { haveRedis, startRedis, type TestRedis } from './helpers/redis.js';
 import { crackSvg, wavyCracks } from './helpers/synthetic-wall.js';
 import { writeTinyModel } from './helpers/tiny-model.js';
@@ -237,4 +238,40 @@ describe.skipIf(!haveRedis())('campaigns on Redis + BullMQ', () => {
     expect(again.code).toBe(0);
     expect(again.stderr).toMatch(/0 images added \(23 in all\)/);
   }, 320_000);
+
+  test('workers stop on SIGTERM (exit 0); serve --worker-redis surveys beside the live view and waits while a visitor uses the kiosk', async () => {
+    // the standalone workers go first, so that the daemon's worker is the only one
+    for (const w of workers.filter((x) => x.child.exitCode === null && x.child.signalCode === null)) {
+      const code = await new Promise<number | null>((resolve) => { w.child.once('exit', (c) => resolve(c)); w.child.kill('SIGTERM'); });
+      expect(code).toBe(0);
+    }
+    const d = await startDaemon(['--source', 'test://', '--models-dir', modelsDir, '--model', 'tiny', '--providers', 'cpu', '--threads', '1', '--worker-redis', redis.url, '--worker-idle-s', '4']);
+    try {
+      await waitFor('the daemon\'s campaign worker', () => d.logs.find((l) => l.event === 'campaign.worker.start'), 30_000, 100);
+      const ws = new WebSocket(`ws://127.0.0.1:${d.port}/ws`);
+      await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+      const touch = () => ws.send(JSON.stringify({ type: 'ping', t: Date.now() }));
+      touch();
+      const toucher = setInterval(touch, 1500);
+      fs.mkdirSync(path.join(tmp, 'kiosk-side'));
+      for (let i = 0; i < 3; i++) await photo(path.join(tmp, 'kiosk-side', `niche-${i}.png`), 400 + i);
+      const add = await cli(['campaign', 'add', 'niches', path.join(tmp, 'kiosk-side'), '--redis', redis.url, '--out', out, '--model', 'tiny', '--tile', '128', '--no-pdf']);
+      expect(add.code, add.stderr).toBe(0);
+      await waitFor('the worker to pause for the visitor', () => d.logs.find((l) => l.event === 'campaign.worker.paused'), 30_000, 100);
+      await new Promise((r) => setTimeout(r, 3000));
+      expect((await status('niches')).counts.done).toBe(0); // nothing surveyed while the visitor touches
+      clearInterval(toucher);
+      ws.close();
+      const s = await waitFor('the niches after the visitor left', () => finished('niches'), 120_000);
+      expect(s.counts).toMatchObject({ total: 3, done: 3, failed: 0 });
+      expect(d.logs.some((l) => l.event === 'campaign.worker.resumed')).toBe(true);
+      expect(s.workers).toEqual([expect.stringMatching(/^serve@/)]);
+      const metrics = await (await fetch(`${d.url}/metrics`)).text();
+      expect(metrics).toMatch(/crackscope_campaign_queue_jobs\{state="completed"\} \d+/);
+      expect(metrics).toMatch(/crackscope_campaign_worker_paused 0/);
+      expect(metrics).toMatch(/crackscope_frames_processed_total [1-9]/); // the live view ran all along
+    } finally {
+      await d.stop();
+    }
+  }, 240_000);
 });

@@ -261,8 +261,9 @@ export async function startCampaignWorker(opts: CampaignWorkerOptions) {
     queue,
     metrics,
     get active() { return active; },
-    async close() {
-      await worker.close();
+    /** force: do not wait for the running surveys (their jobs are taken up again after the lock expires) */
+    async close(force = false) {
+      await worker.close(force);
       await queue.close();
       await pool.close();
     },
