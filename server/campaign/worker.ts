@@ -235,12 +235,14 @@ export async function startCampaignWorker(opts: CampaignWorkerOptions) {
     }
   };
 
+  const blocking = opts.redis.duplicate(); // BullMQ leaves a connection it was given open on close: ours to close
+  blocking.on('error', () => undefined);
   const worker = new Worker<JobData, JobResult>(QUEUE, async (job, token) => {
     active++;
     metrics?.active.set(active);
     try { return await processor(job, token); } finally { active--; metrics?.active.set(active); }
   }, {
-    connection: opts.redis.duplicate(),
+    connection: blocking,
     concurrency: opts.concurrency,
     lockDuration: lockMs,
     stalledInterval: Math.max(1000, Math.round(lockMs / 2)),
@@ -266,6 +268,7 @@ export async function startCampaignWorker(opts: CampaignWorkerOptions) {
       await worker.close(force);
       await queue.close();
       await pool.close();
+      blocking.disconnect();
     },
   };
 }

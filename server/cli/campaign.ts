@@ -288,9 +288,11 @@ export async function runWorker(opts: Record<string, unknown>): Promise<number> 
   process.once('SIGTERM', hard);
   process.once('SIGINT', hard);
   await w.close();
+  server?.closeAllConnections();
   server?.close();
   redis.disconnect();
   log.info('worker.stopped', {});
+  setTimeout(() => process.exit(0), 2000).unref(); // whatever else still holds the event loop (a client's keep-alive) must not keep a stopped worker
   return 0;
 }
 
