@@ -37,15 +37,17 @@ const mp = (Number(W) * Number(H) * Number(nImages)) / 1e6;
 const results = [];
 const load = () => os.loadavg()[0].toFixed(1);
 
-// single-machine survey
-{
+// single-machine survey (run before and after the campaigns: the load on a shared machine drifts)
+const survey = (label) => {
   const t0 = performance.now();
   const r = spawnSync(process.execPath, [MAIN, 'survey', photos, '--out', path.join(tmp, 'survey'), '--no-pdf', '--providers', 'cpu', ...modelArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
   const s = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`survey failed: ${r.stderr}`);
-  results.push({ config: 'survey (1 process)', workers: 0, seconds: +s.toFixed(1), mp_per_s: +(mp / s).toFixed(3), load1: load() });
+  results.push({ config: `survey (1 process, ${label})`, workers: 0, seconds: +s.toFixed(1), mp_per_s: +(mp / s).toFixed(3), load1: load() });
   console.log(JSON.stringify(results.at(-1)));
-}
+  fs.rmSync(path.join(tmp, 'survey'), { recursive: true, force: true });
+};
+survey('before');
 
 const port = await freePort();
 const rdir = path.join(tmp, 'redis');
@@ -59,28 +61,27 @@ try {
     const threads = Math.max(1, Math.floor(cores / n));
     const procs = [];
     const ready = [];
+    let finishedJobs = 0;
     for (let i = 0; i < n; i++) {
       const p = spawn(process.execPath, [MAIN, 'worker', '--redis', url, '--providers', 'cpu', '--threads', String(threads), ...modelArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
       procs.push(p);
-      ready.push(new Promise((resolve) => { let buf = ''; p.stdout.on('data', (d) => { buf += d; if (buf.includes('campaign.worker.start')) resolve(); }); }));
+      // the end of each job is read from the workers' own log lines (polling `campaign status` would cost CPU here)
+      ready.push(new Promise((resolve) => { let buf = ''; p.stdout.on('data', (d) => { buf += d; const lines = buf.split('\n'); buf = lines.pop(); for (const l of lines) { if (l.includes('campaign.worker.start')) resolve(); if (l.includes('"campaign.job.done"') || (l.includes('"campaign.job.failed"') && l.includes('"final":true'))) finishedJobs++; } }); }));
     }
     await Promise.all(ready);
     const name = `bench-${n}w-${Date.now()}`;
     const t0 = performance.now();
     const add = cli(['campaign', 'add', name, photos, '--redis', url, '--out', path.join(tmp, 'campaigns'), '--no-pdf', ...modelArgs]);
     if (add.status !== 0) throw new Error(`add failed: ${add.stderr}`);
-    let st;
-    for (;;) {
-      st = JSON.parse(cli(['campaign', 'status', name, '--redis', url, '--json']).stdout);
-      if (st.counts.done + st.counts.failed === st.counts.total) break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    while (finishedJobs < Number(nImages)) await new Promise((r) => setTimeout(r, 100));
     const s = (performance.now() - t0) / 1000;
+    const st = JSON.parse(cli(['campaign', 'status', name, '--redis', url, '--json']).stdout);
     results.push({ config: `campaign, ${n} worker${n > 1 ? 's' : ''} × ${threads} thread${threads > 1 ? 's' : ''}`, workers: n, seconds: +s.toFixed(1), mp_per_s: +(mp / s).toFixed(3), status_mp_per_s: st.throughput_mp_per_s, failed: st.counts.failed, load1: load() });
     console.log(JSON.stringify(results.at(-1)));
     for (const p of procs) p.kill('SIGTERM');
     await Promise.all(procs.map((p) => new Promise((r) => (p.exitCode !== null ? r() : p.once('exit', r)))));
   }
+  survey('after');
 } finally {
   redis.kill('SIGTERM');
   fs.rmSync(tmp, { recursive: true, force: true });

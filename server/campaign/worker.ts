@@ -177,20 +177,21 @@ export async function startCampaignWorker(opts: CampaignWorkerOptions) {
       log.info('campaign.job.reused', { ...base, folder: finalDir });
       return done(finalDir, true);
     }
+    // the campaign's model, from this worker's models folder (a worker without it fails the job with the reason)
+    const modelRef = d.model.ref.endsWith('.onnx') && fs.existsSync(d.model.ref) ? d.model.ref : d.model.name;
+    const model = resolveModel(config.modelsDir, modelRef);
+    if (model.manifest.version !== d.model.version) throw new Error(`this worker's model ${model.manifest.name} is version ${model.manifest.version}; the campaign asks for ${d.model.version}`);
     const workRoot = path.join(campaignDir, '.work');
     fs.mkdirSync(workRoot, { recursive: true });
     const safeId = String(job.id).replace(/[^A-Za-z0-9._-]/g, '_');
     for (const f of fs.readdirSync(workRoot)) if (f.startsWith(`${safeId}-`)) fs.rmSync(path.join(workRoot, f), { recursive: true, force: true }); // a killed attempt's leftovers
     const work = path.join(workRoot, `${safeId}-${crypto.randomBytes(4).toString('hex')}`);
-    fs.mkdirSync(work);
-    const modelRef = d.model.ref.endsWith('.onnx') && fs.existsSync(d.model.ref) ? d.model.ref : d.model.name;
-    const model = resolveModel(config.modelsDir, modelRef);
-    if (model.manifest.version !== d.model.version) throw new Error(`this worker's model ${model.manifest.name} is version ${model.manifest.version}; the campaign asks for ${d.model.version}`);
     const key = `${model.onnxPath}@${model.manifest.version}`;
     const session = await pool.acquire(key, model);
     const runSession: CrackSession = opts.gate ? { ...session, run: async (rgb, h, w) => { await opts.gate!(); return session.run(rgb, h, w); } } : session;
     let lastPct = -1;
     try {
+      fs.mkdirSync(work);
       const o = d.options;
       const r = await runSurvey({
         input: d.image.path, outDir: work, name: d.image.name, session: runSession,
