@@ -130,7 +130,10 @@ async function enqueue(meta: CampaignMeta, records: ImageRecord[], store: Campai
   const bulk: { name: string; data: JobData; opts: { jobId: string; attempts: number; backoff: { type: 'exponential'; delay: number }; removeOnComplete: false; removeOnFail: false } }[] = [];
   for (const rec of records) {
     const jobId = jobIdFor(meta.name, rec.sha256, meta.model, meta.options);
-    if (!(await store.addJob(meta.name, jobId, rec))) continue;
+    if (!(await store.addJob(meta.name, jobId, rec))) {
+      // recorded before; queued again only if BullMQ has lost it (a Redis restored without its append-only file)
+      if (await queue.getJob(jobId)) continue;
+    }
     added++;
     bulk.push({ name: 'survey', data: { campaign: meta.name, out: meta.out, image: rec, model: meta.model, options: meta.options }, opts: { jobId, attempts: meta.attempts, backoff: { type: 'exponential', delay: meta.backoffMs }, removeOnComplete: false, removeOnFail: false } });
   }
