@@ -149,10 +149,19 @@ export async function startCampaignWorker(opts: CampaignWorkerOptions) {
   const id = opts.id ?? `${os.hostname()}:${process.pid}`;
   const cores = os.availableParallelism();
   const threads = config.threads || Math.max(1, Math.floor(cores / opts.concurrency));
-  const pool = new SessionPool(opts.concurrency, (model) => createCrackSession({
-    model, providers: config.providers, threads, log: log.child({ model: model.manifest.name }), logLevel: config.logLevel, nice: opts.nice,
-    resolveTensorrt: () => ({ ok: false, reason: 'survey runs tiles of their own size; the TensorRT engine is built for the live size only' }),
-  }));
+  // within one process only one onnxruntime session may use WebGPU (two crashed onnxruntime-node
+  // 1.30, see README: comparing models): with --concurrency > 1 the others take the next provider
+  const webgpu = new Set<CrackSession>();
+  const pool = new SessionPool(opts.concurrency, async (model) => {
+    const providers = webgpu.size ? config.providers.filter((p) => p !== 'webgpu') : config.providers;
+    const s = await createCrackSession({
+      model, providers: providers.length ? providers : ['cpu'], threads, log: log.child({ model: model.manifest.name }), logLevel: config.logLevel, nice: opts.nice,
+      resolveTensorrt: () => ({ ok: false, reason: 'survey runs tiles of their own size; the TensorRT engine is built for the live size only' }),
+    });
+    if (s.provider !== 'webgpu') return s;
+    webgpu.add(s);
+    return { ...s, release: async () => { webgpu.delete(s); await s.release(); } };
+  });
   const queue = openQueue(opts.redis);
   const metrics = opts.registry ? workerMetrics(opts.registry, queue) : null;
   const lockMs = opts.lockMs ?? 60_000;
