@@ -106,7 +106,7 @@ describe('campaigns on Redis + BullMQ', () => {
     expect(none.stderr.trim().split('\n')).toEqual([expect.stringMatching(/cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED/)]);
     const usage = await cli(['worker', '--redis', redis.url, '--concurrency', '0']);
     expect(usage.code).toBe(64);
-  });
+  }, 180_000);
 
   test('add: one job per photograph; adding the same folder again adds nothing', async () => {
     const args = ['campaign', 'add', 'walls', path.join(tmp, 'photos'), '--redis', redis.url, '--out', out, '--model', 'tiny', '--tile', '128', '--no-pdf', '--attempts', '2', '--backoff-ms', '200', '--mm-per-px', '0.1'];
@@ -121,7 +121,7 @@ describe('campaigns on Redis + BullMQ', () => {
     // another model or other flags on the same campaign: refused (a re-run is its own campaign)
     const other = await cli([...args.filter((a) => a !== '--no-pdf'), '--no-pdf', '--threshold', '0.7']);
     expect(other.code).toBe(64);
-  });
+  }, 180_000);
 
   test('three workers, one SIGKILLed while it holds a job, photos added meanwhile (one corrupt): each output exactly once', async () => {
     const metricsPort = await freePort();
@@ -180,8 +180,11 @@ describe('campaigns on Redis + BullMQ', () => {
   test('Redis restarted mid-campaign (append-only file): the campaign goes on, each output once', async () => {
     fs.mkdirSync(path.join(tmp, 'more'));
     for (let i = 0; i < 8; i++) await photo(path.join(tmp, 'more', `pier-${i}.png`), 200 + i);
-    const add = await cli(['campaign', 'add', 'piers', path.join(tmp, 'more'), '--redis', redis.url, '--out', out, '--model', 'tiny', '--tile', '128', '--no-pdf', '--backoff-ms', '200']);
+    // a list file: one path a line, relative to the list, # comments
+    fs.writeFileSync(path.join(tmp, 'piers.txt'), `# the pier photographs\n${Array.from({ length: 8 }, (_, i) => `more/pier-${i}.png`).join('\n')}\n`);
+    const add = await cli(['campaign', 'add', 'piers', path.join(tmp, 'piers.txt'), '--redis', redis.url, '--out', out, '--model', 'tiny', '--tile', '128', '--no-pdf', '--backoff-ms', '200']);
     expect(add.code, add.stderr).toBe(0);
+    expect(add.stdout).toMatch(/campaign piers: 8 images added/);
     const doneSoFar = () => workers.reduce((s, w) => s + w.logs.filter((l) => l.event === 'campaign.job.done' && l.campaign === 'piers').length, 0);
     await waitFor('two piers surveyed', () => doneSoFar() >= 2, 120_000, 100);
     await redis.restart();
