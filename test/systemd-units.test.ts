@@ -79,6 +79,23 @@ describe('unit contents', () => {
     expect(one('ExecStart')).toMatch(/main\.js serve$/);
   });
 
+  it('crackscope.service keeps the GPU and camera nodes, /tmp and an offline boot working on systemd 245/249 (JetPack 5/6)', () => {
+    const d = directives(unitText('crackscope.service'));
+    const one = (k: string) => d.get(k)?.at(-1);
+    // ProtectClock=yes adds DeviceAllow=char-rtc before systemd 252, which closes the device cgroup
+    // to /dev/nvhost-*, /dev/nvmap, /dev/video*; any DeviceAllow= or a closed policy would do the same
+    expect(d.has('ProtectClock')).toBe(false);
+    expect(d.has('DeviceAllow')).toBe(false);
+    expect(one('DevicePolicy') ?? 'auto').toBe('auto');
+    expect(one('PrivateDevices')).toBe('no');
+    // ProtectSystem=strict + PrivateTmp=no: /tmp is read-only; temp files go to the runtime dir
+    expect(one('RuntimeDirectory')).toBe('crackscope');
+    expect(d.get('Environment')?.join(' ')).toMatch(/\bTMPDIR=\/run\/crackscope\b/);
+    // only rtsp:// needs the network; an offline device must not wait for network-online at boot
+    expect([...(d.get('After') ?? []), ...(d.get('Wants') ?? [])].join(' ')).not.toMatch(/network-online/);
+    expect(d.get('Wants')?.join(' ')).toMatch(/nvargus-daemon\.service/);
+  });
+
   it('crackscope-kiosk.service: after the service is ready, restarted if it dies, on the local kiosk URL', () => {
     const d = directives(unitText('crackscope-kiosk.service'));
     expect(d.get('After')?.join(' ')).toMatch(/crackscope\.service/);
