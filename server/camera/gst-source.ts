@@ -133,7 +133,7 @@ export class GstSource extends EventEmitter implements FrameSource {
     const child = spawn(this.opts.gstLaunch ?? 'gst-launch-1.0', args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
     this.child = child;
     this.lastDataAt = Date.now();
-    this.opts.log.info('source.spawn', { uri: this.shownUri, pid: child.pid });
+    this.opts.log.info('source.spawn', { uri: this.shownUri, pid: child.pid, crop: spec.crop });
     const frames = framePipe(child);
     frames.on('data', (chunk: Buffer) => this.onData(chunk));
     frames.on('error', () => undefined); // the child died: 'close' reports it
