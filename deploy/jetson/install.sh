@@ -6,7 +6,7 @@
 # Safe to run again: every step checks what is already there. Run from a checkout, as root:
 #
 #   sudo deploy/jetson/install.sh [--kiosk] [--no-ort-build] [--no-engine] [--prefix DIR]
-#                                 [--ort-tarball FILE [--verify-only]] [--power-mode ID]
+#                                 [--ort-tarball FILE [--verify-only]] [--power-mode ID] [--argus-watch]
 #   sudo deploy/jetson/install.sh --uninstall [--purge]
 #
 # --ort-tarball FILE installs an ONNX Runtime packed by pack-ort.sh on an identical device (FILE.sha256
@@ -14,7 +14,8 @@
 # anything is changed (--verify-only: check it and stop). --power-mode ID runs nvpmodel -m ID (ids in
 # /etc/nvpmodel.conf, e.g. MAXN_SUPER on JetPack 6.2 Orin Nano/NX) and installs crackscope-clocks.service
 # (jetson_clocks at boot). The ONNX Runtime build runs as the transient unit crackscope-ort-build
-# (a dropped SSH session does not stop it; journalctl -u crackscope-ort-build -f).
+# (a dropped SSH session does not stop it; journalctl -u crackscope-ort-build -f). --argus-watch:
+# a timer restarts nvargus-daemon after 3 minutes of a csi:// source down (argus-watch.sh).
 # --uninstall removes the units and /opt/crackscope; --purge also removes /etc/crackscope and the
 # users. Captures and engines in /var/lib/crackscope are never removed by this script.
 # Status: written and shellchecked, NOT yet run on a Jetson (see deploy/jetson/README.md).
@@ -36,6 +37,7 @@ PURGE=0
 ORT_TARBALL=""
 VERIFY_ONLY=0
 POWER_MODE=""
+ARGUS_WATCH=0
 ORT_WORK=${CRACKSCOPE_ORT_WORK:-/var/tmp/crackscope-ort}
 # test hook, as in build-onnxruntime.sh
 TEGRA_RELEASE_FILE=${CRACKSCOPE_TEGRA_RELEASE_FILE:-/etc/nv_tegra_release}
@@ -43,7 +45,7 @@ TEGRA_RELEASE_FILE=${CRACKSCOPE_TEGRA_RELEASE_FILE:-/etc/nv_tegra_release}
 say() { printf '%s\n' "install: $*"; }
 die() { printf '%s\n' "install: error: $*" >&2; exit 1; }
 
-usage() { sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -56,6 +58,7 @@ while [ $# -gt 0 ]; do
     --ort-tarball) ORT_TARBALL=${2:?--ort-tarball needs a file}; shift 2 ;;
     --verify-only) VERIFY_ONLY=1; shift ;;
     --power-mode) POWER_MODE=${2:?--power-mode needs an nvpmodel id}; shift 2 ;;
+    --argus-watch) ARGUS_WATCH=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown option $1" ;;
   esac
@@ -100,7 +103,7 @@ fi
 
 # ---- uninstall ----------------------------------------------------------------------------
 if [ "$UNINSTALL" = 1 ]; then
-  for unit in crackscope-kiosk.service crackscope-clocks.service crackscope.service; do
+  for unit in crackscope-kiosk.service crackscope-clocks.service crackscope-argus-watch.timer crackscope-argus-watch.service crackscope.service; do
     if [ -e "$UNIT_DIR/$unit" ]; then
       systemctl disable --now "$unit" || true
       rm -f "$UNIT_DIR/$unit"
@@ -257,6 +260,12 @@ install_unit() {
 }
 install_unit crackscope.service
 if [ "$KIOSK" = 1 ]; then install_unit crackscope-kiosk.service; fi
+if [ "$ARGUS_WATCH" = 1 ]; then
+  install_unit crackscope-argus-watch.service
+  install_unit crackscope-argus-watch.timer
+  systemctl daemon-reload
+  systemctl enable --now crackscope-argus-watch.timer
+fi
 # power mode and clocks: the default nvpmodel mode plus DVFS gives lower, jittery clocks
 if [ -n "$POWER_MODE" ]; then
   command -v nvpmodel >/dev/null 2>&1 || die "--power-mode: no nvpmodel (not a Jetson?)"
