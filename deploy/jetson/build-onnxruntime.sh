@@ -156,7 +156,7 @@ EOF
 [ -e /usr/include/aarch64-linux-gnu/NvInfer.h ] || die "no TensorRT headers: sudo apt install libnvinfer-dev libnvonnxparsers-dev"
 case "$TRT_FOUND" in "$TRT_EXPECT".*) ;; *) say "warning: TensorRT $TRT_FOUND is not the $TRT_EXPECT.x that JetPack $JETPACK ships; building anyway" ;; esac
 case "$CUDA_FOUND" in "$CUDA_EXPECT") ;; *) say "warning: CUDA $CUDA_FOUND is not the $CUDA_EXPECT that JetPack $JETPACK ships; building anyway" ;; esac
-command -v node >/dev/null 2>&1 || die "Node.js 20 is needed first (deploy/jetson/install.sh installs it)"
+command -v node >/dev/null 2>&1 || die "Node.js is needed first (deploy/jetson/install.sh installs Node 22)"
 NODE_MAJOR=$(node -p 'process.versions.node.split(".")[0]')
 [ "$NODE_MAJOR" -ge 20 ] || die "Node.js >= 20 needed, found $(node -v)"
 
