@@ -1,6 +1,8 @@
 // `crackscope serve`: config → model → source → pipeline → HTTP + WebSocket, until SIGTERM.
 import http from 'node:http';
 import fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { AUTO_SOURCE, detectSource } from '../camera/auto-source.js';
 import { openSource } from '../camera/open-source.js';
 import { redactConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -20,6 +22,12 @@ import { FrameComparer } from '../pipeline/compare.js';
 /** The whole daemon, started; tests and bench use it in-process too. */
 export async function startService(config: Config) {
   const log = createLogger(config.quiet ? 'warn' : config.logLevel, { service: 'crackscope' });
+  if (config.source === AUTO_SOURCE) {
+    const hasArgus = spawnSync('gst-inspect-1.0', ['nvarguscamerasrc'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
+    const choice = detectSource('/', { hasArgus });
+    log.info('source.auto', { source: choice.uri, why: choice.why });
+    config = { ...config, source: choice.uri };
+  }
   log.info('service.start', { config: redactConfig(config), pid: process.pid, node: process.version });
   fs.mkdirSync(config.dataDir, { recursive: true });
   const model = resolveModel(config.modelsDir, config.model);
