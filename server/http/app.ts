@@ -11,6 +11,7 @@ import type { ServiceContext } from '../service-context.js';
 import type { FrameStream } from '../stream/ws-server.js';
 import { capturesRouter, type CaptureRefusals } from './captures-routes.js';
 import { CaptureStore } from '../storage/captures.js';
+import { kioskLanguagesRouter, loadKioskLanguages, type KioskLanguages } from './kiosk-languages.js';
 import { surveysRouter } from './surveys-routes.js';
 import { redactConfig } from '../config/load.js';
 import { createMetricsRegistry, type SourceCounters } from './metrics.js';
@@ -113,6 +114,7 @@ export function createHttpApp(
   stream: FrameStream,
   sourceStats: () => SourceCounters,
   writes: InflightWrites = new InflightWrites(),
+  kioskLanguages: KioskLanguages = loadKioskLanguages(ctx.config, ctx.log),
 ) {
   const app = express();
   app.disable('x-powered-by');
@@ -192,6 +194,7 @@ export function createHttpApp(
   });
   app.use('/api', express.json({ limit: MAX_BODY }), capturesRouter(ctx, { captures, refusals: captureRefusals }));
   app.use('/api', surveysRouter(ctx));
+  app.use('/api', kioskLanguagesRouter(kioskLanguages));
   app.use(express.static(KIOSK_DIR, { index: 'index.html', dotfiles: 'deny', fallthrough: true }));
   app.use((_req, res) => res.status(404).json({ error: 'not found' }));
 
