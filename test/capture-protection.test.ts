@@ -81,12 +81,12 @@ describe('CaptureStore: protected and visitor captures', () => {
     const { log, lines } = memLog();
     const dataDir = tmpDir('prot');
     const old = (await new CaptureStore({ dataDir, quotaMb: 1, log }).save(files(700 * 1024))).id;
-    fs.rmSync(path.join(dataDir, 'captures', 'visitors', old)); // as a capture from before issue 22 is
-    fs.writeFileSync(path.join(dataDir, 'captures', 'visitors', '20200101T000000000Z-abcdef'), '');
+    fs.rmSync(path.join(dataDir, 'capture-visitors', old)); // as a capture from before issue 22 is
+    fs.writeFileSync(path.join(dataDir, 'capture-visitors', '20200101T000000000Z-abcdef'), '');
     const s = new CaptureStore({ dataDir, quotaMb: 1, log });
     await s.init();
     expect(lines.some((l) => l.event === 'capture.protected_found' && l.count === 1)).toBe(true);
-    expect(fs.readdirSync(path.join(dataDir, 'captures', 'visitors'))).toEqual([]);
+    expect(fs.readdirSync(path.join(dataDir, 'capture-visitors'))).toEqual([]);
     expect(await s.isProtected(old)).toBe(true);
     const v1 = (await s.save(files(200 * 1024))).id; // fits beside it
     await tick();
@@ -155,7 +155,7 @@ describe('daemon: 500 rapid visitor saves, no rate limit', () => {
     process.stdout.write(`[capture-protection] 500 visitor saves: ${by(201)} saved, capture ${size} B, statuses ${JSON.stringify([...new Set(results.map((r) => r.status))])}\n`);
     expect(by(201)).toBe(500);
     for (const id of protectedIds) expect(onDisk(d, id)).toEqual(['image.jpg', 'mask.png', 'report.json', 'thumb.jpg']);
-    expect(fs.readdirSync(path.join(d.dataDir, 'captures', 'visitors')).some((m) => protectedIds.includes(m))).toBe(false);
+    expect(fs.readdirSync(path.join(d.dataDir, 'capture-visitors')).some((m) => protectedIds.includes(m))).toBe(false);
     const list = (await (await fetch(`${d.url}/api/captures`)).json()).captures as any[];
     expect(list.filter((c) => c.protected).map((c) => c.id).sort()).toEqual([...protectedIds].sort());
     const total = list.reduce((s, c) => s + c.bytes, 0);
@@ -163,6 +163,15 @@ describe('daemon: 500 rapid visitor saves, no rate limit', () => {
     let m = await metricsText(d);
     expect(metric(m, 'crackscope_capture_evictions_total')).toBeGreaterThan(300);
     expect(metric(m, 'crackscope_captures{kind="protected"}')).toBe(10);
+
+    // the kiosk's language goes into the report; anything but a language code is refused
+    const saveWith = (body: unknown) => fetch(`${d.url}/api/captures`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const fr = await saveWith({ lang: 'fr' });
+    expect(fr.status).toBe(201);
+    expect(((await fr.json()) as any).report.language).toBe('fr');
+    const badLang = await saveWith({ lang: '<b>fr</b>' });
+    expect(badLang.status).toBe(400);
+    expect(((await badLang.json()) as any).error).toMatch(/lang must be a language code/);
 
     // a curator fills the quota with protected captures; visitor captures make way until none fits
     let refused: Res | undefined;
@@ -196,8 +205,9 @@ describe('daemon: 500 rapid visitor saves, no rate limit', () => {
 describe('daemon: visitor saves are rate-limited per kiosk', () => {
   let d: Daemon;
   beforeAll(async () => {
-    // the defaults: 3 in a row, then one per 10 s
-    d = await startFast(['--source', 'test://snow', '--operator-pin', PIN], { model: tinyModel(64, 96) });
+    // 3 in a row (the default burst), then one per 600 s: long enough that a loaded machine's 500
+    // requests cannot earn another token while they run (the default interval is 10 s)
+    d = await startFast(['--source', 'test://snow', '--operator-pin', PIN, '--capture-visitor-interval-s', '600'], { model: tinyModel(64, 96) });
     await waitHealth(d, (h) => h.code === 200, 20_000);
   });
   afterAll(async () => {
@@ -215,7 +225,7 @@ describe('daemon: visitor saves are rate-limited per kiosk', () => {
     expect(soon[0].body.code).toBe('too-soon');
     expect(soon[0].body.error).toMatch(/next picture can be saved in \d+ s/);
     expect(soon[0].body.retryAfterS).toBeGreaterThan(0);
-    expect(soon[0].body.retryAfterS).toBeLessThanOrEqual(10);
+    expect(soon[0].body.retryAfterS).toBeLessThanOrEqual(600);
     expect(soon[0].retryAfter).toBe(String(soon[0].body.retryAfterS));
     expect(metric(await metricsText(d), 'crackscope_capture_saves_refused_total{reason="rate-limit"}')).toBe(497);
     // a curator saves whenever they like

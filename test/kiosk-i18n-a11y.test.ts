@@ -33,6 +33,22 @@ async function open(query: string, opts: { locale?: string; width?: number; heig
   return k;
 }
 
+/** Freezes and opens the measure drawer until the frozen frame's cracks are listed (a loaded machine can let the frame leave the daemon's ring before it is measured: then again on a newer one). */
+async function measureFrozen(page: Page): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    await page.click('#btn-measure');
+    try {
+      await page.waitForFunction(() => (window as any).__crackscope.state.crackCount > 2, null, { timeout: 20_000 });
+      return;
+    } catch (err) {
+      if (attempt >= 2) throw new Error(`measure: ${await page.textContent('#measure-summary')}: ${(err as Error).message}`);
+      await page.click('#measure-close');
+      await page.evaluate(() => (window as any).__crackscope.backToLive());
+      await waitFrames(page, ((await page.evaluate(() => (window as any).__crackscope.stats.framesShown)) as number) + 2);
+    }
+  }
+}
+
 describe.skipIf(!haveChromium())('kiosk languages and accessibility', () => {
   beforeAll(async () => {
     ensureBuilt();
@@ -102,8 +118,7 @@ describe.skipIf(!haveChromium())('kiosk languages and accessibility', () => {
   it('plurals and numbers follow the language (i18next plural rules, Intl number formats)', async () => {
     const { context, page } = await open('idle=600', { locale: 'ar-EG' });
     await waitFrames(page, 2);
-    await page.click('#btn-measure');
-    await page.waitForFunction(() => (window as any).__crackscope.state.crackCount > 2, null, { timeout: 15_000 });
+    await measureFrozen(page);
     const n = (await state(page)).crackCount as number;
     const summary = (await page.textContent('#measure-summary'))!;
     const arabic = await page.evaluate((k) => new Intl.NumberFormat('ar').format(k), n); // the page's own Intl
@@ -181,8 +196,7 @@ describe.skipIf(!haveChromium())('kiosk languages and accessibility', () => {
       await check('compare view (swipe)');
       await page.click('#models-list button[data-model=""]');
       await page.click('#btn-models');
-      await page.click('#btn-measure');
-      await page.waitForFunction(() => (window as any).__crackscope.state.crackCount > 2, null, { timeout: 15_000 });
+      await measureFrozen(page);
       await page.click('#measure-list li:nth-child(2) button');
       await page.click('#calib-start');
       await check('measure drawer');
@@ -205,7 +219,7 @@ describe.skipIf(!haveChromium())('kiosk languages and accessibility', () => {
     log(`axe-core: ${JSON.stringify(summary)}`);
     for (const b of bad) log(`  ${b}`);
     expect(bad).toEqual([]);
-  }, 180_000);
+  }, 420_000);
 
   it('every control is reachable with the keyboard and has a name', async () => {
     const { context, page } = await open('idle=600&lang=en');
@@ -250,12 +264,11 @@ describe.skipIf(!haveChromium())('kiosk languages and accessibility', () => {
     await context.close();
   }, 60_000);
 
-  it('a screenshot per shipped language: frozen, measured, the gallery open', async () => {
+  it('a screenshot per shipped language: frozen, measured, the language picker open', async () => {
     for (const lang of SHIPPED) {
       const { context, page } = await open(`idle=600&lang=${lang}`);
       await waitFrames(page, 2);
-      await page.click('#btn-measure');
-      await page.waitForFunction(() => (window as any).__crackscope.state.crackCount > 2, null, { timeout: 15_000 });
+      await measureFrozen(page);
       await page.click('#measure-list li:nth-child(1) button');
       await page.click('#btn-lang');
       await page.waitForTimeout(300);
@@ -265,5 +278,5 @@ describe.skipIf(!haveChromium())('kiosk languages and accessibility', () => {
       log(`screenshot ${file}`);
       await context.close();
     }
-  }, 120_000);
+  }, 240_000);
 });

@@ -408,7 +408,7 @@ $('btn-capture').addEventListener('click', async () => {
   const btn = $<HTMLButtonElement>('btn-capture');
   btn.disabled = true;
   try {
-    const saved = await api<CaptureSummary>('POST', 'captures', { frameId: shownFrameId >= 0 ? shownFrameId : undefined, threshold: overlay.threshold }, false, curator.headers());
+    const saved = await api<CaptureSummary>('POST', 'captures', { frameId: shownFrameId >= 0 ? shownFrameId : undefined, threshold: overlay.threshold, lang: getLang() }, false, curator.headers());
     toast(`${t(saved.protected && curator.active ? 'saved_protected' : 'saved')} · ${saved.id}`);
     if (gallery.visible) await gallery.refresh();
   } catch (err) {

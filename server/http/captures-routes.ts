@@ -44,6 +44,7 @@ export interface CaptureRefusals {
 const ThresholdSchema = z.union([z.number(), z.string().trim().regex(/^[\d.eE+-]+$/).transform(Number)]).pipe(z.number().gt(0).lt(1));
 const FrameIdSchema = z.union([z.number(), z.string().regex(/^\d{1,10}$/).transform(Number)]).pipe(z.int().min(0).max(0xffffffff));
 const SourceSchema = z.string().max(512);
+const LanguageSchema = z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/);
 
 function param<T>(schema: z.ZodType<T>, raw: unknown, fallback: T, problem: string): T {
   if (raw === undefined || raw === null || raw === '') return fallback;
@@ -120,6 +121,7 @@ export function capturesRouter(ctx: ServiceContext, opts: CapturesRouterOptions 
     const curator = who(req).curator;
     const frame = frameOr404(parseFrameId(body.frameId));
     const threshold = parseThreshold(body.threshold, defaultThreshold);
+    const language = param<string | null>(LanguageSchema, body.lang, null, 'lang must be a language code such as en, fr or pt-BR');
     // visitors: a few saves in a row, then one per interval, per kiosk (its address)
     const kiosk = req.socket.remoteAddress ?? '';
     if (!curator) {
@@ -130,14 +132,14 @@ export function capturesRouter(ctx: ServiceContext, opts: CapturesRouterOptions 
       }
     }
     try {
-      res.status(201).json(await saveFrame(frame, threshold, curator));
+      res.status(201).json(await saveFrame(frame, threshold, curator, language));
     } catch (err) {
       if (!curator) visitorLimit.refund(kiosk); // a save that did not happen does not count
       throw err;
     }
   });
 
-  async function saveFrame(frame: ProcessedFrame, threshold: number, curator: boolean) {
+  async function saveFrame(frame: ProcessedFrame, threshold: number, curator: boolean, language: string | null) {
     const source = shownSource;
     const mmPerPx = await mmPerPxFor(source);
     const id = newCaptureId();
@@ -154,6 +156,8 @@ export function capturesRouter(ctx: ServiceContext, opts: CapturesRouterOptions 
       frameId: frame.frameId,
       capturedAt: new Date(frame.capturedAt).toISOString(),
       savedBy: curator ? 'curator' : 'visitor',
+      // the kiosk's language when it was saved: how the people who made it read the numbers
+      ...(language ? { language } : {}),
       protected: curator,
       image: { width: meta.width, height: meta.height },
       mask: { width: frame.width, height: frame.height, file: 'mask.png', meaning: 'crack probability x 255' },

@@ -6,7 +6,7 @@
 // (admin token or operator PIN) is *protected* and never evicted; visitor captures are evicted,
 // oldest first, to make room. When the quota holds only protected captures, a visitor save is
 // refused (QuotaFullError) instead of deleting anything. Visitor captures are marked by an empty file
-// <dataDir>/captures/visitors/<id>, written before the capture is renamed into place and removed
+// <dataDir>/capture-visitors/<id>, written before the capture is renamed into place and removed
 // after it is gone; a capture without one (a curator's, or one saved before this existed) is
 // protected: we cannot know who made an old one, so it is never evicted.
 import fs from 'node:fs/promises';
@@ -17,8 +17,8 @@ import type { CaptureSummary } from '../http/api-types.js';
 import { DiskFullError, fsyncPath, isDiskFull, writeFileSynced } from './atomic.js';
 
 export const CAPTURE_FILES = ['image.jpg', 'mask.png', 'thumb.jpg', 'report.json'] as const;
-/** empty marker files, one per visitor capture */
-const VISITORS = 'visitors';
+/** beside captures/: empty marker files, one per visitor capture (captures/ holds capture folders only) */
+const VISITORS = 'capture-visitors';
 export type SavedBy = 'curator' | 'visitor';
 export type CaptureFile = (typeof CAPTURE_FILES)[number];
 
@@ -87,6 +87,7 @@ export interface CaptureStoreOptions {
 
 export class CaptureStore {
   readonly dir: string;
+  private readonly visitorsDir: string;
   private readonly quotaBytes: number;
   private readonly log: Logger;
   /** Serialises saves, deletes and evictions so the quota accounting is never raced. */
@@ -100,6 +101,7 @@ export class CaptureStore {
 
   constructor(opts: CaptureStoreOptions) {
     this.dir = path.join(opts.dataDir, 'captures');
+    this.visitorsDir = path.join(opts.dataDir, VISITORS);
     this.quotaBytes = opts.quotaMb * 1024 * 1024;
     this.log = opts.log;
   }
@@ -113,8 +115,9 @@ export class CaptureStore {
   /** Creates the directory, removes temporary directories left by a crash mid-save, indexes the captures. */
   init(): Promise<void> {
     this.indexed ??= this.serial(async () => {
-      await fs.mkdir(path.join(this.dir, VISITORS), { recursive: true });
-      const visitors = new Set(await fs.readdir(path.join(this.dir, VISITORS)));
+      await fs.mkdir(this.dir, { recursive: true });
+      await fs.mkdir(this.visitorsDir, { recursive: true });
+      const visitors = new Set(await fs.readdir(this.visitorsDir));
       let kept = 0;
       for (const name of (await fs.readdir(this.dir)).sort()) {
         if (name.startsWith(TMP_PREFIX)) {
@@ -127,7 +130,7 @@ export class CaptureStore {
         }
       }
       // markers of captures that are gone (a crash between the two steps of a save or a delete)
-      for (const orphan of visitors) await fs.rm(path.join(this.dir, VISITORS, orphan), { force: true });
+      for (const orphan of visitors) await fs.rm(path.join(this.visitorsDir, orphan), { force: true });
       if (kept) this.log.info('capture.protected_found', { count: kept, reason: "curators' captures and captures saved before protection existed are never evicted" });
     });
     this.indexed.catch(() => (this.indexed = null)); // a failed start (disk not there yet) is tried again
@@ -135,7 +138,7 @@ export class CaptureStore {
   }
 
   private async markedVisitor(id: string): Promise<boolean> {
-    return fs.access(path.join(this.dir, VISITORS, id)).then(() => true, () => false);
+    return fs.access(path.join(this.visitorsDir, id)).then(() => true, () => false);
   }
 
   private async sizeOf(id: string): Promise<number> {
@@ -188,14 +191,14 @@ export class CaptureStore {
         }
         await fsyncPath(tmp);
         if (!isProtected) {
-          await writeFileSynced(path.join(this.dir, VISITORS, id), '');
-          await fsyncPath(path.join(this.dir, VISITORS));
+          await writeFileSynced(path.join(this.visitorsDir, id), '');
+          await fsyncPath(this.visitorsDir);
         }
         await fs.rename(tmp, final);
         await fsyncPath(this.dir);
       } catch (err) {
         await fs.rm(tmp, { recursive: true, force: true }).catch(() => {});
-        await fs.rm(path.join(this.dir, VISITORS, id), { force: true }).catch(() => {});
+        await fs.rm(path.join(this.visitorsDir, id), { force: true }).catch(() => {});
         if (isDiskFull(err)) {
           this.log.error('capture.disk_full', { id, err: (err as Error).message });
           throw new DiskFullError('the capture', err);
@@ -224,7 +227,7 @@ export class CaptureStore {
       const e = this.index.get(id)!;
       if (e.protected || id === keep) continue;
       await fs.rm(path.join(this.dir, id), { recursive: true, force: true });
-      await fs.rm(path.join(this.dir, VISITORS, id), { force: true });
+      await fs.rm(path.join(this.visitorsDir, id), { force: true });
       this.index.delete(id);
       this.evictedCount++;
       total -= e.bytes;
@@ -317,7 +320,7 @@ export class CaptureStore {
       await fs.rename(dir, doomed);
       await fsyncPath(this.dir).catch(() => {});
       await fs.rm(doomed, { recursive: true, force: true });
-      await fs.rm(path.join(this.dir, VISITORS, id), { force: true });
+      await fs.rm(path.join(this.visitorsDir, id), { force: true });
       this.index.delete(id);
       if (wasProtected) this.refusing = false; // room may have been made: the next visitor save tries again
       this.log.info('capture.deleted', { id, protected: wasProtected });
