@@ -15,7 +15,7 @@ import { CONFIG_KEY_NAMES, envName } from '../server/config/schema.js';
 import { loadConfig } from '../server/config/load.js';
 
 const ROOT = path.resolve(__dirname, '..');
-const UNITS = ['crackscope.service', 'crackscope-kiosk.service'];
+const UNITS = ['crackscope.service', 'crackscope-kiosk.service', 'crackscope-worker.service'];
 const has = (bin: string) => spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0;
 
 function unitText(name: string) {

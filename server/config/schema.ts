@@ -68,6 +68,8 @@ export const CONFIG_KEYS = {
   maxClients: key(int(1, 1000), { default: 32, allowed: 'an integer 1..1000', help: 'WebSocket viewers at once' }),
   clientStallMs: key(int(500, 600_000), { default: 10000, allowed: 'an integer 500..600000 (ms)', help: 'a viewer that reads nothing this long is dropped' }),
   sourceStallMs: key(int(200, 600_000), { default: 5000, allowed: 'an integer 200..600000 (ms)', help: 'no frame this long = the source is down' }),
+  workerRedis: key(z.union([z.literal(''), z.string().regex(/^rediss?:\/\/./)]), { default: '', allowed: "a Redis URL redis://[user:password@]host[:port][/db], or '' for none", help: 'serve: also take survey campaign jobs from this Redis, at low priority, pausing while visitors use the kiosk', secret: true }),
+  workerIdleS: key(int(0, 86_400), { default: 120, allowed: 'an integer 0..86400 (seconds)', help: "serve --worker-redis: the campaign worker waits until no viewer has touched the kiosk for this long (the kiosk's own idle time)" }),
   logLevel: key(z.enum(LOG_LEVELS), { default: 'info', allowed: LOG_LEVELS.join(', '), help: 'log level' }),
   quiet: key(z.boolean(), { default: false, allowed: 'true or false', help: 'log warnings and errors only' }),
 };
