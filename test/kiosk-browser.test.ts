@@ -298,12 +298,14 @@ describe.skipIf(!haveChromium())('kiosk in Chromium against crackscope serve (de
 
   it('language switch changes the visible labels', async () => {
     expect(await page.textContent('#btn-freeze')).toBe('冻结');
-    await page.click('#btn-lang');
+    await page.click('#btn-lang'); // the picker (issue 22): every language in its own name
+    await page.click('#lang-list button[data-lang="en"]');
     expect(await page.textContent('#btn-freeze')).toBe('Freeze');
     expect(await page.textContent('#btn-capture')).toBe('Save');
     expect(await page.getAttribute('html', 'lang')).toBe('en');
     await expect.poll(() => page.textContent('#st-conn')).toBe('Connected');
     await page.click('#btn-lang');
+    await page.click('#lang-list button[data-lang="zh"]');
     expect(await page.textContent('#btn-freeze')).toBe('冻结');
     // every toolbar button is a touch target of at least 48 × 48 px
     for (const b of await page.locator('#toolbar button:visible').all()) {

@@ -7,16 +7,32 @@ export const adminToken = {
 };
 
 export class ApiError extends Error {
-  constructor(readonly status: number, message: string, readonly code?: string) {
+  constructor(readonly status: number, message: string, readonly code?: string, readonly retryAfterS?: number) {
     super(message);
   }
 }
 
-export async function api<T>(method: string, path: string, body?: unknown, admin = false): Promise<T> {
-  const headers: Record<string, string> = {};
+/**
+ * Curator mode (issue 22): entered with the operator PIN or the admin token, checked by the
+ * daemon; the secret is kept in memory only (never stored) and sent with saves and deletes, so
+ * they are a curator's. The idle reset leaves it: the next person at the screen is a visitor.
+ */
+export const curator: { secret: string; readonly active: boolean; headers(secret?: string): Record<string, string> } = {
+  secret: '',
+  get active(): boolean {
+    return curator.secret !== '';
+  },
+  headers(secret: string = curator.secret): Record<string, string> {
+    if (!secret) return {};
+    return /^\d{4,12}$/.test(secret) ? { 'X-Operator-PIN': secret } : { Authorization: `Bearer ${secret}` };
+  },
+};
+
+export async function api<T>(method: string, path: string, body?: unknown, admin = false, extra: Record<string, string> = {}): Promise<T> {
+  const headers: Record<string, string> = { ...extra };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const tok = adminToken.get();
-  if (admin && tok) headers.Authorization = `Bearer ${tok}`;
+  if (admin && tok && !headers.Authorization) headers.Authorization = `Bearer ${tok}`;
   let res: Response;
   try {
     res = await fetch(`api/${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -30,7 +46,7 @@ export async function api<T>(method: string, path: string, body?: unknown, admin
   } catch {
     /* not JSON */
   }
-  if (!res.ok) throw new ApiError(res.status, data?.error ?? `HTTP ${res.status}`, data?.code);
+  if (!res.ok) throw new ApiError(res.status, data?.error ?? `HTTP ${res.status}`, data?.code, typeof data?.retryAfterS === 'number' ? data.retryAfterS : undefined);
   return data as T;
 }
 

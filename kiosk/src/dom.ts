@@ -15,3 +15,9 @@ export function toast(text: string, error = false): void {
   window.clearTimeout(toastTimer);
   toastTimer = window.setTimeout(() => show(el, false), error ? 8000 : 2500);
 }
+
+/** A toggle button's state, for eyes (class "on") and for screen readers (aria-pressed). */
+export function setOn(el: Element, on: boolean): void {
+  el.classList.toggle('on', on);
+  el.setAttribute('aria-pressed', String(on));
+}

@@ -1,9 +1,9 @@
 // The gallery drawer: saved captures as thumbnails; open one in the viewer, download its files,
 // delete it (sends the admin token if one was typed). Every failure is shown.
-import { api, adminToken, captureUrl, type CaptureSummary, type SurveySummary } from './api.js';
+import { api, ApiError, adminToken, captureUrl, curator, type CaptureSummary, type SurveySummary } from './api.js';
 import { $, show, toast } from './dom.js';
 import { Drawer } from './drawer.js';
-import { getLang, t } from './i18n.js';
+import { dateTime, t, unit } from './i18n.js';
 import { surveyUrl } from './survey-view.js';
 
 export class Gallery extends Drawer {
@@ -19,6 +19,50 @@ export class Gallery extends Drawer {
     tok.addEventListener('change', () => adminToken.set(tok.value.trim()));
     $('detail-open').addEventListener('click', () => this.selected && this.open(this.selected));
     $('detail-delete').addEventListener('click', () => void this.remove());
+    $('curator-start').addEventListener('click', () => {
+      show($('curator-form'), true);
+      show($('curator-start'), false);
+      $<HTMLInputElement>('curator-pin').focus();
+    });
+    $('curator-cancel').addEventListener('click', () => this.closeCuratorForm());
+    $('curator-leave').addEventListener('click', () => this.leaveCurator());
+    $('curator-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      void this.enterCurator($<HTMLInputElement>('curator-pin').value.trim());
+    });
+  }
+
+  private closeCuratorForm(): void {
+    $<HTMLInputElement>('curator-pin').value = '';
+    show($('curator-form'), false);
+    show($('curator-start'), !curator.active);
+  }
+
+  private async enterCurator(secret: string): Promise<void> {
+    if (!secret) return;
+    try {
+      await api('POST', 'curator', {}, false, curator.headers(secret));
+      curator.secret = secret;
+      toast(t('curator_entered'));
+    } catch (err) {
+      const e = err as ApiError;
+      toast(e.code === 'no-curator-secret' ? t('curator_unavailable') : `${t('curator_failed')}: ${e.message}`, true);
+    }
+    this.closeCuratorForm();
+    this.renderCurator();
+  }
+
+  /** Back to visitor mode (the button, and the idle reset). */
+  leaveCurator(): void {
+    curator.secret = '';
+    this.closeCuratorForm();
+    this.renderCurator();
+  }
+
+  private renderCurator(): void {
+    show($('st-curator'), curator.active);
+    show($('curator-leave'), curator.active);
+    show($('curator-start'), !curator.active && $('curator-form').classList.contains('hidden'));
   }
 
   async refresh(): Promise<void> {
@@ -36,9 +80,9 @@ export class Gallery extends Drawer {
 
   private label(c: CaptureSummary): string {
     const d = new Date(c.createdAt);
-    const time = Number.isNaN(d.getTime()) ? c.id : d.toLocaleString(getLang() === 'zh' ? 'zh-CN' : 'en-GB', { dateStyle: 'short', timeStyle: 'medium' });
-    const n = c.crackCount === undefined ? '' : getLang() === 'zh' ? ` · ${c.crackCount} ${t('cracks')}` : ` · ${c.crackCount} ${t('cracks')}`;
-    return time + n;
+    const time = Number.isNaN(d.getTime()) ? c.id : dateTime(d);
+    const n = c.crackCount === undefined ? '' : ` · ${t('crack_count', { count: c.crackCount })}`;
+    return time + n + (c.protected ? ` · 🔒 ${t('protected')}` : '');
   }
 
   render(): void {
@@ -67,7 +111,7 @@ export class Gallery extends Drawer {
     show($('gallery-detail'), !!sel);
     if (sel) {
       $<HTMLImageElement>('detail-img').src = captureUrl(sel.id, 'thumb.jpg');
-      $('detail-meta').textContent = `${this.label(sel)} · ${(sel.bytes / 1024).toFixed(0)} KB · ${sel.source ?? ''}`;
+      $('detail-meta').textContent = `${this.label(sel)} · ${unit('kb', sel.bytes / 1024)} · ${sel.source ?? ''}`;
       $<HTMLAnchorElement>('dl-image').href = captureUrl(sel.id, 'image.jpg', true);
       $<HTMLAnchorElement>('dl-mask').href = captureUrl(sel.id, 'mask.png', true);
       $<HTMLAnchorElement>('dl-report').href = captureUrl(sel.id, 'report.json', true);
@@ -90,8 +134,8 @@ export class Gallery extends Drawer {
       img.src = surveyUrl(s.name, 'overview.jpg');
       img.alt = s.name;
       const span = document.createElement('span');
-      const len = s.lengthMm !== null ? `${(s.lengthMm / 1000).toFixed(2)} m` : `${Math.round(s.lengthPx)} px`;
-      span.textContent = `${s.name} · ${(s.width * s.height / 1e6).toFixed(0)} MP · ${s.cracks} ${t('cracks')} · ${len}`;
+      const len = s.lengthMm !== null ? unit('m', s.lengthMm / 1000, 2) : unit('px', s.lengthPx);
+      span.textContent = `${s.name} · ${unit('mp', (s.width * s.height) / 1e6)} · ${t('crack_count', { count: s.cracks })} · ${len}`;
       b.append(img, span);
       b.addEventListener('click', () => { this.hide(); this.openSurvey(s); });
       list.appendChild(b);
@@ -107,12 +151,13 @@ export class Gallery extends Drawer {
     const id = this.selected;
     if (!id) return;
     try {
-      await api('DELETE', `captures/${encodeURIComponent(id)}`, undefined, true);
+      await api('DELETE', `captures/${encodeURIComponent(id)}`, undefined, true, curator.headers());
       toast(t('deleted'));
       this.selected = null;
       await this.refresh();
     } catch (err) {
-      toast(`${t('delete_failed')}: ${(err as Error).message}`, true);
+      const e = err as ApiError;
+      toast(e.code === 'protected' ? t('delete_protected') : `${t('delete_failed')}: ${e.message}`, true);
     }
   }
 }

@@ -11,6 +11,8 @@ export interface GestureHooks {
 
 const TAP_SLOP = 10;
 const DOUBLE_TAP_MS = 320;
+/** prefers-reduced-motion: no gliding after a flick (the view stops where the finger left it) */
+const reducedMotion = () => typeof matchMedia === 'function' && matchMedia('(prefers-reduced-motion: reduce)').matches;
 const FRICTION_PER_MS = 0.004; // velocity decays by e^(-t·k)
 const MIN_SPEED = 0.02; // px/ms
 
@@ -143,8 +145,8 @@ export class Gestures {
       }
       return;
     }
-    // inertia, only if the finger was still moving when lifted
-    if (!this.multi && now - this.lastMoveT < 60 && Math.hypot(this.vel[0], this.vel[1]) > MIN_SPEED) this.startGlide();
+    // inertia, only if the finger was still moving when lifted, and not for those who ask for less motion
+    if (!this.multi && !reducedMotion() && now - this.lastMoveT < 60 && Math.hypot(this.vel[0], this.vel[1]) > MIN_SPEED) this.startGlide();
   }
 
   private startGlide(): void {

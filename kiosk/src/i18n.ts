@@ -1,98 +1,97 @@
-// Chinese first, English second. Every visible string of the page is here; elements carry
-// data-i18n="key" (text), data-i18n-aria="key" (aria-label + title) or data-i18n-ph="key" (placeholder).
-export type Lang = 'zh' | 'en';
+// The kiosk's languages (issue 22), through i18next. Strings live in one JSON catalogue per
+// language, served by the daemon from the folder named in the config (`kioskLanguages`); English
+// is also bundled here, so the page can always speak (and every missing key falls back to it).
+// Elements carry data-i18n="key" (text), data-i18n-aria="key" (aria-label + title) or
+// data-i18n-ph="key" (placeholder). Numbers go through Intl.NumberFormat in the language shown.
+//
+// Which language the kiosk opens in, and returns to after the idle timeout: `?lang=` in the URL
+// (one screen's own setting), else the config's kioskDefaultLanguage, else the browser's language
+// (navigator.languages, exact or by base language), else English.
+import i18next, { type TOptions } from 'i18next';
+import en from '../locales/en.json';
 
-const STRINGS = {
-  title: ['裂缝观察', 'Crack viewer'],
-  live: ['实时', 'Live'],
-  frozen: ['已冻结', 'Frozen'],
-  capture_view: ['存档', 'Capture'],
-  freeze: ['冻结', 'Freeze'],
-  unfreeze: ['返回实时', 'Back to live'],
-  capture: ['保存', 'Save'],
-  overlay: ['显示', 'Overlay'],
-  measure: ['测量', 'Measure'],
-  gallery: ['存档', 'Gallery'],
-  compare: ['对比', 'Compare'],
-  models: ['模型对比', 'Models'],
-  model_off: ['不对比', 'Off'],
-  view_swipe: ['滑动', 'Swipe'],
-  view_toggle: ['轻点切换', 'Tap to switch'],
-  view_diff: ['差异', 'Differences'],
-  only: ['仅', 'only'],
-  agreement: ['一致', 'agreement'],
-  lang_switch: ['English', '中文'],
-  mode_heat: ['热度', 'Heat'],
-  mode_solid: ['纯色', 'Solid'],
-  mode_outline: ['轮廓', 'Outline'],
-  opacity: ['透明度', 'Opacity'],
-  threshold: ['阈值', 'Threshold'],
-  fps: ['帧/秒', 'fps'],
-  latency: ['延迟', 'latency'],
-  frame_time: ['帧时', 'frame'],
-  connecting: ['正在连接…', 'Connecting…'],
-  connected: ['已连接', 'Connected'],
-  offline_server: ['与服务器的连接已断开', 'The server cannot be reached'],
-  offline_server_detail: ['正在自动重连', 'Reconnecting automatically'],
-  retry_in: ['秒后重试', 's until the next try'],
-  offline_camera: ['相机没有画面', 'The camera sends no picture'],
-  offline_model: ['识别模型出错', 'The crack model has failed'],
-  offline_starting: ['正在启动…', 'Starting…'],
-  waiting_frames: ['等待画面…', 'Waiting for frames…'],
-  hint: ['单指拖动 · 双指缩放 · 双击复位', 'Drag with one finger · pinch to zoom · double-tap to reset'],
-  hint_compare: ['左右拖动分隔线对比', 'Drag the divider to compare'],
-  saved: ['已保存', 'Saved'],
-  save_failed: ['保存失败', 'Saving failed'],
-  deleted: ['已删除', 'Deleted'],
-  delete_failed: ['删除失败', 'Delete failed'],
-  gallery_empty: ['还没有存档', 'No captures yet'],
-  surveys: ['全图勘测', 'Surveys'],
-  surveys_empty: ['还没有勘测（crackscope survey）', 'No surveys yet (crackscope survey)'],
-  survey_tap: ['点选裂缝查看数据', 'tap a crack for its numbers'],
-  crack_map: ['裂缝图', 'Crack map'],
-  report: ['报告', 'Report'],
-  width_class: ['宽度等级', 'width class'],
-  open: ['查看', 'Open'],
-  download: ['下载', 'Download'],
-  delete: ['删除', 'Delete'],
-  close: ['关闭', 'Close'],
-  admin_token: ['管理口令', 'Admin token'],
-  cracks: ['条裂缝', 'cracks'],
-  crack: ['裂缝', 'Crack'],
-  length: ['长度', 'Length'],
-  max_width: ['最大宽度', 'Max width'],
-  mean_width: ['平均宽度', 'Mean width'],
-  area: ['面积', 'Area'],
-  total_length: ['总长度', 'Total length'],
-  no_cracks: ['未发现裂缝', 'No cracks found'],
-  measure_needs_freeze: ['先冻结画面再测量', 'Freeze the view to measure'],
-  measuring: ['正在测量…', 'Measuring…'],
-  measure_failed: ['测量失败', 'Measuring failed'],
-  calibrate: ['校准', 'Calibrate'],
-  calibrate_hint: ['在画面上点两个已知距离的点', 'Tap two points a known distance apart'],
-  distance_mm: ['距离 (毫米)', 'Distance (mm)'],
-  save_calibration: ['保存校准', 'Save calibration'],
-  cancel: ['取消', 'Cancel'],
-  calibrated: ['已校准', 'Calibrated'],
-  not_calibrated: ['未校准 (像素)', 'Not calibrated (pixels)'],
-  calibration_failed: ['校准失败', 'Calibration failed'],
-  tap_crack: ['点选裂缝查看数据', 'Tap a crack to see its numbers'],
-  px: ['像素', 'px'],
-} satisfies Record<string, [string, string]>;
+export type Lang = string;
+export interface LanguageInfo {
+  code: string;
+  name: string;
+  dir: 'ltr' | 'rtl';
+}
 
-export type StringKey = keyof typeof STRINGS;
-
-let lang: Lang = 'zh';
+const i18n = i18next.createInstance();
+let languages: LanguageInfo[] = [{ code: 'en', name: 'English', dir: 'ltr' }];
+let defaultLang: Lang = 'en';
 const listeners: ((l: Lang) => void)[] = [];
 
-export const getLang = () => lang;
-export const t = (key: StringKey): string => STRINGS[key][lang === 'zh' ? 0 : 1];
+void i18n.init({
+  lng: 'en',
+  fallbackLng: 'en',
+  resources: { en: { translation: en } },
+  interpolation: { escapeValue: false }, // text goes into textContent, never innerHTML
+  initAsync: false,
+  showSupportNotice: false,
+} as any);
+
+export const getLang = (): Lang => i18n.language;
+export const getDefaultLang = (): Lang => defaultLang;
+export const getLanguages = (): LanguageInfo[] => languages;
+export const t = (key: string, opts?: TOptions): string => i18n.t(key, opts) as string;
+
+/** A number in the language shown (decimal separator, digits, grouping). */
+export function num(v: number | undefined, digits = 0): string {
+  if (v === undefined || !Number.isFinite(v)) return '–';
+  // grouping from five digits on (1234.5 but 12,345.6), as technical style guides write lengths
+  return new Intl.NumberFormat(i18n.language, { minimumFractionDigits: digits, maximumFractionDigits: digits, useGrouping: 'min2' } as unknown as Intl.NumberFormatOptions).format(v);
+}
+/** A value with its unit, e.g. unit('mm', 1.5, 2) → "1.50 mm" / "1,50 mm" / "١٫٥٠ ملم". */
+export function unit(u: 'px' | 'px2' | 'mm' | 'mm2' | 'm' | 'ms' | 'kb' | 'mp', v: number | undefined, digits = 0): string {
+  return t(`unit.${u}`, { value: num(v, digits) });
+}
+/** A date and time in the language shown. */
+export function dateTime(d: Date): string {
+  return d.toLocaleString(i18n.language, { dateStyle: 'short', timeStyle: 'medium' });
+}
+
+/** The language to open in: the URL's, the config's, the browser's, English — the first one we have. */
+export function pickDefault(urlLang: string | null, configured: string | null, browser: readonly string[], have: string[]): Lang {
+  const match = (want: string | null | undefined): string | null => {
+    if (!want) return null;
+    if (have.includes(want)) return want;
+    const base = want.split('-')[0].toLowerCase();
+    return have.find((c) => c === base) ?? have.find((c) => c.split('-')[0] === base) ?? null;
+  };
+  if (match(urlLang)) return match(urlLang)!;
+  if (match(configured)) return match(configured)!;
+  for (const b of browser) if (match(b)) return match(b)!;
+  return have.includes('en') ? 'en' : have[0] ?? 'en';
+}
+
+/**
+ * Loads the daemon's list of languages and every catalogue (a few KB each: switching is then
+ * instant, and works while the server is down). Returns the default language.
+ */
+export async function loadLanguages(urlLang: string | null): Promise<Lang> {
+  try {
+    const r = await fetch('api/kiosk/languages');
+    if (!r.ok) throw new Error(`HTTP ${r.status}`);
+    const list = (await r.json()) as { default: string | null; languages: LanguageInfo[] };
+    const cats = await Promise.all(list.languages.map((l) => fetch(`api/kiosk/languages/${encodeURIComponent(l.code)}`).then((x) => (x.ok ? x.json() : null), () => null)));
+    languages = list.languages.filter((_, i) => cats[i]);
+    list.languages.forEach((l, i) => cats[i] && i18n.addResourceBundle(l.code, 'translation', cats[i], true, true));
+    defaultLang = pickDefault(urlLang, list.default, navigator.languages ?? [navigator.language], languages.map((l) => l.code));
+  } catch (err) {
+    console.warn('crackscope: languages not loaded, English only:', (err as Error).message);
+    defaultLang = 'en';
+  }
+  return defaultLang;
+}
 
 export function setLang(l: Lang): void {
-  lang = l;
-  document.documentElement.lang = l === 'zh' ? 'zh-CN' : 'en';
+  const info = languages.find((x) => x.code === l) ?? { code: 'en', name: 'English', dir: 'ltr' as const };
+  void i18n.changeLanguage(info.code);
+  document.documentElement.lang = info.code === 'zh' ? 'zh-CN' : info.code;
+  document.documentElement.dir = info.dir;
   applyI18n(document.body);
-  for (const fn of listeners) fn(l);
+  for (const fn of listeners) fn(info.code);
 }
 
 export function onLangChange(fn: (l: Lang) => void): void {
@@ -100,11 +99,11 @@ export function onLangChange(fn: (l: Lang) => void): void {
 }
 
 export function applyI18n(root: ParentNode): void {
-  root.querySelectorAll<HTMLElement>('[data-i18n]').forEach((el) => (el.textContent = t(el.dataset.i18n as StringKey)));
+  root.querySelectorAll<HTMLElement>('[data-i18n]').forEach((el) => (el.textContent = t(el.dataset.i18n!)));
   root.querySelectorAll<HTMLElement>('[data-i18n-aria]').forEach((el) => {
-    const s = t(el.dataset.i18nAria as StringKey);
+    const s = t(el.dataset.i18nAria!);
     el.setAttribute('aria-label', s);
     el.title = s;
   });
-  root.querySelectorAll<HTMLInputElement>('[data-i18n-ph]').forEach((el) => (el.placeholder = t(el.dataset.i18nPh as StringKey)));
+  root.querySelectorAll<HTMLInputElement>('[data-i18n-ph]').forEach((el) => (el.placeholder = t(el.dataset.i18nPh!)));
 }

@@ -2,13 +2,13 @@
 // compare, capture + gallery, measure + calibration, status, language and the idle reset.
 import type { ComparisonMaskMessage, FrameMessage, HelloMessage, StatusMessage } from '../../server/stream/wire-format.js';
 import { COMPARE_DIFF, COMPARE_OFF, COMPARE_OTHER, COMPARE_SWIPE } from './overlay-shader.js';
-import { api, captureUrl, type CaptureSummary } from './api.js';
+import { api, ApiError, captureUrl, curator, type CaptureSummary } from './api.js';
 import { Connection, type ConnState } from './connection.js';
-import { $, show, toast } from './dom.js';
+import { $, setOn, show, toast } from './dom.js';
 import { Gallery } from './gallery.js';
 import { SurveyView } from './survey-view.js';
 import { Gestures } from './gestures.js';
-import { applyI18n, getLang, onLangChange, setLang, t } from './i18n.js';
+import { applyI18n, getDefaultLang, getLang, getLanguages, loadLanguages, onLangChange, setLang, t } from './i18n.js';
 import { IdleTimer } from './idle.js';
 import { MaskBuffer } from './mask.js';
 import { Measure } from './measure.js';
@@ -225,7 +225,7 @@ function applyOverlay(): void {
   viewer.setOverlay(overlay);
   $('threshold-val').textContent = overlay.threshold.toFixed(2);
   $('opacity-val').textContent = overlay.opacity.toFixed(2);
-  document.querySelectorAll<HTMLButtonElement>('#overlay-panel [data-mode]').forEach((b) => b.classList.toggle('on', Number(b.dataset.mode) === overlay.mode));
+  document.querySelectorAll<HTMLButtonElement>('#overlay-panel [data-mode]').forEach((b) => setOn(b, Number(b.dataset.mode) === overlay.mode));
 }
 function setThreshold(v: number): void {
   overlay.threshold = v;
@@ -251,7 +251,7 @@ document.querySelectorAll<HTMLButtonElement>('#overlay-panel [data-mode]').forEa
 $('btn-overlay').addEventListener('click', () => {
   const p = $('overlay-panel');
   show(p, p.classList.contains('hidden'));
-  $('btn-overlay').classList.toggle('on', !p.classList.contains('hidden'));
+  setOn($('btn-overlay'), !p.classList.contains('hidden'));
 });
 
 // --- freeze, compare, capture view --------------------------------------------------------------------
@@ -281,7 +281,7 @@ function backToLive(): void {
 
 function setCompare(on: boolean): void {
   compare = on;
-  $('btn-compare').classList.toggle('on', on);
+  setOn($('btn-compare'), on);
   if (on) dividerX = dividerX > 0 ? dividerX : window.innerWidth / 2;
   viewer.setDivider(on ? dividerX : null);
   applyCompare();
@@ -303,15 +303,15 @@ function applyCompare(): void {
   $('cmp-left').textContent = swipe ? otherName() : showOther ? `▶ ${otherName()}` : `▶ ${hello?.model.name ?? ''}`;
   $('cmp-right').textContent = swipe ? (hello?.model.name ?? '') : '';
   show($('cmp-right'), swipe);
-  $('legend-live').textContent = `${t('only')} ${hello?.model.name ?? ''}`;
-  $('legend-other').textContent = `${t('only')} ${otherName()}`;
-  document.querySelectorAll<HTMLButtonElement>('#models-list button').forEach((b) => b.classList.toggle('on', (b.dataset.model === '' ? null : Number(b.dataset.model)) === cmpModel));
+  $('legend-live').textContent = t('only', { name: hello?.model.name ?? '' });
+  $('legend-other').textContent = t('only', { name: otherName() });
+  document.querySelectorAll<HTMLButtonElement>('#models-list button').forEach((b) => setOn(b, (b.dataset.model === '' ? null : Number(b.dataset.model)) === cmpModel));
   document.querySelectorAll<HTMLButtonElement>('#cmp-views button').forEach((b) => {
-    b.classList.toggle('on', b.dataset.view === cmpView);
+    setOn(b, b.dataset.view === cmpView);
     b.disabled = cmpModel === null;
   });
   show($('cmp-legend'), cmpModel !== null && cmpView === 'diff');
-  $('btn-models').classList.toggle('on', cmpModel !== null);
+  setOn($('btn-models'), cmpModel !== null);
   placeOverlays();
 }
 function selectModel(index: number | null): void {
@@ -408,11 +408,15 @@ $('btn-capture').addEventListener('click', async () => {
   const btn = $<HTMLButtonElement>('btn-capture');
   btn.disabled = true;
   try {
-    const saved = await api<CaptureSummary>('POST', 'captures', { frameId: shownFrameId >= 0 ? shownFrameId : undefined, threshold: overlay.threshold });
-    toast(`${t('saved')} · ${saved.id}`);
+    const saved = await api<CaptureSummary>('POST', 'captures', { frameId: shownFrameId >= 0 ? shownFrameId : undefined, threshold: overlay.threshold, lang: getLang() }, false, curator.headers());
+    toast(`${t(saved.protected && curator.active ? 'saved_protected' : 'saved')} · ${saved.id}`);
     if (gallery.visible) await gallery.refresh();
   } catch (err) {
-    toast(`${t('save_failed')}: ${(err as Error).message}`, true);
+    const e = err as ApiError;
+    // the server's refusals, told kindly in the visitor's language
+    if (e.code === 'too-soon') toast(t('save_too_soon', { count: e.retryAfterS ?? 10 }));
+    else if (e.code === 'quota-protected') toast(t('save_quota_full'), true);
+    else toast(`${t('save_failed')}: ${e.message}`, true);
   } finally {
     btn.disabled = false;
   }
@@ -491,17 +495,44 @@ const gestures = new Gestures(viewer.canvas, viewer.view, viewer.geom, {
 });
 
 // --- language, hint, idle -------------------------------------------------------------------------------
-$('btn-lang').addEventListener('click', () => setLang(getLang() === 'zh' ? 'en' : 'zh'));
+// The picker lists every language in its own name (and its own script direction); a visitor's
+// choice lasts until the idle reset, which returns to the default language.
+function showLangPanel(on: boolean): void {
+  show($('lang-panel'), on);
+  $('btn-lang').setAttribute('aria-expanded', String(on));
+  if (!on) return;
+  show($('overlay-panel'), false);
+  show($('models-panel'), false);
+  setOn($('btn-overlay'), false);
+  const list = $('lang-list');
+  list.replaceChildren();
+  for (const l of getLanguages()) {
+    const b = document.createElement('button');
+    b.textContent = l.name;
+    b.lang = l.code;
+    b.dir = l.dir;
+    b.dataset.lang = l.code;
+    b.setAttribute('aria-current', String(l.code === getLang()));
+    b.addEventListener('click', () => {
+      setLang(l.code);
+      showLangPanel(false);
+    });
+    list.appendChild(b);
+  }
+  (list.querySelector('[aria-current="true"]') as HTMLElement | null)?.focus({ preventScroll: true });
+}
+$('btn-lang').addEventListener('click', () => showLangPanel($('lang-panel').classList.contains('hidden')));
 onLangChange((l) => {
-  $('btn-lang').lang = l === 'zh' ? 'en' : 'zh-CN';
+  const info = getLanguages().find((x) => x.code === l);
+  const name = $('btn-lang-name');
+  name.textContent = info?.name ?? l;
+  name.lang = l;
+  $('btn-lang').setAttribute('aria-label', `${t('language')}: ${info?.name ?? l}`);
   updateStatus();
+  applyOverlay();
   if (gallery.visible) gallery.render();
   if (measure.visible) measure.render();
-  try {
-    localStorage.setItem('crackscope.lang', l);
-  } catch {
-    /* private mode */
-  }
+  if (surveyView.visible) surveyView.refreshInfo();
 });
 let hintTimer = 0;
 function showHint(): void {
@@ -527,10 +558,12 @@ new IdleTimer(IDLE_MS, () => {
   if (surveyView.visible) surveyView.close();
   show($('overlay-panel'), false);
   show($('models-panel'), false);
-  $('btn-overlay').classList.remove('on');
+  setOn($('btn-overlay'), false);
+  showLangPanel(false);
   if (mode !== 'live') backToLive();
   gestures.reset();
-  if (params.get('lang') !== 'en') setLang('zh');
+  gallery.leaveCurator(); // the next visitor is a visitor
+  if (getLang() !== getDefaultLang()) setLang(getDefaultLang());
   showHint();
 });
 
@@ -584,20 +617,13 @@ function maskBase64(): string {
 };
 
 // --- start ----------------------------------------------------------------------------------------------
-{
-  let l = params.get('lang');
-  if (l !== 'zh' && l !== 'en') {
-    try {
-      l = localStorage.getItem('crackscope.lang');
-    } catch {
-      l = null;
-    }
-  }
-  setLang(l === 'en' ? 'en' : 'zh');
-}
-applyI18n(document.body);
-applyOverlay();
-setMode('live');
-connection.start();
-showHint();
-requestAnimationFrame(loop);
+// the language first (the catalogues come from the daemon, a few KB), so the page opens in it
+void loadLanguages(params.get('lang')).then((l) => {
+  setLang(l);
+  applyI18n(document.body);
+  applyOverlay();
+  setMode('live');
+  connection.start();
+  showHint();
+  requestAnimationFrame(loop);
+});

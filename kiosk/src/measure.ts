@@ -4,7 +4,7 @@
 import { api, decodeLabels, type Analysis } from './api.js';
 import { $, show, toast } from './dom.js';
 import { Drawer } from './drawer.js';
-import { t } from './i18n.js';
+import { num, t, unit } from './i18n.js';
 
 interface CrackJson {
   id: number;
@@ -30,7 +30,6 @@ export interface MeasureHost {
   setMarks(points: [number, number][]): void;
 }
 
-const f = (v: number | undefined, d: number) => (v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(d));
 
 export class Measure extends Drawer {
   analysis: Analysis | null = null;
@@ -100,9 +99,9 @@ export class Measure extends Drawer {
 
   private line(c: CrackJson): string {
     const mm = c.length_mm !== undefined;
-    const L = mm ? `${f(c.length_mm, 1)} mm` : `${f(c.length_px, 0)} ${t('px')}`;
-    const W = mm ? `${f(c.max_width_mm, 2)} mm` : `${f(c.max_width_px, 1)} ${t('px')}`;
-    return `#${c.id} · ${t('length')} ${L} · ${t('max_width')} ${W}`;
+    const L = mm ? unit('mm', c.length_mm, 1) : unit('px', c.length_px, 0);
+    const W = mm ? unit('mm', c.max_width_mm, 2) : unit('px', c.max_width_px, 1);
+    return `#${num(c.id)} · ${t('length')} ${L} · ${t('max_width')} ${W}`;
   }
 
   render(): void {
@@ -110,18 +109,22 @@ export class Measure extends Drawer {
     if (!a) return;
     const r = a.report as any;
     const mm = a.mmPerPx !== null;
-    const total = mm ? `${f(r.total_length_mm, 1)} mm` : `${f(r.total_length_px, 0)} ${t('px')}`;
+    const total = mm ? unit('mm', r.total_length_mm, 1) : unit('px', r.total_length_px, 0);
     $('measure-summary').textContent =
-      r.crack_count === 0 ? t('no_cracks') : `${r.crack_count} ${t('cracks')} · ${t('total_length')} ${total} · ${t('tap_crack')}`;
-    $('calib-state').textContent = mm ? `${t('calibrated')}: ${a.mmPerPx!.toPrecision(4)} mm/${t('px')}` : t('not_calibrated');
+      r.crack_count === 0 ? t('no_cracks') : `${t('crack_count', { count: r.crack_count })} · ${t('total_length')} ${total} · ${t('tap_crack')}`;
+    $('calib-state').textContent = mm ? t('calibrated_value', { value: unit('mm', a.mmPerPx!, 4) }) : t('not_calibrated');
     const list = $('measure-list');
     list.replaceChildren();
     for (const c of this.cracks()) {
+      // a button in each item: reachable and named for a screen reader; the list stays a list
       const li = document.createElement('li');
       li.dataset.id = String(c.id);
-      li.textContent = this.line(c);
+      const b = document.createElement('button');
+      b.textContent = this.line(c);
+      b.setAttribute('aria-pressed', String(c.id === this.selected));
       if (c.id === this.selected) li.className = 'sel';
-      li.addEventListener('click', () => this.select(c.id === this.selected ? 0 : c.id));
+      b.addEventListener('click', () => this.select(c.id === this.selected ? 0 : c.id));
+      li.appendChild(b);
       list.appendChild(li);
     }
     const sel = this.cracks().find((c) => c.id === this.selected);
@@ -130,11 +133,11 @@ export class Measure extends Drawer {
     else {
       const u = sel.length_mm !== undefined;
       box.innerText = [
-        `${t('crack')} #${sel.id}`,
-        `${t('length')}: ${u ? f(sel.length_mm, 2) + ' mm' : f(sel.length_px, 1) + ' ' + t('px')}`,
-        `${t('max_width')}: ${u ? f(sel.max_width_mm, 3) + ' mm' : f(sel.max_width_px, 2) + ' ' + t('px')}`,
-        `${t('mean_width')}: ${u ? f(sel.mean_width_mm, 3) + ' mm' : f(sel.mean_width_px, 2) + ' ' + t('px')}`,
-        `${t('area')}: ${u ? f(sel.area_mm2, 2) + ' mm²' : sel.area_px + ' ' + t('px') + '²'}`,
+        t('crack', { id: `#${num(sel.id)}` }),
+        `${t('length')}${t('label_sep')}${u ? unit('mm', sel.length_mm, 2) : unit('px', sel.length_px, 1)}`,
+        `${t('max_width')}${t('label_sep')}${u ? unit('mm', sel.max_width_mm, 3) : unit('px', sel.max_width_px, 2)}`,
+        `${t('mean_width')}${t('label_sep')}${u ? unit('mm', sel.mean_width_mm, 3) : unit('px', sel.mean_width_px, 2)}`,
+        `${t('area')}${t('label_sep')}${u ? unit('mm2', sel.area_mm2, 2) : unit('px2', sel.area_px)}`,
       ].join('\n');
     }
   }

@@ -3,7 +3,7 @@
 import type { HelloMessage, StatusMessage } from '../../server/stream/wire-format.js';
 import type { ConnState } from './connection.js';
 import { $, show, toast } from './dom.js';
-import { t } from './i18n.js';
+import { num, t, unit } from './i18n.js';
 
 export interface StatusModel {
   conn: ConnState;
@@ -47,9 +47,9 @@ export function renderStatus(m: StatusModel): void {
   mode.textContent = m.mode === 'live' ? t('live') : m.mode === 'frozen' ? t('frozen') : t('capture_view');
   mode.className = 'pill ' + (m.mode === 'live' ? '' : 'info');
   renderProvider(m.hello);
-  $('st-fps').textContent = `${fmt(m.fps, 1)} ${t('fps')}`;
-  $('st-latency').textContent = `${t('latency')} ${fmt(m.latencyMs)} ms`;
-  $('st-frame').textContent = `${t('frame_time')} ${fmt(m.frameMs, 1)} ms`;
+  $('st-fps').textContent = t('fps', { value: num(m.fps, 1) });
+  $('st-latency').textContent = t('latency', { value: unit('ms', m.latencyMs) });
+  $('st-frame').textContent = t('frame_time', { value: unit('ms', m.frameMs, 1) });
   const cmp = $('st-compare');
   show(cmp, !!m.compare);
   if (m.compare) {
@@ -65,7 +65,7 @@ export function renderStatus(m: StatusModel): void {
     if (m.everOpen || m.conn === 'closed') {
       title = t('offline_server');
       detail = t('offline_server_detail');
-      if (m.conn === 'closed') retry = `${Math.max(0, Math.ceil((m.retryAt - Date.now()) / 1000))} ${t('retry_in')}`;
+      if (m.conn === 'closed') retry = t('retry_in', { count: Math.max(0, Math.ceil((m.retryAt - Date.now()) / 1000)) });
       else retry = t('connecting');
     }
   } else if (m.status?.state === 'source-down') {

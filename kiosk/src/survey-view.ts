@@ -4,9 +4,9 @@
 // by width class; a tap on a crack shows its measurements. Pan, pinch, wheel, double-tap reset
 // and inertia are the live view's own (gestures.ts, viewstate.ts). Canvas 2D: a few hundred
 // tiles and lines a frame is light work, and the live view's WebGL context is left alone.
-import { $, show, toast } from './dom.js';
+import { $, setOn, show, toast } from './dom.js';
 import { Gestures } from './gestures.js';
-import { getLang, t } from './i18n.js';
+import { t, unit } from './i18n.js';
 import { clampView, fitScale, imageToScreen, resetView, scaleOf, screenToImage, type Geometry, type ViewState } from './viewstate.js';
 
 import type { SurveySummary } from './api.js';
@@ -54,7 +54,7 @@ export class SurveyView {
     $('survey-close').addEventListener('click', () => this.close());
     $('survey-map').addEventListener('click', () => {
       this.showMap = !this.showMap;
-      $('survey-map').classList.toggle('on', this.showMap);
+      setOn($('survey-map'), this.showMap);
       this.requestDraw();
     });
     window.addEventListener('resize', () => this.visible && this.resize());
@@ -220,20 +220,23 @@ export class SurveyView {
     this.requestDraw();
   }
 
+  refreshInfo(): void {
+    this.renderInfo();
+  }
+
   private renderInfo(): void {
     const el = $('survey-info');
     const f = this.selected;
     const s = this.survey;
     if (!f || !s) {
-      el.textContent = s ? `${s.cracks} ${t('cracks')} · ${s.lengthMm !== null ? `${(s.lengthMm / 1000).toFixed(2)} m` : `${Math.round(s.lengthPx)} px`} · ${t('survey_tap')}` : '';
+      el.textContent = s ? `${t('crack_count', { count: s.cracks })} · ${s.lengthMm !== null ? unit('m', s.lengthMm / 1000, 2) : unit('px', s.lengthPx)} · ${t('survey_tap')}` : '';
       return;
     }
     const p = f.props, mm = p.length_mm !== undefined;
-    const zh = getLang() === 'zh';
-    const cls = p.width_class ? ` · ${t('width_class')} ${p.width_class}` : '';
-    el.textContent = `${t('crack')} ${f.id}${zh ? '：' : ': '}${t('length')} ${mm ? `${p.length_mm.toFixed(1)} mm (${p.length_px.toFixed(0)} px)` : `${p.length_px.toFixed(0)} px`}`
-      + ` · ${t('mean_width')} ${mm ? `${p.mean_width_mm.toFixed(2)} mm` : `${p.mean_width_px.toFixed(1)} px`}`
-      + ` · ${t('max_width')} ${mm ? `${p.max_width_mm.toFixed(2)} mm` : `${p.max_width_px.toFixed(1)} px`}${cls}`;
+    const cls = p.width_class ? ` · ${t('width_class', { name: p.width_class })}` : '';
+    el.textContent = `${t('crack', { id: f.id })}${t('label_sep')}${t('length')} ${mm ? `${unit('mm', p.length_mm, 1)} (${unit('px', p.length_px)})` : unit('px', p.length_px)}`
+      + ` · ${t('mean_width')} ${mm ? unit('mm', p.mean_width_mm, 2) : unit('px', p.mean_width_px, 1)}`
+      + ` · ${t('max_width')} ${mm ? unit('mm', p.max_width_mm, 2) : unit('px', p.max_width_px, 1)}${cls}`;
   }
 
   resetView(): void {

@@ -13,6 +13,7 @@ import { FramePipeline } from '../pipeline/frame-pipeline.js';
 import type { ServiceContext } from '../service-context.js';
 import { FrameStream } from '../stream/ws-server.js';
 import { createHttpApp } from '../http/app.js';
+import { loadKioskLanguages } from '../http/kiosk-languages.js';
 import { attachSystemd, notifyStopping } from '../systemd/index.js';
 import { tensorrtResolver } from '../inference/providers.js';
 import { loadExtraModels, threadsPerModel } from '../inference/model-set.js';
@@ -30,6 +31,7 @@ export async function startService(config: Config) {
   }
   log.info('service.start', { config: redactConfig(config), pid: process.pid, node: process.version });
   fs.mkdirSync(config.dataDir, { recursive: true });
+  const kioskLanguages = loadKioskLanguages(config, log); // a bad kioskLanguages / kioskDefaultLanguage stops here (78)
   const model = resolveModel(config.modelsDir, config.model);
   const makeSession = () => createCrackSession({ model, providers: config.providers, threads: threadsPerModel(config), log: log.child({ component: 'inference' }), resolveTensorrt: tensorrtResolver(config) });
   const session = await makeSession();
@@ -56,7 +58,7 @@ export async function startService(config: Config) {
     comparer,
   };
   const stream = new FrameStream(ctx, pipeline);
-  const app = createHttpApp(ctx, pipeline, stream, () => source.stats());
+  const app = createHttpApp(ctx, pipeline, stream, () => source.stats(), undefined, kioskLanguages);
   const server = http.createServer(app);
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;

@@ -7,6 +7,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { ConfigError } from '../config/load.js';
 import { configFromOptions } from './config-options.js';
+import { reportLanguage } from '../i18n/report-language.js';
 import { runCommand, UsageError } from './program.js';
 import { resolveModel } from '../inference/manifest.js';
 import { createCrackSession } from '../inference/session.js';
@@ -22,9 +23,11 @@ const oneLine = (err: unknown) => String((err as Error)?.message ?? err).split('
 export const surveyCommand = async (argv: string[]) => runCommand((await import('./commands/survey.js')).default, argv);
 
 export async function runSurveyCommand(inputs: string[], opts: Record<string, unknown>): Promise<number> {
-  const extra = opts as { out?: string; mmPerPx?: string; calibration?: string; widthClasses?: string; threshold?: string; tile?: string; margin?: string; minLengthPx?: string; pdf?: boolean; json?: boolean };
+  const extra = opts as { lang?: string; out?: string; mmPerPx?: string; calibration?: string; widthClasses?: string; threshold?: string; tile?: string; margin?: string; minLengthPx?: string; pdf?: boolean; json?: boolean };
   if (extra.mmPerPx !== undefined && extra.calibration !== undefined) throw new UsageError('give --mm-per-px or --calibration, not both');
   const config = configFromOptions(opts); // ConfigError → main prints it and exits 78
+  // the report's language: --lang, else the kiosk's default language, else English
+  const language = reportLanguage(extra.lang ?? (config.kioskDefaultLanguage || 'en'), config.kioskLanguages);
   const bad = (flag: string, value: unknown, allowed: string) => new ConfigError(`config error: --${flag} = ${JSON.stringify(value)} is not allowed; expected ${allowed}`);
   const num = (flag: string, value: string | undefined, ok: (v: number) => boolean, allowed: string): number | undefined => {
     if (value === undefined) return undefined;
@@ -86,7 +89,7 @@ export async function runSurveyCommand(inputs: string[], opts: Record<string, un
           progress.start(image);
           const r = await runSurvey({
             input: image, outDir, name, session, threshold, mmPerPx: mm?.mmPerPx ?? null, calibrationSource: mm?.source,
-            classes, core, margin, minLengthPx, chromium, signal: abort.signal, onProgress: progress.update,
+            classes, core, margin, minLengthPx, chromium, language, signal: abort.signal, onProgress: progress.update,
           });
           progress.end();
           const line = `${image}: ${r.crackCount} crack${r.crackCount === 1 ? '' : 's'}, length ${r.totalLengthPx.toFixed(0)} px${mm ? ` (${((r.totalLengthPx * mm.mmPerPx) / 1000).toFixed(3)} m)` : ''} [${r.width}x${r.height}, ${r.tiles} tiles, ${session.providerLabel}, ${r.seconds.toFixed(1)} s, ${r.inferMpPerS.toFixed(2)} MP/s] -> ${r.folder}${r.pdf ? '' : ` (no PDF: ${r.pdfError})`}`;

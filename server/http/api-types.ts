@@ -4,6 +4,8 @@ export interface CaptureSummary {
   id: string;
   createdAt: string;
   bytes: number;
+  /** saved in curator mode (or before protection existed): never evicted by the quota */
+  protected?: boolean;
   /** A few fields from report.json, for the gallery list. */
   source?: string;
   frameId?: number;

@@ -9,7 +9,9 @@ import { PROJECT_ROOT } from '../config/schema.js';
 import type { FramePipeline } from '../pipeline/frame-pipeline.js';
 import type { ServiceContext } from '../service-context.js';
 import type { FrameStream } from '../stream/ws-server.js';
-import { capturesRouter } from './captures-routes.js';
+import { capturesRouter, type CaptureRefusals } from './captures-routes.js';
+import { CaptureStore } from '../storage/captures.js';
+import { kioskLanguagesRouter, loadKioskLanguages, type KioskLanguages } from './kiosk-languages.js';
 import { surveysRouter } from './surveys-routes.js';
 import { redactConfig } from '../config/load.js';
 import { createMetricsRegistry, type SourceCounters } from './metrics.js';
@@ -112,6 +114,7 @@ export function createHttpApp(
   stream: FrameStream,
   sourceStats: () => SourceCounters,
   writes: InflightWrites = new InflightWrites(),
+  kioskLanguages: KioskLanguages = loadKioskLanguages(ctx.config, ctx.log),
 ) {
   const app = express();
   app.disable('x-powered-by');
@@ -141,8 +144,16 @@ export function createHttpApp(
   });
   app.use(writes.middleware);
 
+  // one capture store for the API, /healthz and /metrics (its quota state is shown by both)
+  const captures = new CaptureStore({ dataDir: ctx.config.dataDir, quotaMb: ctx.config.captureQuotaMb, log: ctx.log.child({ module: 'captures' }) });
+  const captureRefusals: CaptureRefusals = { rateLimited: 0 };
+
   app.get('/healthz', (_req, res) => {
     const s = pipeline.status();
+    const q = captures.quota();
+    // warnings do not change the status code: frames flow, but someone should look
+    const warnings: string[] = [];
+    if (q.full) warnings.push(`captures: protected (curator) captures fill the quota (${Math.round(q.protectedBytes / 1048576)} of ${Math.round(q.quotaBytes / 1048576)} MB); visitor saves are refused until a curator deletes some or captureQuotaMb is raised`);
     const body = {
       status: s.state === 'live' ? 'ok' : s.state,
       source: displayUri(ctx.config.source),
@@ -157,11 +168,12 @@ export function createHttpApp(
       lastFrameAgeMs: s.lastFrameAt ? Date.now() - s.lastFrameAt : null,
       clients: stream.clients.size,
       ...(s.reason ? { reason: s.reason } : {}),
+      ...(warnings.length ? { warnings } : {}),
     };
     res.status(s.state === 'live' ? 200 : 503).set('Cache-Control', 'no-store').json(body);
   });
 
-  const metrics = createMetricsRegistry(ctx, pipeline, stream, sourceStats);
+  const metrics = createMetricsRegistry(ctx, pipeline, stream, sourceStats, { quota: () => captures.quota(), refusals: captureRefusals });
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.contentType).set('Cache-Control', 'no-store').send(await metrics.metrics());
   });
@@ -180,8 +192,9 @@ export function createHttpApp(
     if (!shadow) return void res.status(404).json({ error: 'no shadow model: start the service with --shadow NAME', code: 'no-shadow' });
     res.set('Cache-Control', 'no-store').json(shadow.summary());
   });
-  app.use('/api', express.json({ limit: MAX_BODY }), capturesRouter(ctx));
+  app.use('/api', express.json({ limit: MAX_BODY }), capturesRouter(ctx, { captures, refusals: captureRefusals }));
   app.use('/api', surveysRouter(ctx));
+  app.use('/api', kioskLanguagesRouter(kioskLanguages));
   app.use(express.static(KIOSK_DIR, { index: 'index.html', dotfiles: 'deny', fallthrough: true }));
   app.use((_req, res) => res.status(404).json({ error: 'not found' }));
 

@@ -3,7 +3,8 @@
 //   GET    /api/captures                                list, newest first
 //   GET    /api/captures/:id/(image.jpg|mask.png|thumb.jpg|report.json)[?download=1]
 //   GET    /api/captures/:id/analysis[?threshold=]      measure a saved capture with the current calibration
-//   DELETE /api/captures/:id                            admin
+//   DELETE /api/captures/:id                            admin; a protected (curator's) capture: a curator only
+//   POST   /api/curator                                 checks curator credentials (admin token or X-Operator-PIN)
 //   GET    /api/calibration[?source=]                   this source's px→mm calibration (null if none)
 //   PUT    /api/calibration {source?, mmPerPx | points+distanceMm, mask?}   admin
 //   DELETE /api/calibration[?source=]                   admin
@@ -14,7 +15,9 @@ import { z } from 'zod';
 import type { ServiceContext, ProcessedFrame } from '../service-context.js';
 import { requireAdmin } from './admin-auth.js';
 import { displayUri } from '../camera/frame-source.js';
-import { CaptureStore, CaptureNotFoundError, isCaptureId, isCaptureFile, newCaptureId } from '../storage/captures.js';
+import { CaptureStore, CaptureNotFoundError, CaptureProtectedError, QuotaFullError, isCaptureId, isCaptureFile, newCaptureId } from '../storage/captures.js';
+import { CuratorAuth, VisitorSaveLimit, type CuratorCheck } from './curator.js';
+import { isLoopback } from './admin-auth.js';
 import { CalibrationStore, CalibrationError, parseCalibrationInput } from '../storage/calibration.js';
 import { DiskFullError } from '../storage/atomic.js';
 import { analyze } from '../storage/analyzer.js';
@@ -27,15 +30,21 @@ const CONTENT_TYPES: Record<string, string> = {
 };
 
 class HttpError extends Error {
-  constructor(readonly status: number, message: string, readonly code = 'error') {
+  constructor(readonly status: number, message: string, readonly code = 'error', readonly retryAfterS?: number) {
     super(message);
   }
+}
+
+/** Refusals of the capture API, by reason: read by /metrics. */
+export interface CaptureRefusals {
+  rateLimited: number;
 }
 
 // Query and body fields of this API; absent or '' = the default. Query values arrive as text.
 const ThresholdSchema = z.union([z.number(), z.string().trim().regex(/^[\d.eE+-]+$/).transform(Number)]).pipe(z.number().gt(0).lt(1));
 const FrameIdSchema = z.union([z.number(), z.string().regex(/^\d{1,10}$/).transform(Number)]).pipe(z.int().min(0).max(0xffffffff));
 const SourceSchema = z.string().max(512);
+const LanguageSchema = z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/);
 
 function param<T>(schema: z.ZodType<T>, raw: unknown, fallback: T, problem: string): T {
   if (raw === undefined || raw === null || raw === '') return fallback;
@@ -62,6 +71,8 @@ export interface CapturesRouterOptions {
   /** for tests: stores to use instead of ones in ctx.config.dataDir */
   captures?: CaptureStore;
   calibration?: CalibrationStore;
+  /** counters this router keeps, for /metrics */
+  refusals?: CaptureRefusals;
 }
 
 export function capturesRouter(ctx: ServiceContext, opts: CapturesRouterOptions = {}): express.Router {
@@ -72,6 +83,14 @@ export function capturesRouter(ctx: ServiceContext, opts: CapturesRouterOptions 
   const calibration = opts.calibration ?? new CalibrationStore(ctx.config.dataDir, log);
   const ready = store.init().catch((err) => log.error('capture.init_failed', { dir: store.dir, err: (err as Error).message }));
   const admin = requireAdmin(ctx.config);
+  const curatorAuth = new CuratorAuth(ctx.config);
+  const visitorLimit = new VisitorSaveLimit(ctx.config.captureVisitorIntervalS, ctx.config.captureVisitorBurst);
+  const refusals = opts.refusals ?? { rateLimited: 0 };
+  const who = (req: express.Request, deviceIsCurator = false): CuratorCheck & { curator: boolean } => {
+    const c = curatorAuth.check(req, deviceIsCurator);
+    if (!c.curator && c.problem) throw new HttpError(c.problem.status, c.problem.message, c.problem.code, c.problem.retryAfterS);
+    return c;
+  };
   const defaultThreshold = ctx.manifest.threshold;
   const r = express.Router();
   const json = express.json({ limit: '16kb' });
@@ -99,8 +118,28 @@ export function capturesRouter(ctx: ServiceContext, opts: CapturesRouterOptions 
     await ready;
     const body = (req.body ?? {}) as Record<string, unknown>;
     if (typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, 'body must be a JSON object', 'bad-request');
+    const curator = who(req).curator;
     const frame = frameOr404(parseFrameId(body.frameId));
     const threshold = parseThreshold(body.threshold, defaultThreshold);
+    const language = param<string | null>(LanguageSchema, body.lang, null, 'lang must be a language code such as en, fr or pt-BR');
+    // visitors: a few saves in a row, then one per interval, per kiosk (its address)
+    const kiosk = req.socket.remoteAddress ?? '';
+    if (!curator) {
+      const wait = visitorLimit.take(kiosk);
+      if (wait > 0) {
+        refusals.rateLimited++;
+        throw new HttpError(429, `saved a moment ago: the next picture can be saved in ${wait} s`, 'too-soon', wait);
+      }
+    }
+    try {
+      res.status(201).json(await saveFrame(frame, threshold, curator, language));
+    } catch (err) {
+      if (!curator) visitorLimit.refund(kiosk); // a save that did not happen does not count
+      throw err;
+    }
+  });
+
+  async function saveFrame(frame: ProcessedFrame, threshold: number, curator: boolean, language: string | null) {
     const source = shownSource;
     const mmPerPx = await mmPerPxFor(source);
     const id = newCaptureId();
@@ -116,6 +155,10 @@ export function capturesRouter(ctx: ServiceContext, opts: CapturesRouterOptions 
       source,
       frameId: frame.frameId,
       capturedAt: new Date(frame.capturedAt).toISOString(),
+      savedBy: curator ? 'curator' : 'visitor',
+      // the kiosk's language when it was saved: how the people who made it read the numbers
+      ...(language ? { language } : {}),
+      protected: curator,
       image: { width: meta.width, height: meta.height },
       mask: { width: frame.width, height: frame.height, file: 'mask.png', meaning: 'crack probability x 255' },
       model: { name: ctx.manifest.name, version: ctx.manifest.version },
@@ -130,10 +173,18 @@ export function capturesRouter(ctx: ServiceContext, opts: CapturesRouterOptions 
     const saved = await store.save(
       { 'image.jpg': frame.jpeg, 'mask.png': maskPng, 'thumb.jpg': thumb, 'report.json': JSON.stringify(report, null, 2) + '\n' },
       id,
+      curator ? 'curator' : 'visitor',
     );
-    res.status(201).json({ ...saved, report });
-  });
+    return { ...saved, report };
+  }
 
+  // curator mode: the kiosk checks a PIN (or the admin token) before it offers protected saves
+  r.post('/curator', (req, res) => {
+    const c = who(req);
+    if (c.curator) return void res.json({ curator: true, via: c.via });
+    if (!curatorAuth.available) throw new HttpError(409, 'curator mode is not set up on this device: set operatorPin (or adminToken) in the config', 'no-curator-secret');
+    throw new HttpError(401, 'an operator PIN or the admin token is needed', 'pin-needed');
+  });
   r.get('/captures', async (_req, res) => {
     await ready;
     res.json({ captures: await store.list() });
@@ -159,8 +210,15 @@ export function capturesRouter(ctx: ServiceContext, opts: CapturesRouterOptions 
     res.sendFile(p);
   });
 
-  r.delete('/captures/:id', admin, async (req, res) => {
-    await store.remove(req.params.id as string);
+  // Deleting: a curator may delete any capture; otherwise the admin rule (loopback while no token
+  // is configured) applies, and to visitors' captures only.
+  r.delete('/captures/:id', async (req, res) => {
+    const c = who(req, true);
+    if (!c.curator) {
+      if (ctx.config.adminToken) throw new HttpError(401, 'admin token required (Authorization: Bearer …)', 'admin-needed');
+      if (!isLoopback(req.socket.remoteAddress)) throw new HttpError(403, 'admin actions are allowed only from this device until an admin token is configured', 'admin-needed');
+    }
+    await store.remove(req.params.id as string, c.curator);
     res.status(204).end();
   });
 
@@ -199,11 +257,15 @@ export function capturesRouter(ctx: ServiceContext, opts: CapturesRouterOptions 
     else if (err instanceof CaptureNotFoundError) [status, code, message] = [404, 'not-found', err.message];
     else if (err instanceof CalibrationError) [status, code, message] = [400, err.code, err.message];
     else if (err instanceof DiskFullError) [status, code, message] = [507, err.code, err.message];
+    else if (err instanceof QuotaFullError) [status, code, message] = [507, err.code, err.message];
+    else if (err instanceof CaptureProtectedError) [status, code, message] = [403, err.code, err.message];
     else if (err?.type === 'entity.too.large') [status, code, message] = [413, 'too-large', 'request body too large'];
     else if (err?.type === 'entity.parse.failed') [status, code, message] = [400, 'bad-json', 'request body is not valid JSON'];
     else log.error('api.error', { err: (err as Error)?.message });
     if (res.headersSent) return;
-    res.status(status).json({ error: message, code });
+    const retryAfterS = err instanceof HttpError ? err.retryAfterS : undefined;
+    if (retryAfterS) res.set('Retry-After', String(retryAfterS));
+    res.status(status).json({ error: message, code, ...(retryAfterS ? { retryAfterS } : {}) });
   }) as express.ErrorRequestHandler);
 
   return r;

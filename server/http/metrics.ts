@@ -8,13 +8,19 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { FramePipeline } from '../pipeline/frame-pipeline.js';
 import type { ServiceContext } from '../service-context.js';
 import type { FrameStream } from '../stream/ws-server.js';
+import type { QuotaState } from '../storage/captures.js';
 
 export interface SourceCounters {
   framesRead: number;
   restarts: number;
 }
 
-export function createMetricsRegistry(ctx: ServiceContext, pipeline: FramePipeline, stream: FrameStream, sourceStats: () => SourceCounters): Registry {
+export interface CaptureCounters {
+  quota: () => QuotaState;
+  refusals: { rateLimited: number };
+}
+
+export function createMetricsRegistry(ctx: ServiceContext, pipeline: FramePipeline, stream: FrameStream, sourceStats: () => SourceCounters, captures?: CaptureCounters): Registry {
   const registry = new Registry();
   const registers = [registry];
   collectDefaultMetrics({ register: registry });
@@ -41,6 +47,18 @@ export function createMetricsRegistry(ctx: ServiceContext, pipeline: FramePipeli
   counter('crackscope_ws_clients_dropped_total', 'Viewers dropped for not reading.', () => stream.counters.clientsDropped);
   counter('crackscope_ws_messages_rejected_total', 'Invalid or rate-limited client messages.', () => stream.counters.messagesRejected);
   registry.registerMetric(pipeline.stageLatency.histogram);
+  if (captures) {
+    const { quota, refusals } = captures;
+    new Gauge({ name: 'crackscope_capture_bytes', help: 'Bytes of saved captures, by who saved them (protected = curator, never evicted).', labelNames: ['kind'] as const, registers,
+      collect() { const q = quota(); this.set({ kind: 'protected' }, q.protectedBytes); this.set({ kind: 'visitor' }, q.visitorBytes); } });
+    new Gauge({ name: 'crackscope_captures', help: 'Saved captures, by who saved them.', labelNames: ['kind'] as const, registers,
+      collect() { const q = quota(); this.set({ kind: 'protected' }, q.protectedCount); this.set({ kind: 'visitor' }, q.visitorCount); } });
+    gauge('crackscope_capture_quota_bytes', 'The capture quota (captureQuotaMb).', () => quota().quotaBytes);
+    gauge('crackscope_capture_quota_full', '1 while protected captures fill the quota and visitor saves are refused.', () => (quota().full ? 1 : 0));
+    counter('crackscope_capture_evictions_total', 'Visitor captures evicted to keep within the quota.', () => quota().evicted);
+    new Counter({ name: 'crackscope_capture_saves_refused_total', help: 'Visitor saves refused: quota-protected (protected captures fill the quota), rate-limit (too soon after the last ones).', labelNames: ['reason'] as const, registers,
+      collect() { this.reset(); this.inc({ reason: 'quota-protected' }, quota().refused); this.inc({ reason: 'rate-limit' }, refusals.rateLimited); } });
+  }
   ctx.comparer?.registerMetrics(registry); // comparison and shadow models' agreement
   // kept from before the default collectors (add, never rename): dashboards may use them
   gauge('crackscope_rss_bytes', 'Resident memory of the daemon.', () => process.memoryUsage.rss());

@@ -17,6 +17,7 @@ import type { CrackSession } from '../inference/session.js';
 import { skeletonFromMask, traceCracks } from './crack-graph.js';
 import { classTotals, toGeoJson, toSvg, type CrackMapInput } from './crack-map.js';
 import { printPdf, reportHtml } from './report.js';
+import type { ReportLanguage } from '../i18n/report-language.js';
 import { tileFetch, tileGrid } from './tiling.js';
 import { RawMaskFile } from './mask-file.js';
 import { classify, type WidthClass } from './width-classes.js';
@@ -40,6 +41,8 @@ export interface SurveyOptions {
   minLengthPx?: number;
   /** Chromium for the PDF; null = no PDF */
   chromium: string | null;
+  /** the report's language (survey --lang): English by default */
+  language?: ReportLanguage;
   signal?: AbortSignal;
   onProgress?: (p: SurveyProgress) => void;
 }
@@ -255,14 +258,14 @@ export async function runSurvey(opts: SurveyOptions): Promise<SurveyResult> {
       })),
     };
     const html = reportHtml(map, {
-      title: `Crack survey: ${path.basename(opts.input)}`,
+      title: opts.language ? opts.language.t('title', { file: path.basename(opts.input) }) : `Crack survey: ${path.basename(opts.input)}`,
       input: { file: path.basename(opts.input), sha256: checksum, bytes, width: W, height: H },
       model: { name: m.name, version: m.version, provider: opts.session.provider, providerLabel: opts.session.providerLabel },
       threshold: opts.threshold, calibration, createdAt, seconds,
       tiles: { count: grid.tiles.length, core, margin },
       totals: { cracks: cracks.length, length_px: totalLength, crack_pixels: skeleton.crackPixels },
       classTotals: totals, overviewJpeg: ov.data, overviewSize: { width: ov.info.width, height: ov.info.height },
-    });
+    }, opts.language);
     fs.writeFileSync(path.join(work, 'report.html'), html);
     stepDone();
     let pdfError: string | undefined;

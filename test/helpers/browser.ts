@@ -69,8 +69,13 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
-export async function openKiosk(browser: Browser, url: string, opts: { width?: number; height?: number; query?: string } = {}): Promise<{ context: BrowserContext; page: Page; cdp: CDPSession; errors: string[] }> {
-  const context = await browser.newContext({ viewport: { width: opts.width ?? 1024, height: opts.height ?? 640 }, hasTouch: true, deviceScaleFactor: 1, acceptDownloads: true });
+/**
+ * A kiosk page in a fresh touch context. `locale` is the browser's language (navigator.languages),
+ * which picks the kiosk's language when neither the URL nor the config does (issue 22); the suites
+ * written for the Chinese gallery kiosk run in a Chinese browser by default.
+ */
+export async function openKiosk(browser: Browser, url: string, opts: { width?: number; height?: number; query?: string; locale?: string; reducedMotion?: 'reduce' | 'no-preference' } = {}): Promise<{ context: BrowserContext; page: Page; cdp: CDPSession; errors: string[] }> {
+  const context = await browser.newContext({ viewport: { width: opts.width ?? 1024, height: opts.height ?? 640 }, hasTouch: true, deviceScaleFactor: 1, acceptDownloads: true, locale: opts.locale ?? 'zh-CN', reducedMotion: opts.reducedMotion });
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));

@@ -16,6 +16,7 @@ export default defineCommand({
       .option('--margin <n>', 'context pixels the model sees on each side of a tile, a multiple of 32 (default 96)')
       .option('--min-length-px <n>', 'cracks shorter than this are dropped as specks (default 20)')
       .option('--no-pdf', 'no PDF of the report (it needs Chromium)')
+      .option('--lang <code>', "the report's language: a catalogue in kioskLanguages (en, zh, fr, ar, ja, …; default: kioskDefaultLanguage, else en)")
       .option('--json', 'one JSON summary on stdout; the per-image lines go to stderr'),
   run: async ({ args, opts }) => (await import('../survey.js')).runSurveyCommand(args, opts),
 });
