@@ -132,3 +132,59 @@ export function countColour(img: { data: Uint8Array; width: number; height: numb
   }
   return n;
 }
+
+/** Resolves after the page has drawn twice more: whatever was changed before is on screen (no fixed sleep). */
+export async function afterDraw(page: Page): Promise<void> {
+  await page.evaluate(() => new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r()))));
+}
+
+/**
+ * Waits for a live frame whose mask has at least `minPixels` pixels ≥ 180 in the left `leftFraction`
+ * of the mask, and freezes on it in the same page task (a frame arriving between the check and the
+ * freeze cannot replace it). Returns the frozen frame's id. Throws if no such frame comes in time.
+ */
+export async function freezeOnCracks(page: Page, minPixels = 2000, leftFraction = 1, timeout = 30_000): Promise<number> {
+  const handle = await page.waitForFunction(({ min, left }) => {
+    const k = (window as any).__crackscope;
+    if (!k || k.state.mode !== 'live' || k.state.shownFrameId < 0) return false;
+    const s = atob(k.mask());
+    const w = k.state.mask.width;
+    let n = 0;
+    for (let i = 0; i < s.length; i++) if (i % w < left * w && s.charCodeAt(i) >= 180) n++;
+    if (n < min) return false;
+    k.freeze();
+    return k.state.shownFrameId as number;
+  }, { min: minPixels, left: leftFraction }, { timeout, polling: 100 });
+  const id = (await handle.jsonValue()) as number;
+  await afterDraw(page);
+  return id;
+}
+
+/**
+ * A double tap whose four touch events are queued back to back: the page sees them within its
+ * double-tap interval however slowly the test process is scheduled on a loaded machine.
+ */
+export async function doubleTap(cdp: CDPSession, x: number, y: number): Promise<void> {
+  const p = [{ x, y, id: 0 }];
+  await Promise.all([
+    cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: p }),
+    cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] }),
+    cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: p }),
+    cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] }),
+  ]);
+}
+
+/** Resolves once the view has not moved for `frames` consecutive animation frames (a glide has ended). */
+export async function viewAtRest(page: Page, frames = 3, timeout = 15_000): Promise<void> {
+  await page.evaluate(() => {
+    delete (window as any).__restLast;
+  });
+  await page.waitForFunction((need) => {
+    const w = window as any;
+    const v = w.__crackscope.view;
+    const key = `${v.zoom},${v.panX},${v.panY}`;
+    w.__restCount = w.__restLast === key ? w.__restCount + 1 : 0;
+    w.__restLast = key;
+    return w.__restCount >= need;
+  }, frames, { timeout, polling: 'raf' });
+}
