@@ -76,7 +76,7 @@ describe.skipIf(!haveChromium())('kiosk: deflated masks, inertia, idle reset', (
     const pans0 = await hook<number>('k.state.gestures.pans');
     // a fast 250 px flick to the left, lifted while moving: the last move and the lift are sent
     // back to back, so a loaded machine cannot turn the flick into a drag that stopped
-    const touch = (type: string, x: number) => cdp.send('Input.dispatchTouchEvent', { type, touchPoints: type === 'touchEnd' ? [] : [{ id: 0, x, y: 320 }] });
+    const touch = (type: 'touchStart' | 'touchMove' | 'touchEnd', x: number) => cdp.send('Input.dispatchTouchEvent', { type, touchPoints: type === 'touchEnd' ? [] : [{ id: 0, x, y: 320 }] });
     await touch('touchStart', 700);
     for (let x = 650; x > 450; x -= 50) {
       await touch('touchMove', x);

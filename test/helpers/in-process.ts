@@ -40,7 +40,7 @@ export class FakePipeline extends EventEmitter {
   }
 }
 
-const TIMINGS = { capture: 1, preprocess: 1, inference: 1, postprocess: 1, encode: 1, queue: 0 };
+const TIMINGS = { capture: 1, preprocess: 1, inference: 1, postprocess: 1, encode: 1, send: 0, queue: 0 };
 
 /** A processed frame with the given mask; its display image is a real JPEG of a flat grey. */
 export async function makeFrame(frameId: number, width: number, height: number, mask: Uint8Array, jpeg?: Buffer): Promise<ProcessedFrame> {
