@@ -7,13 +7,31 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
 import { writeTinyModel } from './tiny-model.js';
+import { need } from './need.js';
 import { freePort, MAIN, ROOT, startDaemon as startServe, type Daemon as ServeDaemon } from './daemon.js';
 
 export { freePort, ROOT };
 
-export const CHROMIUM = process.env.CRACKSCOPE_CHROMIUM ?? '/usr/bin/chromium';
+/** Chromium: CRACKSCOPE_CHROMIUM, else the first of the usual names on PATH (Debian: chromium). */
+export const CHROMIUM = process.env.CRACKSCOPE_CHROMIUM ?? findOnPath(['chromium', 'chromium-browser', 'google-chrome-stable', 'google-chrome']) ?? '/usr/bin/chromium';
 
-export const haveChromium = () => fs.existsSync(CHROMIUM);
+function findOnPath(names: string[]): string | undefined {
+  for (const name of names) {
+    for (const dir of (process.env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
+      const p = path.join(dir, name);
+      try {
+        fs.accessSync(p, fs.constants.X_OK);
+        return p;
+      } catch {
+        /* not here */
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Whether Chromium is here; in CI its absence fails the suite instead of skipping it. */
+export const haveChromium = () => need('Chromium', fs.existsSync(CHROMIUM), `looked for ${CHROMIUM}; Debian package chromium, or CRACKSCOPE_CHROMIUM=/path/to/chrome`);
 
 /** Builds the kiosk bundle (about a second) and checks the compiled daemon is there. */
 export function ensureBuilt(): void {
