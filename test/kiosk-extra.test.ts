@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
 import WebSocket from 'ws';
 import {
-  ensureBuilt, freezeOnCracks, haveChromium, launchBrowser, openKiosk, startDaemon, viewAtRest, waitFrames, type Daemon,
+  ensureBuilt, freezeOnCracks, haveChromium, launchBrowser, openKiosk, startDaemon, touchSequence, viewAtRest, waitFrames, type Daemon,
 } from './helpers/browser.js';
 import { decodeBinaryMessage, MASK_DEFLATE } from '../server/stream/wire-format.js';
 
@@ -30,10 +30,14 @@ describe.skipIf(!haveChromium())('kiosk: deflated masks, inertia, idle reset', (
     await browser?.close();
     await daemon?.stop();
   });
-  beforeEach(async () => {
-    ({ context, page, cdp } = await openKiosk(browser, daemon.url, { query: 'idle=5' }));
+  // a long idle timeout, but for the test of the idle return (a loaded machine can take longer than
+  // a short one between two steps of a test, and the view would reset under it)
+  const open = async (idleS: number) => {
+    await context?.close();
+    ({ context, page, cdp } = await openKiosk(browser, daemon.url, { query: `idle=${idleS}` }));
     await waitFrames(page, 3);
-  });
+  };
+  beforeEach(() => open(600));
   afterEach(async () => {
     await context?.close();
   });
@@ -74,16 +78,13 @@ describe.skipIf(!haveChromium())('kiosk: deflated masks, inertia, idle reset', (
     await viewAtRest(page);
     const p0 = (await view()).panX;
     const pans0 = await hook<number>('k.state.gestures.pans');
-    // a fast 250 px flick to the left, lifted while moving: the last move and the lift are sent
-    // back to back, so a loaded machine cannot turn the flick into a drag that stopped
-    const touch = (type: 'touchStart' | 'touchMove' | 'touchEnd', x: number) => cdp.send('Input.dispatchTouchEvent', { type, touchPoints: type === 'touchEnd' ? [] : [{ id: 0, x, y: 320 }] });
-    await touch('touchStart', 700);
-    for (let x = 650; x > 450; x -= 50) {
-      await touch('touchMove', x);
-      await page.waitForTimeout(16); // the finger's pace: this is the gesture, not a wait for the page
-    }
-    await Promise.all([touch('touchMove', 450), touch('touchEnd', 450)]);
-    expect(await hook<number>('k.state.gestures.pans')).toBeGreaterThan(pans0);
+    // a fast 250 px flick to the left, a move every 16 ms, lifted 8 ms after the last move while
+    // still moving; the events carry those times, which is what the kiosk measures the flick by
+    await touchSequence(cdp, [
+      [0, 'touchStart', 700, 320], [16, 'touchMove', 650, 320], [32, 'touchMove', 600, 320], [48, 'touchMove', 550, 320],
+      [64, 'touchMove', 500, 320], [80, 'touchMove', 450, 320], [88, 'touchEnd'],
+    ]);
+    await expect.poll(() => hook<number>('k.state.gestures.pans')).toBeGreaterThan(pans0);
     // the glide ends by itself: wait for the view to be still, then it stays still
     await viewAtRest(page, 5);
     const rest = (await view()).panX;
@@ -94,6 +95,7 @@ describe.skipIf(!haveChromium())('kiosk: deflated masks, inertia, idle reset', (
   });
 
   it('after the idle timeout the view returns to the full image and the hint shows', async () => {
+    await open(5);
     await page.mouse.move(500, 300);
     for (let i = 0; i < 4; i++) await page.mouse.wheel(0, -400);
     expect((await view()).zoom).toBeGreaterThan(1);

@@ -179,17 +179,22 @@ export async function freezeOnCracks(page: Page, minPixels = 2000, leftFraction 
 }
 
 /**
- * A double tap whose four touch events are queued back to back: the page sees them within its
- * double-tap interval however slowly the test process is scheduled on a loaded machine.
+ * A double tap: two 30 ms taps 50 ms apart, by the events' own timestamps (the kiosk times gestures
+ * by event.timeStamp), so the page sees a double tap however late a loaded machine delivers them.
  */
 export async function doubleTap(cdp: CDPSession, x: number, y: number): Promise<void> {
-  const p = [{ x, y, id: 0 }];
-  await Promise.all([
-    cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: p }),
-    cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] }),
-    cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: p }),
-    cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] }),
-  ]);
+  await touchSequence(cdp, [[0, 'touchStart', x, y], [30, 'touchEnd'], [80, 'touchStart', x, y], [110, 'touchEnd']]);
+}
+
+/**
+ * One finger's touch events, each stamped with its own time (ms after the first), sent back to back:
+ * the gesture's timing is what the timestamps say, not how fast this process is scheduled.
+ */
+export async function touchSequence(cdp: CDPSession, events: [ms: number, type: 'touchStart' | 'touchMove' | 'touchEnd', x?: number, y?: number][]): Promise<void> {
+  const base = Date.now() / 1000;
+  await Promise.all(events.map(([ms, type, x, y]) => cdp.send('Input.dispatchTouchEvent', {
+    type, timestamp: base + ms / 1000, touchPoints: type === 'touchEnd' ? [] : [{ id: 0, x: x!, y: y! }],
+  })));
 }
 
 /** Resolves once the view has not moved for `frames` consecutive animation frames (a glide has ended). */
