@@ -105,18 +105,23 @@ describe('SIGTERM', () => {
       expect(ms).toBeLessThan(5000);
       expect(await closed).toBe(1001);
       expect(notes.some((n) => n.includes('STOPPING=1'))).toBe(true);
-      // the request was either finished and saved whole, or refused before it began: with 503, or,
-      // on a loaded machine where it had not been read yet when the listener closed, by the
-      // connection closing (then nothing was saved)
+      // the request was either finished and saved whole, or refused before it began (503). On a
+      // heavily loaded machine the connection may also close without an answer: when the request
+      // had not been read before the listener closed (nothing saved), or when the save outlasted
+      // the 2.5 s that shutdown waits for writes (logged; the capture, if it landed, is whole)
+      const saved = fs.readdirSync(path.join(d.dataDir, 'captures')).filter((n) => !n.startsWith('.'));
       if (res.status === 201) {
         const dir = path.join(d.dataDir, 'captures', res.body.id!);
         expect(fs.readdirSync(dir).sort()).toEqual(['image.jpg', 'mask.png', 'report.json', 'thumb.jpg']);
         expect(JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8')).id).toBe(res.body.id);
       } else if (res.status === 0) {
-        expect(d.logs.some((l) => l.event === 'capture.saved')).toBe(false);
-        expect(fs.readdirSync(path.join(d.dataDir, 'captures')).filter((n) => !n.startsWith('.'))).toEqual([]);
+        const gaveUp = d.logs.some((l) => l.event === 'service.writes_unfinished');
+        log(`SIGTERM: no answer to the capture request; shutdown ${gaveUp ? 'gave up waiting for it' : 'closed before it was read'}; captures on disk: ${saved.length}`);
+        if (!gaveUp) expect(saved).toEqual([]);
+        for (const id of saved) expect(fs.readdirSync(path.join(d.dataDir, 'captures', id)).sort()).toEqual(['image.jpg', 'mask.png', 'report.json', 'thumb.jpg']);
       } else {
         expect(res.status).toBe(503);
+        expect(saved).toEqual([]);
       }
       expect(fs.readdirSync(path.join(d.dataDir, 'captures')).filter((n) => n.startsWith('.tmp-'))).toEqual([]);
       // no GStreamer child left behind
