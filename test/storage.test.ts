@@ -139,7 +139,7 @@ describe('CaptureStore: what is listed and counted (issue 21, from surviving mut
   });
 
   it("a capture's summary: its report's fields, its bytes on disk (text counted in bytes)", async () => {
-    const { log } = memLog();
+    const { log, lines } = memLog();
     const s = new CaptureStore({ dataDir: dir, quotaMb: 10, log });
     await s.init();
     const report = JSON.stringify({ createdAt: '2026-01-02T03:04:05.000Z', source: 'rtsp://***@cam/1', frameId: 77, analysis: { crack_count: 4 }, note: '裂缝' });
@@ -147,6 +147,7 @@ describe('CaptureStore: what is listed and counted (issue 21, from surviving mut
     const expected = { id: saved.id, createdAt: '2026-01-02T03:04:05.000Z', source: 'rtsp://***@cam/1', frameId: 77, crackCount: 4, bytes: 330 + Buffer.byteLength(report) };
     expect(saved).toEqual(expected);
     expect(await s.list()).toEqual([expected]);
+    expect(lines.find((l) => l.event === 'capture.saved')).toMatchObject({ id: saved.id, bytes: expected.bytes });
     // a report of the wrong shape: the capture is still listed, with its file time and size
     const odd = await s.save({ 'image.jpg': Buffer.alloc(5), 'mask.png': Buffer.alloc(5), 'thumb.jpg': Buffer.alloc(5), 'report.json': '{"createdAt":5,"source":1,"frameId":"7","analysis":null}' });
     expect(Object.keys(odd).sort()).toEqual(['bytes', 'createdAt', 'id']);
