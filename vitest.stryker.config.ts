@@ -10,6 +10,8 @@ export default defineConfig({
       'test/wire-format.test.ts', 'test/crack-measure.test.ts', 'test/admission.test.ts',
     ],
     fileParallelism: false,
+    // timing checks (analyzeMask's speed) measure the instrumented code on a loaded machine: not here
+    testNamePattern: /^(?!.*\bspeed at\b)/,
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },
