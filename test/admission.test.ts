@@ -54,7 +54,7 @@ describe('hostAllowed', () => {
   const cfg = { allowedOrigins: ['https://kiosk.example:8443', 'not a url'] };
   const ok = (host: string | undefined) => hostAllowed(host, cfg, 'Gallery-Pi');
   it('IP literals, localhost, this machine by name (and .local), and the hosts of allowedOrigins', () => {
-    for (const h of [undefined, '127.0.0.1', '127.0.0.1:8080', '192.0.2.2:8080', '[::1]:8080', '[fd00::2]', 'localhost', 'localhost:8080', 'app.localhost',
+    for (const h of [undefined, '127.0.0.1', '127.0.0.1:8080', '192.0.2.2:8080', '10.20.30.40', '172.16.254.100:8080', '[::1]:8080', '[fd00::2]', 'localhost', 'localhost:8080', 'app.localhost',
       'gallery-pi', 'GALLERY-PI:8080', 'gallery-pi.local', 'kiosk.example', 'KIOSK.example:8080']) expect(ok(h), String(h)).toBe(true);
   });
   it('any other name is refused (DNS rebinding), as are malformed Host headers', () => {
