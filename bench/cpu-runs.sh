@@ -6,7 +6,7 @@
 set -u
 rounds=${1:-5}
 base=${2:-}
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 run() { # tag main.js args...
   local tag=$1 main=$2; shift 2
   local out

@@ -8,7 +8,7 @@ LOG=${OUT:-/tmp}/gpu.log
 exec > >(tee -a "$LOG") 2>&1
 # shellcheck source=bench/gpu-env.sh
 source bench/gpu-env.sh
-step machine; nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv; nproc; grep -m1 'model name' /proc/cpuinfo; ls /dev/nvidia* /dev/dri 2>&1 | tr '\n' ' '; echo
+step machine; nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv; nproc; grep -m1 'model name' /proc/cpuinfo; echo /dev/nvidia* /dev/dri/*
 step "product bench, raw, WebGPU"; $N dist/server/cli/main.js bench --providers webgpu --raw-only --frames 300 --json
 step "product bench, raw, CPU, all cores"; $N dist/server/cli/main.js bench --providers cpu --raw-only --frames 100 --json
 step "product bench, raw, CPU, 2 cores (taskset -c 0,1)"; taskset -c 0,1 $N dist/server/cli/main.js bench --providers cpu --threads 2 --raw-only --frames 60 --json

@@ -30,7 +30,7 @@ describe('CaptureStore: protected and visitor captures', () => {
     const K = 250 * 1024; // four fit in the 1 MB quota, five do not
     const visitorOld = (await s.save(files(K), undefined, 'visitor')).id;
     await tick();
-    const curator = [];
+    const curator: string[] = [];
     for (let i = 0; i < 3; i++) {
       curator.push((await s.save(files(K), undefined, 'curator')).id);
       await tick();

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { need } from './helpers/need.js';
 
 const ROOT = path.resolve(__dirname, '..');
 const MAIN = path.join(ROOT, 'dist/server/cli/main.js');
@@ -15,7 +16,7 @@ function serve(args: string[], env: Record<string, string> = {}) {
   return { code: r.status, stdout: r.stdout, stderrLines: r.stderr.split('\n').filter((l) => l.trim() !== '') };
 }
 
-describe.skipIf(!fs.existsSync(MAIN))('bad config: exit 78 and one line naming the key', () => {
+describe.skipIf(!need('the build (dist/server/cli/main.js)', fs.existsSync(MAIN), 'npm run build'))('bad config: exit 78 and one line naming the key', () => {
   it('a bad flag value', () => {
     const r = serve(['--port', '99999']);
     expect(r.code).toBe(78);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { need } from './helpers/need.js';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -83,7 +84,7 @@ describe('config', () => {
   });
 });
 
-describe.skipIf(!fs.existsSync(MAIN))('the command line', () => {
+describe.skipIf(!need('the build (dist/server/cli/main.js)', fs.existsSync(MAIN), 'npm run build'))('the command line', () => {
   it('an unknown flag or command is a usage error: exit 64, naming it', () => {
     const r = cli(['serve', '--prot', '1']);
     expect(r.status).toBe(64);

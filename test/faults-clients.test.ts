@@ -68,7 +68,11 @@ describe('50 viewers, 10 of which never read', () => {
       if (i % 5 === 4) stuck.push(await connect(d.port, { noRead: true }));
       else fast.push(await connect(d.port));
     }
-    expect((await metrics(d)).crackscope_clients).toBe(50);
+    // all 50 were taken in; on a loaded machine connecting them can outlast clientStallMs, so the
+    // first non-readers may already have been dropped: connected + dropped is the invariant
+    const m0 = await metrics(d);
+    expect(m0.crackscope_clients + m0.crackscope_ws_clients_dropped_total).toBe(50);
+    expect(fast.every((c) => c.closed === null)).toBe(true);
     const tConnected = Date.now();
     let peakRss = 0;
     // clientStallMs is 2 s: the kernel buffers of a non-reader fill first, then 2 s of no progress

@@ -87,13 +87,17 @@ describe('SIGTERM', () => {
       await new Promise((r) => viewer.once('open', r));
       const exit = new Promise<number | null>((r) => d.child.once('exit', (code) => r(code)));
       // send the capture request and SIGTERM the moment it has left
-      const pending = postCapture(d).then(async (r) => ({ status: r.status, body: (await r.json()) as { id?: string } }));
+      // (its failure is caught at once: a rejection left for later is an unhandled one meanwhile)
+      const pending = postCapture(d).then(
+        async (r) => ({ status: r.status, body: (await r.json()) as { id?: string } }),
+        (e) => ({ status: 0, body: { error: String(e) } as { id?: string } }),
+      );
       await sleep(3);
       const t0 = Date.now();
       d.child.kill('SIGTERM');
       const code = await exit;
       const ms = Date.now() - t0;
-      const res = await pending.catch((e) => ({ status: 0, body: { error: String(e) } as { id?: string } }));
+      const res = await pending;
       listener.drain();
       const stopped = await waitLog(d, (l) => l.event === 'service.stopped', 1000);
       log(`SIGTERM: exit ${code} after ${ms} ms; capture HTTP ${res.status}; writes finished during shutdown: ${stopped.writes_finished}; notify: ${JSON.stringify(notes)}`);
@@ -101,13 +105,23 @@ describe('SIGTERM', () => {
       expect(ms).toBeLessThan(5000);
       expect(await closed).toBe(1001);
       expect(notes.some((n) => n.includes('STOPPING=1'))).toBe(true);
-      // the request was either finished and saved whole, or refused with 503 before it began
+      // the request was either finished and saved whole, or refused before it began (503). On a
+      // heavily loaded machine the connection may also close without an answer: when the request
+      // had not been read before the listener closed (nothing saved), or when the save outlasted
+      // the 2.5 s that shutdown waits for writes (logged; the capture, if it landed, is whole)
+      const saved = fs.readdirSync(path.join(d.dataDir, 'captures')).filter((n) => !n.startsWith('.'));
       if (res.status === 201) {
         const dir = path.join(d.dataDir, 'captures', res.body.id!);
         expect(fs.readdirSync(dir).sort()).toEqual(['image.jpg', 'mask.png', 'report.json', 'thumb.jpg']);
         expect(JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8')).id).toBe(res.body.id);
+      } else if (res.status === 0) {
+        const gaveUp = d.logs.some((l) => l.event === 'service.writes_unfinished');
+        log(`SIGTERM: no answer to the capture request; shutdown ${gaveUp ? 'gave up waiting for it' : 'closed before it was read'}; captures on disk: ${saved.length}`);
+        if (!gaveUp) expect(saved).toEqual([]);
+        for (const id of saved) expect(fs.readdirSync(path.join(d.dataDir, 'captures', id)).sort()).toEqual(['image.jpg', 'mask.png', 'report.json', 'thumb.jpg']);
       } else {
         expect(res.status).toBe(503);
+        expect(saved).toEqual([]);
       }
       expect(fs.readdirSync(path.join(d.dataDir, 'captures')).filter((n) => n.startsWith('.tmp-'))).toEqual([]);
       // no GStreamer child left behind

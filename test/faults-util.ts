@@ -84,7 +84,15 @@ export function gstPid(d: Daemon): number {
 }
 
 export async function metrics(d: Daemon): Promise<Record<string, number>> {
-  return scalarMetrics(await (await fetch(`${d.url}/metrics`)).text());
+  // A kept-alive connection the daemon closes as idle just as the next GET goes out fails with
+  // "other side closed" (seen under load); like any HTTP client, retry that idempotent GET once.
+  const get = async () => scalarMetrics(await (await fetch(`${d.url}/metrics`)).text());
+  try {
+    return await get();
+  } catch (err) {
+    if ((err as { cause?: { code?: string } }).cause?.code !== 'UND_ERR_SOCKET') throw err;
+    return get();
+  }
 }
 
 export function alive(pid: number): boolean {

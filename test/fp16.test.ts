@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { need } from './helpers/need.js';
 import { ROOT, runCli } from './helpers/daemon.js';
 
 const PY = '/usr/bin/python3';
@@ -20,7 +21,7 @@ const haveOnnx = (() => {
 const model = JSON.parse(fs.readFileSync(path.join(ROOT, 'models', 'default.json'), 'utf8')).model as string;
 const EVAL = path.join(ROOT, 'test', 'fixtures', 'eval');
 
-describe.skipIf(!haveOnnx)('FP16 copy of the shipped model (skipped: no python3-onnx)', () => {
+describe.skipIf(!need('python3-onnx', haveOnnx, 'Debian package python3-onnx'))('FP16 copy of the shipped model (skipped: no python3-onnx)', () => {
   it('converts, keeps the I/O contract, halves the file and passes the gate against FP32', { timeout: 180_000 }, async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-fp16-'));
     const out = path.join(dir, `${model}-fp16.onnx`);

@@ -10,6 +10,9 @@ import { collectFrames, type Daemon } from './helpers/daemon.js';
 import { metrics, rng, sleep, waitHealth, useFastDaemon } from './faults-util.js';
 
 const SEED = Number(process.env.CRACKSCOPE_FUZZ_SEED ?? Date.now() % 1_000_000);
+if (!Number.isSafeInteger(SEED) || SEED < 0) throw new Error(`CRACKSCOPE_FUZZ_SEED must be a non-negative integer, got ${JSON.stringify(process.env.CRACKSCOPE_FUZZ_SEED)}`);
+// printed before the run, so a run that hangs or crashes still tells how to replay its inputs
+process.stdout.write(`[fuzz] seed ${SEED} (replay: CRACKSCOPE_FUZZ_SEED=${SEED} npx vitest run test/fuzz.test.ts)\n`);
 const DURATION_MS = 10_000;
 
 type R = ReturnType<typeof rng>;

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { need } from './helpers/need.js';
 import { ConfigError } from '../server/config/load.js';
 import { PROJECT_ROOT } from '../server/config/schema.js';
 import { expandInput, inferCommand, modelGeometry } from '../server/cli/infer.js';
@@ -190,7 +191,7 @@ describe('crackscope infer (darkness-filter test model)', () => {
   });
 
   const main = path.join(PROJECT_ROOT, 'dist/server/cli/main.js');
-  test.skipIf(!fs.existsSync(main))('the built binary: exit code and stderr', () => {
+  test.skipIf(!need('the build (dist/server/cli/main.js)', fs.existsSync(main), 'npm run build'))('the built binary: exit code and stderr', () => {
     const out = path.join(tmp, 'out4');
     const r = spawnSync(process.execPath, [main, 'infer', path.join(imgDir, '03-corrupt.jpg'), path.join(imgDir, '02-clean.jpg'), '--out', out, ...base()], { encoding: 'utf8' });
     expect(r.status).toBe(1);

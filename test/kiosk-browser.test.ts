@@ -1,13 +1,15 @@
 // The kiosk in Debian's Chromium against a real `crackscope serve` on demo:// with the shipped crack
 // model: live frames and the overlay where the mask says (issue 3), gestures, threshold, capture +
 // gallery, measure + calibration, language, and the offline state with recovery (issue 5).
-// One daemon and one page are shared; the tests run in order.
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+// One daemon is shared; every test gets a fresh page (no test inherits another's zoom, overlay or
+// mode) and asserts on a frame it froze, waiting on drawn frames and polled conditions, not sleeps.
+import { describe, it, expect, beforeAll, afterAll, beforeEach, afterEach } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser, CDPSession, Page } from 'playwright-core';
+import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
 import {
-  countColour, ensureBuilt, haveChromium, launchBrowser, openKiosk, screenshotPixels, startDaemon, tap, touchGesture, waitFrames, type Daemon,
+  afterDraw, countColour, doubleTap, ensureBuilt, freezeOnCracks as freezeOn, haveChromium, launchBrowser, openKiosk, screenshotPixels, startDaemon, tap,
+  touchGesture, viewAtRest, waitFrames, type Daemon,
 } from './helpers/browser.js';
 
 const SOLID: [number, number, number] = [255, 0, 255]; // the solid overlay colour (magenta)
@@ -15,6 +17,7 @@ const SHOTS = process.env.CRACKSCOPE_SCREENSHOTS ? path.join(path.dirname(new UR
 
 let daemon: Daemon;
 let browser: Browser;
+let context: BrowserContext;
 let page: Page;
 let cdp: CDPSession;
 let errors: string[];
@@ -23,7 +26,6 @@ const hook = <T>(fn: string): Promise<T> => page.evaluate(`(() => { const k = wi
 const view = () => hook<{ zoom: number; panX: number; panY: number; scale: number }>('k.view');
 const state = () => hook<any>('k.state');
 const hideChrome = () => page.addStyleTag({ content: '#hint,#statusbar,#toolbar,#toast,#overlay-panel{display:none!important}' });
-const showChrome = () => page.evaluate(() => document.querySelectorAll('style').forEach((s) => s.textContent?.includes('#hint,#statusbar') && s.remove()));
 async function shot(name: string) {
   if (SHOTS) {
     fs.mkdirSync(SHOTS, { recursive: true });
@@ -44,28 +46,8 @@ async function setOverlay(mode: number, opacity: number, threshold: number) {
   await page.locator('#threshold').fill(String(threshold));
   await page.click('#btn-overlay');
 }
-/** waits for a live frame with plenty of crack pixels, then freezes on it */
 /** Freezes a frame with at least minPixels strong crack pixels in the left `leftFraction` of the mask. */
-async function freezeOnCracks(minPixels = 2000, leftFraction = 1) {
-  // check and freeze in one page task: a frame arriving between the two (a slow, loaded machine)
-  // must not replace the frame that was checked
-  for (let i = 0; i < 80; i++) {
-    const frozen = await page.evaluate(({ min, left }) => {
-      const k = (window as any).__crackscope;
-      const s = atob(k.mask());
-      const w = k.state.mask.width;
-      let n = 0;
-      for (let i = 0; i < s.length; i++) if (i % w < left * w && s.charCodeAt(i) >= 180) n++;
-      if (n < min) return false;
-      k.freeze();
-      return true;
-    }, { min: minPixels, left: leftFraction });
-    if (frozen) break;
-    await page.waitForTimeout(150);
-    if (i === 79) await hook('k.freeze()');
-  }
-  await page.waitForTimeout(200);
-}
+const freezeOnCracks = (minPixels = 2000, leftFraction = 1) => freezeOn(page, minPixels, leftFraction);
 
 describe.skipIf(!haveChromium())('kiosk in Chromium against crackscope serve (demo://)', () => {
   beforeAll(async () => {
@@ -73,10 +55,16 @@ describe.skipIf(!haveChromium())('kiosk in Chromium against crackscope serve (de
     // tensorrt and cuda cannot load here: the kiosk must say which provider runs and why the others did not
     daemon = await startDaemon({ source: 'demo://', extraArgs: ['--providers', 'tensorrt,cuda,cpu'] });
     browser = await launchBrowser();
-    ({ page, cdp, errors } = await openKiosk(browser, daemon.url, { query: 'idle=600' }));
-    page.setDefaultTimeout(10_000);
-    await waitFrames(page, 5);
   }, 60_000);
+
+  beforeEach(async () => {
+    ({ context, page, cdp, errors } = await openKiosk(browser, daemon.url, { query: 'idle=600' }));
+    page.setDefaultTimeout(10_000);
+    await waitFrames(page, 3);
+  });
+  afterEach(async () => {
+    await context?.close();
+  });
 
   afterAll(async () => {
     await browser?.close();
@@ -84,15 +72,14 @@ describe.skipIf(!haveChromium())('kiosk in Chromium against crackscope serve (de
   });
 
   it('shows live frames with the provider, fps, latency and browser frame time', async () => {
-    await page.waitForTimeout(1200);
     await expect.poll(() => page.textContent('#st-provider')).toBe('CPU ⓘ');
+    await expect.poll(async () => (await hook<any>('k.stats')).fps, { timeout: 15_000 }).toBeGreaterThan(1);
+    await expect.poll(async () => (await hook<any>('k.stats')).frameMsP50, { timeout: 15_000 }).toBeGreaterThan(0);
     const why = await page.getAttribute('#st-provider', 'title');
     expect(why).toMatch(/^tensorrt: .{10,}\ncuda: .{10,}$/);
-    const s = await hook<any>('k.stats');
-    expect(s.framesShown).toBeGreaterThan(3);
-    expect(s.fps).toBeGreaterThan(1);
-    expect(s.frameMsP50).toBeGreaterThan(0);
-    expect(s.decodeErrors).toBe(0);
+    // the page's stats are refreshed on a timer: poll them rather than read one snapshot
+    await expect.poll(async () => (await hook<any>('k.stats')).framesShown, { timeout: 15_000 }).toBeGreaterThan(3);
+    expect((await hook<any>('k.stats')).decodeErrors).toBe(0);
     expect(await page.textContent('#st-fps')).toMatch(/\d/);
     expect(await page.textContent('#st-conn')).toBe('已连接');
     await shot('live');
@@ -135,39 +122,40 @@ describe.skipIf(!haveChromium())('kiosk in Chromium against crackscope serve (de
   });
 
   it('the threshold slider changes the overlay at once, in the right direction', async () => {
+    await setOverlay(1, 1, 0.5);
+    await freezeOnCracks();
+    await hideChrome();
     const counts: number[] = [];
     for (const t of [0.2, 0.5, 0.9]) {
       await setRange('threshold', t);
-      await page.waitForTimeout(100);
+      await afterDraw(page);
       counts.push(countColour(await screenshotPixels(page), SOLID, 30));
     }
     expect(counts[0]).toBeGreaterThan(counts[1]);
     expect(counts[1]).toBeGreaterThan(counts[2]);
-    await setRange('threshold', 0.5);
-    await showChrome();
   });
 
   it('compare divider hides the overlay left of it', async () => {
+    await setOverlay(1, 1, 0.5);
+    await freezeOnCracks(2000, 1);
     await page.click('#btn-compare');
     await hideChrome();
-    await page.waitForTimeout(100);
+    await afterDraw(page);
     const img = await screenshotPixels(page);
     const half = img.width / 2;
     const left = countColour(img, SOLID, 30, { x: 0, y: 0, w: half - 30, h: img.height });
     const right = countColour(img, SOLID, 30, { x: half + 30, y: 0, w: half - 30, h: img.height });
     expect(left).toBe(0);
     expect(right).toBeGreaterThan(500);
-    await showChrome();
-    await page.click('#btn-compare');
   });
 
   it('pinch zooms about the finger midpoint, one finger pans, double-tap resets, wheel zooms', async () => {
-    await hook('k.backToLive()');
     const v0 = await view();
     expect(v0.zoom).toBe(1);
     // fingers 200 px apart around (600, 300) spread to 400 px: zoom ×2, the point under (600, 300) stays
     const before = await hook<[number, number]>('k.imageToScreen(0, 0)');
     await touchGesture(cdp, [{ from: [500, 300], to: [400, 300] }, { from: [700, 300], to: [800, 300] }]);
+    await viewAtRest(page);
     const v1 = await view();
     expect(v1.zoom).toBeGreaterThan(1.9);
     expect(v1.zoom).toBeLessThan(2.1);
@@ -177,22 +165,20 @@ describe.skipIf(!haveChromium())('kiosk in Chromium against crackscope serve (de
     expect(after[1] - 300).toBeCloseTo((before[1] - 300) * (v1.zoom / v0.zoom), -1);
     // one finger drags by (-120, -50): the view moves by the same amount (held before lifting: no glide)
     await touchGesture(cdp, [{ from: [600, 350], to: [480, 300] }]);
+    await viewAtRest(page);
     const v2 = await view();
     expect(v2.panX - v1.panX).toBeCloseTo(-120, -1);
     expect(v2.panY - v1.panY).toBeCloseTo(-50, -1);
     // double-tap: back to the full view
-    await tap(cdp, 500, 300);
-    await page.waitForTimeout(60);
-    await tap(cdp, 500, 300);
+    const doubles = (await state()).gestures.doubleTaps as number;
+    await doubleTap(cdp, 500, 300);
+    await expect.poll(async () => (await state()).gestures.doubleTaps).toBe(doubles + 1);
     await expect.poll(async () => (await view()).zoom).toBe(1);
     // mouse wheel zooms in, up to pixel level at most
     await page.mouse.move(500, 300);
     for (let i = 0; i < 30; i++) await page.mouse.wheel(0, -400);
     const v3 = await view();
     expect(v3.scale).toBeGreaterThanOrEqual(23.9); // 24 screen px per image pixel
-    await tap(cdp, 500, 300);
-    await page.waitForTimeout(60);
-    await tap(cdp, 500, 300);
   });
 
   it('capture: saved atomically on disk with a valid report, shown in the gallery, deletable', async () => {
@@ -235,8 +221,6 @@ describe.skipIf(!haveChromium())('kiosk in Chromium against crackscope serve (de
   });
 
   it('measure: cracks listed, tap one to highlight it; calibration scales lengths by the expected factor', async () => {
-    await hook('k.backToLive()');
-    await waitFrames(page, (await hook<any>('k.stats')).framesShown + 2);
     // a frame with cracks in its left half: the measure drawer covers the right side of the view
     await freezeOnCracks(1000, 0.5);
     await page.click('#btn-measure');
@@ -276,8 +260,7 @@ describe.skipIf(!haveChromium())('kiosk in Chromium against crackscope serve (de
     const p1 = await hook<[number, number]>('k.maskToScreen(100, 150)');
     const p2 = await hook<[number, number]>('k.maskToScreen(300, 150)');
     await tap(cdp, p1[0], p1[1]);
-    await page.waitForTimeout(400); // not a double tap
-    await tap(cdp, p2[0], p2[1]);
+    await tap(cdp, p2[0], p2[1]); // 320 screen px apart: never read as a double tap
     await page.fill('#calib-mm', '50');
     await page.click('#calib-save');
     await expect.poll(async () => (await state()).mmPerPx, { timeout: 10_000 }).not.toBeNull();

@@ -8,7 +8,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type { Browser, CDPSession, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countColour, ensureBuilt, haveChromium, launchBrowser, openKiosk, ROOT, screenshotPixels, startDaemon, tap, type Daemon } from './helpers/browser.js';
+import { afterDraw, countColour, ensureBuilt, freezeOnCracks, haveChromium, launchBrowser, openKiosk, ROOT, screenshotPixels, startDaemon, tap, type Daemon } from './helpers/browser.js';
 import { writeTinyModel } from './helpers/tiny-model.js';
 
 const W = 320, H = 256;
@@ -83,14 +83,14 @@ describe.skipIf(!haveChromium())('kiosk: two models side by side', () => {
     await page.mouse.down();
     await page.mouse.move(bx - 100, gy, { steps: 5 });
     await page.mouse.up();
-    await page.waitForTimeout(150);
+    await afterDraw(page);
     expect(await colourAt(QUAD.blue, BLUE)).toBeGreaterThan(0.8);
     // drag it past the quadrant: now the comparison model (max: crack everywhere but grey 100)
     await page.mouse.move(bx - 100, gy);
     await page.mouse.down();
     await page.mouse.move(bx + 100, gy, { steps: 5 });
     await page.mouse.up();
-    await page.waitForTimeout(150);
+    await afterDraw(page);
     expect((await state()).dividerX).toBeGreaterThan(bx);
     expect(await colourAt(QUAD.blue, BLUE_UNDER_OVERLAY)).toBeGreaterThan(0.8);
     expect(await page.textContent('#cmp-left')).toBe('max');
@@ -103,12 +103,12 @@ describe.skipIf(!haveChromium())('kiosk: two models side by side', () => {
     await page.click('#cmp-views button[data-view="toggle"]');
     await page.click('#btn-models');
     expect(await page.isVisible('#divider')).toBe(false);
-    await page.waitForTimeout(150);
+    await afterDraw(page);
     expect(await colourAt(QUAD.blue, BLUE)).toBeGreaterThan(0.8);
     const [gx, gy] = await screenOf(QUAD.grey100);
     await tap(cdp, gx, gy);
     await page.waitForFunction(() => (window as any).__crackscope.state.showOther === true, null, { timeout: 5000, polling: 100 });
-    await page.waitForTimeout(150);
+    await afterDraw(page);
     expect(await colourAt(QUAD.blue, BLUE_UNDER_OVERLAY)).toBeGreaterThan(0.8);
     expect(await page.textContent('#cmp-left')).toBe('▶ max');
     // a second tap sooner than the double-tap interval (320 ms, kiosk/src/gestures.ts) would be a
@@ -124,7 +124,7 @@ describe.skipIf(!haveChromium())('kiosk: two models side by side', () => {
     expect(await page.isVisible('#cmp-legend')).toBe(true);
     expect(await page.textContent('#legend-other')).toBe('only max');
     await page.click('#btn-models');
-    await page.waitForTimeout(150);
+    await afterDraw(page);
     expect(await colourAt(QUAD.blue, ONLY_OTHER_ON_BLUE)).toBeGreaterThan(0.8);
     expect(await colourAt(QUAD.red, ONLY_OTHER_ON_RED)).toBeGreaterThan(0.8);
     // both find a crack in grey 200: the usual overlay, not the difference colour; grey 100: neither
@@ -139,7 +139,7 @@ describe.skipIf(!haveChromium())('kiosk: two models side by side', () => {
     await page.click('#btn-models');
     await page.click('#models-list button[data-model=""]');
     await page.click('#btn-models');
-    await page.waitForTimeout(150);
+    await afterDraw(page);
     expect((await state()).compareModel).toBeNull();
     expect(await page.isVisible('#st-compare')).toBe(false);
     expect(await colourAt(QUAD.blue, BLUE)).toBeGreaterThan(0.8);
@@ -169,14 +169,16 @@ describe.skipIf(!haveChromium() || !fs.existsSync(V1))('kiosk: crackunet-v2 live
     await page.click('#cmp-views button[data-view="diff"]');
     await page.click('#btn-models');
     await page.waitForFunction(() => (window as any).__crackscope.state.compareStats, null, { timeout: 60_000, polling: 200 });
-    await page.click('#btn-freeze');
+    // freeze a frame the live model finds plenty of cracks in (the demo has crack-free frames too,
+    // where the two agree trivially or not at all), checked and frozen in one page task
+    await freezeOnCracks(page, 2000);
     const s = await page.evaluate(() => (window as any).__crackscope.state);
     // two generations of one model: they mostly agree, but not everywhere
     expect(s.compareStats.iou).toBeGreaterThan(0.3);
     expect(s.compareStats.iou).toBeLessThan(1);
     await expect.poll(() => page.textContent('#st-compare'), { timeout: 5000 }).toMatch(/^IoU 0\.\d{3} · F1 0\.\d{3} · crackunet-v2 \d+ ms · crackunet-v1 \d+ ms$/);
     // pixels only one of them finds, in their own colours: green (only the live v2), cyan (only v1)
-    await page.waitForTimeout(200);
+    await afterDraw(page);
     const img = await screenshotPixels(page);
     const green = countColour(img, [26, 230, 26], 45), cyan = countColour(img, [0, 172, 230], 45);
     expect(green + cyan).toBeGreaterThan(20);

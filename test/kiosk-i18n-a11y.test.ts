@@ -162,7 +162,7 @@ describe.skipIf(!haveChromium())('kiosk languages and accessibility', () => {
 
   it('axe-core finds no serious or critical WCAG violation in any view, in English, Arabic and Chinese', async () => {
     // two captures in the gallery, one of them a curator's
-    for (const h of [{}, { 'x-operator-pin': PIN }]) {
+    for (const h of [{}, { 'x-operator-pin': PIN }] as Record<string, string>[]) {
       const r = await fetch(`${daemon.url}/api/captures`, { method: 'POST', headers: { 'content-type': 'application/json', ...h }, body: '{}' });
       expect(r.status).toBe(201);
     }
@@ -254,7 +254,7 @@ describe.skipIf(!haveChromium())('kiosk languages and accessibility', () => {
     for (let i = 0; i < 6; i++) await page.mouse.wheel(0, -400);
     const view = () => page.evaluate(() => (window as any).__crackscope.view);
     const p0 = (await view()).panX;
-    const touch = (type: string, x: number) => cdp.send('Input.dispatchTouchEvent', { type, touchPoints: type === 'touchEnd' ? [] : [{ id: 0, x, y: 320 }] });
+    const touch = (type: 'touchStart' | 'touchMove' | 'touchEnd', x: number) => cdp.send('Input.dispatchTouchEvent', { type, touchPoints: type === 'touchEnd' ? [] : [{ id: 0, x, y: 320 }] });
     await touch('touchStart', 700);
     for (let x = 650; x > 450; x -= 50) {
       await touch('touchMove', x);

@@ -108,6 +108,63 @@ describe('CaptureStore', () => {
   });
 });
 
+describe('CaptureStore: what is listed and counted (issue 21, from surviving mutants)', () => {
+  it('a capture larger than the whole quota is kept, alone; the older ones go', async () => {
+    const { log, lines } = memLog();
+    const s = new CaptureStore({ dataDir: dir, quotaMb: 1, log });
+    await s.init();
+    const a = await s.save(files(100 * 1024));
+    const big = await s.save(files(1536 * 1024));
+    expect((await s.list()).map((c) => c.id)).toEqual([big.id]);
+    expect(lines.filter((l) => l.event === 'capture.evicted').map((l) => l.id)).toEqual([a.id]);
+  });
+
+  it('lists only capture folders, and serves files only from them', async () => {
+    const { log } = memLog();
+    const s = new CaptureStore({ dataDir: dir, quotaMb: 10, log });
+    await s.init();
+    const a = await s.save(files(10));
+    const caps = path.join(dir, 'captures');
+    for (const stray of ['notes', '.tmp-20260101T000000000Z-abcdef', '20260101T000000000Z-ABCDEF', '20260101T000000000Z-abcdef0']) {
+      fs.mkdirSync(path.join(caps, stray));
+      fs.writeFileSync(path.join(caps, stray, 'image.jpg'), 'x');
+    }
+    expect((await s.list()).map((c) => c.id)).toEqual([a.id]);
+    await expect(s.filePath('notes', 'image.jpg')).rejects.toBeInstanceOf(CaptureNotFoundError);
+    await expect(s.read('20260101T000000000Z-ABCDEF', 'image.jpg')).rejects.toBeInstanceOf(CaptureNotFoundError);
+    await expect(s.filePath(a.id, 'notes')).rejects.toBeInstanceOf(CaptureNotFoundError);
+    await expect(s.remove('notes')).rejects.toBeInstanceOf(CaptureNotFoundError);
+    expect(fs.existsSync(path.join(caps, 'notes'))).toBe(true);
+    expect(await s.filePath(a.id, 'mask.png')).toBe(path.join(caps, a.id, 'mask.png'));
+  });
+
+  it("a capture's summary: its report's fields, its bytes on disk (text counted in bytes)", async () => {
+    const { log, lines } = memLog();
+    const s = new CaptureStore({ dataDir: dir, quotaMb: 10, log });
+    await s.init();
+    const report = JSON.stringify({ createdAt: '2026-01-02T03:04:05.000Z', source: 'rtsp://***@cam/1', frameId: 77, analysis: { crack_count: 4 }, note: '裂缝' });
+    const saved = await s.save({ 'image.jpg': Buffer.alloc(300), 'mask.png': Buffer.alloc(20), 'thumb.jpg': Buffer.alloc(10), 'report.json': report });
+    const expected = { id: saved.id, createdAt: '2026-01-02T03:04:05.000Z', source: 'rtsp://***@cam/1', frameId: 77, crackCount: 4, bytes: 330 + Buffer.byteLength(report) };
+    expect(saved).toEqual(expected);
+    expect(await s.list()).toEqual([expected]);
+    expect(lines.find((l) => l.event === 'capture.saved')).toMatchObject({ id: saved.id, bytes: expected.bytes });
+    // a report of the wrong shape: the capture is still listed, with its file time and size
+    const odd = await s.save({ 'image.jpg': Buffer.alloc(5), 'mask.png': Buffer.alloc(5), 'thumb.jpg': Buffer.alloc(5), 'report.json': '{"createdAt":5,"source":1,"frameId":"7","analysis":null}' });
+    expect(Object.keys(odd).sort()).toEqual(['bytes', 'createdAt', 'id']);
+    expect(odd.bytes).toBe(15 + 56);
+    expect(Date.parse(odd.createdAt)).toBeGreaterThan(Date.now() - 60_000);
+    fs.writeFileSync(path.join(dir, 'captures', odd.id, 'report.json'), '{broken');
+    expect((await s.list()).find((c) => c.id === odd.id)).toMatchObject({ id: odd.id, bytes: 15 + 7 });
+  });
+
+  it('a store whose folder is gone lists nothing (and saves again)', async () => {
+    const { log } = memLog();
+    const s = new CaptureStore({ dataDir: path.join(dir, 'not-yet'), quotaMb: 10, log });
+    expect(await s.list()).toEqual([]);
+    expect((await s.save(files(10))).crackCount).toBe(2);
+  });
+});
+
 describe('CalibrationStore', () => {
   it('persists per source atomically and reloads', async () => {
     const { log } = memLog();

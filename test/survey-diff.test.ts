@@ -58,7 +58,7 @@ beforeAll(async () => {
   surveys = path.join(tmp, 'surveys');
   // six cracks in the margin-framed wall; 0–3 and 5 are in both visits, 4 only in the second
   cracks = wavyCracks(BW, BH, 6, 33, [3, 5, 3, 5, 5, 3], 7).map((c) => ({ ...c, points: c.points.filter(([x]) => x > M + 60 && x < M + W - 60) }));
-  const texture = await sharp({ create: { width: BW, height: BH, channels: 3, noise: { type: 'gaussian', mean: 200, sigma: 10 } } }).blur(1.2).toColourspace('srgb').png().toBuffer();
+  const texture = await sharp({ create: { width: BW, height: BH, channels: 3, background: '#000' /* sharp's types want one; unused with noise */, noise: { type: 'gaussian', mean: 200, sigma: 10 } } }).blur(1.2).toColourspace('srgb').png().toBuffer();
   grownCut = Math.floor(cracks[1].points.length * 0.75);
   const first = [cracks[0], { ...cracks[1], points: cracks[1].points.slice(0, grownCut) }, { ...cracks[2], width: 3 }, cracks[3], cracks[5]];
   const second = [cracks[0], cracks[1], { ...cracks[2], width: 9 }, cracks[3], cracks[4], cracks[5]];

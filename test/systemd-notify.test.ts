@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { need } from './helpers/need.js';
 
 import { attachSystemd, notifyStopping, watchdogIntervalMs } from '../server/systemd/index.js';
 import { DatagramListener, DatagramSender } from '../server/systemd/unix-dgram.js';
@@ -145,13 +146,13 @@ const hasDaemon = fs.existsSync(MAIN);
 
 const gstAvailable = (() => { try { execFileSync('gst-inspect-1.0', ['--version'], { stdio: 'ignore' }); return true; } catch { return false; } })();
 
-describe.skipIf(!hasDaemon)('the daemon under a fake systemd notify socket', () => {
+describe.skipIf(!need('the build (dist/server/cli/main.js)', hasDaemon, 'npm run build'))('the daemon under a fake systemd notify socket', () => {
   let child: ChildProcess | undefined;
   afterEach(() => {
     if (child && child.exitCode === null) child.kill('SIGKILL');
   });
 
-  it.skipIf(!gstAvailable)('READY=1 with a camera that delivers nothing, WATCHDOG=1 all along, live once frames come, STOPPING=1 and exit 0 on SIGTERM', async () => {
+  it.skipIf(!need('GStreamer (gst-inspect-1.0)', gstAvailable, 'Debian packages gstreamer1.0-tools and plugins'))('READY=1 with a camera that delivers nothing, WATCHDOG=1 all along, live once frames come, STOPPING=1 and exit 0 on SIGTERM', async () => {
     const sock = tmpSocketPath();
     const { messages, listener, waitFor } = listen(sock);
     try {

@@ -1,6 +1,10 @@
 // Touch, pen and mouse on the view: one finger pans, two fingers pinch-zoom about their midpoint
 // (and pan with it), double-tap resets, a flick keeps gliding (inertia); mouse drag pans and the
 // wheel zooms about the cursor. A short touch without movement is reported as a tap.
+// Velocity, the lift-while-moving check and the double-tap interval use each event's own time
+// (event.timeStamp: when the touch happened), not the time the page got round to handling it, so
+// a busy page (a frame being drawn, a mask being decoded) does not turn a flick into a stop or a
+// double tap into two taps.
 import { clampView, resetView, zoomAbout, type Geometry, type ViewState } from './viewstate.js';
 
 export interface GestureHooks {
@@ -72,7 +76,7 @@ export class Gestures {
     } catch {
       /* synthetic pointers may not be capturable */
     }
-    this.pointers.set(e.pointerId, { x: e.clientX, y: e.clientY, sx: e.clientX, sy: e.clientY, t0: performance.now() });
+    this.pointers.set(e.pointerId, { x: e.clientX, y: e.clientY, sx: e.clientX, sy: e.clientY, t0: e.timeStamp });
     if (this.pointers.size === 1) {
       this.moved = false;
       this.multi = false;
@@ -82,7 +86,7 @@ export class Gestures {
     this.lastMid = this.mid();
     this.lastDist = this.dist();
     this.vel = [0, 0];
-    this.lastMoveT = performance.now();
+    this.lastMoveT = e.timeStamp;
   }
 
   private move(e: PointerEvent): void {
@@ -96,7 +100,7 @@ export class Gestures {
     const m = this.mid();
     const [lx, ly] = this.lastMid ?? m;
     const dx = m[0] - lx, dy = m[1] - ly;
-    const now = performance.now();
+    const now = e.timeStamp;
     const dt = Math.max(1, now - this.lastMoveT);
     this.lastMoveT = now;
     if (this.pointers.size >= 2) {
@@ -132,7 +136,7 @@ export class Gestures {
       return;
     }
     if (cancelled) return;
-    const now = performance.now();
+    const now = e.timeStamp;
     if (!this.moved && !this.multi) {
       if (now - this.lastTap.t < DOUBLE_TAP_MS && Math.hypot(p.x - this.lastTap.x, p.y - this.lastTap.y) < 40) {
         this.counts.doubleTaps++;

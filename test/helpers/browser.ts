@@ -7,13 +7,31 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
 import { writeTinyModel } from './tiny-model.js';
+import { need } from './need.js';
 import { freePort, MAIN, ROOT, startDaemon as startServe, type Daemon as ServeDaemon } from './daemon.js';
 
 export { freePort, ROOT };
 
-export const CHROMIUM = process.env.CRACKSCOPE_CHROMIUM ?? '/usr/bin/chromium';
+/** Chromium: CRACKSCOPE_CHROMIUM, else the first of the usual names on PATH (Debian: chromium). */
+export const CHROMIUM = process.env.CRACKSCOPE_CHROMIUM ?? findOnPath(['chromium', 'chromium-browser', 'google-chrome-stable', 'google-chrome']) ?? '/usr/bin/chromium';
 
-export const haveChromium = () => fs.existsSync(CHROMIUM);
+function findOnPath(names: string[]): string | undefined {
+  for (const name of names) {
+    for (const dir of (process.env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
+      const p = path.join(dir, name);
+      try {
+        fs.accessSync(p, fs.constants.X_OK);
+        return p;
+      } catch {
+        /* not here */
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Whether Chromium is here; in CI its absence fails the suite instead of skipping it. */
+export const haveChromium = () => need('Chromium', fs.existsSync(CHROMIUM), `looked for ${CHROMIUM}; Debian package chromium, or CRACKSCOPE_CHROMIUM=/path/to/chrome`);
 
 /** Builds the kiosk bundle (about a second) and checks the compiled daemon is there. */
 export function ensureBuilt(): void {
@@ -136,4 +154,65 @@ export function countColour(img: { data: Uint8Array; width: number; height: numb
     }
   }
   return n;
+}
+
+/** Resolves after the page has drawn twice more: whatever was changed before is on screen (no fixed sleep). */
+export async function afterDraw(page: Page): Promise<void> {
+  await page.evaluate(() => new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r()))));
+}
+
+/**
+ * Waits for a live frame whose mask has at least `minPixels` pixels ≥ 180 in the left `leftFraction`
+ * of the mask, and freezes on it in the same page task (a frame arriving between the check and the
+ * freeze cannot replace it). Returns the frozen frame's id. Throws if no such frame comes in time.
+ */
+export async function freezeOnCracks(page: Page, minPixels = 2000, leftFraction = 1, timeout = 30_000): Promise<number> {
+  const handle = await page.waitForFunction(({ min, left }) => {
+    const k = (window as any).__crackscope;
+    if (!k || k.state.mode !== 'live' || k.state.shownFrameId < 0) return false;
+    const s = atob(k.mask());
+    const w = k.state.mask.width;
+    let n = 0;
+    for (let i = 0; i < s.length; i++) if (i % w < left * w && s.charCodeAt(i) >= 180) n++;
+    if (n < min) return false;
+    k.freeze();
+    return k.state.shownFrameId as number;
+  }, { min: minPixels, left: leftFraction }, { timeout, polling: 100 });
+  const id = (await handle.jsonValue()) as number;
+  await afterDraw(page);
+  return id;
+}
+
+/**
+ * A double tap: two 30 ms taps 50 ms apart, by the events' own timestamps (the kiosk times gestures
+ * by event.timeStamp), so the page sees a double tap however late a loaded machine delivers them.
+ */
+export async function doubleTap(cdp: CDPSession, x: number, y: number): Promise<void> {
+  await touchSequence(cdp, [[0, 'touchStart', x, y], [30, 'touchEnd'], [80, 'touchStart', x, y], [110, 'touchEnd']]);
+}
+
+/**
+ * One finger's touch events, each stamped with its own time (ms after the first), sent back to back:
+ * the gesture's timing is what the timestamps say, not how fast this process is scheduled.
+ */
+export async function touchSequence(cdp: CDPSession, events: [ms: number, type: 'touchStart' | 'touchMove' | 'touchEnd', x?: number, y?: number][]): Promise<void> {
+  const base = Date.now() / 1000;
+  await Promise.all(events.map(([ms, type, x, y]) => cdp.send('Input.dispatchTouchEvent', {
+    type, timestamp: base + ms / 1000, touchPoints: type === 'touchEnd' ? [] : [{ id: 0, x: x!, y: y! }],
+  })));
+}
+
+/** Resolves once the view has not moved for `frames` consecutive animation frames (a glide has ended). */
+export async function viewAtRest(page: Page, frames = 3, timeout = 15_000): Promise<void> {
+  await page.evaluate(() => {
+    delete (window as any).__restLast;
+  });
+  await page.waitForFunction((need) => {
+    const w = window as any;
+    const v = w.__crackscope.view;
+    const key = `${v.zoom},${v.panX},${v.panY}`;
+    w.__restCount = w.__restLast === key ? w.__restCount + 1 : 0;
+    w.__restLast = key;
+    return w.__restCount >= need;
+  }, frames, { timeout, polling: 'raf' });
 }

@@ -79,7 +79,7 @@ export async function writeBrightCrackImage(file: string, width: number, height:
 
 /** Dark cracks on a plaster-like ground (grain and soft blotches): for the real crack model. */
 export async function writePlasterCrackImage(file: string, width: number, height: number, cracks: TruthCrack[], seed = 1) {
-  const noise = await sharp({ create: { width, height, channels: 3, noise: { type: 'gaussian', mean: 200, sigma: 10 } } }).blur(1.2).toColourspace('srgb').png().toBuffer();
+  const noise = await sharp({ create: { width, height, channels: 3, background: '#000' /* sharp's types want one; unused with noise */, noise: { type: 'gaussian', mean: 200, sigma: 10 } } }).blur(1.2).toColourspace('srgb').png().toBuffer();
   const r = rng(seed);
   const blotches = Array.from({ length: 12 }, () => `<circle cx="${(r() * width).toFixed(0)}" cy="${(r() * height).toFixed(0)}" r="${(width * (0.05 + 0.1 * r())).toFixed(0)}" fill="#8a7355" fill-opacity="0.12"/>`).join('');
   const blot = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><defs><filter id="b"><feGaussianBlur stdDeviation="${(width / 60).toFixed(0)}"/></filter></defs><g filter="url(#b)">${blotches}</g></svg>`;
