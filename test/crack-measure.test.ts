@@ -143,7 +143,7 @@ describe('analyzeMask', () => {
     expect(r.speck_count).toBe(2);
     expect(r.speck_pixels).toBe(12);
     expect(crackAt(r, 300, 300)).toBe(0);
-    const keepAll = analyzeMask(m, W, H, { threshold: 0.5, minAreaPx: 1 });
+    const keepAll = analyzeMask(m, W, H, { threshold: 0.5, minAreaPx: 1, minLengthPx: 0 });
     expect(keepAll.crack_count).toBe(3);
     // a 2×2 blob (which Zhang–Suen would erase) still gets a length and a width
     const blob = keepAll.cracks.find((c) => c.area_px === 3)!;
