@@ -3,6 +3,11 @@
 //
 //   node bench/real-validate.mjs [--real ../shared/data/real] [--sets a,b] [--limit N] [--model NAME]
 //                                [--cache DIR] [--json FILE] [--providers cpu] [--threads 2]
+//                                [--opts '{"maxGapPx":40}'] [--grid FILE]
+//
+// --opts: analysis options on top of the defaults (crack-measure.ts AnalyzeOptions). --grid: a JSON
+// list of such option objects; every photo is loaded once and each is scored (one line per set
+// and option set): how the defaults in server/analysis/README.md were chosen.
 //
 // For each set's validation part (../shared/data/real/README.md; for the two sets without a split of
 // their own, the photographs models/train/pack_real.py holds out: sha1(name) % k == 0, k = 5 for
@@ -108,6 +113,8 @@ function inferMasks(set, images) {
   return (im) => path.join(dir, `${stem(im)}.mask.png`);
 }
 
+const baseOpts = JSON.parse(arg('opts', '{}'));
+const grid = arg('grid', null) ? JSON.parse(fs.readFileSync(arg('grid'), 'utf8')) : null;
 const summary = { model: `${manifest.name}@${manifest.version}`, threshold: manifest.threshold, label_min_area_px: LABEL_MIN_AREA, sets: {} };
 const wanted = (arg('sets', '') || Object.keys(SETS).join(',')).split(',');
 for (const set of wanted) {
@@ -115,26 +122,39 @@ for (const set of wanted) {
   let items = SETS[set]();
   if (LIMIT > 0) items = items.slice(0, LIMIT);
   const maskOf = inferMasks(set, items.map((i) => i.image));
-  const photos = [];
+  const loaded = [];
   for (const it of items) {
     const lab = await it.label();
     const pred = await sharp(maskOf(it.image)).toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
     if (pred.info.width !== lab.width || pred.info.height !== lab.height) throw new Error(`${it.image}: mask ${pred.info.width}x${pred.info.height} vs label ${lab.width}x${lab.height}`);
-    const p = analyzeMask(new Uint8Array(pred.data), lab.width, lab.height, { threshold: manifest.threshold });
     // the labels: pieces ≥ 20 px, centre lines measured the same way, nothing bridged or dropped by length
     const l = analyzeMask(lab.mask, lab.width, lab.height, { threshold: 0.5, minAreaPx: LABEL_MIN_AREA, hysteresis: false, maxGapPx: 0, minLengthPx: 0 });
-    photos.push({ photo: path.basename(it.image), label_count: l.crack_count, count: p.crack_count, label_length_px: Math.round(l.total_length_px * 10) / 10, length_px: Math.round(p.total_length_px * 10) / 10, bridges: p.bridges?.length ?? 0 });
+    loaded.push({ photo: path.basename(it.image), pred: new Uint8Array(pred.data), width: lab.width, height: lab.height, label_count: l.crack_count, label_length_px: Math.round(l.total_length_px * 10) / 10 });
   }
-  const withCrack = photos.filter((p) => p.label_count > 0);
-  const s = {
-    photos: photos.length,
-    within1: r3(photos.filter((p) => Math.abs(p.count - p.label_count) <= 1).length / Math.max(1, photos.length)),
-    median_count_ratio: r3(median(withCrack.map((p) => p.count / p.label_count))),
-    median_length_ratio: r3(median(photos.filter((p) => p.label_length_px > 0).map((p) => p.length_px / p.label_length_px))),
-    median_label_count: median(photos.map((p) => p.label_count)),
-    median_count: median(photos.map((p) => p.count)),
-    bridges: photos.reduce((t, p) => t + p.bridges, 0),
+  const score = (opts) => {
+    const photos = loaded.map((x) => {
+      const p = analyzeMask(x.pred, x.width, x.height, { threshold: manifest.threshold, ...opts });
+      return { photo: x.photo, label_count: x.label_count, count: p.crack_count, label_length_px: x.label_length_px, length_px: Math.round(p.total_length_px * 10) / 10, bridges: p.bridges?.length ?? 0 };
+    });
+    const withCrack = photos.filter((p) => p.label_count > 0);
+    return { photos, s: {
+      photos: photos.length,
+      within1: r3(photos.filter((p) => Math.abs(p.count - p.label_count) <= 1).length / Math.max(1, photos.length)),
+      median_count_ratio: r3(median(withCrack.map((p) => p.count / p.label_count))),
+      median_length_ratio: r3(median(photos.filter((p) => p.label_length_px > 0).map((p) => p.length_px / p.label_length_px))),
+      median_label_count: median(photos.map((p) => p.label_count)),
+      median_count: median(photos.map((p) => p.count)),
+      bridges: photos.reduce((t, p) => t + p.bridges, 0),
+    } };
   };
+  if (grid) {
+    for (const g of grid) {
+      const { s } = score({ ...baseOpts, ...g });
+      console.log(`${set.padEnd(18)} ±1 ${(100 * s.within1).toFixed(0).padStart(3)} %  count ratio ${String(s.median_count_ratio).padEnd(5)}  length ratio ${String(s.median_length_ratio).padEnd(5)}  ${JSON.stringify(g)}`);
+    }
+    continue;
+  }
+  const { photos, s } = score(baseOpts);
   summary.sets[set] = s;
   if (arg('json', null)) summary.sets[set].per_photo = photos;
   console.log(`${set.padEnd(18)} ${String(s.photos).padStart(4)} photos  count within ±1 ${(100 * s.within1).toFixed(0).padStart(3)} %  median count ratio ${s.median_count_ratio}  median length ratio ${s.median_length_ratio}  median counts ${s.median_count} vs label ${s.median_label_count}  bridges ${s.bridges}`);

@@ -47,7 +47,7 @@ export interface IdentitySettings {
   bridgeMinProb: number;
 }
 
-export const IDENTITY_DEFAULTS: IdentitySettings = { minLengthPx: 20, maxGapPx: 30, maxGapAngleDeg: 30, bridgeMinProb: 0.1 };
+export const IDENTITY_DEFAULTS: IdentitySettings = { minLengthPx: 40, maxGapPx: 50, maxGapAngleDeg: 40, bridgeMinProb: 0.1 };
 
 export interface TraceOptions extends Partial<IdentitySettings> {
   /** Douglas–Peucker tolerance for the polylines (default 0.5 px) */

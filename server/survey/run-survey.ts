@@ -15,6 +15,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type { CrackSession } from '../inference/session.js';
 import { skeletonFromMask, traceCracks } from './crack-graph.js';
+import { CONTINUE_RATIO } from '../analysis/crack-measure.js';
 import { classTotals, toGeoJson, toSvg, type CrackMapInput } from './crack-map.js';
 import { printPdf, reportHtml } from './report.js';
 import { tileFetch, tileGrid } from './tiling.js';
@@ -184,12 +185,19 @@ export async function runSurvey(opts: SurveyOptions): Promise<SurveyResult> {
 
     // ---- measure ---------------------------------------------------------------------------------
     const skeleton = await skeletonFromMask((y, rows) => maskFile.readRows(y, rows), W, H, {
-      threshold: opts.threshold, signal,
+      threshold: opts.threshold, continueThreshold: opts.threshold * CONTINUE_RATIO, signal,
       onBlock: (d, total) => opts.onProgress?.({ phase: 'measure', done: d, total, megapixels: mp }),
     });
-    maskFile.close();
-    const { cracks, branches } = traceCracks(skeleton, { minLengthPx: opts.minLengthPx });
-    const map: CrackMapInput = { width: W, height: H, mmPerPx: opts.mmPerPx, classes: opts.classes, cracks, branches };
+    // crack identity as in analyzeMask (server/analysis/crack-graph.ts): one skeleton for the whole
+    // image, so a crack is one crack across tile and block borders; bridges sample the mask file
+    let traced;
+    try {
+      traced = traceCracks(skeleton, { minLengthPx: opts.minLengthPx, probAt: (x, y) => maskFile.readAt(x, y) });
+    } finally {
+      maskFile.close();
+    }
+    const { cracks, branches, bridges } = traced;
+    const map: CrackMapInput = { width: W, height: H, mmPerPx: opts.mmPerPx, classes: opts.classes, cracks, branches, bridges };
     const totals = classTotals(map);
     const totalLength = cracks.reduce((s, c) => s + c.length_px, 0);
 
