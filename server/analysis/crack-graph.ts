@@ -54,6 +54,8 @@ export interface TraceOptions extends Partial<IdentitySettings> {
   simplifyPx?: number;
   /** crack probability × 255 at a pixel, for the bridge test; without it that test is skipped */
   probAt?: (x: number, y: number) => number;
+  /** the skeleton's spurs are already pruned (analyzeMask does it on the pixel grid): skip that pass */
+  spursPruned?: boolean;
 }
 
 export interface CrackBranch {
@@ -113,21 +115,30 @@ const TOUCH_PX = 2.5;
 
 const N8: [number, number][] = [[0, -1], [1, -1], [1, 0], [1, 1], [0, 1], [-1, 1], [-1, 0], [-1, -1]];
 
+/** Index of each point by pixel: a dense grid up to this many pixels (a frame, a photo), else binary search (a survey). */
+const DENSE_INDEX_MAX = 8_000_000;
+
 /** Neighbour links over the alive points: 4-neighbours always; a diagonal only when neither shared 4-neighbour is a point (no triangles, so staircases are chains). */
-function adjacency(s: SparseSkeleton, alive: Uint8Array) {
+function adjacency(s: SparseSkeleton, alive: Uint8Array, dense: Int32Array | null) {
   const { keys, width: W, height: H } = s;
   const n = keys.length;
-  const find = (x: number, y: number): number => {
-    if (x < 0 || y < 0 || x >= W || y >= H) return -1;
-    const k = y * W + x;
-    let lo = 0, hi = n - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1, v = keys[mid];
-      if (v === k) return alive[mid] ? mid : -1;
-      if (v < k) lo = mid + 1; else hi = mid - 1;
+  const find = dense
+    ? (x: number, y: number): number => {
+      if (x < 0 || y < 0 || x >= W || y >= H) return -1;
+      const i = dense[y * W + x];
+      return i >= 0 && alive[i] ? i : -1;
     }
-    return -1;
-  };
+    : (x: number, y: number): number => {
+      if (x < 0 || y < 0 || x >= W || y >= H) return -1;
+      const k = y * W + x;
+      let lo = 0, hi = n - 1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >> 1, v = keys[mid];
+        if (v === k) return alive[mid] ? mid : -1;
+        if (v < k) lo = mid + 1; else hi = mid - 1;
+      }
+      return -1;
+    };
   const nbr = new Int32Array(n * 8).fill(-1);
   const deg = new Uint8Array(n);
   const at = new Int32Array(8);
@@ -258,16 +269,22 @@ export function traceCracks(s: SparseSkeleton, opts: TraceOptions = {}): TraceRe
 
   // spurs: a branch from a tip to a junction no longer than 1.5·d(junction) + 1 steps comes
   // from a jagged mask edge (crack-measure.ts's rule); one round, then the graph is rebuilt
-  let { nbr, deg } = adjacency(s, alive);
-  for (const e of traceEdges(n, alive, nbr, deg)) {
+  let dense: Int32Array | null = null;
+  if (s.width * s.height <= DENSE_INDEX_MAX && n > 0) {
+    dense = new Int32Array(s.width * s.height).fill(-1);
+    for (let i = 0; i < n; i++) dense[s.keys[i]] = i;
+  }
+  let { nbr, deg } = adjacency(s, alive, dense);
+  let pruned = false;
+  if (!opts.spursPruned) for (const e of traceEdges(n, alive, nbr, deg)) {
     if (e.closed || e.pts.length < 2) continue;
     const a = e.pts[0], b = e.pts[e.pts.length - 1];
     const tipA = deg[a] === 1, tipB = deg[b] === 1;
     if (tipA === tipB) continue;
     const junction = tipA ? b : a;
-    if (deg[junction] >= 3 && e.pts.length - 1 <= 1.5 * s.dist[junction] + 1) for (const p of e.pts) if (p !== junction) alive[p] = 0;
+    if (deg[junction] >= 3 && e.pts.length - 1 <= 1.5 * s.dist[junction] + 1) for (const p of e.pts) if (p !== junction) { alive[p] = 0; pruned = true; }
   }
-  ({ nbr, deg } = adjacency(s, alive));
+  if (pruned) ({ nbr, deg } = adjacency(s, alive, dense));
 
   // pieces = connected components of the alive points; hysteresis: a piece needs a seed point
   const comp = new Int32Array(n).fill(-1);
@@ -286,8 +303,9 @@ export function traceCracks(s: SparseSkeleton, opts: TraceOptions = {}): TraceRe
     seeded.push(seed);
   }
   if (s.seed) {
-    for (let i = 0; i < n; i++) if (alive[i] && !seeded[comp[i]]) alive[i] = 0;
-    ({ nbr, deg } = adjacency(s, alive));
+    let dropped = false;
+    for (let i = 0; i < n; i++) if (alive[i] && !seeded[comp[i]]) { alive[i] = 0; dropped = true; }
+    if (dropped) ({ nbr, deg } = adjacency(s, alive, dense));
   }
   const edges = traceEdges(n, alive, nbr, deg);
   const nPieces = seeded.length;

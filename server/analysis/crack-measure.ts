@@ -238,6 +238,7 @@ export function analyzeMask(mask: Uint8Array, width: number, height: number, opt
     trace = traceCracks({ width, height, keys, dist: sd, crackPixels: fgKept.length }, {
       minLengthPx: opts.minLengthPx, maxGapPx: opts.maxGapPx, maxGapAngleDeg: opts.maxGapAngleDeg, bridgeMinProb: opts.bridgeMinProb,
       probAt: (x, y) => (x >= 0 && y >= 0 && x < width && y < height ? mask[y * width + x] : 0),
+      spursPruned: true,
     });
   }
 
