@@ -88,7 +88,14 @@ export async function skeletonFromMask(readRows: MaskRows, width: number, height
             while (st.length) { const q = st.pop()!; for (let k = 0; k < 8; k++) { const r = q + nb[k]; if (bin[r] && !seeded[r]) { seeded[r] = 1; st.push(r); } } }
           }
         }
-        const dist = distanceTransform(bin, pw, ph);
+        // widths come from the mask at the crack threshold: a faint rim continues a crack, it
+        // does not widen it (analyzeMask does the same)
+        let dist: Float32Array;
+        if (hysteresis) {
+          const hb = new Uint8Array(pw * ph);
+          for (const p of hi) hb[p] = 1;
+          dist = distanceTransform(hb, pw, ph);
+        } else dist = distanceTransform(bin, pw, ph);
         const skel = zhangSuen(bin, pw, fg);
         for (const p of skel) {
           const py = ((p / pw) | 0) - 1 + y0, px = (p % pw) - 1 + x0;
