@@ -5,6 +5,7 @@ import { describe, expect, test } from 'vitest';
 import { analyzeMask } from '../server/analysis/crack-measure.js';
 import { skeletonFromMask, traceCracks } from '../server/survey/crack-graph.js';
 import { classify, parseWidthClasses } from '../server/survey/width-classes.js';
+import { diffMaps, type MapBranch } from '../server/survey/diff.js';
 import { tileFetch, tileGrid } from '../server/survey/tiling.js';
 import { crackSvg, wavyCracks, type TruthCrack } from './helpers/synthetic-wall.js';
 
@@ -139,5 +140,28 @@ describe('width classes and tiles', () => {
     }
     expect(hits.every((v) => v === 1)).toBe(true);
     expect(() => tileGrid(W, H, { core: 100, margin: 64 })).toThrow(/multiple of 32/);
+  });
+});
+
+describe('survey-diff keeps crack identity', () => {
+  const ID = { a: 1, b: 0, tx: 0, ty: 0 };
+  const branch = (crack: number, line: [number, number][], extra: Partial<MapBranch> = {}): MapBranch => ({
+    id: `${crack}.1`, crack, line, mean_width_px: 3, max_width_px: 3, length_px: Math.hypot(line[1][0] - line[0][0], line[1][1] - line[0][1]), ...extra,
+  });
+  test('a crack that grew to ten times its length is "longer", not "new"', () => {
+    const a = [branch(1, [[100, 100], [160, 100]])];
+    const b = [branch(1, [[100, 100], [700, 100]])];
+    const d = diffMaps(a, b, ID, { sizeA: { width: 800, height: 300 }, sizeB: { width: 800, height: 300 } });
+    expect(d.changes.map((c) => c.kind)).toEqual(['longer']);
+    expect(d.changes[0].length_px).toBeGreaterThan(520);
+    expect(d.changes[0].length_px).toBeLessThan(560);
+    expect(d.not_found_in_b).toEqual([]);
+  });
+  test('a gap bridged in the earlier survey (inferred) is matched, and has no width to compare', () => {
+    const a = [branch(1, [[100, 100], [300, 100]]), { ...branch(1, [[300, 100], [340, 100]], { inferred: true, mean_width_px: 0, max_width_px: 0 }), id: '1.bridge1' }, { ...branch(1, [[340, 100], [600, 100]]), id: '1.2' }];
+    const b = [branch(7, [[100, 100], [600, 100]])];
+    const d = diffMaps(a, b, ID, { sizeA: { width: 800, height: 300 }, sizeB: { width: 800, height: 300 } });
+    expect(d.changes).toEqual([]);
+    expect(d.matched_cracks).toBe(1);
   });
 });
