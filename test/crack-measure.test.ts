@@ -257,7 +257,7 @@ describe('crack identity: one crack is one crack', () => {
   const profile = (t: number) => {
     if (t > 180 && t < 260) return 110;   // faint: p = 0.43, under the threshold, over the continue level
     if (t > 300 && t < 316) return 45;    // almost nothing for 16 px: p = 0.18
-    if (t > 316 && t < 360) return 100;   // faint again
+    if (t > 316 && t < 360) return 108;   // faint again
     return 235;
   };
   const wall = () => {
@@ -294,7 +294,7 @@ describe('crack identity: one crack is one crack', () => {
   test('each limit is a named setting, reported in px and, when calibrated, in mm', () => {
     const { m } = wall();
     const r = analyzeMask(m, W, H, { threshold, mmPerPx: 0.2 });
-    expect(r.identity).toMatchObject({ continue_threshold: expect.closeTo(0.3, 2), min_length_px: 40, max_gap_px: 50, max_gap_angle_deg: 40, bridge_min_prob: 0.1 });
+    expect(r.identity).toMatchObject({ continue_threshold: expect.closeTo(0.4, 2), min_length_px: 40, max_gap_px: 50, max_gap_angle_deg: 40, bridge_min_prob: 0.1 });
     expect(r.identity.max_gap_mm).toBeCloseTo(10, 10);
     expect(r.identity.min_length_mm).toBeCloseTo(8, 10);
     expect(r.cracks[0].inferred_length_mm).toBeCloseTo(r.cracks[0].inferred_length_px * 0.2, 10);

@@ -356,25 +356,37 @@ export function traceCracks(s: SparseSkeleton, opts: TraceOptions = {}): TraceRe
   const parent = Int32Array.from({ length: nPieces }, (_, i) => i);
   const root = (i: number): number => { while (parent[i] !== i) { parent[i] = parent[parent[i]]; i = parent[i]; } return i; };
   const cosMax = Math.cos((set.maxGapAngleDeg * Math.PI) / 180);
-  const pending: { a: number; b: number; cost: number; d: number; prob: number | null }[] = [];
-  if (set.maxGapPx > 0 && tips.length > 1) {
-    const cell = Math.max(1, set.maxGapPx);
-    const grid = new Map<string, number[]>();
-    tips.forEach((t, i) => { const k = `${Math.floor(t.at[0] / cell)},${Math.floor(t.at[1] / cell)}`; const l = grid.get(k); if (l) l.push(i); else grid.set(k, [i]); });
-    tips.forEach((t, i) => {
-      const cx = Math.floor(t.at[0] / cell), cy = Math.floor(t.at[1] / cell);
-      for (let gy = cy - 1; gy <= cy + 1; gy++) for (let gx = cx - 1; gx <= cx + 1; gx++) {
-        for (const j of grid.get(`${gx},${gy}`) ?? []) {
-          if (j <= i) continue;
-          const u = tips[j];
-          if (u.piece === t.piece) continue;
-          const dx = u.at[0] - t.at[0], dy = u.at[1] - t.at[1], d = Math.hypot(dx, dy);
-          if (d > set.maxGapPx) continue;
+  // typed arrays and a counting-sorted cell grid: a frame of noisy masks holds thousands of tips
+  const nt = tips.length;
+  const TX = new Float64Array(nt), TY = new Float64Array(nt), DX = new Float64Array(nt), DY = new Float64Array(nt);
+  const HAS = new Uint8Array(nt), PIECE = new Int32Array(nt);
+  tips.forEach((t, i) => { TX[i] = t.at[0]; TY[i] = t.at[1]; PIECE[i] = t.piece; if (t.dir) { HAS[i] = 1; DX[i] = t.dir[0]; DY[i] = t.dir[1]; } });
+  const pa: number[] = [], pb: number[] = [], pcost: number[] = [], pd: number[] = [], pprob: (number | null)[] = [];
+  if (set.maxGapPx > 0 && nt > 1) {
+    const cell = Math.max(1, set.maxGapPx), max2 = set.maxGapPx * set.maxGapPx;
+    const gw = Math.ceil(s.width / cell) + 2, gh = Math.ceil(s.height / cell) + 2;
+    const cellIdx = new Int32Array(nt);
+    const start = new Int32Array(gw * gh + 1);
+    for (let i = 0; i < nt; i++) { cellIdx[i] = (Math.floor(TY[i] / cell) + 1) * gw + Math.floor(TX[i] / cell) + 1; start[cellIdx[i] + 1]++; }
+    for (let c = 0; c < gw * gh; c++) start[c + 1] += start[c];
+    const items = new Int32Array(nt), fill = start.slice(0, gw * gh);
+    for (let i = 0; i < nt; i++) items[fill[cellIdx[i]]++] = i;
+    for (let i = 0; i < nt; i++) {
+      const c0 = cellIdx[i];
+      for (let oy = -gw; oy <= gw; oy += gw) for (let ox = -1; ox <= 1; ox++) {
+        const c = c0 + oy + ox;
+        if (c < 0 || c >= gw * gh) continue;
+        for (let q = start[c], qe = start[c + 1]; q < qe; q++) {
+          const j = items[q];
+          if (j <= i || PIECE[j] === PIECE[i]) continue;
+          const dx = TX[j] - TX[i], dy = TY[j] - TY[i], d2 = dx * dx + dy * dy;
+          if (d2 > max2) continue;
+          const d = Math.sqrt(d2);
           let cost = d;
           if (d > TOUCH_PX) {
-            if (!t.dir && !u.dir) continue;
+            if (!HAS[i] && !HAS[j]) continue;
             const vx = dx / d, vy = dy / d;
-            const ci = t.dir ? t.dir[0] * vx + t.dir[1] * vy : 1, cj = u.dir ? -(u.dir[0] * vx + u.dir[1] * vy) : 1;
+            const ci = HAS[i] ? DX[i] * vx + DY[i] * vy : 1, cj = HAS[j] ? -(DX[j] * vx + DY[j] * vy) : 1;
             if (ci < cosMax || cj < cosMax) continue;
             cost = d * (1 + (1 - ci) + (1 - cj));
           }
@@ -382,25 +394,26 @@ export function traceCracks(s: SparseSkeleton, opts: TraceOptions = {}): TraceRe
           if (opts.probAt && d > 1) {
             const steps = Math.max(1, Math.round(d));
             let sum = 0, k = 0;
-            for (let q = 1; q < steps; q++, k++) sum += opts.probAt(Math.floor(t.at[0] + (dx * q) / steps), Math.floor(t.at[1] + (dy * q) / steps));
+            for (let t = 1; t < steps; t++, k++) sum += opts.probAt(Math.floor(TX[i] + (dx * t) / steps), Math.floor(TY[i] + (dy * t) / steps));
             prob = k > 0 ? sum / k / 255 : null;
             if (prob !== null && prob < set.bridgeMinProb) continue;
           }
-          pending.push({ a: i, b: j, cost, d, prob });
+          pa.push(i); pb.push(j); pcost.push(cost); pd.push(d); pprob.push(prob);
         }
       }
-    });
+    }
   }
-  pending.sort((x, y) => x.cost - y.cost);
-  const tipUsed = new Uint8Array(tips.length);
+  const order = Uint32Array.from(pa.keys()).sort((x, y) => pcost[x] - pcost[y]);
+  const tipUsed = new Uint8Array(nt);
   const accepted: { a: number; b: number; d: number; prob: number | null }[] = [];
-  for (const p of pending) {
-    if (tipUsed[p.a] || tipUsed[p.b]) continue;
-    const ra = root(tips[p.a].piece), rb = root(tips[p.b].piece);
+  for (const k of order) {
+    const a = pa[k], b = pb[k];
+    if (tipUsed[a] || tipUsed[b]) continue;
+    const ra = root(PIECE[a]), rb = root(PIECE[b]);
     if (ra === rb) continue; // never close a loop
     parent[ra] = rb;
-    tipUsed[p.a] = tipUsed[p.b] = 1;
-    accepted.push(p);
+    tipUsed[a] = tipUsed[b] = 1;
+    accepted.push({ a, b, d: pd[k], prob: pprob[k] });
   }
 
   // ---- cracks: joined pieces; specks dropped; numbered longest first ------------------------------

@@ -8,7 +8,7 @@ import { IDENTITY_DEFAULTS, traceCracks, type CrackBridge, type IdentitySettings
 import { distanceTransform, neighbourOffsets, pruneSpurs, removeStaircases, zhangSuen } from './skeleton.js';
 
 /** Hysteresis: a crack continues down to this fraction of the crack threshold (README: measured). */
-export const CONTINUE_RATIO = 0.5;
+export const CONTINUE_RATIO = 2 / 3;
 
 export interface Box { x: number; y: number; w: number; h: number }
 export interface Point { x: number; y: number }
@@ -197,7 +197,16 @@ export function analyzeMask(mask: Uint8Array, width: number, height: number, opt
   let skelPts: number[] = [];
   if (nComp > 0) {
     const box = { x0: Math.max(0, bx0 - 1), y0: Math.max(0, by0 - 1), x1: Math.min(pw - 1, bx1 + 1), y1: Math.min(ph - 1, by1 + 1) };
+    // the spur rule works on the mask that is thinned (the hysteresis mask); widths and tip
+    // extensions on the mask at the crack threshold: a faint rim continues a crack, it does not
+    // widen it. Two transforms only when there are faint pixels.
     const dist = distanceTransform(bin, pw, ph, box);
+    let wdist = dist;
+    if (faint > 0) {
+      const hb = new Uint8Array(pw * ph);
+      for (const p of fgKept) if (mask[((p / pw) | 0) * width - width + (p % pw) - 1] >= high) hb[p] = 1;
+      wdist = distanceTransform(hb, pw, ph, box);
+    }
     let maxD = 0;
     for (const p of fgKept) if (dist[p] > maxD) maxD = dist[p];
     const sk = bin.slice();
@@ -222,14 +231,6 @@ export function analyzeMask(mask: Uint8Array, width: number, height: number, opt
     // skeleton points in image coordinates, sorted (row-major padded order is image order)
     skelPts = skel.sort((a, b) => a - b);
     const keys = new Float64Array(skelPts.length), sd = new Float32Array(skelPts.length);
-    // widths (and tip extensions) come from the mask at the crack threshold, not the hysteresis
-    // mask: a faint rim continues a crack but does not widen it
-    let wdist = dist;
-    if (faint > 0) {
-      const hb = new Uint8Array(pw * ph);
-      for (const p of fgKept) if (mask[((p / pw) | 0) * width - width + (p % pw) - 1] >= high) hb[p] = 1;
-      wdist = distanceTransform(hb, pw, ph, box);
-    }
     for (let i = 0; i < skelPts.length; i++) {
       const p = skelPts[i], py = (p / pw) | 0;
       keys[i] = (py - 1) * width + (p - py * pw - 1);
@@ -238,7 +239,6 @@ export function analyzeMask(mask: Uint8Array, width: number, height: number, opt
     trace = traceCracks({ width, height, keys, dist: sd, crackPixels: fgKept.length }, {
       minLengthPx: opts.minLengthPx, maxGapPx: opts.maxGapPx, maxGapAngleDeg: opts.maxGapAngleDeg, bridgeMinProb: opts.bridgeMinProb,
       probAt: (x, y) => (x >= 0 && y >= 0 && x < width && y < height ? mask[y * width + x] : 0),
-      spursPruned: true,
     });
   }
 
