@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { CrackSession } from '../inference/session.js';
-import { skeletonFromMask, traceCracks } from './crack-graph.js';
+import { IDENTITY_DEFAULTS, skeletonFromMask, traceCracks } from './crack-graph.js';
 import { CONTINUE_RATIO } from '../analysis/crack-measure.js';
 import { classTotals, toGeoJson, toSvg, type CrackMapInput } from './crack-map.js';
 import { printPdf, reportHtml } from './report.js';
@@ -200,6 +200,7 @@ export async function runSurvey(opts: SurveyOptions): Promise<SurveyResult> {
     const map: CrackMapInput = { width: W, height: H, mmPerPx: opts.mmPerPx, classes: opts.classes, cracks, branches, bridges };
     const totals = classTotals(map);
     const totalLength = cracks.reduce((s, c) => s + c.length_px, 0);
+    const inferredLength = cracks.reduce((s, c) => s + c.inferred_length_px, 0);
 
     // ---- outputs ---------------------------------------------------------------------------------
     const steps = 7;
@@ -254,10 +255,11 @@ export async function runSurvey(opts: SurveyOptions): Promise<SurveyResult> {
       // this process's peak resident memory so far (model, libvips and JS together; Chromium for the PDF is another process)
       peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
       width_classes: totals.length ? totals : null,
-      totals: { cracks: cracks.length, branches: branches.length, length_px: r2(totalLength), crack_pixels: skeleton.crackPixels, ...(k === null ? {} : { length_mm: r2(totalLength * k) }) },
+      totals: { cracks: cracks.length, branches: branches.length, bridges: bridges.length, length_px: r2(totalLength), inferred_length_px: r2(inferredLength), crack_pixels: skeleton.crackPixels, ...(k === null ? {} : { length_mm: r2(totalLength * k), inferred_length_mm: r2(inferredLength * k) }) },
+      identity: { ...IDENTITY_DEFAULTS, ...(opts.minLengthPx !== undefined ? { minLengthPx: opts.minLengthPx } : {}), continueThreshold: r2(opts.threshold * CONTINUE_RATIO) },
       outputs: { mask: 'mask.tif', overlay: overlayName, overview: 'overview.jpg', geojson: 'crackmap.geojson', svg: 'crackmap.svg', report: 'report.html', pdf: 'report.pdf', dzi: 'dzi/image.dzi' },
       cracks: cracks.map((c) => ({
-        id: c.id, length_px: r2(c.length_px), mean_width_px: r2(c.mean_width_px), max_width_px: r2(c.max_width_px),
+        id: c.id, length_px: r2(c.length_px), inferred_length_px: r2(c.inferred_length_px), bridges: c.bridges, mean_width_px: r2(c.mean_width_px), max_width_px: r2(c.max_width_px),
         ...(k === null ? {} : { length_mm: r2(c.length_px * k), mean_width_mm: Math.round(c.mean_width_px * k * 1e4) / 1e4, max_width_mm: Math.round(c.max_width_px * k * 1e4) / 1e4, width_class: geoClass(map, c.mean_width_px) }),
         branches: c.branches, endpoints: c.endpoints, bbox: c.bbox,
       })),
