@@ -5,10 +5,12 @@
 // Runs off the hot path (a frozen frame, a capture, a still image): typed-array passes over the
 // mask (threshold, components, distance transform, thinning), then graph work over the skeleton.
 import { IDENTITY_DEFAULTS, traceCracks, type CrackBridge, type IdentitySettings, type TraceResult } from './crack-graph.js';
-import { distanceTransform, neighbourOffsets, pruneSpurs, removeStaircases, zhangSuen } from './skeleton.js';
+import { distanceTransform, localDistance, neighbourOffsets, pruneSpurs, removeStaircases, zhangSuen } from './skeleton.js';
 
 /** Hysteresis: a crack continues down to this fraction of the crack threshold (README: measured). */
 export const CONTINUE_RATIO = 2 / 3;
+/** distances searched pixel by pixel up to this radius; a wider crack gets a distance transform */
+const LOCAL_MAX_R = 8;
 
 export interface Box { x: number; y: number; w: number; h: number }
 export interface Point { x: number; y: number }
@@ -196,22 +198,38 @@ export function analyzeMask(mask: Uint8Array, width: number, height: number, opt
   let trace: TraceResult = { cracks: [], branches: [], bridges: [], pointCrack: new Int32Array(0) };
   let skelPts: number[] = [];
   if (nComp > 0) {
+    // Distances (as distanceTransform: pixel centre to the nearest background centre) are needed
+    // at centre-line pixels only, so they are found there, ring by ring (localDistance): on the
+    // thinned (hysteresis) mask for the spur rule, and on the mask at the crack threshold for widths
+    // and tip extensions — a faint rim continues a crack, it does not widen it.
+    const inLow = (x: number, y: number) => bin[(y + 1) * pw + x + 1] === 1;
+    const inHigh = (x: number, y: number) => bin[(y + 1) * pw + x + 1] === 1 && mask[y * width + x] >= high;
+    // a wide crack (a search past LOCAL_MAX_R) makes one transform of the frame cheaper
     const box = { x0: Math.max(0, bx0 - 1), y0: Math.max(0, by0 - 1), x1: Math.min(pw - 1, bx1 + 1), y1: Math.min(ph - 1, by1 + 1) };
-    // the spur rule works on the mask that is thinned (the hysteresis mask); widths and tip
-    // extensions on the mask at the crack threshold: a faint rim continues a crack, it does not
-    // widen it. Two transforms only when there are faint pixels.
-    const dist = distanceTransform(bin, pw, ph, box);
-    let wdist = dist;
-    if (faint > 0) {
+    let lowDT: Float32Array | null = null, highDT: Float32Array | null = null;
+    const dist = new Float32Array(pw * ph);
+    const distAt = (p: number) => {
+      if (lowDT) return lowDT[p];
+      const py = (p / pw) | 0, d = localDistance(inLow, p - py * pw - 1, py - 1, LOCAL_MAX_R);
+      if (d >= 0) return d;
+      lowDT = distanceTransform(bin, pw, ph, box);
+      return lowDT[p];
+    };
+    const widthDistAt = (p: number) => {
+      if (faint === 0) return dist[p];
+      if (highDT) return highDT[p];
+      const py = (p / pw) | 0, d = localDistance(inHigh, p - py * pw - 1, py - 1, LOCAL_MAX_R);
+      if (d >= 0) return d;
       const hb = new Uint8Array(pw * ph);
-      for (const p of fgKept) if (mask[((p / pw) | 0) * width - width + (p % pw) - 1] >= high) hb[p] = 1;
-      wdist = distanceTransform(hb, pw, ph, box);
-    }
-    let maxD = 0;
-    for (const p of fgKept) if (dist[p] > maxD) maxD = dist[p];
+      for (const q of fgKept) if (mask[((q / pw) | 0) * width - width + (q % pw) - 1] >= high) hb[q] = 1;
+      highDT = distanceTransform(hb, pw, ph, box);
+      return highDT[p];
+    };
     const sk = bin.slice();
     let skel = zhangSuen(sk, pw, fgKept);
     skel = removeStaircases(sk, pw, skel);
+    let maxD = 0;
+    for (const p of skel) { const d = (dist[p] = distAt(p)); if (d > maxD) maxD = d; }
     skel = pruneSpurs(sk, pw, skel, dist, maxD);
     skel = removeStaircases(sk, pw, skel);
     for (const p of skel) cSkel[comp[p]]++;
@@ -223,7 +241,9 @@ export function analyzeMask(mask: Uint8Array, width: number, height: number, opt
       const best = new Int32Array(nComp + 1).fill(-1);
       for (const p of fgKept) {
         const c = comp[p];
-        if (cSkel[c] === 0 && (best[c] < 0 || dist[p] > dist[best[c]])) best[c] = p;
+        if (cSkel[c] !== 0) continue;
+        dist[p] = distAt(p);
+        if (best[c] < 0 || dist[p] > dist[best[c]]) best[c] = p;
       }
       for (let c = 1; c <= nComp; c++) if (best[c] >= 0) { sk[best[c]] = 1; skel.push(best[c]); cSkel[c] = 1; }
     }
@@ -234,7 +254,7 @@ export function analyzeMask(mask: Uint8Array, width: number, height: number, opt
     for (let i = 0; i < skelPts.length; i++) {
       const p = skelPts[i], py = (p / pw) | 0;
       keys[i] = (py - 1) * width + (p - py * pw - 1);
-      sd[i] = wdist[p];
+      sd[i] = widthDistAt(p);
     }
     trace = traceCracks({ width, height, keys, dist: sd, crackPixels: fgKept.length }, {
       minLengthPx: opts.minLengthPx, maxGapPx: opts.maxGapPx, maxGapAngleDeg: opts.maxGapAngleDeg, bridgeMinProb: opts.bridgeMinProb,
