@@ -220,14 +220,16 @@ describe('analyzeMask', () => {
     for (const v of m) if (v >= 128) cover++;
     const times: number[] = [];
     let r = analyzeMask(m, W, H, { threshold: 0.5 });
+    // CPU time, not wall time: on a shared CI machine the wall clock mostly measures the others
     for (let i = 0; i < 15; i++) {
-      const t = performance.now();
+      const c = process.cpuUsage();
       r = analyzeMask(m, W, H, { threshold: 0.5 });
-      times.push(performance.now() - t);
+      const d = process.cpuUsage(c);
+      times.push((d.user + d.system) / 1000);
     }
     times.sort((a, b) => a - b);
     const median = times[7];
-    console.log(`analyzeMask 384x640: median ${median.toFixed(1)} ms, min ${times[0].toFixed(1)} ms; ${(100 * cover / (W * H)).toFixed(1)} % crack pixels, ${r.crack_count} cracks, ${r.total_length_px.toFixed(0)} px total length`);
+    console.log(`analyzeMask 384x640: CPU median ${median.toFixed(1)} ms, min ${times[0].toFixed(1)} ms; ${(100 * cover / (W * H)).toFixed(1)} % crack pixels, ${r.crack_count} cracks, ${r.total_length_px.toFixed(0)} px total length`);
     expect(r.crack_count).toBeGreaterThan(0);
     expect(median).toBeLessThan(150); // generous for slow CI machines; the target is < 30 ms
   });
