@@ -54,8 +54,6 @@ export interface TraceOptions extends Partial<IdentitySettings> {
   simplifyPx?: number;
   /** crack probability × 255 at a pixel, for the bridge test; without it that test is skipped */
   probAt?: (x: number, y: number) => number;
-  /** the skeleton's spurs are already pruned (analyzeMask does it on the pixel grid): skip that pass */
-  spursPruned?: boolean;
 }
 
 export interface CrackBranch {
@@ -276,7 +274,7 @@ export function traceCracks(s: SparseSkeleton, opts: TraceOptions = {}): TraceRe
   }
   let { nbr, deg } = adjacency(s, alive, dense);
   let pruned = false;
-  if (!opts.spursPruned) for (const e of traceEdges(n, alive, nbr, deg)) {
+  for (const e of traceEdges(n, alive, nbr, deg)) {
     if (e.closed || e.pts.length < 2) continue;
     const a = e.pts[0], b = e.pts[e.pts.length - 1];
     const tipA = deg[a] === 1, tipB = deg[b] === 1;

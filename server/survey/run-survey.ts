@@ -256,7 +256,12 @@ export async function runSurvey(opts: SurveyOptions): Promise<SurveyResult> {
       peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
       width_classes: totals.length ? totals : null,
       totals: { cracks: cracks.length, branches: branches.length, bridges: bridges.length, length_px: r2(totalLength), inferred_length_px: r2(inferredLength), crack_pixels: skeleton.crackPixels, ...(k === null ? {} : { length_mm: r2(totalLength * k), inferred_length_mm: r2(inferredLength * k) }) },
-      identity: { ...IDENTITY_DEFAULTS, ...(opts.minLengthPx !== undefined ? { minLengthPx: opts.minLengthPx } : {}), continueThreshold: r2(opts.threshold * CONTINUE_RATIO) },
+      // the crack-identity settings (server/analysis/README.md), named as in analyzeMask's report
+      identity: {
+        continue_threshold: r2(opts.threshold * CONTINUE_RATIO), min_length_px: opts.minLengthPx ?? IDENTITY_DEFAULTS.minLengthPx,
+        max_gap_px: IDENTITY_DEFAULTS.maxGapPx, max_gap_angle_deg: IDENTITY_DEFAULTS.maxGapAngleDeg, bridge_min_prob: IDENTITY_DEFAULTS.bridgeMinProb,
+        ...(k === null ? {} : { min_length_mm: r2((opts.minLengthPx ?? IDENTITY_DEFAULTS.minLengthPx) * k), max_gap_mm: r2(IDENTITY_DEFAULTS.maxGapPx * k) }),
+      },
       outputs: { mask: 'mask.tif', overlay: overlayName, overview: 'overview.jpg', geojson: 'crackmap.geojson', svg: 'crackmap.svg', report: 'report.html', pdf: 'report.pdf', dzi: 'dzi/image.dzi' },
       cracks: cracks.map((c) => ({
         id: c.id, length_px: r2(c.length_px), inferred_length_px: r2(c.inferred_length_px), bridges: c.bridges, mean_width_px: r2(c.mean_width_px), max_width_px: r2(c.max_width_px),
