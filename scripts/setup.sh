@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything `npm start` / `npm test` need on a fresh machine: Debian packages (GStreamer; for tests
-# also Chromium, shellcheck, CJK fonts), node_modules, and the build. Each step is skipped when done.
+# also Chromium, shellcheck, CJK fonts, redis-server), node_modules, and the build. Each step is skipped when done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 want_tests=0
@@ -15,6 +15,8 @@ if ((want_tests)); then
   command -v shellcheck >/dev/null || pkgs+=(shellcheck)
   command -v systemd-analyze >/dev/null || pkgs+=(systemd)
   fc-list 2>/dev/null | grep -qi 'noto sans cjk' || pkgs+=(fonts-noto-cjk)
+  # survey campaigns: test/campaign.test.ts starts a redis-server of its own on a free loopback port
+  command -v redis-server >/dev/null || pkgs+=(redis-server)
   # the FP16 conversion (scripts/onnx_fp16.py) that test/fp16.test.ts compares against FP32
   /usr/bin/python3 -c 'import onnx' 2>/dev/null || pkgs+=(python3-onnx)
 fi

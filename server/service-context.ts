@@ -45,6 +45,8 @@ export interface PipelineStatus {
 /** The running pipeline. Emits 'frame' (ProcessedFrame) and 'status' (PipelineStatus) when it changes. */
 export interface PipelineHandle extends EventEmitter {
   status(): PipelineStatus;
+  /** How long the oldest unfinished model run has been going (ms, 0 when idle): the watchdog's view of the inference worker. */
+  inferenceBusyMs?(): number;
   /** A recently processed frame by id (a small ring is kept, so a frozen kiosk frame can be saved), or the latest. */
   recent(frameId?: number): ProcessedFrame | undefined;
 }

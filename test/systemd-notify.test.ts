@@ -93,42 +93,44 @@ describe('sd_notify module', () => {
     expect(got).toEqual(['READY=1']);
   });
 
-  it('READY after the first frame, WATCHDOG only while frames flow, STOPPING on request', async () => {
+  it('READY at once (no camera needed), WATCHDOG while the process is healthy whether or not frames flow, paused only for a hung model run', async () => {
     const sock = tmpSocketPath();
     const { messages, listener, waitFor } = listen(sock);
     cleanups.push(() => listener.close());
     const p = new FakePipeline();
+    let busyMs = 0;
+    (p as unknown as { inferenceBusyMs(): number }).inferenceBusyMs = () => busyMs;
     const h = attachSystemd(fakeContext(p, 300), { NOTIFY_SOCKET: sock, WATCHDOG_USEC: '100000' });
     cleanups.push(() => h.stop());
-    await sleep(200);
-    listener.drain();
-    expect(messages.some((m) => /READY=1|WATCHDOG=1/.test(m.msg))).toBe(false);
-    expect(messages[0]?.msg).toMatch(/^STATUS=starting/);
-
-    const feeder = setInterval(() => p.frame(), 20);
-    const ready = await waitFor((m) => m.includes('READY=1'), 2000);
-    expect(ready.msg).toMatch(/STATUS=live: first mask produced on CPU .* — not tensorrt: no TensorRT engine for this model at 32x32$/);
-    const from = messages.length;
+    // HTTP and the model are up when attachSystemd is called: ready, with no frame yet
+    const ready = await waitFor((m) => m.includes('READY=1'), 1000);
+    expect(ready.msg).toMatch(/STATUS=ready, waiting for the first frame \(CPU, model tiny 0\) — not tensorrt: no TensorRT engine for this model at 32x32$/);
+    // no camera at all: the pings go on
+    let from = messages.length;
     await sleep(400);
     listener.drain();
-    const pings = messages.slice(from).filter((m) => m.msg === 'WATCHDOG=1');
-    expect(pings.length).toBeGreaterThanOrEqual(3); // every 50 ms; 8 expected, slack for a loaded machine
+    expect(messages.slice(from).filter((m) => m.msg === 'WATCHDOG=1').length).toBeGreaterThanOrEqual(3); // every 50 ms; 8 expected
 
-    clearInterval(feeder); // the source stalls
+    const feeder = setInterval(() => p.frame(), 20);
+    await waitFor((m) => /^STATUS=live: first mask produced on CPU/.test(m), 2000);
+    clearInterval(feeder); // the camera is unplugged
     p.st = { ...p.st, state: 'source-down', reason: 'camera unplugged' };
     p.emit('status', p.status());
     await waitFor((m) => m.startsWith('STATUS=source down: camera unplugged'), 1000);
-    await waitFor((m) => m.startsWith('STATUS=stalled'), 1500);
-    listener.drain();
-    const stallFrom = messages.length;
+    from = messages.length;
     await sleep(400);
     listener.drain();
-    expect(messages.slice(stallFrom).filter((m) => m.msg === 'WATCHDOG=1')).toHaveLength(0);
+    expect(messages.slice(from).filter((m) => m.msg === 'WATCHDOG=1').length, 'camera loss does not stop the pings').toBeGreaterThanOrEqual(3);
 
-    const resume = messages.length;
-    const feeder2 = setInterval(() => p.frame(), 20);
-    await waitFor((m) => m === 'WATCHDOG=1', 1000, resume);
-    clearInterval(feeder2);
+    busyMs = 60_000; // a model run that never returns: pings stop, systemd restarts us
+    await waitFor((m) => m.startsWith('STATUS=hung: a model run has not returned'), 1000);
+    listener.drain();
+    from = messages.length;
+    await sleep(400);
+    listener.drain();
+    expect(messages.slice(from).filter((m) => m.msg === 'WATCHDOG=1')).toHaveLength(0);
+    busyMs = 0;
+    await waitFor((m) => m === 'WATCHDOG=1', 1000, messages.length);
 
     notifyStopping('SIGTERM');
     await waitFor((m) => m.startsWith('STOPPING=1\nSTATUS=stopping: SIGTERM'), 1000);
@@ -141,35 +143,15 @@ describe('sd_notify module', () => {
 const MAIN = process.env.CRACKSCOPE_TEST_MAIN ?? path.join(ROOT, 'dist/server/cli/main.js');
 const hasDaemon = fs.existsSync(MAIN);
 
-/** Every descendant pid of `pid` (from /proc). */
-function descendants(pid: number): { pid: number; comm: string }[] {
-  const kids: { pid: number; ppid: number; comm: string }[] = [];
-  for (const d of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
-      const m = /^\d+ \((.*)\) \S (\d+)/.exec(stat);
-      if (m) kids.push({ pid: Number(d), ppid: Number(m[2]), comm: m[1] });
-    } catch { /* gone */ }
-  }
-  const out: { pid: number; comm: string }[] = [];
-  const walk = (p: number) => { for (const k of kids.filter((k) => k.ppid === p)) { out.push(k); walk(k.pid); } };
-  walk(pid);
-  return out;
-}
-
 const gstAvailable = (() => { try { execFileSync('gst-inspect-1.0', ['--version'], { stdio: 'ignore' }); return true; } catch { return false; } })();
 
 describe.skipIf(!hasDaemon)('the daemon under a fake systemd notify socket', () => {
   let child: ChildProcess | undefined;
-  let stopped: number[] = [];
   afterEach(() => {
-    for (const pid of stopped) { try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ } }
-    stopped = [];
     if (child && child.exitCode === null) child.kill('SIGKILL');
   });
 
-  it.skipIf(!gstAvailable)('READY=1, periodic WATCHDOG=1, pings stop when the source stalls, STOPPING=1 and exit 0 on SIGTERM', async () => {
+  it.skipIf(!gstAvailable)('READY=1 with a camera that delivers nothing, WATCHDOG=1 all along, live once frames come, STOPPING=1 and exit 0 on SIGTERM', async () => {
     const sock = tmpSocketPath();
     const { messages, listener, waitFor } = listen(sock);
     try {
@@ -178,10 +160,11 @@ describe.skipIf(!hasDaemon)('the daemon under a fake systemd notify socket', () 
       // a tiny real model keeps this test about systemd, not about inference speed
       const modelsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-models-'));
       writeTinyModel(modelsDir, 'tiny', { height: 64, width: 96 });
-      // gst-launch-1.0 on PATH is a wrapper: while the stall flag exists, a capture process the
-      // daemon starts to recover produces nothing (it sleeps), so the stall lasts
+      // gst-launch-1.0 on PATH is a wrapper: while the flag exists, a capture process produces
+      // nothing (it sleeps) — a camera that is missing or hung from the start
       const binDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-bin-'));
       const stallFlag = path.join(binDir, 'stall');
+      fs.writeFileSync(stallFlag, '');
       const realGst = execFileSync('sh', ['-c', 'command -v gst-launch-1.0'], { encoding: 'utf8' }).trim();
       fs.writeFileSync(path.join(binDir, 'gst-launch-1.0'), `#!/bin/sh\nif [ -e '${stallFlag}' ]; then exec sleep 600; fi\nexec '${realGst}' "$@"\n`, { mode: 0o755 });
       child = spawn(process.execPath, [MAIN, 'serve', '--source', 'test://', '--port', String(port), '--providers', 'cpu', '--source-stall-ms', '1500', '--models-dir', modelsDir], {
@@ -194,37 +177,22 @@ describe.skipIf(!hasDaemon)('the daemon under a fake systemd notify socket', () 
       const exited = new Promise<number | null>((r) => child!.on('exit', (code) => r(code)));
 
       const early = exited.then((code) => { throw new Error(`daemon exited early (${code})`); });
-      await Promise.race([waitFor((m) => m.split('\n').includes('READY=1'), 60_000), early]).catch((e) => { throw new Error(`${e.message}\n--- daemon output ---\n${out.join('').slice(-4000)}`); });
+      const ready = await Promise.race([waitFor((m) => m.split('\n').includes('READY=1'), 60_000), early]).catch((e) => { throw new Error(`${e.message}\n--- daemon output ---\n${out.join('').slice(-4000)}`); });
       early.catch(() => undefined);
+      expect(ready.msg).toMatch(/STATUS=ready, waiting for the first frame/);
+      // no frame for longer than the stall limit and the watchdog timeout: pings go on, the service stays up
       const afterReady = messages.length;
-      await sleep(1500);
+      await sleep(2500);
       listener.drain();
       const pings = messages.slice(afterReady).filter((m) => m.msg.split('\n').includes('WATCHDOG=1'));
-      expect(pings.length).toBeGreaterThanOrEqual(4); // every 200 ms
+      expect(pings.length).toBeGreaterThanOrEqual(6); // every 200 ms
+      expect(child.exitCode).toBeNull();
+      expect(messages.some((m) => /^STATUS=(source down|ready, waiting)/m.test(m.msg))).toBe(true);
 
-      // stall the source: SIGSTOP the GStreamer child(ren) of the daemon
-      const gstChildren = () => descendants(child!.pid!).filter((p) => /gst|launch/i.test(p.comm));
-      expect(gstChildren().length, `GStreamer child of the daemon; children: ${JSON.stringify(descendants(child.pid!))}`).toBeGreaterThan(0);
-      // stall: SIGSTOP the running GStreamer child; any capture process started to recover sleeps
-      fs.writeFileSync(stallFlag, '');
-      const freeze = () => { for (const p of gstChildren()) if (!stopped.includes(p.pid)) { try { process.kill(p.pid, 'SIGSTOP'); stopped.push(p.pid); } catch { /* gone */ } } };
-      freeze();
-      const freezer = setInterval(freeze, 20);
-      const stallAt = Date.now();
-      // pings must stop once the last frame is older than sourceStallMs (1500 ms), plus one interval
-      await sleep(1500 + 1000);
-      listener.drain();
-      const quietFrom = messages.length;
-      await sleep(1200);
-      listener.drain();
-      const late = messages.slice(quietFrom).filter((m) => m.msg.split('\n').includes('WATCHDOG=1'));
-      expect(late, `pings after stall at +${Date.now() - stallAt} ms\n--- daemon output ---\n${out.join("").split("\n").filter((l) => !/"level":"debug"/.test(l)).slice(-25).join("\n")}`).toHaveLength(0);
-      expect(messages.some((m) => /^STATUS=(stalled|source down)/m.test(m.msg))).toBe(true);
-
-      clearInterval(freezer);
+      // the camera comes: the source's own restart picks it up, STATUS says live
       fs.rmSync(stallFlag, { force: true });
-      for (const pid of stopped) { try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ } }
-      stopped = [];
+      await waitFor((m) => /^STATUS=live: first mask produced/m.test(m), 20_000);
+
       const beforeTerm = messages.length;
       child.kill('SIGTERM');
       const code = await Promise.race([exited, sleep(20_000).then(() => 'timeout' as const)]);

@@ -15,7 +15,7 @@ import { CONFIG_KEY_NAMES, envName } from '../server/config/schema.js';
 import { loadConfig } from '../server/config/load.js';
 
 const ROOT = path.resolve(__dirname, '..');
-const UNITS = ['crackscope.service', 'crackscope-kiosk.service'];
+const UNITS = ['crackscope.service', 'crackscope-kiosk.service', 'crackscope-worker.service', 'crackscope-clocks.service', 'crackscope-argus-watch.service', 'crackscope-argus-watch.timer'];
 const has = (bin: string) => spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0;
 
 function unitText(name: string) {
@@ -79,12 +79,31 @@ describe('unit contents', () => {
     expect(one('ExecStart')).toMatch(/main\.js serve$/);
   });
 
+  it('crackscope.service keeps the GPU and camera nodes, /tmp and an offline boot working on systemd 245/249 (JetPack 5/6)', () => {
+    const d = directives(unitText('crackscope.service'));
+    const one = (k: string) => d.get(k)?.at(-1);
+    // ProtectClock=yes adds DeviceAllow=char-rtc before systemd 252, which closes the device cgroup
+    // to /dev/nvhost-*, /dev/nvmap, /dev/video*; any DeviceAllow= or a closed policy would do the same
+    expect(d.has('ProtectClock')).toBe(false);
+    expect(d.has('DeviceAllow')).toBe(false);
+    expect(one('DevicePolicy') ?? 'auto').toBe('auto');
+    expect(one('PrivateDevices')).toBe('no');
+    // ProtectSystem=strict + PrivateTmp=no: /tmp is read-only; temp files go to the runtime dir
+    expect(one('RuntimeDirectory')).toBe('crackscope');
+    expect(d.get('Environment')?.join(' ')).toMatch(/\bTMPDIR=\/run\/crackscope\b/);
+    // only rtsp:// needs the network; an offline device must not wait for network-online at boot
+    expect([...(d.get('After') ?? []), ...(d.get('Wants') ?? [])].join(' ')).not.toMatch(/network-online/);
+    expect(d.get('Wants')?.join(' ')).toMatch(/nvargus-daemon\.service/);
+  });
+
   it('crackscope-kiosk.service: after the service is ready, restarted if it dies, on the local kiosk URL', () => {
     const d = directives(unitText('crackscope-kiosk.service'));
     expect(d.get('After')?.join(' ')).toMatch(/crackscope\.service/);
     expect(d.get('Wants')?.join(' ')).toMatch(/crackscope\.service/);
     expect(d.get('Restart')?.at(-1)).toBe('always');
-    expect(d.get('ExecStart')?.at(-1)).toMatch(/^\/usr\/bin\/cage .*--kiosk/);
+    // X11 (xinit + NVIDIA's Tegra X driver), not cage/wlroots (audit 6); the session script runs Chromium --kiosk
+    expect(d.get('ExecStart')?.at(-1)).toMatch(/^\/usr\/bin\/xinit \/opt\/crackscope\/deploy\/jetson\/kiosk-session\.sh -- \S*Xorg :0 vt1/);
+    expect(fs.readFileSync(path.join(ROOT, 'deploy/jetson/kiosk-session.sh'), 'utf8')).toMatch(/--kiosk/);
     expect(d.get('Environment')?.join(' ')).toMatch(/CRACKSCOPE_KIOSK_URL=http:\/\/127\.0\.0\.1:8080\//);
   });
 
@@ -148,12 +167,18 @@ describe('build-onnxruntime.sh --check', () => {
     const jp5 = check('# R35 (release), REVISION: 4.1, GCID: 33958178, BOARD: t186ref, EABI: aarch64, DATE: Tue Aug  1 19:57:35 UTC 2023\n');
     expect(jp5.status, jp5.stderr).toBe(0);
     expect(jp5.stdout).toMatch(/JetPack 5\.1/);
-    expect(jp5.stdout).toMatch(/v1\.17\.3/);
+    expect(jp5.stdout).toMatch(/v1\.16\.3/); // NVIDIA's pin for r35; cuda only (audit 4)
+    expect(jp5.stdout).toMatch(/cuda only: no TensorRT FP16 on JetPack 5/);
+    expect(jp5.stdout).not.toMatch(/--use_tensorrt/);
+    expect(jp5.stdout).toMatch(/jobs: +\d+ \(RAM only, swap not counted\), --nvcc_threads 1/);
     expect(jp5.stdout).toMatch(/GB free needed/);
     expect(jp5.stdout).toMatch(/time: .* h/);
     const jp6 = check('# R36 (release), REVISION: 4.3, GCID: 38968081, BOARD: generic, EABI: aarch64, DATE: Wed Jan  8 01:49:37 UTC 2025\n');
     expect(jp6.status, jp6.stderr).toBe(0);
     expect(jp6.stdout).toMatch(/JetPack 6\.1\/6\.2.*|v1\.20\.2/);
+    expect(jp6.stdout).toMatch(/--use_tensorrt --use_cuda --build_nodejs/);
+    const jp60 = check('# R36 (release), REVISION: 3.0, GCID: 36923193, BOARD: generic, EABI: aarch64, DATE: Fri Jul 19 23:24:25 UTC 2024\n');
+    expect(jp60.stdout).toMatch(/v1\.17\.3 \(pinned for JetPack 6\.0/); // TensorRT 8.6: not 1.18 (audit 16)
   });
 
   it('refuses other JetPacks and non-Jetsons with a clear message', () => {

@@ -79,11 +79,17 @@ fi
 
 JETPACK=""
 ORT_PIN=""
+WITH_TRT=1
 CUDA_EXPECT=""
 TRT_EXPECT=""
 case "$L4T_MAJOR.$L4T_MINOR" in
-  35.2|35.3|35.4|35.5|35.6) JETPACK="5.1" ; ORT_PIN=1.17.3 ; CUDA_EXPECT=11.4 ; TRT_EXPECT=8.5 ;;
-  36.2|36.3)                JETPACK="6.0" ; ORT_PIN=1.18.1 ; CUDA_EXPECT=12.2 ; TRT_EXPECT=8.6 ;;
+  # JetPack 5.1: ORT's TensorRT provider needs TensorRT >= 8.6 and CUDA 11.8 + gcc 11 for any
+  # release with EPContext (ORT docs, PR #23215, issue #21567); JetPack 5 has TensorRT 8.5, CUDA
+  # 11.4, gcc 9. So JetPack 5 builds NVIDIA's own pin for r35 (jetson-containers: 1.16.3) with the
+  # CUDA provider only: the service runs on `cuda` (FP32). TensorRT FP16 needs JetPack 6.
+  35.2|35.3|35.4|35.5|35.6) JETPACK="5.1" ; ORT_PIN=1.16.3 ; CUDA_EXPECT=11.4 ; TRT_EXPECT=8.5 ; WITH_TRT=0 ;;
+  # JetPack 6.0 (TensorRT 8.6, CUDA 12.2): 1.17.x, as jetson-containers pins for cu122 (1.18 pairs with TensorRT 10.0)
+  36.2|36.3)                JETPACK="6.0" ; ORT_PIN=1.17.3 ; CUDA_EXPECT=12.2 ; TRT_EXPECT=8.6 ;;
   36.4)                     JETPACK="6.1/6.2" ; ORT_PIN=1.20.2 ; CUDA_EXPECT=12.6 ; TRT_EXPECT=10.3 ;;
   *) die "L4T R$L4T_MAJOR.$L4T_MINOR is not supported: crackscope supports JetPack 5.1.x (L4T R35.2-R35.6) and JetPack 6.x (L4T R36.2-R36.4). Upgrade the JetPack (JetPack 4 and 5.0 are too old for ONNX Runtime's TensorRT EPContext support)." ;;
 esac
@@ -116,8 +122,9 @@ MEM_GB=$(awk '/MemTotal/ { printf "%d", $2 / 1048576 }' /proc/meminfo)
 SWAP_GB=$(awk '/SwapTotal/ { printf "%d", $2 / 1048576 }' /proc/meminfo)
 CORES=$(nproc)
 if [ -z "$JOBS" ]; then
-  # ~2.5 GB per nvcc/g++ job at the peak; leave room for the OS
-  JOBS=$(( (MEM_GB + SWAP_GB) * 2 / 5 ))
+  # a CUDA translation unit (cicc) peaks at several GB: one job per 3 GB of RAM after 2 GB for the
+  # OS, swap and zram NOT counted (they thrash at that size): 2 jobs on 8 GB, 4 on 16 GB, 8+ on AGX
+  JOBS=$(( (MEM_GB - 2) / 3 ))
   [ "$JOBS" -ge 1 ] || JOBS=1
   [ "$JOBS" -le "$CORES" ] || JOBS=$CORES
 fi
@@ -132,11 +139,14 @@ cat <<EOF
 build-onnxruntime: plan
   Jetson:        L4T R$L4T_MAJOR.$L4T_MINOR = JetPack $JETPACK, $CORES cores, ${MEM_GB} GB RAM + ${SWAP_GB} GB swap, CUDA arch sm_$CUDA_ARCH
   found:         CUDA ${CUDA_FOUND:-none} (expect $CUDA_EXPECT), TensorRT ${TRT_FOUND:-none} (expect $TRT_EXPECT.x), cuDNN ${CUDNN_FOUND:-none}
-  ONNX Runtime:  v$ORT_VERSION (pinned for JetPack $JETPACK: v$ORT_PIN) with --use_tensorrt --use_cuda --build_nodejs
+  ONNX Runtime:  v$ORT_VERSION (pinned for JetPack $JETPACK: v$ORT_PIN) with $( [ "$WITH_TRT" = 1 ] && printf '%s' '--use_tensorrt ' )--use_cuda --build_nodejs$( [ "$WITH_TRT" = 1 ] || printf '%s' ' (cuda only: no TensorRT FP16 on JetPack 5)' )
+  jobs:          $JOBS (RAM only, swap not counted), --nvcc_threads 1
   work dir:      $WORK_DIR (sources + build tree; about $NEED_GB GB free needed)
   app:           $APP_DIR/node_modules/onnxruntime-node (the prebuilt package is kept as onnxruntime-node.prebuilt)
-  time:          about 2-3 h on AGX Orin / AGX Xavier with $JOBS jobs, 5-8 h on Orin Nano / Xavier NX;
-                 8 GB devices need swap (the link of libonnxruntime_providers_cuda peaks at ~6 GB).
+  time:          about 1.5-2.5 h on AGX Orin (8-10 jobs), 3-5 h on Orin NX 16 GB (4 jobs), 6-10 h on
+                 Orin Nano 8 GB on NVMe (2 jobs; slower on SD); 8 GB devices need swap for the link
+                 of libonnxruntime_providers_cuda (~6 GB). A device with the same JetPack can skip
+                 all this: deploy/jetson/pack-ort.sh here, install.sh --ort-tarball there (minutes).
   steps:         ${STEPS[*]} (stamps in $STAMPS)
 EOF
 [ "$MODE" = check ] && exit 0
@@ -146,7 +156,7 @@ EOF
 [ -e /usr/include/aarch64-linux-gnu/NvInfer.h ] || die "no TensorRT headers: sudo apt install libnvinfer-dev libnvonnxparsers-dev"
 case "$TRT_FOUND" in "$TRT_EXPECT".*) ;; *) say "warning: TensorRT $TRT_FOUND is not the $TRT_EXPECT.x that JetPack $JETPACK ships; building anyway" ;; esac
 case "$CUDA_FOUND" in "$CUDA_EXPECT") ;; *) say "warning: CUDA $CUDA_FOUND is not the $CUDA_EXPECT that JetPack $JETPACK ships; building anyway" ;; esac
-command -v node >/dev/null 2>&1 || die "Node.js 20 is needed first (deploy/jetson/install.sh installs it)"
+command -v node >/dev/null 2>&1 || die "Node.js is needed first (deploy/jetson/install.sh installs Node 22)"
 NODE_MAJOR=$(node -p 'process.versions.node.split(".")[0]')
 [ "$NODE_MAJOR" -ge 20 ] || die "Node.js >= 20 needed, found $(node -v)"
 
@@ -210,10 +220,12 @@ do_build() {
     cd "$SRC"
     export PATH="$WORK_DIR/venv/bin:$CUDA_HOME/bin:$PATH"
     export CUDACXX="$CUDA_HOME/bin/nvcc"
-    ./build.sh --config Release --update --build --parallel "$JOBS" \
+    local trt=()
+    [ "$WITH_TRT" = 1 ] && trt=(--use_tensorrt --tensorrt_home "$LIBDIR")
+    ./build.sh --config Release --update --build --parallel "$JOBS" --nvcc_threads 1 \
       --build_shared_lib --skip_tests --allow_running_as_root \
       --use_cuda --cuda_home "$CUDA_HOME" --cudnn_home "$LIBDIR" \
-      --use_tensorrt --tensorrt_home "$LIBDIR" \
+      "${trt[@]}" \
       --build_nodejs \
       --cmake_extra_defines "CMAKE_CUDA_ARCHITECTURES=$CUDA_ARCH" onnxruntime_BUILD_UNIT_TESTS=OFF \
         onnxruntime_USE_FLASH_ATTENTION=OFF onnxruntime_USE_MEMORY_EFFICIENT_ATTENTION=OFF
@@ -233,7 +245,8 @@ do_package() {
   fi
   rm -rf "$OUT/libs"
   mkdir -p "$OUT/libs"
-  cp -a "$BUILD"/libonnxruntime_providers_shared.so "$BUILD"/libonnxruntime_providers_cuda.so "$BUILD"/libonnxruntime_providers_tensorrt.so "$OUT/libs/"
+  cp -a "$BUILD"/libonnxruntime_providers_shared.so "$BUILD"/libonnxruntime_providers_cuda.so "$OUT/libs/"
+  if [ "$WITH_TRT" = 1 ]; then cp -a "$BUILD"/libonnxruntime_providers_tensorrt.so "$OUT/libs/"; fi
   cat >"$OUT/crackscope-ort-build.json" <<JSON
 {
   "ortVersion": "$ORT_VERSION",
@@ -243,6 +256,7 @@ do_package() {
   "jetpack": "$JETPACK",
   "l4t": "R$L4T_MAJOR.$L4T_MINOR",
   "cudaArch": "sm_$CUDA_ARCH",
+  "tensorrtProvider": $( [ "$WITH_TRT" = 1 ] && echo true || echo false ),
   "builtAt": "$(date -Is)"
 }
 JSON
@@ -274,15 +288,24 @@ do_install() {
 }
 
 do_verify() {
-  (
-    cd "$APP_DIR"
-    node -e '
-      const ort = require("onnxruntime-node");
-      const list = typeof ort.listSupportedBackends === "function" ? ort.listSupportedBackends().map((b) => b.name) : ["(listSupportedBackends not in this version)"];
-      console.log("build-onnxruntime: onnxruntime-node backends:", list.join(", "));
-      if (typeof ort.listSupportedBackends === "function" && !list.includes("tensorrt")) { console.error("build-onnxruntime: error: tensorrt is not listed"); process.exit(1); }
-    '
-  )
+  # open real sessions, not just list backends: a missing libcudnn/libnvinfer or a bad rpath shows
+  # here and not at the first service start. crackscope doctor builds a tiny model with the real
+  # models' edges and runs it on cuda and on tensorrt.
+  local report
+  [ -e "$APP_DIR/dist/server/cli/main.js" ] || die "$APP_DIR has no build (npm run build) to verify with"
+  report=$(cd "$APP_DIR" && node dist/server/cli/main.js doctor --json --no-browser --source test:// --data-dir "$WORK_DIR/doctor" | tail -n 1) || true
+  # shellcheck disable=SC2016 # a JavaScript template string, not shell
+  node -e '
+    const r = JSON.parse(process.argv[1]);
+    const want = ["CUDA session (tiny model)", ...(process.argv[2] === "1" ? ["TensorRT session (tiny model)"] : [])];
+    let bad = 0;
+    for (const name of want) {
+      const c = r.checks.find((x) => x.name === name);
+      console.log(`build-onnxruntime: verify: ${name}: ${c ? `${c.result} — ${c.detail}` : "missing"}`);
+      if (!c || c.result !== "pass") bad++;
+    }
+    process.exit(bad ? 1 : 0);
+  ' "$report" "$WITH_TRT" || die "the built ONNX Runtime does not open a GPU session (see above; ldd $APP_DIR/node_modules/onnxruntime-node/bin/*/linux/arm64/*.so)"
   say "next: crackscope build-engine (builds the FP16 engine and its EPContext wrapper; see README)"
 }
 

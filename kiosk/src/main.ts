@@ -514,6 +514,14 @@ function showHint(): void {
 function hideHint(): void {
   show($('hint'), false);
 }
+// a touch tells the server that a visitor is here (serve --worker-redis: its campaign worker waits); one ping per 10 s at most
+let touchPingAt = 0;
+for (const ev of ['pointerdown', 'keydown', 'wheel'] as const) {
+  window.addEventListener(ev, () => {
+    const now = Date.now();
+    if (now - touchPingAt > 10_000) { touchPingAt = now; connection.send({ type: 'ping', t: now }); }
+  }, { passive: true, capture: true });
+}
 new IdleTimer(IDLE_MS, () => {
   gallery.hide();
   if (surveyView.visible) surveyView.close();

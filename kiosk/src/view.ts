@@ -1,5 +1,9 @@
 // The Three.js scene: one plane with the live image and the mask as textures, an orthographic camera
 // in CSS pixels. Textures are updated in place; they are reallocated only when a size changes.
+// Without WebGL (no GPU driver the browser can use — e.g. Chromium on a Jetson without a working
+// GL stack, where M139+ no longer falls back to SwiftShader), the same Viewer draws with Canvas2D:
+// the image, and the mask above the threshold tinted (heat: by probability), with the same
+// pan/zoom; comparison, outline and crack selection are left out. The page says so in a notice.
 import {
   Color,
   DataTexture,
@@ -27,8 +31,15 @@ export interface OverlaySettings {
 }
 
 export class Viewer {
-  readonly renderer: WebGLRenderer;
+  /** null when WebGL could not be had: the Canvas2D fallback draws instead */
+  readonly renderer: WebGLRenderer | null;
   readonly canvas: HTMLCanvasElement;
+  /** 'webgl', or '2d' for the fallback */
+  readonly backend: 'webgl' | '2d';
+  private ctx2d: CanvasRenderingContext2D | null = null;
+  private readonly pixelRatio = Math.min(2, window.devicePixelRatio || 1);
+  private maskLayer: HTMLCanvasElement | null = null;
+  private maskLayerKey = '';
   readonly view: ViewState = { zoom: 1, panX: 0, panY: 0 };
   readonly geom: Geometry = { vw: 1, vh: 1, iw: 640, ih: 480 };
   private scene = new Scene();
@@ -43,10 +54,31 @@ export class Viewer {
   dirty = true;
 
   constructor(container: HTMLElement) {
-    this.renderer = new WebGLRenderer({ antialias: false, alpha: false, powerPreference: 'high-performance', preserveDrawingBuffer: false });
-    this.renderer.setPixelRatio(Math.min(2, window.devicePixelRatio || 1));
-    this.renderer.setClearColor(new Color(0x111111));
-    this.canvas = this.renderer.domElement;
+    let renderer: WebGLRenderer | null = null;
+    let why = '';
+    try {
+      renderer = new WebGLRenderer({ antialias: false, alpha: false, powerPreference: 'high-performance', preserveDrawingBuffer: false });
+    } catch (err) {
+      why = (err as Error).message || String(err);
+    }
+    this.renderer = renderer;
+    this.backend = renderer ? 'webgl' : '2d';
+    if (renderer) {
+      renderer.setPixelRatio(this.pixelRatio);
+      renderer.setClearColor(new Color(0x111111));
+      this.canvas = renderer.domElement;
+    } else {
+      this.canvas = document.createElement('canvas');
+      this.ctx2d = this.canvas.getContext('2d');
+      console.warn(`crackscope: WebGL unavailable (${why}); drawing with Canvas2D`);
+      const note = document.createElement('div');
+      note.id = 'webgl-fallback';
+      note.setAttribute('role', 'status');
+      note.textContent = 'WebGL is not available here: simplified view (no comparison or outline)';
+      note.style.cssText = 'position:fixed;left:50%;bottom:4px;transform:translateX(-50%);z-index:50;padding:2px 10px;border-radius:4px;background:rgba(0,0,0,.6);color:#fc6;font:13px sans-serif;pointer-events:none';
+      container.appendChild(note);
+    }
+    document.documentElement.dataset.renderer = this.backend;
     this.canvas.id = 'view';
     container.appendChild(this.canvas);
     this.material = new ShaderMaterial({
@@ -86,7 +118,13 @@ export class Viewer {
     const w = window.innerWidth, h = window.innerHeight;
     this.geom.vw = w;
     this.geom.vh = h;
-    this.renderer.setSize(w, h, true);
+    if (this.renderer) this.renderer.setSize(w, h, true);
+    else {
+      this.canvas.width = Math.round(w * this.pixelRatio);
+      this.canvas.height = Math.round(h * this.pixelRatio);
+      this.canvas.style.width = `${w}px`;
+      this.canvas.style.height = `${h}px`;
+    }
     this.camera.left = -w / 2;
     this.camera.right = w / 2;
     this.camera.top = h / 2;
@@ -170,7 +208,7 @@ export class Viewer {
   /** How the comparison mask is shown (overlay-shader.ts COMPARE_*); swipeX in CSS px for COMPARE_SWIPE. */
   setCompare(mode: number, swipeX: number): void {
     this.material.uniforms.uCompare.value = mode;
-    this.material.uniforms.uSwipePx.value = swipeX * this.renderer.getPixelRatio();
+    this.material.uniforms.uSwipePx.value = swipeX * this.pixelRatio;
     this.dirty = true;
   }
 
@@ -213,7 +251,7 @@ export class Viewer {
 
   /** Divider position in CSS px from the left; null = overlay everywhere. */
   setDivider(x: number | null): void {
-    this.material.uniforms.uDividerPx.value = x === null ? -1 : x * this.renderer.getPixelRatio();
+    this.material.uniforms.uDividerPx.value = x === null ? -1 : x * this.pixelRatio;
     this.dirty = true;
   }
 
@@ -225,7 +263,60 @@ export class Viewer {
     this.mesh.scale.set(this.geom.iw * s, this.geom.ih * s, 1);
     this.mesh.position.set(this.view.panX, -this.view.panY, 0);
     this.material.uniforms.uPixelated.value = s >= 4 ? 1 : 0;
-    this.renderer.render(this.scene, this.camera);
+    if (this.renderer) this.renderer.render(this.scene, this.camera);
+    else this.render2d(s);
     return true;
   }
+
+  /** The Canvas2D fallback: the image and the thresholded mask, at the same place as the WebGL plane. */
+  private render2d(s: number): void {
+    const ctx = this.ctx2d;
+    if (!ctx) return;
+    const u = this.material.uniforms;
+    const r = this.pixelRatio;
+    ctx.setTransform(r, 0, 0, r, 0, 0);
+    ctx.fillStyle = '#111';
+    ctx.fillRect(0, 0, this.geom.vw, this.geom.vh);
+    const dw = this.geom.iw * s, dh = this.geom.ih * s;
+    const x = this.geom.vw / 2 + this.view.panX - dw / 2;
+    const y = this.geom.vh / 2 + this.view.panY - dh / 2;
+    ctx.imageSmoothingEnabled = s < 4;
+    if (this.bitmap && u.uHasImage.value) ctx.drawImage(this.bitmap, x, y, dw, dh);
+    const mask = this.maskTex?.image as { data: Uint8Array; width: number; height: number } | undefined;
+    if (!mask || !u.uHasMask.value) return;
+    const key = `${u.uThreshold.value}|${u.uOpacity.value}|${u.uMode.value}|${mask.width}x${mask.height}`;
+    if (!this.maskLayer || this.maskLayerKey !== key || this.maskTex!.version !== this.maskLayerVersion) {
+      this.maskLayer ??= document.createElement('canvas');
+      this.maskLayer.width = mask.width;
+      this.maskLayer.height = mask.height;
+      const mctx = this.maskLayer.getContext('2d')!;
+      const img = mctx.createImageData(mask.width, mask.height);
+      const cut = Math.round(u.uThreshold.value * 255);
+      const heat = u.uMode.value === MODE_HEAT;
+      const alpha = u.uOpacity.value * 255;
+      for (let i = 0, o = 0; i < mask.data.length; i++, o += 4) {
+        const v = mask.data[i];
+        if (v < cut) continue;
+        img.data[o] = 255;
+        img.data[o + 1] = heat ? 255 - v : 0;
+        img.data[o + 2] = heat ? 0 : 255;
+        img.data[o + 3] = heat ? alpha * (0.4 + 0.6 * (v / 255)) : alpha;
+      }
+      mctx.putImageData(img, 0, 0);
+      this.maskLayerKey = key;
+      this.maskLayerVersion = this.maskTex!.version;
+    }
+    const divider = u.uDividerPx.value as number;
+    if (divider >= 0) {
+      // overlay only right of the divider, as the shader does
+      ctx.save();
+      ctx.beginPath();
+      ctx.rect(divider / r, 0, this.geom.vw, this.geom.vh);
+      ctx.clip();
+      ctx.drawImage(this.maskLayer, x, y, dw, dh);
+      ctx.restore();
+    } else ctx.drawImage(this.maskLayer, x, y, dw, dh);
+  }
+
+  private maskLayerVersion = -1;
 }

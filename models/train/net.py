@@ -68,7 +68,8 @@ class Deploy(nn.Module):
         self.net = net
 
     def forward(self, image):
-        x = image.permute(0, 3, 1, 2).float()
+        # Cast first: TensorRT's ONNX parser takes a uint8 input only straight into a Cast
+        x = image.float().permute(0, 3, 1, 2)
         p = torch.sigmoid(self.net(x))[:, 0]
         return torch.clamp(torch.round(p * 255.0), 0, 255).to(torch.uint8)
 

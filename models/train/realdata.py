@@ -2,8 +2,13 @@
 
 A real-data folder (built by models/train/prepare_real.py, never committed) holds:
   sets.json                 [{"name", "source", "commit", "licence", "surface", "train": [ids], "val": [ids]}]
-  <name>/img/<id>.jpg       RGB photograph (longest side <= 1024 px)
-  <name>/lab/<id>.png       crack label, 0 / 255, same size
+  <name>/img/<id>.webp|jpg  RGB photograph (longest side <= 1024 px)
+  <name>/lab/<id>.png       crack label, 0 / 255, same size; sets marked "coarse" (polygon labels wider
+                            than the crack) carry three levels: 255 centre line, 128 may be crack, 0 not
+
+Coarse labels: with levels=True a label is 0 (not crack), 1 (centre line: certainly crack) or
+2 (inside the polygon, off its centre line: may be crack); train.py turns these into targets and an
+ignore mask (--coarse naive|edge|centre).
 
 Training crops are augmented here (scale, flips, light, blur, noise, JPEG); the 90-degree rotations
 happen on the GPU in train.py, as for the procedural samples.
@@ -26,23 +31,43 @@ def load_index(root):
         return json.load(f)
 
 
-def load_pair(root, name, sid):
-    img = cv2.imread(os.path.join(root, name, "img", sid + ".jpg"), cv2.IMREAD_COLOR)
+def load_pair(root, name, sid, levels=False):
+    img = None
+    for ext in (".webp", ".jpg"):
+        p = os.path.join(root, name, "img", sid + ext)
+        if os.path.exists(p):
+            img = cv2.imread(p, cv2.IMREAD_COLOR)
+            break
     lab = cv2.imread(os.path.join(root, name, "lab", sid + ".png"), cv2.IMREAD_GRAYSCALE)
     if img is None or lab is None:
         raise FileNotFoundError(f"{root}/{name}: {sid}")
-    return img[..., ::-1].copy(), (lab > 127).astype(np.uint8)
+    if levels:
+        out = np.zeros(lab.shape, np.uint8)
+        out[lab > 64] = 2
+        out[lab > 191] = 1
+        return img[..., ::-1].copy(), out
+    return img[..., ::-1].copy(), (lab > 64).astype(np.uint8)
 
 
-def load_split(root, split, sets=None):
+def load_split(root, split, sets=None, exclude=(), levels=False):
     """[(set name, surface, id, rgb, label)] for one split ('train' or 'val')."""
     out = []
     for s in load_index(root):
-        if sets and s["name"] not in sets:
+        if (sets and s["name"] not in sets) or s["name"] in exclude:
             continue
         for sid in s.get(split, []):
-            img, lab = load_pair(root, s["name"], sid)
+            img, lab = load_pair(root, s["name"], sid, levels)
             out.append((s["name"], s["surface"], sid, img, lab))
+    return out
+
+
+def resize_label(lab, size_wh, interp):
+    """Resize a 0/1/2 label: a level survives where it covers >= 0.3 of a pixel (a 1-px crack scaled by
+    0.5 covers half a pixel: kept, as the synth labels are at 0.45)."""
+    crack = cv2.resize((lab > 0).astype(np.float32), size_wh, interpolation=interp) >= 0.3
+    centre = cv2.resize((lab == 1).astype(np.float32), size_wh, interpolation=interp) >= 0.3
+    out = crack.astype(np.uint8) * 2
+    out[centre] = 1
     return out
 
 
@@ -54,8 +79,7 @@ def augment(rng, img, lab, size):
     if (nh, nw) != (h, w):
         interp = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
         img = cv2.resize(img, (nw, nh), interpolation=interp)
-        # a 1-px crack scaled by 0.5 covers half a pixel: keep it (>= 0.3), as the synth labels do at 0.45
-        lab = (cv2.resize(lab.astype(np.float32), (nw, nh), interpolation=interp) >= 0.3).astype(np.uint8)
+        lab = resize_label(lab, (nw, nh), interp)
     if nh < size or nw < size:
         py, px = max(0, size - nh), max(0, size - nw)
         img = cv2.copyMakeBorder(img, py // 2, py - py // 2, px // 2, px - px // 2, cv2.BORDER_REFLECT_101)
@@ -95,14 +119,16 @@ class RealCrops(IterableDataset):
     """Endless augmented crops from the training split of every set (weighted by set: each set is
     drawn as often as its share of images, but no set less than 1/4 as often as the largest)."""
 
-    def __init__(self, root, seed, phase, size, sets=None):
+    def __init__(self, root, seed, phase, size, sets=None, exclude=()):
         self.root, self.seed, self.phase, self.size, self.sets = root, seed, phase, size, sets
+        self.exclude = tuple(exclude)
 
     def __iter__(self):
         wi = torch.utils.data.get_worker_info()
         wid = wi.id if wi else 0
         rng = np.random.default_rng([self.seed, self.phase, 10_000 + wid])
-        data = load_split(self.root, "train", self.sets)
+        data = load_split(self.root, "train", self.sets, self.exclude, levels=True)
+        coarse = {s["name"] for s in load_index(self.root) if s.get("coarse")}
         by_set = {}
         for d in data:
             by_set.setdefault(d[0], []).append(d)
@@ -114,4 +140,4 @@ class RealCrops(IterableDataset):
             k = names[int(rng.choice(len(names), p=wts))]
             _, _, _, img, lab = by_set[k][int(rng.integers(len(by_set[k])))]
             a, b = augment(rng, img, lab, self.size)
-            yield torch.from_numpy(a), torch.from_numpy(b)
+            yield torch.from_numpy(a), torch.from_numpy(b), torch.tensor(k in coarse)

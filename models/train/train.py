@@ -41,13 +41,42 @@ class Synth(IterableDataset):
             yield torch.from_numpy(img), torch.from_numpy(lab)
 
 
-def loss_fn(logits, y, pos_weight=1.0):
+def loss_fn(logits, y, pos_weight=1.0, w=None):
+    """BCE + soft Dice; pixels where w == 0 (ignored: 'may be crack' in a coarse label) count in neither."""
     pw = torch.tensor(pos_weight, device=logits.device) if pos_weight != 1.0 else None
-    bce = F.binary_cross_entropy_with_logits(logits, y, pos_weight=pw)
-    p = torch.sigmoid(logits)
+    if w is None:
+        w = torch.ones_like(y)
+    bce = (F.binary_cross_entropy_with_logits(logits, y, pos_weight=pw, reduction="none") * w).sum() / w.sum().clamp(min=1)
+    p = torch.sigmoid(logits) * w
     inter = (p * y).sum()
-    dice = 1 - (2 * inter + 1) / (p.sum() + y.sum() + 1)
+    dice = 1 - (2 * inter + 1) / (p.sum() + (y * w).sum() + 1)
     return bce + dice, bce.item(), dice.item()
+
+
+def targets(lab, coarse, mode):
+    """Target and weight (N1HW float) from 0/1/2 labels (realdata.py) and a per-sample coarse flag.
+
+    naive:  the whole polygon is crack (a thin, correct prediction inside a wide polygon is punished)
+    edge:   the polygon shrunk by 2 px, plus its centre line, is crack; a band 2 px either side of the
+            polygon's edge is ignored (a 2-px-tolerance judge still counts every polygon pixel found)
+    centre: only the centre line is crack; the rest of the polygon and 2 px around it are ignored
+    Labels of sets that are not coarse (and procedural ones) are used as they are.
+    """
+    crack = (lab > 0).float()
+    if mode == "naive" or not bool(coarse.any()):
+        return crack, torch.ones_like(crack)
+    centre = (lab == 1).float()
+    grown = F.max_pool2d(crack, 5, 1, 2)
+    if mode == "edge":
+        shrunk = -F.max_pool2d(-crack, 5, 1, 2)
+        pos = torch.maximum(shrunk, centre)
+    else:
+        pos = centre
+    ignore = (grown - pos).clamp(min=0)
+    c = coarse.view(-1, 1, 1, 1).float()
+    y = c * pos + (1 - c) * crack
+    w = 1 - c * ignore
+    return y, w
 
 
 def main():
@@ -74,6 +103,9 @@ def main():
     ap.add_argument("--photo", type=float, default=0.0, help="share of scenes drawn on a --photos background")
     ap.add_argument("--rough-crack", type=float, default=0.6, help="crack share on rough/granular scenes")
     ap.add_argument("--pos-weight", type=float, default=1.0, help="BCE weight of crack pixels")
+    ap.add_argument("--coarse", default="edge", choices=("naive", "edge", "centre"),
+                    help="how coarse polygon labels are used (see targets())")
+    ap.add_argument("--exclude", default="", help="leave these real sets out of training (comma-separated names)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     torch.manual_seed(args.seed)
@@ -116,7 +148,8 @@ def main():
                     prefetch_factor=4 if args.workers else None, persistent_workers=args.workers > 0)
     it_real = None
     if n_real:
-        dr = DataLoader(RealCrops(args.real, args.seed, dphase, args.crop), batch_size=n_real,
+        excl = [x for x in args.exclude.split(",") if x]
+        dr = DataLoader(RealCrops(args.real, args.seed, dphase, args.crop, exclude=excl), batch_size=n_real,
                         num_workers=args.real_workers, pin_memory=dev == "cuda", prefetch_factor=4,
                         persistent_workers=True)
         it_real = iter(dr)
@@ -144,14 +177,15 @@ def main():
             print("time budget reached", flush=True)
             break
         x, y = next(it)
+        coarse = torch.zeros(len(x), dtype=torch.bool)
         if it_real is not None:
-            xr, yr = next(it_real)
-            x, y = torch.cat([x, xr]), torch.cat([y, yr])
+            xr, yr, cr = next(it_real)
+            x, y, coarse = torch.cat([x, xr]), torch.cat([y, yr]), torch.cat([coarse, cr])
         x = x.to(dev, non_blocking=True).permute(0, 3, 1, 2).float().contiguous(memory_format=torch.channels_last)
-        y = y.to(dev, non_blocking=True).float()[:, None]
+        y, wt = targets(y.to(dev, non_blocking=True)[:, None], coarse.to(dev), args.coarse)
         k = int(torch.randint(0, 4, (1,)))
         if k:
-            x, y = torch.rot90(x, k, (2, 3)), torch.rot90(y, k, (2, 3))
+            x, y, wt = torch.rot90(x, k, (2, 3)), torch.rot90(y, k, (2, 3)), torch.rot90(wt, k, (2, 3))
         s = state["step"]
         T = state["total"] or 10 ** 9
         lr = lr0 * min(1.0, (s + 1) / warm) * (0.5 * (1 + math.cos(math.pi * min(1.0, s / T))) * 0.98 + 0.02)
@@ -162,7 +196,7 @@ def main():
                 logits = net(x)
         else:
             logits = net(x)
-        loss, bce, dice = loss_fn(logits.float(), y, args.pos_weight)
+        loss, bce, dice = loss_fn(logits.float(), y, args.pos_weight, wt)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)

@@ -45,6 +45,8 @@ export interface GstPipelineSpec {
   requiredPaths?: string[];
   /** inputs left out because they cannot be decoded (newly found ones only): counted as bad frames */
   skipped?: string[];
+  /** the part of the camera frame kept (cropped to the model's aspect), for the log */
+  crop?: string;
   cleanup?(): void;
 }
 

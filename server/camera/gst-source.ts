@@ -1,6 +1,11 @@
 // A FrameSource backed by a gst-launch-1.0 child process that scales and converts to packed RGB at the
-// model's size and writes raw frames to stdout (fdsink). Node only copies whole chunks into pooled
-// frame buffers. The process is restarted with backoff when it dies, hangs or its input goes away.
+// model's size and writes raw frames to its fd 3 (fdsink fd=3), a pipe of their own: NVIDIA's
+// plugins printf status text to stdout (nvarguscamerasrc's "GST_ARGUS: …", "CONSUMER: …", the
+// decoders' "NvMMLiteOpen …"), which on the frame pipe would shift every later frame by its length.
+// stdout and stderr are logged instead. Node only copies whole chunks into pooled frame buffers.
+// The process is restarted with backoff when it dies, hangs or its input goes away; it is stopped
+// with SIGINT under `gst-launch-1.0 -e`, so sources send EOS and close their sessions (an Argus
+// client killed hard is a classic way to wedge nvargus-daemon), and killed only if that hangs.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
@@ -20,6 +25,10 @@ export interface GstSourceOptions {
 }
 
 const POOL_MAX = 6;
+/** the child's descriptor that carries raw frames (0-2 are stdin, stdout, stderr) */
+export const FRAME_FD = 3;
+/** how long a child may take to reach EOS after SIGINT before it is killed */
+const EOS_GRACE_MS = 1500;
 const BACKOFF_MS = [250, 500, 1000, 2000, 4000, 8000];
 
 export class GstSource extends EventEmitter implements FrameSource {
@@ -112,20 +121,31 @@ export class GstSource extends EventEmitter implements FrameSource {
     this.spec = spec;
     const { width, height } = this.opts.geometry;
     const args = [
-      '-q', ...spec.elements,
+      '-q', '-e', ...spec.elements,
       '!', 'videoscale', 'add-borders=true', '!', 'videoconvert',
       '!', `video/x-raw,format=RGB,width=${width},height=${height},pixel-aspect-ratio=1/1`,
-      '!', 'fdsink', 'fd=1', `sync=${this.mode === 'paced'}`,
+      '!', 'fdsink', `fd=${FRAME_FD}`, `sync=${this.mode === 'paced'}`,
     ];
     this.setState(this.counters.framesRead === 0 && this.counters.restarts === 0 ? 'starting' : 'restarting', this.reason);
     this.stderrTail = '';
     this.killReason = undefined;
     this.resetFill();
-    const child = spawn(this.opts.gstLaunch ?? 'gst-launch-1.0', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(this.opts.gstLaunch ?? 'gst-launch-1.0', args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
     this.child = child;
     this.lastDataAt = Date.now();
-    this.opts.log.info('source.spawn', { uri: this.shownUri, pid: child.pid });
-    child.stdout!.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.opts.log.info('source.spawn', { uri: this.shownUri, pid: child.pid, crop: spec.crop });
+    const frames = framePipe(child);
+    frames.on('data', (chunk: Buffer) => this.onData(chunk));
+    frames.on('error', () => undefined); // the child died: 'close' reports it
+    // text on stdout (NVIDIA plugins' printf) is logged and kept for the exit reason, never read as frames
+    let outPartial = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      const text = d.toString();
+      this.stderrTail = (this.stderrTail + text).slice(-2000);
+      const lines = (outPartial + text).split('\n');
+      outPartial = lines.pop()!.slice(-1000);
+      for (const line of lines.map((l) => l.trim()).filter(Boolean).slice(0, 20)) this.opts.log.info('source.stdout', { uri: this.shownUri, pid: child.pid, line: line.slice(0, 300) });
+    });
     child.stderr!.on('data', (d: Buffer) => (this.stderrTail = (this.stderrTail + d.toString()).slice(-2000)));
     // a spawn failure (gst-launch-1.0 not installed) also ends in 'close', which schedules the restart
     child.on('error', (err) => {
@@ -133,7 +153,7 @@ export class GstSource extends EventEmitter implements FrameSource {
       this.opts.log.error('source.spawn_failed', { uri: this.shownUri, err: err.message });
     });
     child.on('close', (code, signal) => this.onExit(child, code, signal));
-    if (this.mode === 'paced' && !this.waiter) child.stdout!.pause();
+    if (this.mode === 'paced' && !this.waiter) frames.pause();
   }
 
   private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null) {
@@ -146,7 +166,7 @@ export class GstSource extends EventEmitter implements FrameSource {
     this.resetFill();
     if (this.stopping) return this.setState('stopped');
     const detail = lastLine(this.stderrTail);
-    if (code === 0 && this.spec?.loops) {
+    if (code === 0 && this.spec?.loops && !this.killReason) {
       this.opts.log.info('source.loop', { uri: this.shownUri });
       this.counters.restarts++;
       return this.launch();
@@ -177,8 +197,14 @@ export class GstSource extends EventEmitter implements FrameSource {
       const reason = `no data from the capture process for ${((Date.now() - this.lastDataAt) / 1000).toFixed(1)} s`;
       this.opts.log.warn('source.stalled', { uri: this.shownUri, pid: this.child.pid, reason });
       this.killReason = reason;
-      this.child.kill('SIGKILL'); // works on a SIGSTOPped process too; onExit schedules the restart
+      // SIGINT first (EOS, a clean Argus teardown), SIGKILL if it does not end; onExit schedules the restart
+      // no SIGCONT: a stopped process is not woken to deliver stale frames; it is killed after the grace
+      endChild(this.child, Math.min(EOS_GRACE_MS, Math.max(200, this.opts.stallMs / 2)), false);
     }
+  }
+
+  private pauseFrames() {
+    if (this.child) framePipe(this.child).pause();
   }
 
   private resetFill() {
@@ -198,6 +224,7 @@ export class GstSource extends EventEmitter implements FrameSource {
   }
 
   private onData(chunk: Buffer) {
+    if (this.stopping || this.killReason) return; // draining to EOS, or ending a hung child
     this.lastDataAt = Date.now();
     let pos = 0;
     while (pos < chunk.length) {
@@ -248,7 +275,7 @@ export class GstSource extends EventEmitter implements FrameSource {
     if (this.waiter) {
       const w = this.waiter;
       this.waiter = null;
-      if (this.mode === 'paced') this.child?.stdout?.pause();
+      if (this.mode === 'paced') this.pauseFrames();
       return w(frame);
     }
     if (this.latest) {
@@ -256,7 +283,7 @@ export class GstSource extends EventEmitter implements FrameSource {
       this.counters.framesDropped++;
     }
     this.latest = frame;
-    if (this.mode === 'paced') this.child?.stdout?.pause();
+    if (this.mode === 'paced') this.pauseFrames();
   }
 
   nextFrame(signal?: AbortSignal): Promise<RawFrame> {
@@ -280,7 +307,7 @@ export class GstSource extends EventEmitter implements FrameSource {
       this.lastDataAt = Date.now();
       // a paced frame's first bytes may have come before the pause: time the read from the ask
       if (this.mode === 'paced' && this.fill) this.fillStartedAt = performance.now();
-      if (this.mode === 'paced') this.child?.stdout?.resume();
+      if (this.mode === 'paced' && this.child) framePipe(this.child).resume();
     });
   }
 
@@ -293,13 +320,10 @@ export class GstSource extends EventEmitter implements FrameSource {
     const child = this.child;
     if (child) {
       const exited = new Promise<void>((r) => child.once('close', () => r()));
-      // a paced source's stdout may be paused with a frame pending: 'close' waits for the pipe to end
-      child.stdout?.destroy();
-      child.kill('SIGTERM');
-      child.kill('SIGCONT'); // a stopped (SIGSTOPped, hung) process must wake up to see the SIGTERM
-      const timer = setTimeout(() => child.kill('SIGKILL'), 1500);
+      // a paced source's frame pipe may be paused with a frame pending: read on (and drop) until EOS
+      framePipe(child).resume();
+      endChild(child, EOS_GRACE_MS);
       await exited;
-      clearTimeout(timer);
     }
     this.child = null;
     this.spec?.cleanup?.();
@@ -309,6 +333,22 @@ export class GstSource extends EventEmitter implements FrameSource {
   stats() {
     return { ...this.counters, state: this.state, reason: this.reason, pid: this.child?.pid };
   }
+}
+
+/** The child's frame pipe (stdio[FRAME_FD]). */
+function framePipe(child: ChildProcess): NodeJS.ReadableStream & { pause(): unknown; resume(): unknown } {
+  return child.stdio[FRAME_FD] as unknown as NodeJS.ReadableStream & { pause(): unknown; resume(): unknown };
+}
+
+/**
+ * Ends a capture child as gst-launch -e expects: SIGINT (it sends EOS and waits for it to reach the
+ * sink), SIGCONT so a stopped process sees it (`wake`), SIGKILL after `graceMs` if it has not exited.
+ */
+function endChild(child: ChildProcess, graceMs: number, wake = true) {
+  child.kill('SIGINT');
+  if (wake) child.kill('SIGCONT');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  child.once('close', () => clearTimeout(timer));
 }
 
 function lastLine(text: string): string {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PROJECT_ROOT } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
+import { AUTO_SOURCE, detectSource } from './auto-source.js';
 import { csiPipeline } from './csi.js';
 import type { FrameGeometry, FrameSource, GstPipelineSpec } from './frame-source.js';
 import { SourceUriError } from './frame-source.js';
@@ -38,8 +39,11 @@ function specFor(uri: string, g: FrameGeometry): () => GstPipelineSpec | Promise
         return folder ? imageFolderPipeline(file, g) : videoFilePipeline(file, g);
       };
     }
-    case 'v4l2:':
-      return validated(() => v4l2Pipeline(url.pathname, g));
+    case 'v4l2:': {
+      validated(() => v4l2Pipeline(url.pathname, g));
+      let attempt = 0; // MJPEG 1280x720 first, raw 640x480 after a failure, and so on
+      return () => v4l2Pipeline(url.pathname, g, attempt++);
+    }
     case 'csi:':
       return validated(() => csiPipeline(url.host, g));
     case 'rtsp:':
@@ -61,6 +65,7 @@ function validated(build: () => GstPipelineSpec): () => GstPipelineSpec {
 }
 
 export function openSource(uri: string, geometry: FrameGeometry, opts: { log: Logger; stallMs: number }): FrameSource {
+  if (uri === AUTO_SOURCE) uri = detectSource().uri; // serve resolves (and logs) it first; bench and soak land here
   const spec = specFor(uri, geometry);
   return new GstSource({
     uri,

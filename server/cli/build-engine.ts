@@ -20,6 +20,7 @@ import { configFromOptions } from './config-options.js';
 import { EX_USAGE, runCommand, UsageError } from './program.js';
 import { startProgress, type Progress } from './progress.js';
 import { ModelError, resolveModel, type ModelFiles } from '../inference/manifest.js';
+import { tensorrtIoProblems } from '../inference/onnx-graph.js';
 import { buildEpContextModel, parseOnnxModel, dtypeName, ONNX_DTYPE, type TensorInfo } from '../inference/epcontext.js';
 import { listImages } from '../camera/image-folder.js';
 import { thresholdByte } from '../inference/agreement.js';
@@ -60,6 +61,8 @@ export interface ModelIo {
   staticShape: number[];
   irVersion: number;
   opsetVersion: number;
+  /** things TensorRT may mishandle that do not stop the build (the output tail), one line each */
+  warnings: string[];
 }
 
 /** Checks the ONNX graph against the manifest and works out the static shape to build for. */
@@ -72,6 +75,10 @@ export function modelIo(modelFiles: ModelFiles, bytes: Buffer): ModelIo {
   if (info.inputs.length !== 1) fail(`graph has ${info.inputs.length} inputs; an engine wrapper needs exactly the one image input`);
   if (input.elemType !== ONNX_DTYPE.uint8) fail(`input ${input.name} is ${dtypeName(input.elemType)}, the manifest says uint8`);
   if (output.elemType !== ONNX_DTYPE.uint8) fail(`output ${output.name} is ${dtypeName(output.elemType)}, the manifest says uint8`);
+  // TensorRT takes uint8 network I/O only through a Cast: a Transpose (or anything) first fails in trtexec
+  const inputProblems = tensorrtIoProblems({ ...info, outputs: [] });
+  if (inputProblems.length) fail(inputProblems.join('; '));
+  const warnings = tensorrtIoProblems({ ...info, inputs: [] }, { output: true });
   const shape = input.shape ?? fail(`input ${input.name} has no shape`);
   if (shape.length !== 4) fail(`input ${input.name} has rank ${shape.length}, want 4 (NHWC)`);
   const want = [1, m.input.height, m.input.width, 3];
@@ -89,12 +96,20 @@ export function modelIo(modelFiles: ModelFiles, bytes: Buffer): ModelIo {
     staticShape: want,
     irVersion: info.irVersion,
     opsetVersion: opset,
+    warnings,
   };
 }
 
+function versionAtLeast(v: string, major: number, minor: number): boolean {
+  const [a = 0, b = 0] = v.split('.').map(Number);
+  return a > major || (a === major && b >= minor);
+}
+
 /** The trtexec command line for one build. */
-export function trtexecArgs(o: { onnx: string; engineOut: string; timingCache: string; precision: Precision; shapesArg?: string; calibCache?: string; workspaceMb?: number }): string[] {
+export function trtexecArgs(o: { onnx: string; engineOut: string; timingCache: string; precision: Precision; shapesArg?: string; calibCache?: string; workspaceMb?: number; tensorrtVersion?: string }): string[] {
   const args = [`--onnx=${o.onnx}`, `--saveEngine=${o.engineOut}`, `--timingCacheFile=${o.timingCache}`, '--fp16'];
+  // no 10-15 s benchmark after the build: --skipInference from TensorRT 8.6, --buildOnly before
+  if (o.tensorrtVersion) args.push(versionAtLeast(o.tensorrtVersion, 8, 6) ? '--skipInference' : '--buildOnly');
   if (o.precision === 'int8') {
     args.push('--int8');
     if (o.calibCache) args.push(`--calib=${o.calibCache}`);
@@ -282,6 +297,7 @@ async function buildEngine(opts: Record<string, unknown>, out: Out, err: Out, de
   const io = modelIo(modelFiles, bytes);
   const platform = deps.platform ?? detectPlatform();
   out(`model ${m.name} ${m.version} (${path.basename(modelFiles.onnxPath)}, sha256 ${modelSha.slice(0, 12)}…), live input ${io.staticShape.join('x')} uint8 NHWC, ${PRECISION_LABEL[precision]}`);
+  for (const w of io.warnings) out(`warning: ${w}`);
   out(`platform: GPU ${platform.gpu ? `${platform.gpu.name} (sm ${platform.gpu.computeCapability || '?'})` : 'none'}, TensorRT ${platform.tensorrtVersion ?? 'none'}`);
 
   fs.mkdirSync(config.engineDir, { recursive: true });
@@ -326,7 +342,7 @@ async function buildEngine(opts: Record<string, unknown>, out: Out, err: Out, de
     }
     const timingCache = path.join(config.engineDir, `timing-sm${gpu.computeCapability || 'x'}-trt${trtVersion}.cache`);
     const tmpEngine = `${enginePath}.tmp-${process.pid}`;
-    const args = trtexecArgs({ onnx: modelFiles.onnxPath, engineOut: tmpEngine, timingCache, precision, shapesArg: io.shapesArg, calibCache, workspaceMb: extra.workspaceMb });
+    const args = trtexecArgs({ onnx: modelFiles.onnxPath, engineOut: tmpEngine, timingCache, precision, shapesArg: io.shapesArg, calibCache, workspaceMb: extra.workspaceMb, tensorrtVersion: trtVersion });
     const t0 = Date.now();
     const r = await runTrtexec(bin, args, out);
     if (r.code !== 0 || !fs.existsSync(tmpEngine)) {

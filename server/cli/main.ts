@@ -5,6 +5,7 @@
 import { ConfigError } from '../config/load.js';
 import { ModelError } from '../inference/manifest.js';
 import { SourceUriError } from '../camera/frame-source.js';
+import { RedisUnavailableError } from '../campaign/errors.js';
 import { COMMANDS } from './commands/index.js';
 import { runProgram } from './program.js';
 import fs from 'node:fs';
@@ -24,6 +25,10 @@ runProgram(COMMANDS, process.argv.slice(2), FOOTER, version).then(
     if (err instanceof ConfigError || err instanceof ModelError || err instanceof SourceUriError) {
       process.stderr.write(err.message.split('\n')[0] + '\n');
       process.exit(78);
+    }
+    if (err instanceof RedisUnavailableError) {
+      process.stderr.write(err.message.split('\n')[0] + '\n');
+      process.exit(err.exitCode); // 69, EX_UNAVAILABLE
     }
     process.stderr.write(`crackscope: ${(err as Error)?.stack ?? err}\n`);
     process.exit(1);

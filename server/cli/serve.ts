@@ -1,6 +1,8 @@
 // `crackscope serve`: config → model → source → pipeline → HTTP + WebSocket, until SIGTERM.
 import http from 'node:http';
 import fs from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { AUTO_SOURCE, detectSource } from '../camera/auto-source.js';
 import { openSource } from '../camera/open-source.js';
 import { redactConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -20,6 +22,12 @@ import { FrameComparer } from '../pipeline/compare.js';
 /** The whole daemon, started; tests and bench use it in-process too. */
 export async function startService(config: Config) {
   const log = createLogger(config.quiet ? 'warn' : config.logLevel, { service: 'crackscope' });
+  if (config.source === AUTO_SOURCE) {
+    const hasArgus = spawnSync('gst-inspect-1.0', ['nvarguscamerasrc'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
+    const choice = detectSource('/', { hasArgus });
+    log.info('source.auto', { source: choice.uri, why: choice.why });
+    config = { ...config, source: choice.uri };
+  }
   log.info('service.start', { config: redactConfig(config), pid: process.pid, node: process.version });
   fs.mkdirSync(config.dataDir, { recursive: true });
   const model = resolveModel(config.modelsDir, config.model);
@@ -65,6 +73,7 @@ export async function startService(config: Config) {
   log.info('http.listening', { url: `http://${config.listen.includes(':') ? `[${config.listen}]` : config.listen}:${port}/`, port });
   const systemd = attachSystemd(ctx);
   pipeline.start();
+  const campaignWorker = config.workerRedis ? await startBackgroundWorker(config, log, stream, app.metricsRegistry) : null;
 
   // Shutdown, in order: stop accepting (HTTP and WebSocket), let capture writes in flight finish
   // (new ones get 503), close viewers with 1001, stop the capture process, release the model.
@@ -79,6 +88,7 @@ export async function startService(config: Config) {
       const drained = await app.writes.drain(2500);
       if (!drained) log.error('service.writes_unfinished', { active: app.writes.active, waited_ms: 2500 });
       await stream.close();
+      await campaignWorker?.close(); // a survey in progress stops; its job is taken up again after its lock expires
       await pipeline.stop();
       systemd.stop();
       server.closeAllConnections();
@@ -89,6 +99,41 @@ export async function startService(config: Config) {
       log.info('service.stopped', { ms: Date.now() - t0, writes_finished: inflight - app.writes.active });
     })());
   return { ctx, pipeline, stream, server, port, stop };
+}
+
+/**
+ * `serve --worker-redis URL`: a campaign worker beside the live view, one survey at a time, its
+ * model session at nice 10 (below the live model, as shadow models run), waiting before each tile
+ * while a viewer has used the kiosk in the last workerIdleS seconds (the kiosk pings on touches).
+ * Redis unreachable at start: the service runs on and says so in the log (a kiosk is not stopped
+ * for a campaign).
+ */
+async function startBackgroundWorker(config: Config, log: ReturnType<typeof createLogger>, stream: FrameStream, registry: import('prom-client').Registry | undefined) {
+  const { connectRedis } = await import('../campaign/redis.js');
+  const { startCampaignWorker } = await import('../campaign/worker.js');
+  const wlog = log.child({ component: 'campaign-worker' });
+  let redis;
+  try {
+    redis = await connectRedis(config.workerRedis, { name: 'crackscope-serve-worker' });
+  } catch (err) {
+    wlog.error('campaign.worker.unavailable', { reason: (err as Error).message });
+    return null;
+  }
+  redis.on('error', () => undefined);
+  const idleMs = config.workerIdleS * 1000;
+  const busy = () => stream.lastActivityAt > 0 && Date.now() - stream.lastActivityAt < idleMs;
+  let metrics: { paused: { set(v: number): void } } | null = null;
+  let pausedLogged = false;
+  const gate = async () => {
+    while (busy()) {
+      if (!pausedLogged) { pausedLogged = true; metrics?.paused.set(1); wlog.info('campaign.worker.paused', { reason: 'a visitor is using the kiosk', idle_s: config.workerIdleS }); }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    if (pausedLogged) { pausedLogged = false; metrics?.paused.set(0); wlog.info('campaign.worker.resumed', {}); }
+  };
+  const w = await startCampaignWorker({ redis, config, log: wlog, concurrency: 1, nice: 10, gate, registry, id: `serve@${(await import('node:os')).hostname()}:${process.pid}` });
+  metrics = w.metrics;
+  return { close: async () => { await w.close(true).catch(() => undefined); redis.disconnect(); } };
 }
 
 /** Runs the daemon until SIGTERM/SIGINT; the exit code. */

@@ -14,9 +14,9 @@ import { printPdf } from '../survey/report.js';
 
 const oneLine = (err: unknown) => String((err as Error)?.message ?? err).split('\n')[0].trim() || 'unknown error';
 
-interface Loaded { dir: string; name: string; summary: any; branches: MapBranch[] }
+export interface Loaded { dir: string; name: string; summary: any; branches: MapBranch[] }
 
-function loadSurvey(arg: string, surveyDir: string): Loaded {
+export function loadSurvey(arg: string, surveyDir: string): Loaded {
   const dir = fs.existsSync(path.join(arg, 'survey.json')) ? arg : path.join(surveyDir, arg);
   let summary: any, geo: any;
   try {

@@ -18,7 +18,7 @@ const PROVIDERS = ['tensorrt', 'cuda', 'webgpu', 'cpu'] as const;
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 const MASK_ENCODINGS = ['raw', 'deflate'] as const;
 
-const SOURCE_SCHEMES = /^(demo|test|file|v4l2|csi|rtsp|rtsps):\/\//;
+const SOURCE_SCHEMES = /^(auto|demo|test|file|v4l2|csi|rtsp|rtsps):\/\//;
 const dataDirDefault = () => process.env.STATE_DIRECTORY?.split(':')[0] || path.join(PROJECT_ROOT, 'var');
 
 interface KeyOptions<T> {
@@ -40,7 +40,7 @@ const int = (min: number, max: number) => z.int().min(min).max(max);
 const nonEmpty = () => z.string().min(1);
 
 export const CONFIG_KEYS = {
-  source: key(z.string().regex(SOURCE_SCHEMES), { default: 'demo://', allowed: 'a source URI: demo://, test://, file:///path, v4l2:///dev/videoN, csi://N, rtsp://host/path', help: 'camera source' }),
+  source: key(z.string().regex(SOURCE_SCHEMES), { default: 'demo://', allowed: 'a source URI: auto:// (CSI, else the first USB camera, else demo://), demo://, test://, file:///path, v4l2:///dev/videoN, csi://N, rtsp://host/path', help: 'camera source' }),
   listen: key(z.string().regex(/^[0-9a-fA-F:.]+$/), { default: '127.0.0.1', allowed: 'an IP address to listen on (127.0.0.1 = this device only, 0.0.0.0 = the network)', help: 'address to listen on' }),
   port: key(int(0, 65535), { default: 8080, allowed: 'an integer 0..65535 (0 = any free port)', help: 'HTTP/WebSocket port' }),
   model: key(z.string(), { default: '', allowed: "a model name from models/ or a path to a .onnx file with its .json manifest beside it ('' = models/default.json)", help: 'model to load' }),
@@ -63,6 +63,8 @@ export const CONFIG_KEYS = {
   maxClients: key(int(1, 1000), { default: 32, allowed: 'an integer 1..1000', help: 'WebSocket viewers at once' }),
   clientStallMs: key(int(500, 600_000), { default: 10000, allowed: 'an integer 500..600000 (ms)', help: 'a viewer that reads nothing this long is dropped' }),
   sourceStallMs: key(int(200, 600_000), { default: 5000, allowed: 'an integer 200..600000 (ms)', help: 'no frame this long = the source is down' }),
+  workerRedis: key(z.union([z.literal(''), z.string().regex(/^rediss?:\/\/./)]), { default: '', allowed: "a Redis URL redis://[user:password@]host[:port][/db], or '' for none", help: 'serve: also take survey campaign jobs from this Redis, at low priority, pausing while visitors use the kiosk', secret: true }),
+  workerIdleS: key(int(0, 86_400), { default: 120, allowed: 'an integer 0..86400 (seconds)', help: "serve --worker-redis: the campaign worker waits until no viewer has touched the kiosk for this long (the kiosk's own idle time)" }),
   logLevel: key(z.enum(LOG_LEVELS), { default: 'info', allowed: LOG_LEVELS.join(', '), help: 'log level' }),
   quiet: key(z.boolean(), { default: false, allowed: 'true or false', help: 'log warnings and errors only' }),
 };

@@ -192,5 +192,5 @@ export function createHttpApp(
     if (!res.headersSent) res.status(status).json({ error: message });
   };
   app.use(onError);
-  return Object.assign(app, { writes });
+  return Object.assign(app, { writes, metricsRegistry: metrics });
 }

@@ -84,6 +84,8 @@ export class FramePipeline extends EventEmitter implements PipelineHandle {
   private session: CrackSession;
   private running: Promise<void> | null = null;
   private lastFrameAt = 0;
+  /** start time (ms since epoch) of each model run not yet settled */
+  private readonly runsInFlight = new Map<object, number>();
   private consecutiveErrors = 0;
   private modelError: string | undefined;
   private sourceReason: string | undefined;
@@ -188,6 +190,10 @@ export class FramePipeline extends EventEmitter implements PipelineHandle {
     // The model first: handing the frame to the inference worker is one postMessage, while setting up
     // the libvips JPEG pipeline costs ~0.3 ms on the main thread; that setup then overlaps the model.
     const run = this.session.run(frame.rgb, height, width);
+    // for the systemd watchdog: a model run that never returns is a hung inference worker
+    const token = {};
+    this.runsInFlight.set(token, Date.now());
+    void run.then(() => this.runsInFlight.delete(token), () => this.runsInFlight.delete(token));
     const comparing = this.opts.comparer?.begin(frame.rgb, height, width);
     const modelStartedAt = performance.now();
     let comparisonDone = () => {};
@@ -338,6 +344,13 @@ export class FramePipeline extends EventEmitter implements PipelineHandle {
 
   recordSend(ms: number) {
     this.stageLatency.record('send', ms);
+  }
+
+  /** How long the oldest unfinished model run has been going, ms; 0 when none is. */
+  inferenceBusyMs(): number {
+    let oldest = Infinity;
+    for (const t of this.runsInFlight.values()) oldest = Math.min(oldest, t);
+    return oldest === Infinity ? 0 : Date.now() - oldest;
   }
 
   status(): PipelineStatus {

@@ -77,11 +77,12 @@ export class ShadowRunner {
     this.counters.offered++;
     this.credit = Math.min(1, this.credit + this.opts.rate);
     if (this.credit < 1 - 1e-9) return;
+    // the sample is spent either way: a busy shadow skips this sample, not every frame until it is free
+    this.credit -= 1;
     if (this.busy) {
       this.counters.skippedBusy++;
       return;
     }
-    this.credit -= 1;
     this.counters.sampled++;
     const rgb = new Uint8Array(frame.rgb); // the source reuses its buffer once the live frame is done
     this.busy = this.run(frame.frameId, frame.capturedAt, rgb, liveMask).finally(() => (this.busy = null));

@@ -49,6 +49,8 @@ const TEXT_BACKLOG_LIMIT = 256 * 1024;
 export class FrameStream {
   readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false });
   readonly clients = new Set<Client>();
+  /** when a viewer last sent a valid message (0: never) */
+  lastActivityAt = 0;
   readonly counters: StreamCounters = { framesSent: 0, framesSkipped: 0, clientsDropped: 0, messagesRejected: 0, connectionsRefused: 0 };
   private readonly timer: NodeJS.Timeout;
   private closing = false;
@@ -139,6 +141,7 @@ export class FrameStream {
     if (data.length > MAX_CLIENT_MESSAGE_BYTES) return this.reject(client, 'too_large', `message of ${data.length} bytes; the limit is ${MAX_CLIENT_MESSAGE_BYTES}`);
     const msg = parseClientMessage(data.toString('utf8'));
     if ('error' in msg) return this.reject(client, 'bad_message', msg.error);
+    this.lastActivityAt = now; // a viewer using the kiosk (it pings on touches): serve's campaign worker waits
     if (msg.type === 'ping') this.sendText(client, { type: 'pong', t: msg.t, serverTime: Date.now() });
     else if (msg.type === 'compare') {
       const models = this.ctx.comparer?.models ?? [];

@@ -93,7 +93,7 @@ function fsyncTree(dir: string) {
 
 export async function runSurvey(opts: SurveyOptions): Promise<SurveyResult> {
   const t0 = performance.now();
-  const core = opts.core ?? 640, margin = opts.margin ?? 64;
+  const core = opts.core ?? 640, margin = opts.margin ?? 96;
   const signal = opts.signal;
   sharp.cache(false);
 

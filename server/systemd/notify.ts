@@ -1,7 +1,11 @@
 // systemd integration for `crackscope serve` under Type=notify (systemd/crackscope.service):
-//   READY=1     after the first processed frame (a mask exists), never before;
-//   WATCHDOG=1  every WATCHDOG_USEC/2, but only while frames are being processed: when the last
-//               frame is older than config.sourceStallMs the pings stop and systemd restarts us;
+//   READY=1     once HTTP listens and the model is loaded (attachSystemd is called then), whether
+//               or not a camera delivers: a missing or unplugged camera must not make systemd
+//               kill and restart the service (and re-initialise CUDA/TensorRT) every TimeoutStartSec;
+//   WATCHDOG=1  every WATCHDOG_USEC/2 while the process is healthy: the event loop runs (the ping
+//               timer fires) and no model run has been in flight for longer than the watchdog
+//               timeout (a hung inference worker). Camera loss does not stop the pings: the source
+//               restarts its capture process itself, and the loss shows in STATUS= and /healthz;
 //   STATUS=...  a line a person can read (`systemctl status crackscope`) on every state change;
 //   STOPPING=1  from notifyStopping(), called by serve.ts on SIGTERM before it shuts down.
 // Without NOTIFY_SOCKET (not under systemd) everything here is a no-op.
@@ -37,13 +41,13 @@ export function describeStatus(s: PipelineStatus, ctx: Pick<ServiceContext, 'inf
   const engine = `${ctx.inference.providerLabel || ctx.inference.provider}, model ${ctx.manifest.name} ${ctx.manifest.version}`.trim();
   switch (s.state) {
     case 'starting':
-      return `starting: waiting for the first frame (${engine})`;
+      return `ready, waiting for the first frame${s.reason && s.reason !== 'waiting for the first frame' ? `: ${s.reason}` : ''} (${engine})`;
     case 'live':
       return `live: ${s.fps.toFixed(1)} fps on ${engine}; ${s.framesProcessed} frames processed, ${s.framesDropped} dropped`;
     case 'source-down':
-      return `source down: ${s.reason ?? 'no frames'}; watchdog pings paused`;
+      return `source down: ${s.reason ?? 'no frames'}; retrying (the service stays up)`;
     case 'model-error':
-      return `model error: ${s.reason ?? 'inference failed'}; watchdog pings paused`;
+      return `model error: ${s.reason ?? 'inference failed'}`;
     case 'stopping':
       return `stopping${s.reason ? `: ${s.reason}` : ''}`;
     default:
@@ -107,16 +111,13 @@ export function attachSystemd(ctx: ServiceContext, env: NodeJS.ProcessEnv = proc
     delete process.env.WATCHDOG_USEC;
     delete process.env.WATCHDOG_PID;
   }
-  let ready = false;
   let stopped = false;
+  let firstFrame = false;
   let lastStatusKey = '';
   let lastStatusSentAt = 0;
-  let pinging = false;
-
-  const flowing = () => {
-    const s = ctx.pipeline.status();
-    return s.lastFrameAt > 0 && Date.now() - s.lastFrameAt <= ctx.config.sourceStallMs;
-  };
+  let pinging = true;
+  // a model run in flight for longer than the watchdog timeout is a hung inference worker
+  const hungAfterMs = Math.max(2 * intervalMs, 1000);
 
   const sendStatus = (s: PipelineStatus, force = false) => {
     const key = `${s.state}|${s.reason ?? ''}`;
@@ -129,40 +130,34 @@ export function attachSystemd(ctx: ServiceContext, env: NodeJS.ProcessEnv = proc
   };
 
   const onFrame = (_frame: ProcessedFrame) => {
-    if (ready || stopped) return;
-    ready = true;
+    if (firstFrame || stopped) return;
+    firstFrame = true;
     const s = ctx.pipeline.status();
     lastStatusKey = `live|`;
     lastStatusSentAt = Date.now();
-    notifier.send({
-      READY: 1,
-      MAINPID: process.pid,
-      STATUS: `live: first mask produced on ${ctx.inference.providerLabel || ctx.inference.provider} (model ${ctx.manifest.name} ${ctx.manifest.version}, source ${ctx.config.source})${fellBack(ctx)}`,
-    });
-    ctx.log.info('systemd.ready', { watchdogMs: intervalMs * 2 || undefined, framesProcessed: s.framesProcessed });
-    if (intervalMs) tick();
+    notifier.send({ STATUS: `live: first mask produced on ${ctx.inference.providerLabel || ctx.inference.provider} (model ${ctx.manifest.name} ${ctx.manifest.version}, source ${ctx.config.source})${fellBack(ctx)}` });
+    ctx.log.info('systemd.first_frame', { framesProcessed: s.framesProcessed });
   };
 
   const onStatus = (s: PipelineStatus) => {
     if (stopped) return;
-    if (s.state === 'live' && !ready) return; // READY=1 carries the first live STATUS
+    if (s.state === 'live' && !firstFrame) return; // the first-mask STATUS carries it
     sendStatus(s);
   };
 
   const tick = () => {
-    if (!ready || stopped) return;
-    if (flowing()) {
+    if (stopped) return;
+    const busy = ctx.pipeline.inferenceBusyMs?.() ?? 0;
+    if (busy <= hungAfterMs) {
       notifier.send({ WATCHDOG: 1 });
       if (!pinging) ctx.log.info('systemd.watchdog_resumed', {});
       pinging = true;
       sendStatus(ctx.pipeline.status());
     } else if (pinging) {
       pinging = false;
-      const s = ctx.pipeline.status();
-      const age = s.lastFrameAt ? Date.now() - s.lastFrameAt : undefined;
-      ctx.log.warn('systemd.watchdog_paused', { lastFrameAgeMs: age, sourceStallMs: ctx.config.sourceStallMs, state: s.state });
-      notifier.send({ STATUS: `stalled: no frame processed for ${age ?? '?'} ms (limit ${ctx.config.sourceStallMs} ms); watchdog pings paused, systemd will restart the service` });
-      lastStatusKey = 'stalled|';
+      ctx.log.error('systemd.watchdog_paused', { inferenceBusyMs: busy, limitMs: hungAfterMs });
+      notifier.send({ STATUS: `hung: a model run has not returned for ${(busy / 1000).toFixed(1)} s; watchdog pings paused, systemd will restart the service` });
+      lastStatusKey = 'hung|';
     }
   };
 
@@ -170,8 +165,17 @@ export function attachSystemd(ctx: ServiceContext, env: NodeJS.ProcessEnv = proc
   timer?.unref();
   ctx.pipeline.on('frame', onFrame);
   ctx.pipeline.on('status', onStatus);
-  ctx.log.info('systemd.attached', { socket: socketPath, watchdogIntervalMs: intervalMs || null });
-  if (ctx.pipeline.status().state === 'starting') notifier.send({ STATUS: describeStatus(ctx.pipeline.status(), ctx) });
+  // HTTP listens and the model is loaded: ready, camera or not
+  const first = ctx.pipeline.status();
+  lastStatusKey = `${first.state}|${first.reason ?? ''}`;
+  lastStatusSentAt = Date.now();
+  notifier.send({
+    READY: 1,
+    MAINPID: process.pid,
+    STATUS: `${describeStatus(first, ctx)}${fellBack(ctx)}`,
+  });
+  ctx.log.info('systemd.ready', { socket: socketPath, watchdogMs: intervalMs * 2 || undefined, state: first.state });
+  if (intervalMs) tick();
 
   const notifyStoppingHere = (reason = 'SIGTERM') => {
     if (stopped) return;

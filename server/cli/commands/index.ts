@@ -10,5 +10,8 @@ import buildEngine from './build-engine.js';
 import soak from './soak.js';
 import compare from './compare.js';
 import config from './config.js';
+import campaign from './campaign.js';
+import worker from './worker.js';
+import doctor from './doctor.js';
 
-export const COMMANDS: CommandSpec<any>[] = [serve, bench, infer, compare, survey, surveyDiff, buildEngine, soak, config];
+export const COMMANDS: CommandSpec<any>[] = [serve, bench, infer, compare, survey, surveyDiff, campaign, worker, buildEngine, doctor, soak, config];

@@ -13,7 +13,7 @@ export default defineCommand({
       .option('--width-classes <spec>', 'width classes in mm, name:upper,…,last (default hairline:0.1,fine:0.3,medium:1,wide:3,open)')
       .option('--threshold <x>', "crack threshold in (0, 1) (default: the model's)")
       .option('--tile <n>', 'pixels kept per tile, a multiple of 32 (default 640)')
-      .option('--margin <n>', 'context pixels the model sees on each side of a tile, a multiple of 32 (default 64)')
+      .option('--margin <n>', 'context pixels the model sees on each side of a tile, a multiple of 32 (default 96)')
       .option('--min-length-px <n>', 'cracks whose centre line is shorter are dropped as specks (default 40, server/analysis/README.md)')
       .option('--no-pdf', 'no PDF of the report (it needs Chromium)')
       .option('--json', 'one JSON summary on stdout; the per-image lines go to stderr'),

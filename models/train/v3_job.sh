@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# GPU calls for crackunet-v3 (models/README.md, "How to retrain"). Run from the repo root on the GPU
+# machine with carry [".gpucarry"]; .gpucarry/real is made here by pack_real.py from ../shared/data/real.
+#
+#   JOB=variants bash models/train/v3_job.sh   # side by side, from the v2 weights: label modes and widths
+#   JOB=final WINNER=B bash models/train/v3_job.sh   # go on with one variant, judge it, export it
+#
+# Weights come back in $OUT with each call and also stay in /tmp/v3 while the machine is warm; a
+# later call resumes from /tmp/v3/<name>/ckpt.pt, or from .gpucarry/<name>.pt when the machine is new.
+set -uo pipefail
+export PYTHONUNBUFFERED=1
+OUT=${OUT:-.device-out/out}
+C=.gpucarry
+W=/tmp/v3
+mkdir -p "$OUT" "$W"
+exec > >(tee -a "$OUT/log.txt") 2>&1
+T=${TRAIN_SECONDS:-380}
+# real-share 0.75: real crops are cheap to make, procedural ones are what starved the GPU before
+COMMON="--batch 24 --crop 256 --real $C/real --real-share 0.75 --hard4 0.3 --rough-crack 0.8 --time-budget $T ${EXCLUDE:+--exclude $EXCLUDE}"
+nproc; nvidia-smi -L
+python3 -c "import torch, onnxruntime, cv2, skimage; print(torch.__version__, onnxruntime.__version__, cv2.__version__, skimage.__version__)"
+python3 models/train/net.py
+
+train() {  # name, then arguments on top of COMMON
+  local n=$1; shift
+  mkdir -p "$W/$n"
+  echo "### train $n: $*"
+  # shellcheck disable=SC2086 # word splitting of COMMON is intended
+  python3 models/train/train.py --out "$W/$n" $COMMON "$@" > "$W/$n/train.log" 2>&1
+}
+
+judge() {  # checkpoints to compare on the real validation photographs and crack-free photographs
+  python3 models/train/real_eval.py --real $C/real --out "$W/eval-real.json" --card "$W/card" "$@"
+  cp "$W/eval-real.json" "$OUT/"
+  for ck in "$@"; do
+    t=$(python3 -c "import json,sys; print(json.load(open('$W/eval-real.json'))[sys.argv[1]]['best_threshold'])" "$ck")
+    echo "## crack-free photographs: $ck at $t"
+    python3 models/train/real_check.py "$ck" --threshold "$t" | grep -E "gravel|mean|brick|grass"
+  done
+}
+
+if [[ ${JOB:-variants} == variants ]]; then
+  V2=models/train/crackunet-v2.pt
+  S=(--init "$V2" --lr 1e-3 --workers 2 --real-workers 2)
+  pids=()
+  train A "${S[@]}" --arch v1 --coarse naive & pids+=($!)
+  train B "${S[@]}" --arch v1 --coarse edge & pids+=($!)
+  train C "${S[@]}" --arch v1 --coarse centre & pids+=($!)
+  train D "${S[@]}" --arch w125 --coarse edge & pids+=($!)
+  # these PIDs only: a bare `wait` also waits for the tee behind `exec > >(...)`, which never ends
+  # (the first call of crackunet-v3 lost four minutes of GPU time to that)
+  for p in "${pids[@]}"; do wait "$p"; done
+  for n in A B C D; do echo "### $n"; grep -E "params|measured|done|Error|error" "$W/$n/train.log" | tail -4; done
+  judge models/train/crackunet-v1.pt "$V2" $W/A/weights.pt $W/B/weights.pt $W/C/weights.pt $W/D/weights.pt
+  for n in A B C D; do cp "$W/$n/weights.pt" "$OUT/$n.pt"; done
+else
+  n=${WINNER:?WINNER=<variant name>}
+  src=$W/$n/weights.pt
+  [[ -f $src ]] || src=$C/$n.pt
+  cp "$src" "$W/$n-phase1.pt"
+  # shellcheck disable=SC2086 # FINAL_ARGS is a list of arguments
+  train "$n-final" --init "$W/$n-phase1.pt" --lr 4e-4 --workers 9 --real-workers 5 ${FINAL_ARGS:-}
+  grep -E "params|measured|done|Error|error" "$W/$n-final/train.log" | tail -4
+  judge models/train/crackunet-v2.pt "$W/$n-phase1.pt" "$W/$n-final/weights.pt"
+  cp "$W/$n-final/weights.pt" "$OUT/$n-final.pt"
+  best=$(python3 -c "import json; r=json.load(open('$W/eval-real.json')); print(r['$W/$n-final/weights.pt']['best_threshold'])")
+  python3 models/train/evaluate.py --ckpt "$W/$n-final/weights.pt" --out "$W/pkg" --name crackunet-v3 \
+    --version 3.0.0 --nval 110 --workers 16 --assets 0 --threshold "${THRESHOLD:-$best}" > "$W/eval.log" 2>&1
+  tail -1 "$W/eval.log" | cut -c1-1500
+  cp "$W/pkg/crackunet-v3.onnx" "$W/pkg/crackunet-v3.json" "$W/pkg/eval.json" "$OUT/"
+  python3 models/train/rough_eval.py "$W/$n-final/weights.pt" --threshold "${THRESHOLD:-$best}" 2>&1 | tail -3
+fi
+tar -C "$W" -czf "$OUT/rest.tgz" --exclude='*.pt' --exclude='*.onnx' --exclude=pkg .
+ls -la "$OUT"
