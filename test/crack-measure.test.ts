@@ -143,7 +143,7 @@ describe('analyzeMask', () => {
     expect(r.speck_count).toBe(2);
     expect(r.speck_pixels).toBe(12);
     expect(crackAt(r, 300, 300)).toBe(0);
-    const keepAll = analyzeMask(m, W, H, { threshold: 0.5, minAreaPx: 1 });
+    const keepAll = analyzeMask(m, W, H, { threshold: 0.5, minAreaPx: 1, minLengthPx: 0 });
     expect(keepAll.crack_count).toBe(3);
     // a 2×2 blob (which Zhang–Suen would erase) still gets a length and a width
     const blob = keepAll.cracks.find((c) => c.area_px === 3)!;
@@ -220,15 +220,117 @@ describe('analyzeMask', () => {
     for (const v of m) if (v >= 128) cover++;
     const times: number[] = [];
     let r = analyzeMask(m, W, H, { threshold: 0.5 });
+    // CPU time, not wall time: on a shared CI machine the wall clock mostly measures the others
     for (let i = 0; i < 15; i++) {
-      const t = performance.now();
+      const c = process.cpuUsage();
       r = analyzeMask(m, W, H, { threshold: 0.5 });
-      times.push(performance.now() - t);
+      const d = process.cpuUsage(c);
+      times.push((d.user + d.system) / 1000);
     }
     times.sort((a, b) => a - b);
     const median = times[7];
-    console.log(`analyzeMask 384x640: median ${median.toFixed(1)} ms, min ${times[0].toFixed(1)} ms; ${(100 * cover / (W * H)).toFixed(1)} % crack pixels, ${r.crack_count} cracks, ${r.total_length_px.toFixed(0)} px total length`);
+    console.log(`analyzeMask 384x640: CPU median ${median.toFixed(1)} ms, min ${times[0].toFixed(1)} ms; ${(100 * cover / (W * H)).toFixed(1)} % crack pixels, ${r.crack_count} cracks, ${r.total_length_px.toFixed(0)} px total length`);
     expect(r.crack_count).toBeGreaterThan(0);
     expect(median).toBeLessThan(150); // generous for slow CI machines; the target is < 30 ms
+  });
+});
+
+/** Paints a crack along a polyline with a probability per point along it: value(t), t = distance from the start. */
+function profiledCrack(m: Uint8Array, w: number, pts: [number, number][], r: number, value: (t: number) => number) {
+  let t = 0;
+  for (let i = 1; i < pts.length; i++) {
+    const [x0, y0] = pts[i - 1], [x1, y1] = pts[i];
+    const len = Math.hypot(x1 - x0, y1 - y0);
+    for (let s = 0; s < len; s += 0.5) {
+      const x = x0 + ((x1 - x0) * s) / len, y = y0 + ((y1 - y0) * s) / len;
+      const v = value(t + s);
+      if (v > 0) capsule(m, w, x, y, x, y, r, v);
+    }
+    t += len;
+  }
+  return t;
+}
+
+describe('crack identity: one crack is one crack', () => {
+  // the church-wall case: a crack with one branch that the model traces well at both ends and only
+  // faintly in the middle (below the crack threshold, and in one place hardly at all)
+  const threshold = 0.6; // crackunet-v2's manifest threshold
+  const trunk: [number, number][] = [[40, 200], [140, 180], [240, 215], [340, 190], [440, 210], [600, 185]];
+  const profile = (t: number) => {
+    if (t > 180 && t < 260) return 110;   // faint: p = 0.43, under the threshold, over the continue level
+    if (t > 300 && t < 316) return 45;    // almost nothing for 16 px: p = 0.18
+    if (t > 316 && t < 360) return 108;   // faint again
+    return 235;
+  };
+  const wall = () => {
+    const m = new Uint8Array(W * H);
+    const length = profiledCrack(m, W, trunk, 1.5, profile);
+    capsule(m, W, 500, 202, 560, 300, 1.5, 230); // a branch leaving the trunk near its right end
+    return { m, length: length + Math.hypot(60, 98) };
+  };
+
+  test('a crack whose middle is faint is one crack, with its branch; its length counts the bridged gap as inferred', () => {
+    const { m, length } = wall();
+    const r = analyzeMask(m, W, H, { threshold });
+    expect(r.crack_count).toBe(1);
+    const c = r.cracks[0];
+    expect(c.branches).toBe(4); // the trunk's seen part left of the gap; right of it, split at the junction; the branch
+    expect(c.endpoints).toBe(3);
+    expect(c.bridges).toBe(1);
+    expect(r.bridges).toHaveLength(1);
+    expect(r.bridges[0].crack).toBe(1);
+    // the faint 16 px (plus the few pixels the two tips fall short) are inferred, not seen
+    expect(c.inferred_length_px).toBeGreaterThan(12);
+    expect(c.inferred_length_px).toBeLessThan(25);
+    expect(Math.abs(c.length_px / length - 1)).toBeLessThan(0.04);
+    // every pixel of the crack, faint ones included, answers a tap with the same crack
+    expect(crackAt(r, 232, 212)).toBe(1); // in the faint stretch
+    expect(crackAt(r, 60, 196)).toBe(1);
+    expect(crackAt(r, 580, 188)).toBe(1);
+    // before issue 20 (one threshold, connected pixels): the same crack in three pieces, each shorter
+    const old = analyzeMask(m, W, H, { threshold, hysteresis: false, maxGapPx: 0 });
+    expect(old.crack_count).toBeGreaterThanOrEqual(3);
+    expect(old.total_length_px).toBeLessThan(0.85 * length);
+  });
+
+  test('each limit is a named setting, reported in px and, when calibrated, in mm', () => {
+    const { m } = wall();
+    const r = analyzeMask(m, W, H, { threshold, mmPerPx: 0.2 });
+    expect(r.identity).toMatchObject({ continue_threshold: expect.closeTo(0.4, 2), min_length_px: 40, max_gap_px: 50, max_gap_angle_deg: 40, bridge_min_prob: 0.1 });
+    expect(r.identity.max_gap_mm).toBeCloseTo(10, 10);
+    expect(r.identity.min_length_mm).toBeCloseTo(8, 10);
+    expect(r.cracks[0].inferred_length_mm).toBeCloseTo(r.cracks[0].inferred_length_px * 0.2, 10);
+    // a gap longer than max_gap_px stays a gap: two cracks
+    expect(analyzeMask(m, W, H, { threshold, maxGapPx: 10 }).crack_count).toBe(2);
+  });
+
+  test('gaps are bridged only between ends that line up, over a faint stretch', () => {
+    const m = new Uint8Array(W * H);
+    capsule(m, W, 50, 100, 250, 100, 1.5, 230);
+    capsule(m, W, 270, 100, 450, 100, 1.5, 230); // 20 px gap on bare wall (p = 0)
+    capsule(m, W, 50, 250, 250, 250, 1.5, 230);
+    capsule(m, W, 265, 255, 265, 370, 1.5, 230); // 15 px away, but at a right angle
+    capsule(m, W, 251, 250, 264, 250, 1.5, 60); // (faint stretch between them: p = 0.24)
+    const r = analyzeMask(m, W, H, { threshold: 0.6 });
+    expect(r.bridges).toEqual([]);
+    expect(r.crack_count).toBe(4);
+    // with the faint stretch under the first gap too, those two ends are one crack
+    capsule(m, W, 251, 100, 269, 100, 1.5, 60);
+    const r2 = analyzeMask(m, W, H, { threshold: 0.6 });
+    expect(r2.crack_count).toBe(3);
+    expect(r2.bridges).toHaveLength(1);
+    expect(r2.bridges[0].line[0][1]).toBeCloseTo(100, 0);
+  });
+
+  test('specks shorter than min_length_px are dropped; faint pieces without a seed are not cracks', () => {
+    const m = new Uint8Array(W * H);
+    capsule(m, W, 100, 100, 300, 100, 1.5, 230);
+    capsule(m, W, 100, 300, 125, 300, 1.5, 230); // 28 px long: a speck
+    capsule(m, W, 300, 300, 500, 300, 1.5, 120); // long but never above the threshold (p 0.47 < 0.6)
+    const r = analyzeMask(m, W, H, { threshold: 0.6 });
+    expect(r.crack_count).toBe(1);
+    expect(crackAt(r, 106, 300)).toBe(0);
+    expect(crackAt(r, 400, 300)).toBe(0);
+    expect(analyzeMask(m, W, H, { threshold: 0.6, minLengthPx: 20 }).crack_count).toBe(2);
   });
 });

@@ -89,7 +89,8 @@ export class SurveyView {
       ]);
       this.dzi = parseDzi(dziText);
       const colours = new Map<string, string>((geo.crackscope?.width_classes ?? []).map((c: any) => [c.name, c.color]));
-      this.features = (geo.features ?? []).map((f: any) => ({
+      // bridged gaps (`inferred`, issue 20) have no width to show: the map here draws what was seen
+      this.features = (geo.features ?? []).filter((f: any) => !f.properties?.inferred).map((f: any) => ({
         id: String(f.properties.id), crack: f.properties.crack, line: f.geometry.coordinates, props: f.properties,
         color: colours.get(f.properties.width_class) ?? UNCALIBRATED,
       }));

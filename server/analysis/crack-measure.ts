@@ -1,11 +1,16 @@
-// Crack measurement on a probability mask: components, skeleton length and widths.
+// Crack measurement on a probability mask: hysteresis components, centre lines, crack identity
+// (crack-graph.ts: branches, bridges over faint gaps, specks), lengths and widths.
 // How the numbers are defined is written down in server/analysis/README.md; keep the two in step.
 //
-// Runs off the hot path (a frozen frame, a capture, a still image): plain typed-array loops,
-// O(pixels) plus O(crack pixels × small constant).
-import { countNeighbours, distanceTransform, neighbourOffsets, pruneSpurs, removeStaircases, zhangSuen } from './skeleton.js';
+// Runs off the hot path (a frozen frame, a capture, a still image): typed-array passes over the
+// mask (threshold, components, distance transform, thinning), then graph work over the skeleton.
+import { IDENTITY_DEFAULTS, traceCracks, type CrackBridge, type IdentitySettings, type TraceResult } from './crack-graph.js';
+import { distanceTransform, localDistance, neighbourOffsets, pruneSpurs, removeStaircases, zhangSuen } from './skeleton.js';
 
-const W_ORTH = 1, W_DIAG = Math.SQRT2, W_CORNER = 0.089;
+/** Hysteresis: a crack continues down to this fraction of the crack threshold (README: measured). */
+export const CONTINUE_RATIO = 2 / 3;
+/** distances searched pixel by pixel up to this radius; a wider crack gets a distance transform */
+const LOCAL_MAX_R = 8;
 
 export interface Box { x: number; y: number; w: number; h: number }
 export interface Point { x: number; y: number }
@@ -14,8 +19,14 @@ export interface Crack {
   /** 1-based; cracks are numbered by length, longest first; the same id is used in `labels` */
   id: number;
   area_px: number;
-  /** skeleton length, end to end, in pixels */
+  /** centre-line length, tip to tip, branches added, bridged gaps included, in pixels */
   length_px: number;
+  /** the part of length_px that bridges faint gaps (inferred, not seen) */
+  inferred_length_px: number;
+  /** branches of its centre line (1 for a simple crack) */
+  branches: number;
+  /** gaps bridged inside this crack */
+  bridges: number;
   /** widest point: 2·d − 1 at the skeleton pixel with the largest distance d to the background */
   max_width_px: number;
   /** area / length */
@@ -26,6 +37,7 @@ export interface Crack {
   endpoints: number;
   area_mm2?: number;
   length_mm?: number;
+  inferred_length_mm?: number;
   max_width_mm?: number;
   mean_width_mm?: number;
   bbox_mm?: Box;
@@ -45,27 +57,50 @@ export interface CrackReport {
   crack_pixels: number;
   crack_count: number;
   total_length_px: number;
+  /** the bridged (inferred) part of total_length_px */
+  inferred_length_px: number;
   max_width_px: number;
-  /** crack_pixels / total_length_px: the length-weighted mean width of all cracks */
+  /** crack_pixels / (total_length_px − inferred_length_px): the length-weighted mean width of all cracks */
   mean_width_px: number;
   /** pixels at or above the threshold that were dropped as specks, and how many specks */
   speck_pixels: number;
   speck_count: number;
   total_length_mm?: number;
+  inferred_length_mm?: number;
   max_width_mm?: number;
   mean_width_mm?: number;
   crack_area_mm2?: number;
+  /** the crack-identity settings this report was made with (px; mm too when calibrated) */
+  identity: IdentityReport;
   cracks: Crack[];
+  /** every bridged gap: which crack, the two ends it joins, its length */
+  bridges: (CrackBridge & { length_mm?: number })[];
   /** crack id per pixel (0 = none), width×height row-major: for tap hit-testing. Not in JSON. */
   labels: Int32Array;
 }
 
-export interface AnalyzeOptions {
-  /** probability threshold 0..1 (usually the manifest's) */
+export interface IdentityReport {
+  /** hysteresis: the probability (0..1) down to which a crack continues from a seed ≥ threshold */
+  continue_threshold: number;
+  min_area_px: number;
+  min_length_px: number;
+  max_gap_px: number;
+  max_gap_angle_deg: number;
+  bridge_min_prob: number;
+  min_length_mm?: number;
+  max_gap_mm?: number;
+}
+
+export interface AnalyzeOptions extends Partial<IdentitySettings> {
+  /** probability threshold 0..1 (usually the manifest's): a crack holds at least one pixel at or above it */
   threshold: number;
+  /** hysteresis: a crack continues through pixels at or above this (0..1); default threshold × CONTINUE_RATIO */
+  continueThreshold?: number;
+  /** false: no hysteresis (continueThreshold = threshold), e.g. for a binary label mask */
+  hysteresis?: boolean;
   /** millimetres per pixel (from calibration); adds the *_mm fields */
   mmPerPx?: number;
-  /** components with fewer pixels are specks and ignored; default max(10, width·height / 100000) */
+  /** mask components with fewer pixels are ignored before thinning; default max(10, width·height / 100000) */
   minAreaPx?: number;
 }
 
@@ -84,7 +119,15 @@ export function analyzeMask(mask: Uint8Array, width: number, height: number, opt
   const mmPerPx = opts.mmPerPx;
   if (mmPerPx !== undefined && !(mmPerPx > 0 && Number.isFinite(mmPerPx))) throw new RangeError(`analyzeMask: mmPerPx must be > 0, got ${mmPerPx}`);
   const minArea = opts.minAreaPx ?? defaultMinArea(width, height);
-  const cut = threshold * 255;
+  const ident: IdentitySettings = {
+    minLengthPx: opts.minLengthPx ?? IDENTITY_DEFAULTS.minLengthPx, maxGapPx: opts.maxGapPx ?? IDENTITY_DEFAULTS.maxGapPx,
+    maxGapAngleDeg: opts.maxGapAngleDeg ?? IDENTITY_DEFAULTS.maxGapAngleDeg, bridgeMinProb: opts.bridgeMinProb ?? IDENTITY_DEFAULTS.bridgeMinProb,
+  };
+  // integer cuts: seed = value ≥ high, continue = value ≥ low
+  const high = Math.ceil(threshold * 255 - 1e-9);
+  const cont = opts.hysteresis === false ? threshold : (opts.continueThreshold ?? threshold * CONTINUE_RATIO);
+  if (!(cont > 0 && cont <= threshold)) throw new RangeError(`analyzeMask: continueThreshold must be in (0, threshold], got ${cont}`);
+  const low = Math.min(high, Math.ceil(cont * 255 - 1e-9));
 
   // ---- threshold into a padded grid (1-cell background ring) --------------------------------
   const pw = width + 2, ph = height + 2;
@@ -95,7 +138,7 @@ export function analyzeMask(mask: Uint8Array, width: number, height: number, opt
     const row = y * width, prow = (y + 1) * pw + 1;
     let any = false;
     for (let x = 0; x < width; x++) {
-      if (mask[row + x] >= cut) {
+      if (mask[row + x] >= low) {
         bin[prow + x] = 1; fgCount++; any = true;
         if (x + 1 < bx0) bx0 = x + 1;
         if (x + 1 > bx1) bx1 = x + 1;
@@ -111,20 +154,22 @@ export function analyzeMask(mask: Uint8Array, width: number, height: number, opt
   const cArea: number[] = [], cSx: number[] = [], cSy: number[] = [];
   const cX0: number[] = [], cY0: number[] = [], cX1: number[] = [], cY1: number[] = [];
   const fgKept: number[] = [];
-  let speckPixels = 0, speckCount = 0;
+  let speckPixels = 0, speckCount = 0, faint = 0;
+  const cN: number[] = []; // all pixels (centroid); cArea: pixels at or above the threshold
   if (fgCount > 0) {
     for (let y = by0; y <= by1; y++) {
       for (let x = bx0; x <= bx1; x++) {
         const p0 = y * pw + x;
         if (!bin[p0] || comp[p0]) continue;
         const c = cArea.length + 1;
-        let sp = 0, area = 0, sx = 0, sy = 0, x0 = x, x1 = x, y0 = y, y1 = y;
+        let sp = 0, area = 0, sx = 0, sy = 0, x0 = x, x1 = x, y0 = y, y1 = y, seed = false, faintHere = 0;
         stack[sp++] = p0; comp[p0] = c;
         const startIdx = fgKept.length;
         while (sp > 0) {
           const p = stack[--sp];
           const py = (p / pw) | 0, px = p - py * pw;
           area++; sx += px; sy += py;
+          if (mask[(py - 1) * width + px - 1] >= high) seed = true; else faintHere++;
           if (px < x0) x0 = px; else if (px > x1) x1 = px;
           if (py < y0) y0 = py; else if (py > y1) y1 = py;
           fgKept.push(p);
@@ -133,14 +178,15 @@ export function analyzeMask(mask: Uint8Array, width: number, height: number, opt
             if (bin[q] && !comp[q]) { comp[q] = c; stack[sp++] = q; }
           }
         }
-        if (area < minArea) {
-          // a speck: clear it and forget it
+        if (area < minArea || !seed) {
+          // a speck, or a faint component with no seed (hysteresis): clear it and forget it
           for (let i = startIdx; i < fgKept.length; i++) { bin[fgKept[i]] = 0; comp[fgKept[i]] = -1; }
           fgKept.length = startIdx;
-          speckPixels += area; speckCount++;
+          if (seed) { speckPixels += area; speckCount++; }
           continue;
         }
-        cArea.push(area); cSx.push(sx); cSy.push(sy);
+        faint += faintHere;
+        cArea.push(area - faintHere); cSx.push(sx); cSy.push(sy); cN.push(area);
         cX0.push(x0); cY0.push(y0); cX1.push(x1); cY1.push(y1);
       }
     }
@@ -148,16 +194,42 @@ export function analyzeMask(mask: Uint8Array, width: number, height: number, opt
   const nComp = cArea.length;
 
   // ---- distance transform and skeleton ----------------------------------------------------
-  const cLen = new Float64Array(nComp + 1), cMaxD = new Float64Array(nComp + 1), cEnds = new Int32Array(nComp + 1);
   const cSkel = new Int32Array(nComp + 1);
+  let trace: TraceResult = { cracks: [], branches: [], bridges: [], pointCrack: new Int32Array(0) };
+  let skelPts: number[] = [];
   if (nComp > 0) {
+    // Distances (as distanceTransform: pixel centre to the nearest background centre) are needed
+    // at centre-line pixels only, so they are found there, ring by ring (localDistance): on the
+    // thinned (hysteresis) mask for the spur rule, and on the mask at the crack threshold for widths
+    // and tip extensions — a faint rim continues a crack, it does not widen it.
+    const inLow = (x: number, y: number) => bin[(y + 1) * pw + x + 1] === 1;
+    const inHigh = (x: number, y: number) => bin[(y + 1) * pw + x + 1] === 1 && mask[y * width + x] >= high;
+    // a wide crack (a search past LOCAL_MAX_R) makes one transform of the frame cheaper
     const box = { x0: Math.max(0, bx0 - 1), y0: Math.max(0, by0 - 1), x1: Math.min(pw - 1, bx1 + 1), y1: Math.min(ph - 1, by1 + 1) };
-    const dist = distanceTransform(bin, pw, ph, box);
-    let maxD = 0;
-    for (const p of fgKept) if (dist[p] > maxD) maxD = dist[p];
+    let lowDT: Float32Array | null = null, highDT: Float32Array | null = null;
+    const dist = new Float32Array(pw * ph);
+    const distAt = (p: number) => {
+      if (lowDT) return lowDT[p];
+      const py = (p / pw) | 0, d = localDistance(inLow, p - py * pw - 1, py - 1, LOCAL_MAX_R);
+      if (d >= 0) return d;
+      lowDT = distanceTransform(bin, pw, ph, box);
+      return lowDT[p];
+    };
+    const widthDistAt = (p: number) => {
+      if (faint === 0) return dist[p];
+      if (highDT) return highDT[p];
+      const py = (p / pw) | 0, d = localDistance(inHigh, p - py * pw - 1, py - 1, LOCAL_MAX_R);
+      if (d >= 0) return d;
+      const hb = new Uint8Array(pw * ph);
+      for (const q of fgKept) if (mask[((q / pw) | 0) * width - width + (q % pw) - 1] >= high) hb[q] = 1;
+      highDT = distanceTransform(hb, pw, ph, box);
+      return highDT[p];
+    };
     const sk = bin.slice();
     let skel = zhangSuen(sk, pw, fgKept);
     skel = removeStaircases(sk, pw, skel);
+    let maxD = 0;
+    for (const p of skel) { const d = (dist[p] = distAt(p)); if (d > maxD) maxD = d; }
     skel = pruneSpurs(sk, pw, skel, dist, maxD);
     skel = removeStaircases(sk, pw, skel);
     for (const p of skel) cSkel[comp[p]]++;
@@ -169,91 +241,106 @@ export function analyzeMask(mask: Uint8Array, width: number, height: number, opt
       const best = new Int32Array(nComp + 1).fill(-1);
       for (const p of fgKept) {
         const c = comp[p];
-        if (cSkel[c] === 0 && (best[c] < 0 || dist[p] > dist[best[c]])) best[c] = p;
+        if (cSkel[c] !== 0) continue;
+        dist[p] = distAt(p);
+        if (best[c] < 0 || dist[p] > dist[best[c]]) best[c] = p;
       }
       for (let c = 1; c <= nComp; c++) if (best[c] >= 0) { sk[best[c]] = 1; skel.push(best[c]); cSkel[c] = 1; }
     }
-    // length: the Vossepoel–Smeulders (1982) chain-code estimator, 0.980·n_e + 1.406·n_o − 0.091·n_c
-    // (n_e orthogonal steps, n_o diagonal steps, n_c corners). Plain 1/√2 step weights over-count
-    // lines at in-between angles by up to 8 %; this one stays within about 2 % at every angle.
-    // Forward edges only (E, S, SE, SW) so each edge counts once; a diagonal edge counts only when
-    // the two pixels are not also joined through a shared 4-neighbour (no triangles).
-    const E = 1, S = pw, SE = pw + 1, SW = pw - 1, W = -1;
-    for (const p of skel) {
-      const c = comp[p];
-      let len = 0;
-      const e = sk[p + E], s = sk[p + S];
-      if (e) len += W_ORTH;
-      if (s) len += W_ORTH;
-      if (sk[p + SE] && !e && !s) len += W_DIAG;
-      if (sk[p + SW] && !sk[p + W] && !s) len += W_DIAG;
-      const n = countNeighbours(sk, p, nb);
-      // each end point extends the skeleton to the crack's tip: d − 0.5 (centre of the end
-      // pixel → the far edge of the last crack pixel); an isolated skeleton pixel has two ends
-      const d = dist[p];
-      if (n === 1) { len += d - 0.5; cEnds[c]++; } else if (n === 0) { len += 2 * (d - 0.5); cEnds[c] += 2; } else if (n === 2) {
-        // a corner: the path through p changes direction
-        let k1 = -1, k2 = -1;
-        for (let k = 0; k < 8; k++) if (sk[p + nb[k]]) { if (k1 < 0) k1 = k; else k2 = k; }
-        if (k2 - k1 !== 4) len -= W_CORNER;
-      }
-      cLen[c] += len;
-      if (d > cMaxD[c]) cMaxD[c] = d;
+    // ---- crack identity on the centre lines (crack-graph.ts, shared with the survey) -------------
+    // skeleton points in image coordinates, sorted (row-major padded order is image order)
+    skelPts = skel.sort((a, b) => a - b);
+    const keys = new Float64Array(skelPts.length), sd = new Float32Array(skelPts.length);
+    for (let i = 0; i < skelPts.length; i++) {
+      const p = skelPts[i], py = (p / pw) | 0;
+      keys[i] = (py - 1) * width + (p - py * pw - 1);
+      sd[i] = widthDistAt(p);
     }
+    trace = traceCracks({ width, height, keys, dist: sd, crackPixels: fgKept.length }, {
+      minLengthPx: opts.minLengthPx, maxGapPx: opts.maxGapPx, maxGapAngleDeg: opts.maxGapAngleDeg, bridgeMinProb: opts.bridgeMinProb,
+      probAt: (x, y) => (x >= 0 && y >= 0 && x < width && y < height ? mask[y * width + x] : 0),
+    });
   }
 
-  // ---- cracks, longest first; relabel ---------------------------------------------------
-  const order = Array.from({ length: nComp }, (_, i) => i + 1).sort((a, b) => cLen[b] - cLen[a] || a - b);
-  const newId = new Int32Array(nComp + 1);
-  order.forEach((c, i) => { newId[c] = i + 1; });
-  const labels = new Int32Array(width * height);
-  for (const p of fgKept) {
-    const py = (p / pw) | 0, px = p - py * pw;
-    labels[(py - 1) * width + (px - 1)] = newId[comp[p]];
+  // ---- mask components → cracks (bridged pieces share a crack; dropped pieces are specks) ---------
+  const compCrack = new Int32Array(nComp + 1);
+  for (let i = 0; i < skelPts.length; i++) { const c = trace.pointCrack[i]; if (c > compCrack[comp[skelPts[i]]]) compCrack[comp[skelPts[i]]] = c; }
+  const nCracks = trace.cracks.length;
+  const kN = new Float64Array(nCracks + 1), kArea = new Float64Array(nCracks + 1), kSx = new Float64Array(nCracks + 1), kSy = new Float64Array(nCracks + 1);
+  const kX0 = new Int32Array(nCracks + 1).fill(pw), kY0 = new Int32Array(nCracks + 1).fill(ph), kX1 = new Int32Array(nCracks + 1).fill(-1), kY1 = new Int32Array(nCracks + 1).fill(-1);
+  for (let c = 1; c <= nComp; c++) {
+    const k = compCrack[c];
+    if (k === 0) { speckPixels += cArea[c - 1]; speckCount++; continue; }
+    kN[k] += cN[c - 1];
+    kArea[k] += cArea[c - 1]; kSx[k] += cSx[c - 1]; kSy[k] += cSy[c - 1];
+    kX0[k] = Math.min(kX0[k], cX0[c - 1]); kY0[k] = Math.min(kY0[k], cY0[c - 1]);
+    kX1[k] = Math.max(kX1[k], cX1[c - 1]); kY1[k] = Math.max(kY1[k], cY1[c - 1]);
   }
-  const cracks: Crack[] = order.map((c, i) => {
-    const area = cArea[c - 1];
-    const length = cLen[c];
-    const maxW = Math.max(1, 2 * cMaxD[c] - 1);
-    const meanW = length > 0 ? area / length : maxW;
+  const labels = new Int32Array(width * height);
+  let crackPixels = 0;
+  for (const p of fgKept) {
+    const k = compCrack[comp[p]];
+    if (k === 0) continue;
+    const py = (p / pw) | 0, px = p - py * pw;
+    labels[(py - 1) * width + (px - 1)] = k;
+  }
+  for (let k = 1; k <= nCracks; k++) crackPixels += kArea[k];
+  const cracks: Crack[] = trace.cracks.map((t) => {
+    const k = t.id, area = kArea[k];
+    const drawn = t.length_px - t.inferred_length_px;
+    const maxW = Math.max(1, t.max_width_px);
+    const meanW = drawn > 0 ? area / drawn : maxW;
     const crack: Crack = {
-      id: i + 1,
+      id: k,
       area_px: area,
-      length_px: length,
+      length_px: t.length_px,
+      inferred_length_px: t.inferred_length_px,
       max_width_px: maxW,
       mean_width_px: meanW,
-      bbox: { x: cX0[c - 1] - 1, y: cY0[c - 1] - 1, w: cX1[c - 1] - cX0[c - 1] + 1, h: cY1[c - 1] - cY0[c - 1] + 1 },
-      centroid: { x: cSx[c - 1] / area - 1, y: cSy[c - 1] / area - 1 },
-      endpoints: cEnds[c],
+      bbox: { x: kX0[k] - 1, y: kY0[k] - 1, w: kX1[k] - kX0[k] + 1, h: kY1[k] - kY0[k] + 1 },
+      centroid: { x: kSx[k] / kN[k] - 1, y: kSy[k] / kN[k] - 1 },
+      endpoints: t.endpoints,
+      branches: t.branches,
+      bridges: t.bridges,
     };
     if (mmPerPx !== undefined) {
-      const k = mmPerPx;
-      crack.area_mm2 = area * k * k;
-      crack.length_mm = length * k;
-      crack.max_width_mm = maxW * k;
-      crack.mean_width_mm = meanW * k;
-      crack.bbox_mm = { x: crack.bbox.x * k, y: crack.bbox.y * k, w: crack.bbox.w * k, h: crack.bbox.h * k };
-      crack.centroid_mm = { x: crack.centroid.x * k, y: crack.centroid.y * k };
+      const m = mmPerPx;
+      crack.area_mm2 = area * m * m;
+      crack.length_mm = t.length_px * m;
+      crack.inferred_length_mm = t.inferred_length_px * m;
+      crack.max_width_mm = maxW * m;
+      crack.mean_width_mm = meanW * m;
+      crack.bbox_mm = { x: crack.bbox.x * m, y: crack.bbox.y * m, w: crack.bbox.w * m, h: crack.bbox.h * m };
+      crack.centroid_mm = { x: crack.centroid.x * m, y: crack.centroid.y * m };
     }
     return crack;
   });
 
-  const crackPixels = fgKept.length;
   const totalLength = cracks.reduce((s, c) => s + c.length_px, 0);
+  const inferred = cracks.reduce((s, c) => s + c.inferred_length_px, 0);
+  const settings: IdentityReport = {
+    continue_threshold: low / 255, min_area_px: minArea, min_length_px: ident.minLengthPx, max_gap_px: ident.maxGapPx,
+    max_gap_angle_deg: ident.maxGapAngleDeg, bridge_min_prob: ident.bridgeMinProb,
+    ...(mmPerPx !== undefined ? { min_length_mm: ident.minLengthPx * mmPerPx, max_gap_mm: ident.maxGapPx * mmPerPx } : {}),
+  };
   const report: CrackReport = {
     width, height, threshold, min_area_px: minArea, mm_per_px: mmPerPx ?? null,
     crack_pixels: crackPixels,
     crack_count: cracks.length,
     total_length_px: totalLength,
+    inferred_length_px: inferred,
     max_width_px: cracks.reduce((m, c) => Math.max(m, c.max_width_px), 0),
-    mean_width_px: totalLength > 0 ? crackPixels / totalLength : 0,
+    mean_width_px: totalLength - inferred > 0 ? crackPixels / (totalLength - inferred) : 0,
     speck_pixels: speckPixels,
     speck_count: speckCount,
+    identity: settings,
     cracks,
+    bridges: trace.bridges.map((b) => ({ ...b, ...(mmPerPx !== undefined ? { length_mm: b.length_px * mmPerPx } : {}) })),
     labels,
   };
   if (mmPerPx !== undefined) {
     report.total_length_mm = report.total_length_px * mmPerPx;
+    report.inferred_length_mm = inferred * mmPerPx;
     report.max_width_mm = report.max_width_px * mmPerPx;
     report.mean_width_mm = report.mean_width_px * mmPerPx;
     report.crack_area_mm2 = crackPixels * mmPerPx * mmPerPx;

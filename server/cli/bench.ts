@@ -20,6 +20,7 @@ import { tensorrtResolver } from '../inference/providers.js';
 import { createLogger } from '../log/logger.js';
 import { threadsPerModel } from '../inference/model-set.js';
 import { decodeFrame, MASK_DEFLATE, STAGES } from '../stream/wire-format.js';
+import { analyzeMask } from '../analysis/crack-measure.js';
 
 const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.js');
 
@@ -110,7 +111,12 @@ export interface ClientMeasurements {
   mask_bytes_mean: number;
   jpeg_bytes_mean: number;
   clients: number;
+  /** crack measurement (server/analysis: what a kiosk freeze or a capture runs) on received masks, after the stream */
+  analysis_ms: { p50: number; p95: number; frames: number };
 }
+
+/** Masks kept from the stream to time the crack analysis on afterwards (off the live path, as in the service). */
+const ANALYSIS_FRAMES = 24;
 
 /**
  * Connects K WebSocket clients to a running crackscope on loopback and measures the frames client 0
@@ -128,6 +134,8 @@ export async function measureClients(opts: { port: number; frames: number; clien
   let maskBytes = 0;
   let jpegBytes = 0;
   const sockets: WebSocket[] = [];
+  let threshold = 0.5;
+  const masks: { mask: Uint8Array; width: number; height: number }[] = [];
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`timed out after ${arrivals.length} frames`)), 120_000 + opts.frames * 2000);
@@ -137,6 +145,9 @@ export async function measureClients(opts: { port: number; frames: number; clien
         let seen = 0;
         ws.on('error', reject);
         ws.on('message', (data, isBinary) => {
+          if (!isBinary && c === 0) {
+            try { const m = JSON.parse(String(data)); if (m.type === 'hello' && typeof m.model?.threshold === 'number') threshold = m.model.threshold; } catch { /* not ours */ }
+          }
           if (!isBinary || c !== 0) return; // extra clients only load the server
           if (++seen <= warmup) {
             if (seen === warmup) opts.onMeasuring?.();
@@ -144,7 +155,8 @@ export async function measureClients(opts: { port: number; frames: number; clien
           }
           const f = decodeFrame(new Uint8Array(data as Buffer));
           // received = usable: a deflated mask counts once it is inflated, as the kiosk must do
-          if (f.mask.encoding === MASK_DEFLATE) zlib.inflateSync(f.maskBytes);
+          const raw = f.mask.encoding === MASK_DEFLATE ? zlib.inflateSync(f.maskBytes) : f.maskBytes;
+          if (masks.length < ANALYSIS_FRAMES) masks.push({ mask: new Uint8Array(raw), width: f.mask.width, height: f.mask.height });
           const now = performance.timeOrigin + performance.now();
           arrivals.push(now);
           e2e.push(now - f.capturedAt);
@@ -162,6 +174,14 @@ export async function measureClients(opts: { port: number; frames: number; clien
   } finally {
     for (const ws of sockets) ws.close();
   }
+  // the crack analysis on the received masks, after the stream (it never runs per frame)
+  const analysis: number[] = [];
+  if (masks.length) analyzeMask(masks[0].mask, masks[0].width, masks[0].height, { threshold });
+  for (const m of masks) {
+    const t = performance.now();
+    analyzeMask(m.mask, m.width, m.height, { threshold });
+    analysis.push(performance.now() - t);
+  }
   const span = (arrivals.at(-1)! - arrivals[0]) / 1000;
   const stage_ms = Object.fromEntries(STAGES.map((s) => [s, { p50: round(pct(stage[s], 50)), p95: round(pct(stage[s], 95)) }]));
   // the stages' own work besides the model (issue 7's measure); the queue is waiting, not work
@@ -177,6 +197,7 @@ export async function measureClients(opts: { port: number; frames: number; clien
     mask_bytes_mean: Math.round(maskBytes / arrivals.length),
     jpeg_bytes_mean: Math.round(jpegBytes / arrivals.length),
     clients: opts.clients,
+    analysis_ms: { p50: round(pct(analysis, 50)), p95: round(pct(analysis, 95)), frames: analysis.length },
   };
 }
 
@@ -309,6 +330,7 @@ function printTable(r: Record<string, any>) {
     for (const [s, v] of Object.entries(r.stage_ms as Record<string, { p50: number; p95: number }>)) lines.push(`  ${s.padEnd(20)} ${String(v.p50).padStart(6)}    ${String(v.p95).padStart(6)}`);
     lines.push(
       `  all but inference    ${r.non_inference_ms_p50} ms (p50 sum)`,
+      `  crack analysis       p50 ${r.analysis_ms.p50} ms   p95 ${r.analysis_ms.p95} ms (on ${r.analysis_ms.frames} received masks; a freeze or capture, not per frame)`,
       `  mask on the wire     ${r.mask_encoding}, ${r.mask_bytes_mean} B/frame; JPEG ${r.jpeg_bytes_mean} B/frame`,
       `  CPU per frame        daemon ${r.daemon_cpu_ms_per_frame} ms, capture process ${r.capture_cpu_ms_per_frame} ms`,
       `  daemon RSS           ${r.rss_mb} MB with ${r.clients} client(s), peak ${r.rss_peak_mb} MB`,

@@ -30,6 +30,8 @@ export const MAX_ANALYSIS_SIDE = 4096;
 /** overlay colour for crack pixels: magenta is rare on plaster, stone, ink and ochre */
 const CRACK_RGB = [255, 0, 255] as const;
 const CRACK_ALPHA = 0.75;
+/** overlay colour of a bridged (inferred) gap */
+const BRIDGE_RGB = [0, 200, 255] as const;
 
 export interface InferImageResult {
   image: string;
@@ -263,6 +265,17 @@ async function inferOne(
       overlay[j] = Math.round(overlay[j] * (1 - CRACK_ALPHA) + CRACK_RGB[0] * CRACK_ALPHA);
       overlay[j + 1] = Math.round(overlay[j + 1] * (1 - CRACK_ALPHA) + CRACK_RGB[1] * CRACK_ALPHA);
       overlay[j + 2] = Math.round(overlay[j + 2] * (1 - CRACK_ALPHA) + CRACK_RGB[2] * CRACK_ALPHA);
+    }
+  }
+  // bridged gaps (inferred, counted in their crack's length) in cyan, so a reader sees what was not seen
+  for (const b of report.bridges) {
+    const [[x0, y0], [x1, y1]] = b.line;
+    const steps = Math.max(1, Math.ceil(Math.hypot(x1 - x0, y1 - y0)));
+    for (let k = 0; k <= steps; k++) {
+      const x = Math.round(x0 + ((x1 - x0) * k) / steps), y = Math.round(y0 + ((y1 - y0) * k) / steps);
+      if (x < 0 || y < 0 || x >= aw || y >= ah) continue;
+      const j = (y * aw + x) * 3;
+      overlay[j] = BRIDGE_RGB[0]; overlay[j + 1] = BRIDGE_RGB[1]; overlay[j + 2] = BRIDGE_RGB[2];
     }
   }
   const base = path.join(outDir, name);

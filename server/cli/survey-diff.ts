@@ -26,9 +26,11 @@ export function loadSurvey(arg: string, surveyDir: string): Loaded {
     throw new Error(`${arg}: not a survey folder (${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no survey.json / crackmap.geojson' : oneLine(err)})`);
   }
   // GeoJSON coordinates are pixel centres (+0.5); back to the skeleton's pixel indices
+  // bridged gaps (`inferred`) belong to their crack for matching, but have no width
   const branches: MapBranch[] = geo.features.map((f: any) => ({
     id: String(f.properties.id), crack: f.properties.crack, line: f.geometry.coordinates.map(([x, y]: number[]) => [x - 0.5, y - 0.5]),
-    mean_width_px: f.properties.mean_width_px, max_width_px: f.properties.max_width_px, length_px: f.properties.length_px,
+    mean_width_px: f.properties.mean_width_px ?? 0, max_width_px: f.properties.max_width_px ?? 0, length_px: f.properties.length_px,
+    ...(f.properties.inferred ? { inferred: true } : {}),
   }));
   return { dir, name: path.basename(path.resolve(dir)), summary, branches };
 }

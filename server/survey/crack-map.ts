@@ -2,7 +2,7 @@
 // Coordinates are image pixels: x to the right, y down, origin at the top-left corner of the
 // top-left pixel (a pixel's centre is at +0.5). No CRS: a survey image has no geographic frame;
 // with a calibration, mm = px × mm_per_px.
-import type { CrackBranch, SurveyCrack } from './crack-graph.js';
+import type { CrackBranch, CrackBridge, SurveyCrack } from './crack-graph.js';
 import { classify, classRange, type WidthClass } from './width-classes.js';
 
 export interface CrackMapInput {
@@ -12,6 +12,8 @@ export interface CrackMapInput {
   classes: WidthClass[];
   cracks: SurveyCrack[];
   branches: CrackBranch[];
+  /** gaps bridged inside a crack: drawn dashed, `inferred: true` in the GeoJSON */
+  bridges?: CrackBridge[];
 }
 
 const r2 = (v: number) => Math.round(v * 100) / 100;
@@ -34,7 +36,7 @@ export function toGeoJson(map: CrackMapInput, meta: Record<string, unknown> = {}
       mm_per_px: k,
       width_classes: map.classes.map((c, i) => ({ name: c.name, range: classRange(map.classes, i), max_mm: c.maxMm, color: c.color })),
     },
-    features: map.branches.map((b) => {
+    features: map.branches.map((b): { type: string; id: string; geometry: { type: string; coordinates: number[][] }; properties: Record<string, unknown> } => {
       const cls = branchClass(map, b);
       const coords = b.line.map(([x, y]) => [centre(x), centre(y)]);
       return {
@@ -48,7 +50,17 @@ export function toGeoJson(map: CrackMapInput, meta: Record<string, unknown> = {}
           width_class: cls?.name ?? null,
         },
       };
-    }),
+    }).concat((map.bridges ?? []).map((b, i) => ({
+      type: 'Feature',
+      id: `${b.crack}.bridge${i + 1}`,
+      geometry: { type: 'LineString', coordinates: b.line.map(([x, y]) => [centre(x), centre(y)]) },
+      // inferred: a faint stretch between two seen parts of one crack, counted in its length
+      properties: {
+        id: `${b.crack}.bridge${i + 1}`, crack: b.crack, closed: false, inferred: true,
+        length_px: r2(b.length_px), mean_prob: b.mean_prob === null ? null : r2(b.mean_prob),
+        ...(k === null ? {} : { length_mm: r4(b.length_px * k) }),
+      } as Record<string, unknown>,
+    }))),
   };
 }
 
@@ -77,12 +89,13 @@ export function toSvg(map: CrackMapInput, opts: SvgOptions = {}): string {
     const l = groups.get(cls.name);
     if (l) l.push(line); else groups.set(cls.name, [line]);
   }
+  const inferred = (map.bridges ?? []).map((b, i) => `<polyline id="crack-${b.crack}-bridge${i + 1}" data-crack="${b.crack}" points="${b.line.map(([x, y]) => `${centre(x)},${centre(y)}`).join(' ')}" stroke-width="${r2(Math.max(minStroke, 1))}"><title>crack ${b.crack}: bridged gap (inferred), ${b.length_px.toFixed(1)} px</title></polyline>`);
   const layers = (map.mmPerPx === null ? [uncal] : map.classes).map((c, i) => {
     const lines = groups.get(c.name);
     if (!lines) return '';
     const label = map.mmPerPx === null ? 'cracks (uncalibrated)' : `${c.name} (${classRange(map.classes, i)})`;
     return `<g id="class-${esc(c.name)}" inkscape:groupmode="layer" inkscape:label="${esc(label)}" stroke="${c.color}">\n${lines.join('\n')}\n</g>`;
-  }).join('\n');
+  }).join('\n') + (inferred.length ? `\n<g id="inferred" inkscape:groupmode="layer" inkscape:label="bridged gaps (inferred)" stroke="#00c8ff" stroke-dasharray="4 3">\n${inferred.join('\n')}\n</g>` : '');
   const bg = opts.background
     ? `<g id="image" inkscape:groupmode="layer" inkscape:label="image" sodipodi:insensitive="true"><image href="${esc(opts.background)}" x="0" y="0" width="${map.width}" height="${map.height}" preserveAspectRatio="none"/></g>\n`
     : '';

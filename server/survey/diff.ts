@@ -9,7 +9,11 @@
 // `minWideningPx` (and 15 %) opened wider.
 import { applySim, invertSim, SegmentIndex, type Similarity } from './align.js';
 
-export interface MapBranch { id: string; crack: number; line: [number, number][]; mean_width_px: number; max_width_px: number; length_px: number }
+export interface MapBranch {
+  id: string; crack: number; line: [number, number][]; mean_width_px: number; max_width_px: number; length_px: number;
+  /** a bridged gap (server/analysis/crack-graph.ts): part of its crack, no width of its own */
+  inferred?: boolean;
+}
 
 export interface DiffOptions {
   /** the two images' sizes: only the part of the wall seen in both is compared */
@@ -92,7 +96,9 @@ export function diffMaps(a: MapBranch[], b: MapBranch[], t: Similarity, opts: Di
     const seen = e.samples.filter((s) => s.hit !== -2);
     const length = e.branches.reduce((s, br) => s + br.length_px, 0);
     if (seen.length * STEP < minGrowth) continue; // outside what A photographed
-    if (hits.length < 0.2 * seen.length) {
+    // new: nothing of it was there before. A crack that follows an A crack for at least
+    // minGrowth px is that crack, grown (however much longer it is now), not a new one.
+    if (hits.length < 0.2 * seen.length && hits.length * STEP < minGrowth) {
       changes.push({ kind: 'new', crack_b: crackB, crack_a: null, length_px: length, lines: e.branches.map((br) => br.line.map((p) => applySim(t, p))) });
       continue;
     }
@@ -136,7 +142,8 @@ export function diffMaps(a: MapBranch[], b: MapBranch[], t: Similarity, opts: Di
     let wa = 0, wb = 0, nw = 0;
     const widened: [number, number][][] = [];
     for (const { br, own: all } of perBranch) {
-      const own = all.filter((x) => x.hit >= 0);
+      if (br.inferred) continue;
+      const own = all.filter((x) => x.hit >= 0 && !a[x.hit].inferred);
       for (const x of own) { wa += a[x.hit].mean_width_px; wb += br.mean_width_px; nw++; }
       const brA = own.length ? own.reduce((t, x) => t + a[x.hit].mean_width_px, 0) / own.length : 0;
       if (own.length * STEP >= minGrowth && br.mean_width_px - brA >= Math.max(minWiden, 0.15 * brA)) widened.push(br.line.map((p) => applySim(t, p)));

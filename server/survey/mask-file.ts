@@ -33,6 +33,14 @@ export class RawMaskFile {
     return out;
   }
 
+  /** One pixel (crack probability × 255), 0 outside the mask: for sampling along a bridge. */
+  readAt(x: number, y: number): number {
+    if (x < 0 || y < 0 || x >= this.width || y >= this.height) return 0;
+    const b = new Uint8Array(1);
+    fs.readSync(this.open(), b, 0, 1, y * this.width + x);
+    return b[0];
+  }
+
   close(): void {
     if (this.fd !== null) { fs.closeSync(this.fd); this.fd = null; }
   }

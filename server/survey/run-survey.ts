@@ -14,7 +14,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { CrackSession } from '../inference/session.js';
-import { skeletonFromMask, traceCracks } from './crack-graph.js';
+import { IDENTITY_DEFAULTS, skeletonFromMask, traceCracks } from './crack-graph.js';
+import { CONTINUE_RATIO } from '../analysis/crack-measure.js';
 import { classTotals, toGeoJson, toSvg, type CrackMapInput } from './crack-map.js';
 import { printPdf, reportHtml } from './report.js';
 import type { ReportLanguage } from '../i18n/report-language.js';
@@ -187,14 +188,22 @@ export async function runSurvey(opts: SurveyOptions): Promise<SurveyResult> {
 
     // ---- measure ---------------------------------------------------------------------------------
     const skeleton = await skeletonFromMask((y, rows) => maskFile.readRows(y, rows), W, H, {
-      threshold: opts.threshold, signal,
+      threshold: opts.threshold, continueThreshold: opts.threshold * CONTINUE_RATIO, signal,
       onBlock: (d, total) => opts.onProgress?.({ phase: 'measure', done: d, total, megapixels: mp }),
     });
-    maskFile.close();
-    const { cracks, branches } = traceCracks(skeleton, { minLengthPx: opts.minLengthPx });
-    const map: CrackMapInput = { width: W, height: H, mmPerPx: opts.mmPerPx, classes: opts.classes, cracks, branches };
+    // crack identity as in analyzeMask (server/analysis/crack-graph.ts): one skeleton for the whole
+    // image, so a crack is one crack across tile and block borders; bridges sample the mask file
+    let traced;
+    try {
+      traced = traceCracks(skeleton, { minLengthPx: opts.minLengthPx, probAt: (x, y) => maskFile.readAt(x, y) });
+    } finally {
+      maskFile.close();
+    }
+    const { cracks, branches, bridges } = traced;
+    const map: CrackMapInput = { width: W, height: H, mmPerPx: opts.mmPerPx, classes: opts.classes, cracks, branches, bridges };
     const totals = classTotals(map);
     const totalLength = cracks.reduce((s, c) => s + c.length_px, 0);
+    const inferredLength = cracks.reduce((s, c) => s + c.inferred_length_px, 0);
 
     // ---- outputs ---------------------------------------------------------------------------------
     const steps = 7;
@@ -249,10 +258,16 @@ export async function runSurvey(opts: SurveyOptions): Promise<SurveyResult> {
       // this process's peak resident memory so far (model, libvips and JS together; Chromium for the PDF is another process)
       peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
       width_classes: totals.length ? totals : null,
-      totals: { cracks: cracks.length, branches: branches.length, length_px: r2(totalLength), crack_pixels: skeleton.crackPixels, ...(k === null ? {} : { length_mm: r2(totalLength * k) }) },
+      totals: { cracks: cracks.length, branches: branches.length, bridges: bridges.length, length_px: r2(totalLength), inferred_length_px: r2(inferredLength), crack_pixels: skeleton.crackPixels, ...(k === null ? {} : { length_mm: r2(totalLength * k), inferred_length_mm: r2(inferredLength * k) }) },
+      // the crack-identity settings (server/analysis/README.md), named as in analyzeMask's report
+      identity: {
+        continue_threshold: r2(opts.threshold * CONTINUE_RATIO), min_length_px: opts.minLengthPx ?? IDENTITY_DEFAULTS.minLengthPx,
+        max_gap_px: IDENTITY_DEFAULTS.maxGapPx, max_gap_angle_deg: IDENTITY_DEFAULTS.maxGapAngleDeg, bridge_min_prob: IDENTITY_DEFAULTS.bridgeMinProb,
+        ...(k === null ? {} : { min_length_mm: r2((opts.minLengthPx ?? IDENTITY_DEFAULTS.minLengthPx) * k), max_gap_mm: r2(IDENTITY_DEFAULTS.maxGapPx * k) }),
+      },
       outputs: { mask: 'mask.tif', overlay: overlayName, overview: 'overview.jpg', geojson: 'crackmap.geojson', svg: 'crackmap.svg', report: 'report.html', pdf: 'report.pdf', dzi: 'dzi/image.dzi' },
       cracks: cracks.map((c) => ({
-        id: c.id, length_px: r2(c.length_px), mean_width_px: r2(c.mean_width_px), max_width_px: r2(c.max_width_px),
+        id: c.id, length_px: r2(c.length_px), inferred_length_px: r2(c.inferred_length_px), bridges: c.bridges, mean_width_px: r2(c.mean_width_px), max_width_px: r2(c.max_width_px),
         ...(k === null ? {} : { length_mm: r2(c.length_px * k), mean_width_mm: Math.round(c.mean_width_px * k * 1e4) / 1e4, max_width_mm: Math.round(c.max_width_px * k * 1e4) / 1e4, width_class: geoClass(map, c.mean_width_px) }),
         branches: c.branches, endpoints: c.endpoints, bbox: c.bbox,
       })),
