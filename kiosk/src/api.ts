@@ -1,4 +1,6 @@
 // Calls to the server's /api. Errors carry the server's own message so the page can show it.
+import type { CrackReport } from '../../server/analysis/crack-measure.js';
+
 const TOKEN_KEY = 'crackscope.adminToken';
 
 export const adminToken = {
@@ -53,10 +55,9 @@ export async function api<T>(method: string, path: string, body?: unknown, admin
 // the server's own type: one description of a capture for both sides (type-only, nothing of Node is bundled)
 export type { CaptureSummary, SurveySummary } from '../../server/http/api-types.js';
 
-export interface Crack {
-  id: number;
-  [k: string]: unknown;
-}
+// the server's measurement types (server/analysis/crack-measure.ts, type-only): the analysis route's
+// body is server/storage/analyzer.ts's AnalysisJson plus where it came from
+export type { Crack } from '../../server/analysis/crack-measure.js';
 
 export interface Analysis {
   frameId?: number;
@@ -66,7 +67,7 @@ export interface Analysis {
   height: number;
   threshold: number;
   mmPerPx: number | null;
-  report: { cracks: Crack[]; summary?: Record<string, unknown>; [k: string]: unknown };
+  report: Omit<CrackReport, 'labels'>;
   labels: string;
 }
 

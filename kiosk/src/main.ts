@@ -596,7 +596,7 @@ function maskBase64(): string {
       compare,
       dividerX,
       selectedCrack: measure.selected,
-      crackCount: measure.analysis ? (measure.analysis.report as any).crack_count : null,
+      crackCount: measure.analysis ? measure.analysis.report.crack_count : null,
       cracks: measure.cracks(),
       mmPerPx: measure.analysis?.mmPerPx ?? null,
       gestures: { ...gestures.counts },

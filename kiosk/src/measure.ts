@@ -1,23 +1,10 @@
 // The measure drawer: the cracks of a frozen frame or a capture as separate objects (measured on
 // the server by server/analysis), tap one — in the list or on the image — to highlight it and see
 // its numbers; calibrate px → mm by tapping two points of a known distance.
-import { api, decodeLabels, type Analysis } from './api.js';
+import { api, decodeLabels, type Analysis, type Crack } from './api.js';
 import { $, show, toast } from './dom.js';
 import { Drawer } from './drawer.js';
 import { num, t, unit } from './i18n.js';
-
-interface CrackJson {
-  id: number;
-  area_px: number;
-  length_px: number;
-  max_width_px: number;
-  mean_width_px: number;
-  length_mm?: number;
-  max_width_mm?: number;
-  mean_width_mm?: number;
-  area_mm2?: number;
-  bbox: { x: number; y: number; w: number; h: number };
-}
 
 export interface MeasureHost {
   /** where to fetch the analysis: 'frames/<id>' or 'captures/<id>'; null if nothing is frozen */
@@ -93,11 +80,11 @@ export class Measure extends Drawer {
     }
   }
 
-  cracks(): CrackJson[] {
-    return (this.analysis?.report.cracks ?? []) as unknown as CrackJson[];
+  cracks(): Crack[] {
+    return this.analysis?.report.cracks ?? [];
   }
 
-  private line(c: CrackJson): string {
+  private line(c: Crack): string {
     const mm = c.length_mm !== undefined;
     const L = mm ? unit('mm', c.length_mm, 1) : unit('px', c.length_px, 0);
     const W = mm ? unit('mm', c.max_width_mm, 2) : unit('px', c.max_width_px, 1);
@@ -107,7 +94,7 @@ export class Measure extends Drawer {
   render(): void {
     const a = this.analysis;
     if (!a) return;
-    const r = a.report as any;
+    const r = a.report;
     const mm = a.mmPerPx !== null;
     const total = mm ? unit('mm', r.total_length_mm, 1) : unit('px', r.total_length_px, 0);
     $('measure-summary').textContent =
