@@ -144,13 +144,13 @@ describe('CaptureStore: what is listed and counted (issue 21, from surviving mut
     await s.init();
     const report = JSON.stringify({ createdAt: '2026-01-02T03:04:05.000Z', source: 'rtsp://***@cam/1', frameId: 77, analysis: { crack_count: 4 }, note: '裂缝' });
     const saved = await s.save({ 'image.jpg': Buffer.alloc(300), 'mask.png': Buffer.alloc(20), 'thumb.jpg': Buffer.alloc(10), 'report.json': report });
-    const expected = { id: saved.id, createdAt: '2026-01-02T03:04:05.000Z', source: 'rtsp://***@cam/1', frameId: 77, crackCount: 4, bytes: 330 + Buffer.byteLength(report) };
+    const expected = { id: saved.id, createdAt: '2026-01-02T03:04:05.000Z', source: 'rtsp://***@cam/1', frameId: 77, crackCount: 4, bytes: 330 + Buffer.byteLength(report), protected: false };
     expect(saved).toEqual(expected);
     expect(await s.list()).toEqual([expected]);
     expect(lines.find((l) => l.event === 'capture.saved')).toMatchObject({ id: saved.id, bytes: expected.bytes });
     // a report of the wrong shape: the capture is still listed, with its file time and size
     const odd = await s.save({ 'image.jpg': Buffer.alloc(5), 'mask.png': Buffer.alloc(5), 'thumb.jpg': Buffer.alloc(5), 'report.json': '{"createdAt":5,"source":1,"frameId":"7","analysis":null}' });
-    expect(Object.keys(odd).sort()).toEqual(['bytes', 'createdAt', 'id']);
+    expect(Object.keys(odd).sort()).toEqual(['bytes', 'createdAt', 'id', 'protected']);
     expect(odd.bytes).toBe(15 + 56);
     expect(Date.parse(odd.createdAt)).toBeGreaterThan(Date.now() - 60_000);
     fs.writeFileSync(path.join(dir, 'captures', odd.id, 'report.json'), '{broken');
