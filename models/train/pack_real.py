@@ -1,7 +1,7 @@
 """Pack the real labelled photographs in ../shared/data/real into the realdata.py layout for a GPU call.
 
   python3 models/train/pack_real.py --src ../shared/data/real --out .gpucarry/real [--exclude walls-crackseg]
-                                    [--mirror /work/.mirror]
+                                    [--mirror /work/.mirror] [--unlabeled]
 
 The packed folder is never committed (.gitignore: /.gpucarry/); it only travels to the GPU machine,
 which takes at most 64 MiB a call, so photographs are re-encoded as WebP (WEBP_Q). Splits are fixed:
@@ -62,7 +62,14 @@ MASONRY = {"surface": "brick masonry", "licence": "GPL-3.0", "use": "validation 
 # WebP quality per set, chosen so the whole folder stays under ~35 MB beside the repository
 # (these photographs are noisy: the source JPEGs of walls-crackseg average 20 kB at 416 px). The
 # training augmentation re-encodes at JPEG quality 40-95 anyway.
-WEBP_Q = {"walls-crackseg": 36, "concrete-uav": 60, "pavement-sut": 36, "walls-supervisely": 75, "masonry-dais": 75}
+WEBP_Q = {"walls-crackseg": 36, "concrete-uav": 60, "pavement-sut": 36, "walls-supervisely": 75, "masonry-dais": 75,
+          "walls-supervisely-pseudo": 40}
+PSEUDO = {"surface": "painted and plastered walls", "licence": "CC BY 4.0",
+          "source": "supervisely-ecosystem/cracks-synthetic-dataset project/target_unlabeled/",
+          "commit": "e9779cb3ef89fa6d271e7f1abe9383855422a836",
+          "changed": "no labels: pseudo-labels from a teacher (pseudo_label.py); photographs of the walls in "
+                     "walls-supervisely/validation (same base name, or taken within 60 s / 2 numbers of one) left out; "
+                     "longest side <= 640; WebP"}
 
 
 def sid_of(path):
@@ -135,6 +142,37 @@ def supervisely(src, out):
     return {"train": [], "val": ids}
 
 
+def shot(sid):
+    """(place, number) of a photograph's base name: 20220820_181249_x -> ('20220820', seconds of the day),
+    wall_0104_x -> ('wall', 104). Variants of one photograph share it; neighbours are close in number."""
+    a, b = (sid.split("_") + ["0"])[:2]
+    if a.isdigit() and len(b) == 6 and b.isdigit():
+        return a, int(b[:2]) * 3600 + int(b[2:4]) * 60 + int(b[4:]), 60
+    return a, int(b) if b.isdigit() else -10 ** 6, 2
+
+
+def unlabeled(src, out, val_ids, max_side=640):
+    """The unlabelled wall photographs, minus any of a validation photograph's wall (see PSEUDO)."""
+    near = [shot(v) for v in val_ids]
+    ids, skipped = [], 0
+    for p in sorted(glob.glob(os.path.join(src, "walls-supervisely", "unlabeled", "*.jpg"))):
+        sid = sid_of(p).split(".")[0]
+        place, n, tol = shot(sid)
+        if any(place == vp and abs(n - vn) <= tol for vp, vn, _ in near):
+            skipped += 1
+            continue
+        img = cv2.imread(p, cv2.IMREAD_COLOR)
+        h, w = img.shape[:2]
+        s = min(1.0, max_side / max(h, w))
+        if s < 1:
+            img = cv2.resize(img, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
+        os.makedirs(os.path.join(out, "walls-supervisely-pseudo", "img"), exist_ok=True)
+        cv2.imwrite(os.path.join(out, "walls-supervisely-pseudo", "img", sid + ".webp"), img,
+                    [cv2.IMWRITE_WEBP_QUALITY, WEBP_Q["walls-supervisely-pseudo"]])
+        ids.append(sid)
+    return ids, skipped
+
+
 def paired(src, out, name, every, mask_ext):
     split = {"train": [], "val": []}
     for p in sorted(glob.glob(os.path.join(src, name, "images", "*.jpg"))):
@@ -154,6 +192,8 @@ def main():
     ap.add_argument("--out", default=".gpucarry/real")
     ap.add_argument("--exclude", default="", help="leave these sets out (comma-separated names)")
     ap.add_argument("--mirror", default="", help="add brick masonry (validation only) from this mirror folder")
+    ap.add_argument("--unlabeled", action="store_true",
+                    help="add the unlabelled wall photographs, for pseudo_label.py (training only)")
     a = ap.parse_args()
     if not os.path.isdir(a.src):
         raise SystemExit(f"no real data at {a.src} (it lives beside the project, in ../shared/data/real)")
@@ -174,6 +214,12 @@ def main():
         split = makers[name]()
         index.append({"name": name, **meta, **split})
         print(f"{name}: train {len(split['train'])}, val {len(split['val'])}")
+    if a.unlabeled and "walls-supervisely" not in excl:
+        val_ids = next(s["val"] for s in index if s["name"] == "walls-supervisely")
+        ids, skipped = unlabeled(a.src, a.out, val_ids)
+        # labels come later, on the GPU machine (pseudo_label.py); until then the set trains nothing
+        index.append({"name": "walls-supervisely-pseudo", **PSEUDO, "train": [], "val": [], "unlabeled": ids})
+        print(f"walls-supervisely-pseudo: {len(ids)} unlabelled photographs ({skipped} of validation walls left out)")
     if a.mirror:
         from prepare_real import masonry
         ids = masonry(a.mirror, a.out, {"repo": "dimitrisdais/crack_detection_CNN_masonry", "commit": MASONRY["commit"]})
