@@ -31,8 +31,9 @@ train() {  # name, then arguments on top of COMMON
   python3 models/train/train.py --out "$W/$n" $COMMON "$@" > "$W/$n/train.log" 2>&1
 }
 
+SETS=walls-crackseg,walls-supervisely,concrete-uav,pavement-sut  # the threshold is chosen on these only
 judge() {  # checkpoints to compare on the real validation photographs and crack-free photographs
-  python3 models/train/real_eval.py --real $C/real --out "$W/eval-real.json" --card "$W/card" "$@"
+  python3 models/train/real_eval.py --real $C/real --sets $SETS --out "$W/eval-real.json" --card "$W/card" "$@"
   cp "$W/eval-real.json" "$OUT/"
   for ck in "$@"; do
     t=$(python3 -c "import json,sys; print(json.load(open('$W/eval-real.json'))[sys.argv[1]]['best_threshold'])" "$ck")
@@ -50,7 +51,6 @@ for k,v in r.items(): print('masonry', k, 'at 0.5:', v['at_0.5']['by_set']['maso
 
 if [[ ${JOB:-variants} == pseudo ]]; then
   V3=models/train/crackunet-v3.pt
-  SETS=walls-crackseg,walls-supervisely,concrete-uav,pavement-sut
   python3 models/train/pseudo_label.py --real $C/real --teacher "$V3"
   S=(--init "$V3" --arch w125 --coarse edge --lr 3e-4 --workers 5 --real-workers 3)
   pids=()
@@ -90,10 +90,11 @@ else
   train "$n-final" --init "$W/$n-phase1.pt" --lr 4e-4 --workers 9 --real-workers 5 ${FINAL_ARGS:-}
   grep -E "params|measured|done|Error|error" "$W/$n-final/train.log" | tail -4
   judge models/train/crackunet-v2.pt "$W/$n-phase1.pt" "$W/$n-final/weights.pt"
+  [[ -d $C/real/masonry-dais ]] && masonry models/train/crackunet-v2.pt "$W/$n-phase1.pt" "$W/$n-final/weights.pt"
   cp "$W/$n-final/weights.pt" "$OUT/$n-final.pt"
   best=$(python3 -c "import json; r=json.load(open('$W/eval-real.json')); print(r['$W/$n-final/weights.pt']['best_threshold'])")
   python3 models/train/evaluate.py --ckpt "$W/$n-final/weights.pt" --out "$W/pkg" --name crackunet-v3 \
-    --version 3.0.0 --nval 110 --workers 16 --assets 0 --threshold "${THRESHOLD:-$best}" > "$W/eval.log" 2>&1
+    --version "${VERSION:-3.0.0}" --nval 110 --workers 16 --assets 0 --threshold "${THRESHOLD:-$best}" > "$W/eval.log" 2>&1
   tail -1 "$W/eval.log" | cut -c1-1500
   cp "$W/pkg/crackunet-v3.onnx" "$W/pkg/crackunet-v3.json" "$W/pkg/eval.json" "$OUT/"
   python3 models/train/rough_eval.py "$W/$n-final/weights.pt" --threshold "${THRESHOLD:-$best}" 2>&1 | tail -3
