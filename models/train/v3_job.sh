@@ -13,6 +13,8 @@ set -uo pipefail
 export PYTHONUNBUFFERED=1
 OUT=${OUT:-.device-out/out}
 C=.gpucarry
+# the photographs travel as one tar (thousands of small files count for more than their bytes)
+[[ -f $C/real.tar && ! -d $C/real ]] && tar -C $C -xf $C/real.tar
 W=/tmp/v3
 mkdir -p "$OUT" "$W"
 exec > >(tee -a "$OUT/log.txt") 2>&1
@@ -89,8 +91,8 @@ else
   # shellcheck disable=SC2086 # FINAL_ARGS is a list of arguments
   train "$n-final" --init "$W/$n-phase1.pt" --lr 4e-4 --workers 9 --real-workers 5 ${FINAL_ARGS:-}
   grep -E "params|measured|done|Error|error" "$W/$n-final/train.log" | tail -4
-  judge models/train/crackunet-v2.pt "$W/$n-phase1.pt" "$W/$n-final/weights.pt"
-  [[ -d $C/real/masonry-dais ]] && masonry models/train/crackunet-v2.pt "$W/$n-phase1.pt" "$W/$n-final/weights.pt"
+  judge "${BASE:-models/train/crackunet-v2.pt}" "$W/$n-phase1.pt" "$W/$n-final/weights.pt"
+  [[ -d $C/real/masonry-dais ]] && masonry "${BASE:-models/train/crackunet-v2.pt}" "$W/$n-phase1.pt" "$W/$n-final/weights.pt"
   cp "$W/$n-final/weights.pt" "$OUT/$n-final.pt"
   best=$(python3 -c "import json; r=json.load(open('$W/eval-real.json')); print(r['$W/$n-final/weights.pt']['best_threshold'])")
   python3 models/train/evaluate.py --ckpt "$W/$n-final/weights.pt" --out "$W/pkg" --name crackunet-v3 \
