@@ -1,23 +1,27 @@
-// Issue 20: crack counts and lengths against real labelled photographs (bench/real-validate.mjs).
-// The photographs live beside the project (../shared/data/real), never in it: without them this
-// file skips, saying so in one line. With them, a few photographs of each set go through the
-// shipped model (crackscope infer) and the analysis, and the labels are counted and measured.
+// Issue 20: crack counts and lengths against real labelled photographs (bench/real-validate.ts,
+// `npm run validate:real`). The photographs live beside the project (../shared/data/real), never in
+// it: without them this file skips, saying so in one line. With them, a few photographs of each set
+// go through the shipped model (the built `crackscope infer`) and the analysis, and the labels are
+// counted and measured.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { buildSync } from 'esbuild';
 import { describe, expect, test } from 'vitest';
+import { realDataRoot } from '../bench/real-photos.js';
 
 const root = path.join(import.meta.dirname, '..');
-const REAL = path.join(root, '..', 'shared', 'data', 'real');
-const here = fs.existsSync(REAL);
-if (!here) console.log(`real-validate: skipped, no labelled photographs at ${REAL}`);
+const REAL = realDataRoot(root);
+if (!REAL) console.log(`real-validate: skipped, no labelled photographs at ${path.join(root, '..', 'shared', 'data', 'real')}`);
 
-describe.skipIf(!here)('real labelled photographs (bench/real-validate.mjs)', () => {
+describe.skipIf(!REAL)('real labelled photographs (bench/real-validate.ts)', () => {
   test('counts and measures the labels of every set and scores the shipped model per set', () => {
     const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-real-'));
     try {
-      const r = spawnSync(process.execPath, [path.join(root, 'bench', 'real-validate.mjs'), '--limit', '6', '--cache', cache, '--threads', '1', '--json', path.join(cache, 'out.json')], { encoding: 'utf8', timeout: 240_000 });
+      const script = path.join(root, 'dist', 'bench', 'real-validate.mjs');
+      buildSync({ entryPoints: [path.join(root, 'bench', 'real-validate.ts')], bundle: true, platform: 'node', format: 'esm', packages: 'external', logLevel: 'warning', outfile: script });
+      const r = spawnSync(process.execPath, [script, '--limit', '6', '--cache', cache, '--threads', '1', '--json', path.join(cache, 'out.json')], { encoding: 'utf8', timeout: 240_000 });
       expect(r.status, r.stderr).toBe(0);
       const summary = JSON.parse(r.stdout.trim().split('\n').pop()!);
       expect(Object.keys(summary.sets)).toEqual(['walls-crackseg', 'walls-supervisely', 'concrete-uav', 'pavement-sut']);
