@@ -45,9 +45,15 @@ export interface IdentitySettings {
   maxGapAngleDeg: number;
   /** the mean crack probability (0..1) the bridge must cross: a faint stretch, not bare wall */
   bridgeMinProb: number;
+  /**
+   * a bridge that turns more than maxGapAngleDeg is still taken when the other end lies within this
+   * many crack widths of the line an end points along: the direction of a wide crack's end is only
+   * known to about its width (0 = the angle alone decides)
+   */
+  gapLateralWidths: number;
 }
 
-export const IDENTITY_DEFAULTS: IdentitySettings = { minLengthPx: 40, maxGapPx: 50, maxGapAngleDeg: 40, bridgeMinProb: 0.1 };
+export const IDENTITY_DEFAULTS: IdentitySettings = { minLengthPx: 40, maxGapPx: 50, maxGapAngleDeg: 40, bridgeMinProb: 0.1, gapLateralWidths: 1 };
 
 export interface TraceOptions extends Partial<IdentitySettings> {
   /** Douglas–Peucker tolerance for the polylines (default 0.5 px) */
@@ -104,7 +110,7 @@ export interface TraceResult {
 
 /** half-window of the chain smoothing, in skeleton pixels */
 const SMOOTH_K = 4;
-/** how far back from a tip its direction is taken */
+/** how far back from a tip its direction is taken: this, or two crack widths when wider */
 const DIR_PX = 10;
 /** a branch shorter than this gives its tip no direction */
 const MIN_DIR_PX = 4;
@@ -235,8 +241,8 @@ export const polyLength = (l: [number, number][]) => {
   return s;
 };
 
-/** Unit direction a polyline's end points in (from about DIR_PX back along it), or null when too short. */
-function endDirection(line: [number, number][], end: 0 | 1): [number, number] | null {
+/** Unit direction a polyline's end points in (from about `back` px back along it), or null when too short. */
+function endDirection(line: [number, number][], end: 0 | 1, backPx: number): [number, number] | null {
   const n = line.length;
   if (n < 2) return null;
   const tip = end === 0 ? line[0] : line[n - 1];
@@ -245,7 +251,7 @@ function endDirection(line: [number, number][], end: 0 | 1): [number, number] | 
     const p = end === 0 ? line[k] : line[n - 1 - k], q = end === 0 ? line[k - 1] : line[n - k];
     acc += Math.hypot(p[0] - q[0], p[1] - q[1]);
     back = p;
-    if (acc >= DIR_PX) break;
+    if (acc >= backPx) break;
   }
   if (acc < MIN_DIR_PX) return null;
   const dx = tip[0] - back[0], dy = tip[1] - back[1], l = Math.hypot(dx, dy) || 1;
@@ -259,6 +265,7 @@ export function traceCracks(s: SparseSkeleton, opts: TraceOptions = {}): TraceRe
     maxGapPx: opts.maxGapPx ?? IDENTITY_DEFAULTS.maxGapPx,
     maxGapAngleDeg: opts.maxGapAngleDeg ?? IDENTITY_DEFAULTS.maxGapAngleDeg,
     bridgeMinProb: opts.bridgeMinProb ?? IDENTITY_DEFAULTS.bridgeMinProb,
+    gapLateralWidths: opts.gapLateralWidths ?? IDENTITY_DEFAULTS.gapLateralWidths,
   };
   const eps = opts.simplifyPx ?? 0.5;
   const n = s.keys.length, W = s.width;
@@ -309,7 +316,7 @@ export function traceCracks(s: SparseSkeleton, opts: TraceOptions = {}): TraceRe
   const nPieces = seeded.length;
 
   interface Measured { comp: number; pts: number[]; line: [number, number][]; closed: boolean; length: number; mean: number; max: number; tips: number }
-  interface Tip { piece: number; at: [number, number]; dir: [number, number] | null }
+  interface Tip { piece: number; at: [number, number]; dir: [number, number] | null; width: number }
   const measured: Measured[] = [];
   const tips: Tip[] = [];
   for (const e of edges) {
@@ -342,11 +349,12 @@ export function traceCracks(s: SparseSkeleton, opts: TraceOptions = {}): TraceRe
     measured.push(m);
     if (e.pts.length === 1) {
       const c = xy(a);
-      tips.push({ piece: m.comp, at: [c[0] + 0.5, c[1] + 0.5], dir: null });
+      tips.push({ piece: m.comp, at: [c[0] + 0.5, c[1] + 0.5], dir: null, width: Math.max(1, 2 * s.dist[a] - 1) });
     } else if (!e.closed) {
       const at = (p: [number, number]): [number, number] => [p[0] + 0.5, p[1] + 0.5];
-      if (tipA) tips.push({ piece: m.comp, at: at(line[0]), dir: endDirection(line, 0) });
-      if (tipB) tips.push({ piece: m.comp, at: at(line[line.length - 1]), dir: endDirection(line, 1) });
+      // a tip's width: the branch's mean (the tip pixel itself sits in the rounded end)
+      if (tipA) tips.push({ piece: m.comp, at: at(line[0]), dir: endDirection(line, 0, Math.max(DIR_PX, 2 * m.mean)), width: m.mean });
+      if (tipB) tips.push({ piece: m.comp, at: at(line[line.length - 1]), dir: endDirection(line, 1, Math.max(DIR_PX, 2 * m.mean)), width: m.mean });
     }
   }
 
@@ -357,8 +365,8 @@ export function traceCracks(s: SparseSkeleton, opts: TraceOptions = {}): TraceRe
   // typed arrays and a counting-sorted cell grid: a frame of noisy masks holds thousands of tips
   const nt = tips.length;
   const TX = new Float64Array(nt), TY = new Float64Array(nt), DX = new Float64Array(nt), DY = new Float64Array(nt);
-  const HAS = new Uint8Array(nt), PIECE = new Int32Array(nt);
-  tips.forEach((t, i) => { TX[i] = t.at[0]; TY[i] = t.at[1]; PIECE[i] = t.piece; if (t.dir) { HAS[i] = 1; DX[i] = t.dir[0]; DY[i] = t.dir[1]; } });
+  const HAS = new Uint8Array(nt), PIECE = new Int32Array(nt), TW = new Float64Array(nt);
+  tips.forEach((t, i) => { TX[i] = t.at[0]; TY[i] = t.at[1]; PIECE[i] = t.piece; TW[i] = t.width; if (t.dir) { HAS[i] = 1; DX[i] = t.dir[0]; DY[i] = t.dir[1]; } });
   const pa: number[] = [], pb: number[] = [], pcost: number[] = [], pd: number[] = [], pprob: (number | null)[] = [];
   if (set.maxGapPx > 0 && nt > 1) {
     const cell = Math.max(1, set.maxGapPx), max2 = set.maxGapPx * set.maxGapPx;
@@ -385,7 +393,11 @@ export function traceCracks(s: SparseSkeleton, opts: TraceOptions = {}): TraceRe
             if (!HAS[i] && !HAS[j]) continue;
             const vx = dx / d, vy = dy / d;
             const ci = HAS[i] ? DX[i] * vx + DY[i] * vy : 1, cj = HAS[j] ? -(DX[j] * vx + DY[j] * vy) : 1;
-            if (ci < cosMax || cj < cosMax) continue;
+            // within the angle, or (ahead, and) within gapLateralWidths crack widths of the end's line
+            const lat = set.gapLateralWidths * Math.max(TW[i], TW[j]);
+            const okI = ci >= cosMax || (ci > 0 && d * Math.sqrt(1 - ci * ci) <= lat);
+            const okJ = cj >= cosMax || (cj > 0 && d * Math.sqrt(1 - cj * cj) <= lat);
+            if (!okI || !okJ) continue;
             cost = d * (1 + (1 - ci) + (1 - cj));
           }
           let prob: number | null = null;
