@@ -125,6 +125,8 @@ export class Measure extends Drawer {
         `${t('max_width')}${t('label_sep')}${u ? unit('mm', sel.max_width_mm, 3) : unit('px', sel.max_width_px, 2)}`,
         `${t('mean_width')}${t('label_sep')}${u ? unit('mm', sel.mean_width_mm, 3) : unit('px', sel.mean_width_px, 2)}`,
         `${t('area')}${t('label_sep')}${u ? unit('mm2', sel.area_mm2, 2) : unit('px2', sel.area_px)}`,
+        // the part of its length that bridges faint gaps (issue 20): inferred, not seen
+        ...(sel.bridges > 0 ? [`${t('inferred_length')}${t('label_sep')}${u ? unit('mm', sel.inferred_length_mm, 2) : unit('px', sel.inferred_length_px, 1)} (${num(sel.bridges)}×)`] : []),
       ].join('\n');
     }
   }
