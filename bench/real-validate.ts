@@ -47,7 +47,7 @@ export const LABEL_MIN_AREA = 20;
 
 const REAL = realDataRoot(root);
 if (!REAL) {
-  console.log(`real-validate: skipped, no labelled photographs at ${path.join(root, '..', 'shared', 'data', 'real')}`);
+  console.log(`real-validate: skipped, no labelled photographs at ${process.env.CRACKSCOPE_REAL_DATA ?? path.join(root, '..', 'shared', 'data', 'real')}`);
   process.exit(0);
 }
 const modelName = arg('model') ?? JSON.parse(fs.readFileSync(path.join(root, 'models', 'default.json'), 'utf8')).model;

@@ -13,7 +13,7 @@ import { realDataRoot } from '../bench/real-photos.js';
 
 const root = path.join(import.meta.dirname, '..');
 const REAL = realDataRoot(root);
-if (!REAL) console.log(`real-validate: skipped, no labelled photographs at ${path.join(root, '..', 'shared', 'data', 'real')}`);
+if (!REAL) console.log(`real-validate: skipped, no labelled photographs at ${process.env.CRACKSCOPE_REAL_DATA ?? path.join(root, '..', 'shared', 'data', 'real')}`);
 
 // Measured with crackunet-v3 (the default model) and the analysis defaults on these six photographs
 // of each set (npm run validate:real -- --limit 6): share within ±1 of the label's count, median
