@@ -15,6 +15,8 @@ export interface MeasureHost {
   setSelected(id: number): void;
   /** calibration markers (mask px) to draw, or none */
   setMarks(points: [number, number][]): void;
+  /** bridged gaps (mask px, end to end) to draw as inferred, not seen (issue 20), or none */
+  setBridges(lines: [[number, number], [number, number]][]): void;
 }
 
 
@@ -46,6 +48,7 @@ export class Measure extends Drawer {
     this.labels = null;
     this.selected = 0;
     this.host.setLabels(null, 0, 0);
+    this.host.setBridges([]);
   }
 
   /** Threshold moved: measure again shortly after it settles. */
@@ -71,6 +74,7 @@ export class Measure extends Drawer {
       this.analysis = a;
       this.labels = decodeLabels(a.labels, a.width * a.height);
       this.host.setLabels(this.labels, a.width, a.height);
+      this.host.setBridges((a.report.bridges ?? []).map((b) => b.line));
       if (!this.cracks().some((c) => c.id === this.selected)) this.selected = 0;
       this.host.setSelected(this.selected);
       this.render();
