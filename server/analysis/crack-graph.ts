@@ -15,7 +15,8 @@
 //    1.5·d(junction) + 1) pruned; each branch smoothed (±4 px moving average) and simplified
 //    (Douglas–Peucker 0.5 px); tips extended by d − 0.5 (thinning stops half a width short).
 // 3. Bridges: two tips of different pieces are joined when they are at most `maxGapPx` apart, the
-//    bridge runs within `maxGapAngleDeg` of the direction each tip points in, and the mean crack
+//    bridge runs within `maxGapAngleDeg` of the direction each tip points in (or, turning more, the
+//    other tip lies ahead within `gapLateralWidths` crack widths of the tip's line), and the mean crack
 //    probability along it is at least `bridgeMinProb` (the faint stretch is still faintly there).
 //    Greedy, shortest and straightest first, each tip used once, never closing a loop.
 // 4. Cracks: pieces joined by bridges; a crack whose drawn (not bridged) length is below
