@@ -1,6 +1,8 @@
 // Real labelled crack photographs from ../shared/data/real (see its README): the validation split that
 // models/train/pack_real.py holds out of training, read straight from the sets' own files, and the
-// 2-pixel-tolerance scoring that models/train/evaluate.py uses. Nothing here is committed data: a
+// 2-pixel-tolerance scoring that models/train/evaluate.py uses. The one loader of these photographs:
+// bench/real-eval.ts (pixel F1), bench/real-validate.ts (crack counts and lengths) and
+// test/model-quality.test.ts all read them through here. Nothing here is committed data: a
 // user's clone has no ../shared, and callers skip with one line when realDataRoot() is null.
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -19,7 +21,7 @@ export const SURFACE: Record<RealSet, string> = {
 };
 
 export type Photo = { set: RealSet; id: string; width: number; height: number; rgb: Uint8Array; label: Uint8Array };
-type Entry = { set: RealSet; id: string; image: string };
+export type Entry = { set: RealSet; id: string; image: string };
 
 /** The real-data folder, or null when it is absent (as in a user's clone). CRACKSCOPE_REAL_DATA overrides. */
 export function realDataRoot(repoRoot: string): string | null {
@@ -102,18 +104,17 @@ async function supervislyLabel(file: string, width: number, height: number): Pro
   return out;
 }
 
+/** A photograph's label as a 0/1 mask at the photograph's size, from its set's own label format. */
+export async function loadLabel(root: string, e: Entry, width: number, height: number): Promise<Uint8Array> {
+  if (e.set === 'walls-crackseg') return polygonLabel(join(root, e.set, 'valid', 'labels', basename(e.image, extname(e.image)) + '.txt'), width, height);
+  if (e.set === 'walls-supervisely') return supervislyLabel(join(root, e.set, 'validation', 'ann', basename(e.image) + '.json'), width, height);
+  return greyMask(join(root, e.set, 'masks', e.id + '.png'), width, height);
+}
+
 export async function loadPhoto(root: string, e: Entry): Promise<Photo> {
   const img = await sharp(e.image).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
   const { width, height } = img.info;
-  let label: Uint8Array;
-  if (e.set === 'walls-crackseg') {
-    label = await polygonLabel(join(root, e.set, 'valid', 'labels', basename(e.image, extname(e.image)) + '.txt'), width, height);
-  } else if (e.set === 'walls-supervisely') {
-    label = await supervislyLabel(join(root, e.set, 'validation', 'ann', basename(e.image) + '.json'), width, height);
-  } else {
-    label = await greyMask(join(root, e.set, 'masks', e.id + '.png'), width, height);
-  }
-  return { set: e.set, id: e.id, width, height, rgb: new Uint8Array(img.data), label };
+  return { set: e.set, id: e.id, width, height, rgb: new Uint8Array(img.data), label: await loadLabel(root, e, width, height) };
 }
 
 export type Counts = { tpPred: number; nPred: number; tpGt: number; nGt: number };

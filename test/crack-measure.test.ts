@@ -296,7 +296,7 @@ describe('crack identity: one crack is one crack', () => {
   test('each limit is a named setting, reported in px and, when calibrated, in mm', () => {
     const { m } = wall();
     const r = analyzeMask(m, W, H, { threshold, mmPerPx: 0.2 });
-    expect(r.identity).toMatchObject({ continue_threshold: expect.closeTo(0.4, 2), min_length_px: 40, max_gap_px: 50, max_gap_angle_deg: 40, bridge_min_prob: 0.1 });
+    expect(r.identity).toMatchObject({ continue_threshold: expect.closeTo(0.4, 2), min_length_px: 40, max_gap_px: 50, max_gap_angle_deg: 40, bridge_min_prob: 0.1, gap_lateral_widths: 1 });
     expect(r.identity.max_gap_mm).toBeCloseTo(10, 10);
     expect(r.identity.min_length_mm).toBeCloseTo(8, 10);
     expect(r.cracks[0].inferred_length_mm).toBeCloseTo(r.cracks[0].inferred_length_px * 0.2, 10);
@@ -320,6 +320,31 @@ describe('crack identity: one crack is one crack', () => {
     expect(r2.crack_count).toBe(3);
     expect(r2.bridges).toHaveLength(1);
     expect(r2.bridges[0].line[0][1]).toBeCloseTo(100, 0);
+  });
+
+  test('the church-wall crack as crackunet-v3 marks it (7 px wide, threshold 0.5) is one crack too', () => {
+    const m = new Uint8Array(W * H);
+    const length = profiledCrack(m, W, trunk, 3.5, profile);
+    capsule(m, W, 500, 202, 560, 300, 3.5, 230);
+    const r = analyzeMask(m, W, H, { threshold: 0.5 });
+    expect(r.crack_count).toBe(1);
+    expect(r.cracks[0].bridges).toBe(1);
+    expect(r.cracks[0].endpoints).toBe(3);
+    expect(Math.abs(r.cracks[0].length_px / (length + Math.hypot(60, 98)) - 1)).toBeLessThan(0.05);
+    expect(r.cracks[0].max_width_px).toBeGreaterThanOrEqual(6);
+  });
+
+  test('the end of a wide crack points only to within its width: a bridge past the angle but within gap_lateral_widths widths is taken', () => {
+    const m = new Uint8Array(W * H);
+    capsule(m, W, 100, 200, 300, 200, 4, 230); // 9 px wide
+    capsule(m, W, 314, 207, 500, 207, 4, 230); // the same crack, 5 px on and 7 px to the side
+    capsule(m, W, 300, 200, 314, 207, 1.5, 60); // faint between (p = 0.24)
+    const r = analyzeMask(m, W, H, { threshold: 0.5 });
+    expect(r.identity.gap_lateral_widths).toBe(1);
+    expect(r.crack_count).toBe(1);
+    expect(r.bridges).toHaveLength(1);
+    // the angle alone (about 45° between the ends) would keep them apart
+    expect(analyzeMask(m, W, H, { threshold: 0.5, gapLateralWidths: 0 }).crack_count).toBe(2);
   });
 
   test('specks shorter than min_length_px are dropped; faint pieces without a seed are not cracks', () => {

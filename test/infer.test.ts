@@ -183,6 +183,15 @@ describe('crackscope infer (darkness-filter test model)', () => {
     expect(rep.total_length_mm).toBeCloseTo(rep.total_length_px * 0.1, 2);
   });
 
+  test('the crack-identity config keys (crack*) reach the analysis and its report', async () => {
+    const out = path.join(tmp, 'out-identity');
+    const r = await infer([path.join(imgDir, '01-cracks.png'), '--out', out, '--crack-min-length-px', '25', '--crack-max-gap-px', '0', '--crack-continue-ratio', '1', '--crack-gap-lateral-widths', '0', ...base()]);
+    expect(r.code).toBe(0);
+    const rep = JSON.parse(fs.readFileSync(path.join(out, '01-cracks.json'), 'utf8'));
+    expect(rep.identity).toMatchObject({ continue_threshold: 0.5, min_length_px: 25, max_gap_px: 0, max_gap_angle_deg: 40, bridge_min_prob: 0.1, gap_lateral_widths: 0 });
+    await expect(inferCommand([imgDir, '--crack-bridge-min-prob', '2', ...base()])).rejects.toThrow(/crack-bridge-min-prob/);
+  });
+
   test('usage and config errors', async () => {
     expect((await infer([...base()])).code).toBe(64);
     await expect(inferCommand([imgDir, '--threshold', '2', ...base()])).rejects.toThrow(ConfigError);

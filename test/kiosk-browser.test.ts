@@ -229,6 +229,8 @@ describe.skipIf(!haveChromium())('kiosk in Chromium against crackscope serve (de
     expect(before[0].length_px).toBeGreaterThan(0);
     expect(before[0].length_mm).toBeUndefined();
     expect(await page.locator('#measure-list li').count()).toBe(before.length);
+    // bridged gaps (inferred, issue 20) are drawn over the image, one dashed line each
+    expect(await page.locator('#marks line.bridge').count()).toBe(before.reduce((t, c) => t + c.bridges, 0));
 
     // tap a crack where the image is not under the measure drawer: the strongest mask pixel of the
     // longest crack that has one left of the drawer

@@ -435,6 +435,8 @@ $('btn-gallery').addEventListener('click', () => {
 
 const marks = $('marks') as unknown as SVGSVGElement;
 let markPoints: [number, number][] = [];
+/** the frozen frame's bridged gaps (mask px): drawn dashed cyan, as infer's overlay and the survey map draw them */
+let bridgeLines: [[number, number], [number, number]][] = [];
 const measure: Measure = new Measure({
   target: () => (mode === 'frozen' ? `frames/${shownFrameId}` : mode === 'capture' && captureId ? `captures/${captureId}` : null),
   threshold: () => overlay.threshold,
@@ -443,6 +445,10 @@ const measure: Measure = new Measure({
   setSelected: (id) => viewer.setSelected(id),
   setMarks: (pts) => {
     markPoints = pts;
+    placeOverlays();
+  },
+  setBridges: (lines) => {
+    bridgeLines = lines;
     placeOverlays();
   },
 });
@@ -468,6 +474,10 @@ function placeOverlays(): void {
     $('cmp-right').style.left = `${Math.min(window.innerWidth - 70, (dividerX + window.innerWidth) / 2)}px`;
   } else $('cmp-left').style.left = '50%';
   const parts: string[] = [];
+  for (const [a, b] of bridgeLines) {
+    const [x1, y1] = maskToScreen(a[0] + 0.5, a[1] + 0.5), [x2, y2] = maskToScreen(b[0] + 0.5, b[1] + 0.5);
+    parts.push(`<line class="bridge" x1="${x1}" y1="${y1}" x2="${x2}" y2="${y2}" stroke="#0ff" stroke-width="3" stroke-dasharray="6 4" stroke-linecap="round"/>`);
+  }
   const pts = markPoints.map(([x, y]) => maskToScreen(x, y));
   if (pts.length === 2) parts.push(`<line x1="${pts[0][0]}" y1="${pts[0][1]}" x2="${pts[1][0]}" y2="${pts[1][1]}" stroke="#0f0" stroke-width="3"/>`);
   for (const [x, y] of pts) parts.push(`<circle cx="${x}" cy="${y}" r="10" fill="none" stroke="#0f0" stroke-width="3"/><circle cx="${x}" cy="${y}" r="2" fill="#0f0"/>`);

@@ -15,6 +15,8 @@ export interface MeasureHost {
   setSelected(id: number): void;
   /** calibration markers (mask px) to draw, or none */
   setMarks(points: [number, number][]): void;
+  /** bridged gaps (mask px, end to end) to draw as inferred, not seen (issue 20), or none */
+  setBridges(lines: [[number, number], [number, number]][]): void;
 }
 
 
@@ -46,6 +48,7 @@ export class Measure extends Drawer {
     this.labels = null;
     this.selected = 0;
     this.host.setLabels(null, 0, 0);
+    this.host.setBridges([]);
   }
 
   /** Threshold moved: measure again shortly after it settles. */
@@ -71,6 +74,7 @@ export class Measure extends Drawer {
       this.analysis = a;
       this.labels = decodeLabels(a.labels, a.width * a.height);
       this.host.setLabels(this.labels, a.width, a.height);
+      this.host.setBridges((a.report.bridges ?? []).map((b) => b.line));
       if (!this.cracks().some((c) => c.id === this.selected)) this.selected = 0;
       this.host.setSelected(this.selected);
       this.render();
@@ -125,6 +129,8 @@ export class Measure extends Drawer {
         `${t('max_width')}${t('label_sep')}${u ? unit('mm', sel.max_width_mm, 3) : unit('px', sel.max_width_px, 2)}`,
         `${t('mean_width')}${t('label_sep')}${u ? unit('mm', sel.mean_width_mm, 3) : unit('px', sel.mean_width_px, 2)}`,
         `${t('area')}${t('label_sep')}${u ? unit('mm2', sel.area_mm2, 2) : unit('px2', sel.area_px)}`,
+        // the part of its length that bridges faint gaps (issue 20): inferred, not seen
+        ...(sel.bridges > 0 ? [`${t('inferred_length')}${t('label_sep')}${u ? unit('mm', sel.inferred_length_mm, 2) : unit('px', sel.inferred_length_px, 1)} (${num(sel.bridges)}×)`] : []),
       ].join('\n');
     }
   }

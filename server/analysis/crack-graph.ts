@@ -15,7 +15,8 @@
 //    1.5·d(junction) + 1) pruned; each branch smoothed (±4 px moving average) and simplified
 //    (Douglas–Peucker 0.5 px); tips extended by d − 0.5 (thinning stops half a width short).
 // 3. Bridges: two tips of different pieces are joined when they are at most `maxGapPx` apart, the
-//    bridge runs within `maxGapAngleDeg` of the direction each tip points in, and the mean crack
+//    bridge runs within `maxGapAngleDeg` of the direction each tip points in (or, turning more, the
+//    other tip lies ahead within `gapLateralWidths` crack widths of the tip's line), and the mean crack
 //    probability along it is at least `bridgeMinProb` (the faint stretch is still faintly there).
 //    Greedy, shortest and straightest first, each tip used once, never closing a loop.
 // 4. Cracks: pieces joined by bridges; a crack whose drawn (not bridged) length is below
@@ -45,9 +46,15 @@ export interface IdentitySettings {
   maxGapAngleDeg: number;
   /** the mean crack probability (0..1) the bridge must cross: a faint stretch, not bare wall */
   bridgeMinProb: number;
+  /**
+   * a bridge that turns more than maxGapAngleDeg is still taken when the other end lies within this
+   * many crack widths of the line an end points along: the direction of a wide crack's end is only
+   * known to about its width (0 = the angle alone decides)
+   */
+  gapLateralWidths: number;
 }
 
-export const IDENTITY_DEFAULTS: IdentitySettings = { minLengthPx: 40, maxGapPx: 50, maxGapAngleDeg: 40, bridgeMinProb: 0.1 };
+export const IDENTITY_DEFAULTS: IdentitySettings = { minLengthPx: 40, maxGapPx: 50, maxGapAngleDeg: 40, bridgeMinProb: 0.1, gapLateralWidths: 1 };
 
 export interface TraceOptions extends Partial<IdentitySettings> {
   /** Douglas–Peucker tolerance for the polylines (default 0.5 px) */
@@ -104,7 +111,7 @@ export interface TraceResult {
 
 /** half-window of the chain smoothing, in skeleton pixels */
 const SMOOTH_K = 4;
-/** how far back from a tip its direction is taken */
+/** how far back from a tip its direction is taken: this, or two crack widths when wider */
 const DIR_PX = 10;
 /** a branch shorter than this gives its tip no direction */
 const MIN_DIR_PX = 4;
@@ -235,8 +242,8 @@ export const polyLength = (l: [number, number][]) => {
   return s;
 };
 
-/** Unit direction a polyline's end points in (from about DIR_PX back along it), or null when too short. */
-function endDirection(line: [number, number][], end: 0 | 1): [number, number] | null {
+/** Unit direction a polyline's end points in (from about `back` px back along it), or null when too short. */
+function endDirection(line: [number, number][], end: 0 | 1, backPx: number): [number, number] | null {
   const n = line.length;
   if (n < 2) return null;
   const tip = end === 0 ? line[0] : line[n - 1];
@@ -245,7 +252,7 @@ function endDirection(line: [number, number][], end: 0 | 1): [number, number] | 
     const p = end === 0 ? line[k] : line[n - 1 - k], q = end === 0 ? line[k - 1] : line[n - k];
     acc += Math.hypot(p[0] - q[0], p[1] - q[1]);
     back = p;
-    if (acc >= DIR_PX) break;
+    if (acc >= backPx) break;
   }
   if (acc < MIN_DIR_PX) return null;
   const dx = tip[0] - back[0], dy = tip[1] - back[1], l = Math.hypot(dx, dy) || 1;
@@ -259,6 +266,7 @@ export function traceCracks(s: SparseSkeleton, opts: TraceOptions = {}): TraceRe
     maxGapPx: opts.maxGapPx ?? IDENTITY_DEFAULTS.maxGapPx,
     maxGapAngleDeg: opts.maxGapAngleDeg ?? IDENTITY_DEFAULTS.maxGapAngleDeg,
     bridgeMinProb: opts.bridgeMinProb ?? IDENTITY_DEFAULTS.bridgeMinProb,
+    gapLateralWidths: opts.gapLateralWidths ?? IDENTITY_DEFAULTS.gapLateralWidths,
   };
   const eps = opts.simplifyPx ?? 0.5;
   const n = s.keys.length, W = s.width;
@@ -309,7 +317,7 @@ export function traceCracks(s: SparseSkeleton, opts: TraceOptions = {}): TraceRe
   const nPieces = seeded.length;
 
   interface Measured { comp: number; pts: number[]; line: [number, number][]; closed: boolean; length: number; mean: number; max: number; tips: number }
-  interface Tip { piece: number; at: [number, number]; dir: [number, number] | null }
+  interface Tip { piece: number; at: [number, number]; dir: [number, number] | null; width: number }
   const measured: Measured[] = [];
   const tips: Tip[] = [];
   for (const e of edges) {
@@ -342,11 +350,12 @@ export function traceCracks(s: SparseSkeleton, opts: TraceOptions = {}): TraceRe
     measured.push(m);
     if (e.pts.length === 1) {
       const c = xy(a);
-      tips.push({ piece: m.comp, at: [c[0] + 0.5, c[1] + 0.5], dir: null });
+      tips.push({ piece: m.comp, at: [c[0] + 0.5, c[1] + 0.5], dir: null, width: Math.max(1, 2 * s.dist[a] - 1) });
     } else if (!e.closed) {
       const at = (p: [number, number]): [number, number] => [p[0] + 0.5, p[1] + 0.5];
-      if (tipA) tips.push({ piece: m.comp, at: at(line[0]), dir: endDirection(line, 0) });
-      if (tipB) tips.push({ piece: m.comp, at: at(line[line.length - 1]), dir: endDirection(line, 1) });
+      // a tip's width: the branch's mean (the tip pixel itself sits in the rounded end)
+      if (tipA) tips.push({ piece: m.comp, at: at(line[0]), dir: endDirection(line, 0, Math.max(DIR_PX, 2 * m.mean)), width: m.mean });
+      if (tipB) tips.push({ piece: m.comp, at: at(line[line.length - 1]), dir: endDirection(line, 1, Math.max(DIR_PX, 2 * m.mean)), width: m.mean });
     }
   }
 
@@ -357,8 +366,8 @@ export function traceCracks(s: SparseSkeleton, opts: TraceOptions = {}): TraceRe
   // typed arrays and a counting-sorted cell grid: a frame of noisy masks holds thousands of tips
   const nt = tips.length;
   const TX = new Float64Array(nt), TY = new Float64Array(nt), DX = new Float64Array(nt), DY = new Float64Array(nt);
-  const HAS = new Uint8Array(nt), PIECE = new Int32Array(nt);
-  tips.forEach((t, i) => { TX[i] = t.at[0]; TY[i] = t.at[1]; PIECE[i] = t.piece; if (t.dir) { HAS[i] = 1; DX[i] = t.dir[0]; DY[i] = t.dir[1]; } });
+  const HAS = new Uint8Array(nt), PIECE = new Int32Array(nt), TW = new Float64Array(nt);
+  tips.forEach((t, i) => { TX[i] = t.at[0]; TY[i] = t.at[1]; PIECE[i] = t.piece; TW[i] = t.width; if (t.dir) { HAS[i] = 1; DX[i] = t.dir[0]; DY[i] = t.dir[1]; } });
   const pa: number[] = [], pb: number[] = [], pcost: number[] = [], pd: number[] = [], pprob: (number | null)[] = [];
   if (set.maxGapPx > 0 && nt > 1) {
     const cell = Math.max(1, set.maxGapPx), max2 = set.maxGapPx * set.maxGapPx;
@@ -385,7 +394,11 @@ export function traceCracks(s: SparseSkeleton, opts: TraceOptions = {}): TraceRe
             if (!HAS[i] && !HAS[j]) continue;
             const vx = dx / d, vy = dy / d;
             const ci = HAS[i] ? DX[i] * vx + DY[i] * vy : 1, cj = HAS[j] ? -(DX[j] * vx + DY[j] * vy) : 1;
-            if (ci < cosMax || cj < cosMax) continue;
+            // within the angle, or (ahead, and) within gapLateralWidths crack widths of the end's line
+            const lat = set.gapLateralWidths * Math.max(TW[i], TW[j]);
+            const okI = ci >= cosMax || (ci > 0 && d * Math.sqrt(1 - ci * ci) <= lat);
+            const okJ = cj >= cosMax || (cj > 0 && d * Math.sqrt(1 - cj * cj) <= lat);
+            if (!okI || !okJ) continue;
             cost = d * (1 + (1 - ci) + (1 - cj));
           }
           let prob: number | null = null;

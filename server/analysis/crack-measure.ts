@@ -87,6 +87,8 @@ export interface IdentityReport {
   max_gap_px: number;
   max_gap_angle_deg: number;
   bridge_min_prob: number;
+  /** a bridge turning more than max_gap_angle_deg is still taken within this many crack widths of an end's line */
+  gap_lateral_widths: number;
   min_length_mm?: number;
   max_gap_mm?: number;
 }
@@ -94,14 +96,36 @@ export interface IdentityReport {
 export interface AnalyzeOptions extends Partial<IdentitySettings> {
   /** probability threshold 0..1 (usually the manifest's): a crack holds at least one pixel at or above it */
   threshold: number;
-  /** hysteresis: a crack continues through pixels at or above this (0..1); default threshold × CONTINUE_RATIO */
+  /** hysteresis: a crack continues through pixels at or above this (0..1); default threshold × continueRatio */
   continueThreshold?: number;
+  /** hysteresis as a fraction of the threshold (0..1], so it follows a threshold slider; default CONTINUE_RATIO */
+  continueRatio?: number;
   /** false: no hysteresis (continueThreshold = threshold), e.g. for a binary label mask */
   hysteresis?: boolean;
   /** millimetres per pixel (from calibration); adds the *_mm fields */
   mmPerPx?: number;
   /** mask components with fewer pixels are ignored before thinning; default max(10, width·height / 100000) */
   minAreaPx?: number;
+}
+
+/** The crack-identity config keys (server/config/schema.ts: each a config key, env variable and flag). */
+export interface IdentityConfig {
+  crackContinueRatio: number;
+  crackMinAreaPx: number;
+  crackMinLengthPx: number;
+  crackMaxGapPx: number;
+  crackMaxGapAngleDeg: number;
+  crackBridgeMinProb: number;
+  crackGapLateralWidths: number;
+}
+
+/** The analysis options a config sets: what infer, survey, captures and the kiosk's freeze all pass to analyzeMask. */
+export function identityOptions(c: IdentityConfig): Omit<AnalyzeOptions, 'threshold'> {
+  return {
+    continueRatio: c.crackContinueRatio, ...(c.crackMinAreaPx > 0 ? { minAreaPx: c.crackMinAreaPx } : {}),
+    minLengthPx: c.crackMinLengthPx, maxGapPx: c.crackMaxGapPx, maxGapAngleDeg: c.crackMaxGapAngleDeg,
+    bridgeMinProb: c.crackBridgeMinProb, gapLateralWidths: c.crackGapLateralWidths,
+  };
 }
 
 /** The default speck rule: fewer than 10 pixels, or 0.001 % of the image on large images. */
@@ -122,10 +146,11 @@ export function analyzeMask(mask: Uint8Array, width: number, height: number, opt
   const ident: IdentitySettings = {
     minLengthPx: opts.minLengthPx ?? IDENTITY_DEFAULTS.minLengthPx, maxGapPx: opts.maxGapPx ?? IDENTITY_DEFAULTS.maxGapPx,
     maxGapAngleDeg: opts.maxGapAngleDeg ?? IDENTITY_DEFAULTS.maxGapAngleDeg, bridgeMinProb: opts.bridgeMinProb ?? IDENTITY_DEFAULTS.bridgeMinProb,
+    gapLateralWidths: opts.gapLateralWidths ?? IDENTITY_DEFAULTS.gapLateralWidths,
   };
   // integer cuts: seed = value ≥ high, continue = value ≥ low
   const high = Math.ceil(threshold * 255 - 1e-9);
-  const cont = opts.hysteresis === false ? threshold : (opts.continueThreshold ?? threshold * CONTINUE_RATIO);
+  const cont = opts.hysteresis === false ? threshold : (opts.continueThreshold ?? threshold * (opts.continueRatio ?? CONTINUE_RATIO));
   if (!(cont > 0 && cont <= threshold)) throw new RangeError(`analyzeMask: continueThreshold must be in (0, threshold], got ${cont}`);
   const low = Math.min(high, Math.ceil(cont * 255 - 1e-9));
 
@@ -257,7 +282,7 @@ export function analyzeMask(mask: Uint8Array, width: number, height: number, opt
       sd[i] = widthDistAt(p);
     }
     trace = traceCracks({ width, height, keys, dist: sd, crackPixels: fgKept.length }, {
-      minLengthPx: opts.minLengthPx, maxGapPx: opts.maxGapPx, maxGapAngleDeg: opts.maxGapAngleDeg, bridgeMinProb: opts.bridgeMinProb,
+      ...ident,
       probAt: (x, y) => (x >= 0 && y >= 0 && x < width && y < height ? mask[y * width + x] : 0),
     });
   }
@@ -320,7 +345,7 @@ export function analyzeMask(mask: Uint8Array, width: number, height: number, opt
   const inferred = cracks.reduce((s, c) => s + c.inferred_length_px, 0);
   const settings: IdentityReport = {
     continue_threshold: low / 255, min_area_px: minArea, min_length_px: ident.minLengthPx, max_gap_px: ident.maxGapPx,
-    max_gap_angle_deg: ident.maxGapAngleDeg, bridge_min_prob: ident.bridgeMinProb,
+    max_gap_angle_deg: ident.maxGapAngleDeg, bridge_min_prob: ident.bridgeMinProb, gap_lateral_widths: ident.gapLateralWidths,
     ...(mmPerPx !== undefined ? { min_length_mm: ident.minLengthPx * mmPerPx, max_gap_mm: ident.maxGapPx * mmPerPx } : {}),
   };
   const report: CrackReport = {

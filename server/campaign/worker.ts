@@ -20,6 +20,7 @@ import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Config } from '../config/schema.js';
+import { identityOptions } from '../analysis/crack-measure.js';
 import { resolveModel, type ModelFiles } from '../inference/manifest.js';
 import { createCrackSession, type CrackSession } from '../inference/session.js';
 import type { Logger } from '../log/logger.js';
@@ -205,7 +206,7 @@ export async function startCampaignWorker(opts: CampaignWorkerOptions) {
       const r = await runSurvey({
         input: d.image.path, outDir: work, name: d.image.name, session: runSession,
         threshold: o.threshold ?? model.manifest.threshold, mmPerPx: o.mmPerPx, calibrationSource: o.mmPerPx === null ? undefined : '--mm-per-px (campaign)',
-        classes: parseWidthClasses(o.widthClasses ?? DEFAULT_WIDTH_CLASSES), core: o.tile ?? undefined, margin: o.margin ?? undefined, minLengthPx: o.minLengthPx ?? undefined,
+        classes: parseWidthClasses(o.widthClasses ?? DEFAULT_WIDTH_CLASSES), core: o.tile ?? undefined, margin: o.margin ?? undefined, minLengthPx: o.minLengthPx ?? undefined, identity: identityOptions(config),
         chromium: o.pdf ? (process.env.CRACKSCOPE_CHROMIUM ?? '/usr/bin/chromium') : null,
         onProgress: (p) => {
           if (p.phase !== 'tiles') return;

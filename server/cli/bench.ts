@@ -20,7 +20,7 @@ import { tensorrtResolver } from '../inference/providers.js';
 import { createLogger } from '../log/logger.js';
 import { threadsPerModel } from '../inference/model-set.js';
 import { decodeFrame, MASK_DEFLATE, STAGES } from '../stream/wire-format.js';
-import { analyzeMask } from '../analysis/crack-measure.js';
+import { analyzeMask, identityOptions, type AnalyzeOptions } from '../analysis/crack-measure.js';
 
 const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.js');
 
@@ -124,7 +124,7 @@ const ANALYSIS_FRAMES = 24;
  * stage and end-to-end latency at receipt, and the arrival rate. `onMeasuring` runs once, when the
  * warm-up frames have passed (the bench samples CPU counters there).
  */
-export async function measureClients(opts: { port: number; frames: number; clients: number; warmup?: number; onMeasuring?: () => void }): Promise<ClientMeasurements> {
+export async function measureClients(opts: { port: number; frames: number; clients: number; warmup?: number; onMeasuring?: () => void; identity?: Omit<AnalyzeOptions, 'threshold'> }): Promise<ClientMeasurements> {
   const warmup = opts.warmup ?? 5;
   const e2e: number[] = [];
   /** each frame's latency less its own model round trip: what the pipeline adds, load-robust since both halves are one frame's */
@@ -176,10 +176,11 @@ export async function measureClients(opts: { port: number; frames: number; clien
   }
   // the crack analysis on the received masks, after the stream (it never runs per frame)
   const analysis: number[] = [];
-  if (masks.length) analyzeMask(masks[0].mask, masks[0].width, masks[0].height, { threshold });
+  const identity = opts.identity ?? {};
+  if (masks.length) analyzeMask(masks[0].mask, masks[0].width, masks[0].height, { ...identity, threshold });
   for (const m of masks) {
     const t = performance.now();
-    analyzeMask(m.mask, m.width, m.height, { threshold });
+    analyzeMask(m.mask, m.width, m.height, { ...identity, threshold });
     analysis.push(performance.now() - t);
   }
   const span = (arrivals.at(-1)! - arrivals[0]) / 1000;
@@ -201,13 +202,13 @@ export async function measureClients(opts: { port: number; frames: number; clien
   };
 }
 
-export async function pipelineBench(opts: { frames: number; clients: number; source: string; fps: number; extraArgs: string[]; daemon?: string }) {
+export async function pipelineBench(opts: { frames: number; clients: number; source: string; fps: number; extraArgs: string[]; daemon?: string; identity?: Omit<AnalyzeOptions, 'threshold'> }) {
   const { child, port } = await startDaemon(['--source', opts.source, '--fps', String(opts.fps), ...opts.extraArgs], opts.daemon);
   try {
     const pid = child.pid!;
     let cpu0 = { daemon: 0, capture: 0, t: 0 };
     const m = await measureClients({
-      port, frames: opts.frames, clients: opts.clients,
+      port, frames: opts.frames, clients: opts.clients, identity: opts.identity,
       onMeasuring: () => (cpu0 = { daemon: cpuMs(pid), capture: cpuOf(childPids(pid)), t: performance.now() }),
     });
     const cpu1 = { daemon: cpuMs(pid), capture: cpuOf(childPids(pid)), t: performance.now() };
@@ -268,7 +269,7 @@ async function bench({ frames, clients, rawOnly, json, fpsGiven, passthrough = f
       ['--mask-encoding', config.maskEncoding], ['--models-dir', config.modelsDir], ['--data-dir', dataDir],
     ];
     const cleaned = pairs.filter(([, v]) => v !== '').flat();
-    const pipe = await pipelineBench({ frames, clients, source: config.source, fps, extraArgs: cleaned, daemon }).finally(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+    const pipe = await pipelineBench({ frames, clients, source: config.source, fps, extraArgs: cleaned, daemon, identity: identityOptions(config) }).finally(() => fs.rmSync(dataDir, { recursive: true, force: true }));
     if (daemon) result.daemon = path.resolve(daemon);
     result = { ...result, source: config.source, source_fps: fps, mask_encoding: config.maskEncoding, ...pipe, pipeline_vs_raw: round(pipe.pipeline_fps / raw.raw_fps, 3), e2e_minus_raw_ms: round(pipe.e2e_latency_ms_p50 - raw.raw_infer_ms_p50) };
     if (config.compare.length) result.compare = await compareBench({ frames, clients, fps, config, args: cleaned, alone: pipe, liveRaw: raw });

@@ -13,7 +13,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { analyzeMask, reportToJson } from '../analysis/crack-measure.js';
+import { analyzeMask, identityOptions, reportToJson, type AnalyzeOptions } from '../analysis/crack-measure.js';
 import { ConfigError } from '../config/load.js';
 import { configFromOptions } from './config-options.js';
 import { runCommand } from './program.js';
@@ -169,7 +169,7 @@ export async function runInfer(inputs: string[], opts: Record<string, unknown>):
       usedNames.add(name);
       progress?.update(done, path.basename(image));
       try {
-        const r = await inferOne(session, image, name, outDir, { threshold, mmPerPx });
+        const r = await inferOne(session, image, name, outDir, { threshold, mmPerPx, identity: identityOptions(config) });
         results.push(r);
         say(`${image}: ${r.crack_count} crack${r.crack_count === 1 ? '' : 's'}, ${r.crack_pixels} crack px, length ${fmt(r.total_length_px!)} px, width max ${fmt(r.max_width_px!)} px mean ${fmt(r.mean_width_px!)} px  [${r.width}x${r.height}, ${session.providerLabel}, ${Math.round(r.ms!)} ms] -> ${path.join(outDir, name)}.{mask.png,overlay.png,json}`);
       } catch (err) {
@@ -202,7 +202,7 @@ class ImageError extends Error {}
 
 async function inferOne(
   session: CrackSession, image: string, name: string, outDir: string,
-  opts: { threshold: number; mmPerPx?: number },
+  opts: { threshold: number; mmPerPx?: number; identity: Omit<AnalyzeOptions, 'threshold'> },
 ): Promise<InferImageResult> {
   const t0 = performance.now();
   // ---- decode: EXIF orientation applied, alpha dropped, sRGB 8-bit RGB ------------------------
@@ -254,7 +254,7 @@ async function inferOne(
   const picture = aw === width && ah === height ? rgb : await sharp(rgb, raw(width, height, 3)).resize(aw, ah, { fit: 'fill' }).raw().toBuffer();
   const scale = width / aw; // image px per analysed px (1 unless the image was larger than 4096 px)
   const mmPerPx = opts.mmPerPx !== undefined ? opts.mmPerPx * scale : undefined;
-  const report = analyzeMask(mask, aw, ah, { threshold: opts.threshold, mmPerPx });
+  const report = analyzeMask(mask, aw, ah, { ...opts.identity, threshold: opts.threshold, mmPerPx });
   const tAnalyze = performance.now();
 
   // ---- outputs ----------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import { CalibrationStore } from '../storage/calibration.js';
 import { MAX_INPUT_PIXELS, runSurvey, SurveyInputError, type SurveyProgress } from '../survey/run-survey.js';
 import { DEFAULT_WIDTH_CLASSES, parseWidthClasses } from '../survey/width-classes.js';
 import { expandInput } from './infer.js';
+import { identityOptions } from '../analysis/crack-measure.js';
 
 const oneLine = (err: unknown) => String((err as Error)?.message ?? err).split('\n')[0].trim() || 'unknown error';
 
@@ -89,7 +90,7 @@ export async function runSurveyCommand(inputs: string[], opts: Record<string, un
           progress.start(image);
           const r = await runSurvey({
             input: image, outDir, name, session, threshold, mmPerPx: mm?.mmPerPx ?? null, calibrationSource: mm?.source,
-            classes, core, margin, minLengthPx, chromium, language, signal: abort.signal, onProgress: progress.update,
+            classes, core, margin, minLengthPx, identity: identityOptions(config), chromium, language, signal: abort.signal, onProgress: progress.update,
           });
           progress.end();
           const line = `${image}: ${r.crackCount} crack${r.crackCount === 1 ? '' : 's'}, length ${r.totalLengthPx.toFixed(0)} px${mm ? ` (${((r.totalLengthPx * mm.mmPerPx) / 1000).toFixed(3)} m)` : ''} [${r.width}x${r.height}, ${r.tiles} tiles, ${session.providerLabel}, ${r.seconds.toFixed(1)} s, ${r.inferMpPerS.toFixed(2)} MP/s] -> ${r.folder}${r.pdf ? '' : ` (no PDF: ${r.pdfError})`}`;

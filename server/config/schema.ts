@@ -6,6 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { IDENTITY_DEFAULTS } from '../analysis/crack-graph.js';
+import { CONTINUE_RATIO } from '../analysis/crack-measure.js';
 
 /** The package root, found from this file whether it runs as TypeScript source or from dist/. */
 export const PROJECT_ROOT = (() => {
@@ -70,6 +72,15 @@ export const CONFIG_KEYS = {
   sourceStallMs: key(int(200, 600_000), { default: 5000, allowed: 'an integer 200..600000 (ms)', help: 'no frame this long = the source is down' }),
   workerRedis: key(z.union([z.literal(''), z.string().regex(/^rediss?:\/\/./)]), { default: '', allowed: "a Redis URL redis://[user:password@]host[:port][/db], or '' for none", help: 'serve: also take survey campaign jobs from this Redis, at low priority, pausing while visitors use the kiosk', secret: true }),
   workerIdleS: key(int(0, 86_400), { default: 120, allowed: 'an integer 0..86400 (seconds)', help: "serve --worker-redis: the campaign worker waits until no viewer has touched the kiosk for this long (the kiosk's own idle time)" }),
+  // crack identity (server/analysis/README.md, "Crack identity": each default measured on real
+  // labelled photographs); the live view's freeze, captures, `infer` and `survey` all use them
+  crackContinueRatio: key(z.number().gt(0).max(1), { default: CONTINUE_RATIO, allowed: 'a number in (0, 1] (a fraction of the crack threshold; 1 = no hysteresis)', help: 'hysteresis: a crack seeded at the threshold continues through pixels down to this fraction of it' }),
+  crackMinAreaPx: key(int(0, 1_000_000), { default: 0, allowed: 'an integer 0..1000000 (pixels; 0 = max(10, image pixels / 100000))', help: 'mask pieces smaller than this are specks, dropped before thinning' }),
+  crackMinLengthPx: key(z.number().min(0).max(10_000), { default: IDENTITY_DEFAULTS.minLengthPx, allowed: 'a number 0..10000 (pixels)', help: 'a crack whose drawn centre line is shorter is a speck' }),
+  crackMaxGapPx: key(z.number().min(0).max(1000), { default: IDENTITY_DEFAULTS.maxGapPx, allowed: 'a number 0..1000 (pixels; 0 = never bridge)', help: 'the longest gap between two centre-line ends bridged as one crack' }),
+  crackMaxGapAngleDeg: key(z.number().min(0).max(90), { default: IDENTITY_DEFAULTS.maxGapAngleDeg, allowed: 'a number 0..90 (degrees)', help: 'how far a bridge may turn from the direction each end points in' }),
+  crackBridgeMinProb: key(z.number().min(0).max(1), { default: IDENTITY_DEFAULTS.bridgeMinProb, allowed: 'a number 0..1', help: 'the mean crack probability a bridge must cross (a faint stretch, not bare wall)' }),
+  crackGapLateralWidths: key(z.number().min(0).max(10), { default: IDENTITY_DEFAULTS.gapLateralWidths, allowed: 'a number 0..10 (crack widths; 0 = the angle alone decides)', help: 'a bridge turning more than the angle is still taken when the other end is within this many crack widths of the line an end points along' }),
   logLevel: key(z.enum(LOG_LEVELS), { default: 'info', allowed: LOG_LEVELS.join(', '), help: 'log level' }),
   quiet: key(z.boolean(), { default: false, allowed: 'true or false', help: 'log warnings and errors only' }),
 };

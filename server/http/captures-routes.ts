@@ -21,6 +21,7 @@ import { isLoopback } from './admin-auth.js';
 import { CalibrationStore, CalibrationError, parseCalibrationInput } from '../storage/calibration.js';
 import { DiskFullError } from '../storage/atomic.js';
 import { analyze } from '../storage/analyzer.js';
+import { identityOptions } from '../analysis/crack-measure.js';
 
 const CONTENT_TYPES: Record<string, string> = {
   'image.jpg': 'image/jpeg',
@@ -92,6 +93,7 @@ export function capturesRouter(ctx: ServiceContext, opts: CapturesRouterOptions 
     return c;
   };
   const defaultThreshold = ctx.manifest.threshold;
+  const identity = identityOptions(ctx.config); // crack identity (config keys crack*)
   const r = express.Router();
   const json = express.json({ limit: '16kb' });
 
@@ -148,7 +150,7 @@ export function capturesRouter(ctx: ServiceContext, opts: CapturesRouterOptions 
       sharp(frame.jpeg).resize({ width: 320, height: 320, fit: 'inside' }).jpeg({ quality: 75 }).toBuffer(),
     ]);
     const meta = await sharp(frame.jpeg).metadata();
-    const a = analyze(frame.mask, frame.width, frame.height, threshold, mmPerPx);
+    const a = analyze(frame.mask, frame.width, frame.height, threshold, mmPerPx, identity);
     const report = {
       id,
       createdAt: new Date().toISOString(),
@@ -197,7 +199,7 @@ export function capturesRouter(ctx: ServiceContext, opts: CapturesRouterOptions 
     const { mask, width, height } = await pngToMask(await store.read(id, 'mask.png'));
     const source = typeof report.source === 'string' ? report.source : shownSource;
     const threshold = parseThreshold(req.query.threshold, typeof report.threshold === 'number' ? report.threshold : defaultThreshold);
-    res.json({ captureId: id, source, ...analyze(mask, width, height, threshold, await mmPerPxFor(source)) });
+    res.json({ captureId: id, source, ...analyze(mask, width, height, threshold, await mmPerPxFor(source), identity) });
   });
 
   r.get('/captures/:id/:file', async (req, res) => {
@@ -245,7 +247,7 @@ export function capturesRouter(ctx: ServiceContext, opts: CapturesRouterOptions 
     pin(frame);
     const threshold = parseThreshold(req.query.threshold, defaultThreshold);
     const source = shownSource;
-    res.json({ frameId: frame.frameId, source, ...analyze(frame.mask, frame.width, frame.height, threshold, await mmPerPxFor(source)) });
+    res.json({ frameId: frame.frameId, source, ...analyze(frame.mask, frame.width, frame.height, threshold, await mmPerPxFor(source), identity) });
   });
 
   // Errors of this router as JSON the kiosk can show.

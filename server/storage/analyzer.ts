@@ -1,7 +1,7 @@
 // The bridge from storage/HTTP to crack measurement (server/analysis/crack-measure.ts). Measurement
 // itself lives there; this file only shapes its report for the captures API and the kiosk
 // (JSON-safe numbers and a compact label map for tap hit-testing).
-import { analyzeMask, reportToJson, type CrackReport } from '../analysis/crack-measure.js';
+import { analyzeMask, reportToJson, type AnalyzeOptions, type CrackReport } from '../analysis/crack-measure.js';
 
 export type ReportJson = Omit<CrackReport, 'labels'>;
 
@@ -15,8 +15,9 @@ export interface AnalysisJson {
   labels: string;
 }
 
-export function analyze(mask: Uint8Array, width: number, height: number, threshold: number, mmPerPx: number | null): AnalysisJson {
-  const rep = analyzeMask(mask, width, height, { threshold, ...(mmPerPx ? { mmPerPx } : {}) });
+/** `identity`: the crack-identity settings of the config (identityOptions(config)); defaults without. */
+export function analyze(mask: Uint8Array, width: number, height: number, threshold: number, mmPerPx: number | null, identity: Omit<AnalyzeOptions, 'threshold'> = {}): AnalysisJson {
+  const rep = analyzeMask(mask, width, height, { ...identity, threshold, ...(mmPerPx ? { mmPerPx } : {}) });
   return { width, height, threshold, mmPerPx, report: reportToJson(rep), labels: encodeLabels(rep.labels, width * height) };
 }
 

@@ -15,7 +15,8 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type { CrackSession } from '../inference/session.js';
 import { IDENTITY_DEFAULTS, skeletonFromMask, traceCracks } from './crack-graph.js';
-import { CONTINUE_RATIO } from '../analysis/crack-measure.js';
+import { CONTINUE_RATIO, type AnalyzeOptions } from '../analysis/crack-measure.js';
+import type { IdentitySettings } from '../analysis/crack-graph.js';
 import { classTotals, toGeoJson, toSvg, type CrackMapInput } from './crack-map.js';
 import { printPdf, reportHtml } from './report.js';
 import type { ReportLanguage } from '../i18n/report-language.js';
@@ -40,6 +41,8 @@ export interface SurveyOptions {
   core?: number;
   margin?: number;
   minLengthPx?: number;
+  /** crack identity (identityOptions(config)); minLengthPx above overrides its minLengthPx */
+  identity?: Omit<AnalyzeOptions, 'threshold'>;
   /** Chromium for the PDF; null = no PDF */
   chromium: string | null;
   /** the report's language (survey --lang): English by default */
@@ -98,6 +101,14 @@ export async function runSurvey(opts: SurveyOptions): Promise<SurveyResult> {
   const t0 = performance.now();
   const core = opts.core ?? 640, margin = opts.margin ?? 96;
   const signal = opts.signal;
+  // crack identity: the config's settings (as analyzeMask takes them), --min-length-px over them
+  const id = opts.identity ?? {};
+  const continueRatio = id.continueRatio ?? CONTINUE_RATIO;
+  const ident: IdentitySettings = {
+    minLengthPx: opts.minLengthPx ?? id.minLengthPx ?? IDENTITY_DEFAULTS.minLengthPx, maxGapPx: id.maxGapPx ?? IDENTITY_DEFAULTS.maxGapPx,
+    maxGapAngleDeg: id.maxGapAngleDeg ?? IDENTITY_DEFAULTS.maxGapAngleDeg, bridgeMinProb: id.bridgeMinProb ?? IDENTITY_DEFAULTS.bridgeMinProb,
+    gapLateralWidths: id.gapLateralWidths ?? IDENTITY_DEFAULTS.gapLateralWidths,
+  };
   sharp.cache(false);
 
   fs.mkdirSync(opts.outDir, { recursive: true });
@@ -188,14 +199,14 @@ export async function runSurvey(opts: SurveyOptions): Promise<SurveyResult> {
 
     // ---- measure ---------------------------------------------------------------------------------
     const skeleton = await skeletonFromMask((y, rows) => maskFile.readRows(y, rows), W, H, {
-      threshold: opts.threshold, continueThreshold: opts.threshold * CONTINUE_RATIO, signal,
+      threshold: opts.threshold, continueThreshold: opts.threshold * continueRatio, signal,
       onBlock: (d, total) => opts.onProgress?.({ phase: 'measure', done: d, total, megapixels: mp }),
     });
     // crack identity as in analyzeMask (server/analysis/crack-graph.ts): one skeleton for the whole
     // image, so a crack is one crack across tile and block borders; bridges sample the mask file
     let traced;
     try {
-      traced = traceCracks(skeleton, { minLengthPx: opts.minLengthPx, probAt: (x, y) => maskFile.readAt(x, y) });
+      traced = traceCracks(skeleton, { ...ident, probAt: (x, y) => maskFile.readAt(x, y) });
     } finally {
       maskFile.close();
     }
@@ -261,9 +272,9 @@ export async function runSurvey(opts: SurveyOptions): Promise<SurveyResult> {
       totals: { cracks: cracks.length, branches: branches.length, bridges: bridges.length, length_px: r2(totalLength), inferred_length_px: r2(inferredLength), crack_pixels: skeleton.crackPixels, ...(k === null ? {} : { length_mm: r2(totalLength * k), inferred_length_mm: r2(inferredLength * k) }) },
       // the crack-identity settings (server/analysis/README.md), named as in analyzeMask's report
       identity: {
-        continue_threshold: r2(opts.threshold * CONTINUE_RATIO), min_length_px: opts.minLengthPx ?? IDENTITY_DEFAULTS.minLengthPx,
-        max_gap_px: IDENTITY_DEFAULTS.maxGapPx, max_gap_angle_deg: IDENTITY_DEFAULTS.maxGapAngleDeg, bridge_min_prob: IDENTITY_DEFAULTS.bridgeMinProb,
-        ...(k === null ? {} : { min_length_mm: r2((opts.minLengthPx ?? IDENTITY_DEFAULTS.minLengthPx) * k), max_gap_mm: r2(IDENTITY_DEFAULTS.maxGapPx * k) }),
+        continue_threshold: r2(opts.threshold * continueRatio), min_length_px: ident.minLengthPx,
+        max_gap_px: ident.maxGapPx, max_gap_angle_deg: ident.maxGapAngleDeg, bridge_min_prob: ident.bridgeMinProb, gap_lateral_widths: ident.gapLateralWidths,
+        ...(k === null ? {} : { min_length_mm: r2(ident.minLengthPx * k), max_gap_mm: r2(ident.maxGapPx * k) }),
       },
       outputs: { mask: 'mask.tif', overlay: overlayName, overview: 'overview.jpg', geojson: 'crackmap.geojson', svg: 'crackmap.svg', report: 'report.html', pdf: 'report.pdf', dzi: 'dzi/image.dzi' },
       cracks: cracks.map((c) => ({

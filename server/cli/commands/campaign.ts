@@ -18,7 +18,7 @@ export default defineCommand({
       .option('--threshold <x>', "add: crack threshold in (0, 1) (default: the model's)")
       .option('--tile <n>', 'add: pixels kept per tile, a multiple of 32 (default 640)')
       .option('--margin <n>', 'add: context pixels on each side of a tile, a multiple of 32 (default 64)')
-      .option('--min-length-px <n>', 'add: cracks shorter than this are dropped as specks (default 20)')
+      .option('--min-length-px <n>', 'add: cracks shorter than this are dropped as specks (default: the worker\'s crackMinLengthPx, 40)')
       .option('--no-pdf', "add: no PDF of each survey's report; report: no PDF of the campaign report")
       .option('--attempts <n>', 'add: tries per image before its job fails (default 3)', intInRange(1, 20))
       .option('--backoff-ms <n>', 'add: wait before the first retry, doubled each time (default 5000)', intInRange(0, 3_600_000))

@@ -14,7 +14,7 @@ export default defineCommand({
       .option('--threshold <x>', "crack threshold in (0, 1) (default: the model's)")
       .option('--tile <n>', 'pixels kept per tile, a multiple of 32 (default 640)')
       .option('--margin <n>', 'context pixels the model sees on each side of a tile, a multiple of 32 (default 96)')
-      .option('--min-length-px <n>', 'cracks whose centre line is shorter are dropped as specks (default 40, server/analysis/README.md)')
+      .option('--min-length-px <n>', 'cracks whose centre line is shorter are dropped as specks (default: the config key crackMinLengthPx, 40; server/analysis/README.md)')
       .option('--no-pdf', 'no PDF of the report (it needs Chromium)')
       .option('--lang <code>', "the report's language: a catalogue in kioskLanguages (en, zh, fr, ar, ja, …; default: kioskDefaultLanguage, else en)")
       .option('--json', 'one JSON summary on stdout; the per-image lines go to stderr'),
