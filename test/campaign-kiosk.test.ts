@@ -4,11 +4,12 @@
 // gallery in Chromium shows it with a progress bar in English and in French; a service without a
 // campaign Redis answers enabled:false and the gallery shows nothing more. Then `campaign report
 // --lang`: English by default, French (words and decimal commas, and its PDF), Arabic (right to
-// left, its plural forms); an unknown language is exit 78; --lang on `campaign add` is a usage error.
+// left, its plural forms); axe-core over the gallery with the campaign; an unknown language is exit 78; --lang on `campaign add` is a usage error.
 // CRACKSCOPE_SCREENSHOTS=1 writes kiosk/screenshots/gallery-campaigns.png.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startDaemon, type Daemon } from './helpers/daemon.js';
@@ -17,6 +18,7 @@ import { haveRedis, startRedis, type TestRedis } from './helpers/redis.js';
 import { writeTinyModel } from './helpers/tiny-model.js';
 import { wavyCracks, writeBrightCrackImage } from './helpers/synthetic-wall.js';
 
+const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const SHOTS = process.env.CRACKSCOPE_SCREENSHOTS ? path.join(ROOT, 'kiosk', 'screenshots') : null;
 let redis: TestRedis, tmp: string, modelsDir: string, out: string, daemon: Daemon | undefined, plain: Daemon | undefined, browser: Browser | undefined;
 
@@ -90,11 +92,41 @@ describe('campaigns in the kiosk gallery and campaign report --lang', () => {
       expect(await item.locator('.chip[data-state="waiting"]').count()).toBe(0);
       const bar = await item.locator('progress').evaluate((p: HTMLProgressElement) => ({ value: p.value, max: p.max, label: p.getAttribute('aria-label') }));
       expect(bar).toEqual({ value: 3, max: 3, label: lang === 'fr' ? 'Campagne facades : 2 terminées, 0 en cours, 0 en attente, 1 en échec' : 'Campaign facades: 2 done, 0 active, 0 waiting, 1 failed' });
-      if (SHOTS && lang === 'en') await page.screenshot({ path: path.join(SHOTS, 'gallery-campaigns.png') });
+      // the campaign list passes axe-core (WCAG 2.x A/AA): no serious or critical violation
+      await page.evaluate(AXE);
+      const axe = await page.evaluate(() => (window as any).axe.run('#gallery', { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] }, resultTypes: ['violations'] }));
+      expect(axe.violations.filter((v: any) => v.impact === 'serious' || v.impact === 'critical').map((v: any) => `${v.id}: ${v.nodes.map((n: any) => n.target.join(' ')).join(', ')}`)).toEqual([]);
       expect(errors).toEqual([]);
       await context.close();
     }
-  }, 300_000);
+
+    // a second campaign while the gallery is open: it appears by the gallery's own polling, with its
+    // active and waiting photographs, and the counts always add up
+    fs.mkdirSync(path.join(tmp, 'piers'));
+    for (let i = 0; i < 6; i++) await writeBrightCrackImage(path.join(tmp, 'piers', `pier-${i}.png`), 640, 480, wavyCracks(640, 480, 3, 50 + i, [4, 6]));
+    const { context, page, errors } = await openKiosk(browser, daemon.url, { query: 'lang=en&idle=600', width: 1280, height: 800, locale: 'en-US' });
+    await page.click('#btn-gallery');
+    await page.locator('#campaign-list li[data-campaign="facades"]').waitFor({ timeout: 15_000 });
+    const add2 = await cli(['campaign', 'add', 'piers', path.join(tmp, 'piers'), '--redis', redis.url, '--out', out, '--model', 'tiny', '--tile', '128', '--no-pdf', '--mm-per-px', '0.1']);
+    expect(add2.code, add2.stderr).toBe(0);
+    const piers = page.locator('#campaign-list li[data-campaign="piers"]');
+    await piers.waitFor({ timeout: 15_000 }); // within one poll (5 s) and the server's 2 s cache
+    const shown = await piers.evaluate((li) => ({
+      text: li.textContent ?? '',
+      chips: Object.fromEntries(Array.from(li.querySelectorAll<HTMLElement>('.chip')).map((c) => [c.dataset.state, Number.parseInt(c.textContent ?? '', 10)])),
+      bar: { value: (li.querySelector('progress') as HTMLProgressElement).value, max: (li.querySelector('progress') as HTMLProgressElement).max },
+    }));
+    const done = Number(shown.text.match(/(\d+) of 6 done/)?.[1]);
+    expect(shown.bar.max).toBe(6);
+    expect(done + (shown.chips.active ?? 0) + (shown.chips.waiting ?? 0) + (shown.chips.failed ?? 0)).toBe(6);
+    expect(shown.bar.value).toBe(done + (shown.chips.failed ?? 0));
+    if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'gallery-campaigns.png') });
+    // and the gallery follows the campaign to its end
+    await page.waitForFunction(() => document.querySelector('#campaign-list li[data-campaign="piers"]')?.textContent?.includes('6 of 6 done'), null, { timeout: 150_000, polling: 1000 });
+    expect(await piers.locator('.chip').count()).toBe(0);
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 400_000);
 
   it('without a campaign Redis: enabled false, an empty list, and no campaign section in the gallery', async () => {
     plain = await startDaemon(['--source', 'test://', '--models-dir', modelsDir, '--model', 'tiny', '--providers', 'cpu', '--threads', '1']);
