@@ -164,7 +164,7 @@ describe('campaigns in the kiosk gallery and campaign report --lang', () => {
     expect(en).toContain('<h1>Survey campaign facades</h1>');
     expect(en).toContain(`3 images (${mp} MP): 2 surveyed, 1 failed, 0 still to do.`);
     expect(en).toContain(`<td>${metres}</td>`);
-    expect(en).toMatch(/<b>broken<\/b> \([^)]*broken\.jpg\), after 1 attempt: /);
+    expect(en).toMatch(/<b>broken<\/b> \(<bdi dir="ltr">[^)]*broken\.jpg<\/bdi>\), after 1 attempt: /);
 
     expect(fr).toContain('<html lang="fr" dir="ltr">');
     expect(fr).toContain('<title>Campagne facades</title>');
@@ -181,6 +181,9 @@ describe('campaigns in the kiosk gallery and campaign report --lang', () => {
     expect(ar).toContain('<h2>الصور</h2>');
     expect(ar).toContain('بعد محاولة واحدة: '); // Arabic's "one" form, not "1 محاولة"
     expect(ar).toContain('<td>فاشلة</td>');
+    // left-to-right runs stay whole and in order inside the right-to-left page: 512×384, not 384×512
+    expect(ar).toContain('<td><bdi dir="ltr">512×384</bdi></td>');
+    expect(ar).toMatch(/<td><bdi dir="ltr">&lt; 0\.1 mm<\/bdi><\/td>/);
     expect(ar).not.toMatch(/Survey campaign|surveyed/);
   }, 300_000);
 

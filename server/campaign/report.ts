@@ -10,6 +10,8 @@ import type { CampaignComparison } from './compare.js';
 import type { CampaignStatus } from './status.js';
 import { reportLanguage, type ReportLanguage } from '../i18n/report-language.js';
 
+/** left-to-right runs (sizes, ranges, dates, paths) kept whole and in order inside a right-to-left report */
+const ltr = (html: string) => `<bdi dir="ltr">${html}</bdi>`;
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 export interface ReportImage { name: string; image: string; state: string; megapixels: number; reason: string | null; survey: any | null }
@@ -38,13 +40,13 @@ export function campaignReportHtml(status: CampaignStatus, images: ReportImage[]
   }
   const c = status.counts;
   const classTable = classes.size
-    ? `<table><thead><tr><th>${L.t('th_class')}</th><th>${L.t('th_width')}</th><th>${L.t('th_branches')}</th><th>${L.t('th_length_m')}</th></tr></thead><tbody>${[...classes.values()].map((k) => `<tr><td><span class="sw" style="background:${k.color}"></span>${esc(k.name)}</td><td>${esc(k.range)}</td><td>${f(k.branches)}</td><td>${f(k.length_mm / 1000, 3)}</td></tr>`).join('')}</tbody></table>`
+    ? `<table><thead><tr><th>${L.t('th_class')}</th><th>${L.t('th_width')}</th><th>${L.t('th_branches')}</th><th>${L.t('th_length_m')}</th></tr></thead><tbody>${[...classes.values()].map((k) => `<tr><td><span class="sw" style="background:${k.color}"></span>${esc(k.name)}</td><td>${ltr(esc(k.range))}</td><td>${f(k.branches)}</td><td>${f(k.length_mm / 1000, 3)}</td></tr>`).join('')}</tbody></table>`
     : `<p class="note">${t('not_calibrated')}</p>`;
   const rows = images.map((im) => {
     const s = im.survey;
     const link = s ? `<a href="${encodeURI(im.name)}/report.html">${esc(im.name)}</a>` : esc(im.name);
     const cls = (s?.width_classes ?? []) as ClassTotal[];
-    return `<tr class="${esc(im.state)}"><td>${link}</td><td>${esc(state(im.state))}</td><td>${s ? `${f(s.input.width)}×${f(s.input.height)}` : '–'}</td><td>${f(im.megapixels, 1)}</td><td>${s ? f(s.totals.cracks) : '–'}</td><td>${s ? f(s.totals.length_px) : '–'}</td><td>${s?.totals.length_mm !== undefined ? f(s.totals.length_mm / 1000, 3) : '–'}</td><td>${cls.filter((k) => k.length_mm > 0).map((k) => `<span class="sw" style="background:${k.color}"></span>${esc(k.name)} ${f(k.length_mm / 1000, 2)}`).join(' ') || '–'}</td><td>${s ? `${esc(s.provider_label ?? s.provider)}, ${t('seconds', { s: f(s.timings_s.total, 1) })}` : esc(im.reason ?? '')}</td></tr>`;
+    return `<tr class="${esc(im.state)}"><td>${link}</td><td>${esc(state(im.state))}</td><td>${s ? ltr(`${f(s.input.width)}×${f(s.input.height)}`) : '–'}</td><td>${f(im.megapixels, 1)}</td><td>${s ? f(s.totals.cracks) : '–'}</td><td>${s ? f(s.totals.length_px) : '–'}</td><td>${s?.totals.length_mm !== undefined ? f(s.totals.length_mm / 1000, 3) : '–'}</td><td>${cls.filter((k) => k.length_mm > 0).map((k) => `<span class="sw" style="background:${k.color}"></span>${esc(k.name)} ${f(k.length_mm / 1000, 2)}`).join(' ') || '–'}</td><td>${s ? `${ltr(esc(s.provider_label ?? s.provider))}${L.dir === 'rtl' ? '، ' : ', '}${t('seconds', { s: f(s.timings_s.total, 1) })}` : esc(im.reason ?? '')}</td></tr>`;
   }).join('\n');
   const cmp = comparison ? `<h2>${t('h_compare', { base: esc(comparison.base), from: esc(comparison.model_base), to: esc(comparison.model_new) })}</h2>
 <p>${t('compare', { n: f(comparison.images.length), before: f(comparison.totals.cracks_base), after: f(comparison.totals.cracks_new), added: f(comparison.totals.added), lost: f(comparison.totals.lost), changed: f(comparison.totals.changed), iou: f(comparison.totals.iou_pooled, 4), f1: f(comparison.totals.f1_pooled, 4) })}${comparison.missing.length ? t('compare_missing', { list: comparison.missing.map(esc).join(', ') }) : ''}</p>
@@ -67,7 +69,7 @@ ${comparison.images.map((r) => `<tr><td>${esc(r.name)}</td><td>${f(r.cracks_base
 </style></head>
 <body>
 <h1>${t('h1', { name: esc(status.campaign) })}</h1>
-<p>${t('intro', { model: esc(status.model), rerun: status.base ? t('rerun', { base: esc(status.base) }) : '', date: esc(created), out: `<code>${esc(status.out)}/${esc(status.campaign)}/</code>` })}</p>
+<p>${t('intro', { model: ltr(esc(status.model)), rerun: status.base ? t('rerun', { base: esc(status.base) }) : '', date: ltr(esc(created)), out: `<code>${esc(status.out)}/${esc(status.campaign)}/</code>` })}</p>
 <h2>${L.t('h_totals')}</h2>
 <p>${t('totals', { total: f(c.total), mp: f(status.megapixels.total, 1), done: f(c.done), failed: f(c.failed), todo: f(todo), cracks: f(cracks), length: f(lengthPx), calibrated: calib })}${workers}</p>
 ${classTable}
@@ -75,7 +77,7 @@ ${classTable}
 <table><thead><tr><th>${t('th_image')}</th><th>${t('th_state')}</th><th>${t('th_size')}</th><th>${t('th_mp')}</th><th>${t('th_cracks')}</th><th>${t('th_length_px')}</th><th>${L.t('th_length_m')}</th><th>${t('th_classes')}</th><th>${t('th_provider')}</th></tr></thead><tbody>
 ${rows}
 </tbody></table>
-${status.failures.length ? `<h2>${t('h_failures')}</h2><ul>${status.failures.map((x) => `<li><b>${esc(x.name)}</b> (${esc(x.image)}), ${t('failure', { count: x.attempts, reason: esc(x.reason) })}</li>`).join('')}</ul>` : ''}
+${status.failures.length ? `<h2>${t('h_failures')}</h2><ul>${status.failures.map((x) => `<li><b>${esc(x.name)}</b> (${ltr(esc(x.image))})${L.dir === 'rtl' ? '، ' : ', '}${t('failure', { count: x.attempts, reason: esc(x.reason) })}</li>`).join('')}</ul>` : ''}
 ${cmp}
 </body></html>
 `;
