@@ -173,6 +173,7 @@ describe('campaigns in the kiosk gallery and campaign report --lang', () => {
     expect(fr).toContain(`<td>${metres.replace('.', ',')}</td>`);
     expect(fr).not.toContain(`<td>${metres}</td>`);
     expect(fr).toContain('<th>classe</th><th>largeur</th>');
+    expect(fr).toContain('<td><bdi dir="ltr">&lt; 0,1 mm</bdi></td>'); // the width class's range in French figures too
     expect(fr).toMatch(/<b>broken<\/b> \([^)]*\), après 1 essai : /);
     expect(fr).not.toMatch(/Survey campaign|surveyed|still to do|Failures/);
 

@@ -40,7 +40,7 @@ export function campaignReportHtml(status: CampaignStatus, images: ReportImage[]
   }
   const c = status.counts;
   const classTable = classes.size
-    ? `<table><thead><tr><th>${L.t('th_class')}</th><th>${L.t('th_width')}</th><th>${L.t('th_branches')}</th><th>${L.t('th_length_m')}</th></tr></thead><tbody>${[...classes.values()].map((k) => `<tr><td><span class="sw" style="background:${k.color}"></span>${esc(k.name)}</td><td>${ltr(esc(k.range))}</td><td>${f(k.branches)}</td><td>${f(k.length_mm / 1000, 3)}</td></tr>`).join('')}</tbody></table>`
+    ? `<table><thead><tr><th>${L.t('th_class')}</th><th>${L.t('th_width')}</th><th>${L.t('th_branches')}</th><th>${L.t('th_length_m')}</th></tr></thead><tbody>${[...classes.values()].map((k) => `<tr><td><span class="sw" style="background:${k.color}"></span>${esc(k.name)}</td><td>${ltr(esc(L.nums(k.range)))}</td><td>${f(k.branches)}</td><td>${f(k.length_mm / 1000, 3)}</td></tr>`).join('')}</tbody></table>`
     : `<p class="note">${t('not_calibrated')}</p>`;
   const rows = images.map((im) => {
     const s = im.survey;

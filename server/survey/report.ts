@@ -39,7 +39,7 @@ export function reportHtml(map: CrackMapInput, info: ReportInfo, L: ReportLangua
   const legend = k === null
     ? `<p class="note">${t('not_calibrated')}</p>`
     : `<table class="totals"><thead><tr><th>${t('th_class')}</th><th>${t('th_width')}</th><th>${t('th_branches')}</th><th>${t('th_length_mm')}</th><th>${t('th_length_m')}</th></tr></thead><tbody>${
-      info.classTotals.map((c) => `<tr><td><span class="sw" style="background:${c.color}"></span>${esc(c.name)}</td><td><bdi dir="ltr">${esc(c.range)}</bdi></td><td>${f(c.branches, 0)}</td><td>${f(c.length_mm, 1)}</td><td>${f(c.length_mm / 1000, 3)}</td></tr>`).join('')
+      info.classTotals.map((c) => `<tr><td><span class="sw" style="background:${c.color}"></span>${esc(c.name)}</td><td><bdi dir="ltr">${esc(L.nums(c.range))}</bdi></td><td>${f(c.branches, 0)}</td><td>${f(c.length_mm, 1)}</td><td>${f(c.length_mm / 1000, 3)}</td></tr>`).join('')
     }</tbody></table>`;
   const rows = map.cracks.slice(0, REPORT_TABLE_ROWS).map((c) => {
     const cls = k === null ? null : classify(map.classes, c.mean_width_px * k);
