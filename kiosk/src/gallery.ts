@@ -1,15 +1,23 @@
 // The gallery drawer: saved captures as thumbnails; open one in the viewer, download its files,
-// delete it (sends the admin token if one was typed). Every failure is shown.
-import { api, ApiError, adminToken, captureUrl, curator, type CaptureSummary, type SurveySummary } from './api.js';
+// delete it (sends the admin token if one was typed). Every failure is shown. Below the surveys,
+// the survey campaigns with their progress (issue 19), when the service has a campaign Redis
+// (GET /api/campaigns), polled every few seconds while the drawer is open; without one, or while
+// Redis does not answer, nothing more is shown (a visitor has nothing to do about it; the service
+// log says it).
+import { api, ApiError, adminToken, captureUrl, curator, type CampaignList, type CampaignSummary, type CaptureSummary, type SurveySummary } from './api.js';
 import { $, show, toast } from './dom.js';
 import { Drawer } from './drawer.js';
-import { dateTime, t, unit } from './i18n.js';
+import { dateTime, num, t, unit } from './i18n.js';
 import { surveyUrl } from './survey-view.js';
+
+const CAMPAIGN_POLL_MS = 5000;
 
 export class Gallery extends Drawer {
   private items: CaptureSummary[] = [];
   private surveys: SurveySummary[] = [];
   private selected: string | null = null;
+  private campaigns: CampaignSummary[] = [];
+  private campaignTimer: ReturnType<typeof setInterval> | null = null;
 
   constructor(private readonly open: (id: string) => void, private readonly openSurvey: (s: SurveySummary) => void) {
     super($('gallery'));
@@ -65,7 +73,28 @@ export class Gallery extends Drawer {
     show($('curator-start'), !curator.active && $('curator-form').classList.contains('hidden'));
   }
 
+  async show(): Promise<void> {
+    await super.show();
+    this.campaignTimer ??= setInterval(() => void this.refreshCampaigns(), CAMPAIGN_POLL_MS);
+  }
+
+  hide(): void {
+    super.hide();
+    if (this.campaignTimer !== null) clearInterval(this.campaignTimer);
+    this.campaignTimer = null;
+  }
+
+  async refreshCampaigns(): Promise<void> {
+    try {
+      this.campaigns = (await api<CampaignList>('GET', 'campaigns')).campaigns;
+    } catch {
+      this.campaigns = [];
+    }
+    this.renderCampaigns();
+  }
+
   async refresh(): Promise<void> {
+    void this.refreshCampaigns();
     try {
       [this.items, this.surveys] = await Promise.all([
         api<{ captures: CaptureSummary[] }>('GET', 'captures').then((r) => r.captures),
@@ -139,6 +168,48 @@ export class Gallery extends Drawer {
       b.append(img, span);
       b.addEventListener('click', () => { this.hide(); this.openSurvey(s); });
       list.appendChild(b);
+    }
+  }
+
+  private renderCampaigns(): void {
+    const list = $('campaign-list');
+    show($('campaigns-title'), this.campaigns.length > 0);
+    show(list, this.campaigns.length > 0);
+    list.replaceChildren();
+    for (const c of this.campaigns) {
+      const n = c.counts;
+      const li = document.createElement('li');
+      li.className = 'campaign';
+      li.dataset.campaign = c.name;
+      const head = document.createElement('div');
+      head.className = 'campaign-head';
+      const name = document.createElement('b');
+      name.textContent = c.name;
+      const model = document.createElement('span');
+      model.className = 'campaign-model';
+      model.textContent = c.model;
+      head.append(name, model);
+      const bar = document.createElement('progress');
+      bar.max = Math.max(1, n.total);
+      bar.value = n.done + n.failed;
+      const label = t('campaign_label', { name: c.name, done: num(n.done), active: num(n.active), waiting: num(n.waiting + n.retrying), failed: num(n.failed) });
+      bar.setAttribute('aria-label', label);
+      bar.title = label;
+      const counts = document.createElement('div');
+      counts.className = 'campaign-counts';
+      const progress = document.createElement('span');
+      progress.textContent = t('campaign_progress', { done: num(n.done), total: num(n.total) });
+      counts.append(progress);
+      for (const [state, v] of [['active', n.active], ['waiting', n.waiting + n.retrying], ['failed', n.failed]] as const) {
+        if (v === 0) continue;
+        const chip = document.createElement('span');
+        chip.className = `chip ${state}`;
+        chip.dataset.state = state;
+        chip.textContent = `${num(v)} ${t(`campaign_${state}`)}`;
+        counts.append(chip);
+      }
+      li.append(head, bar, counts);
+      list.appendChild(li);
     }
   }
 

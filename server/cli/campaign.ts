@@ -17,6 +17,7 @@ import { IMAGE_EXTENSIONS, expandInput } from './infer.js';
 import { parseWidthClasses } from '../survey/width-classes.js';
 import { MAX_INPUT_PIXELS } from '../survey/run-survey.js';
 import { printPdf } from '../survey/report.js';
+import { reportLanguage, type ReportLanguage } from '../i18n/report-language.js';
 import { connectRedis } from '../campaign/redis.js';
 import { CAMPAIGN_NAME, CampaignStore, jobIdFor, openQueue, type CampaignMeta, type ImageRecord, type JobData, type SurveyJobOptions } from '../campaign/store.js';
 import { campaignStatus, formatDuration, formatStatus } from '../campaign/status.js';
@@ -32,7 +33,7 @@ export const workerCommand = async (argv: string[]) => runCommand((await import(
 
 interface CampaignFlags {
   redis: string; out?: string; mmPerPx?: string; widthClasses?: string; threshold?: string; tile?: string; margin?: string; minLengthPx?: string;
-  pdf?: boolean; json?: boolean; attempts?: number; backoffMs?: number; as?: string; wait?: boolean; timeoutS?: number;
+  pdf?: boolean; json?: boolean; lang?: string; attempts?: number; backoffMs?: number; as?: string; wait?: boolean; timeoutS?: number;
 }
 
 export async function runCampaign(args: string[], opts: Record<string, unknown>): Promise<number> {
@@ -43,6 +44,9 @@ export async function runCampaign(args: string[], opts: Record<string, unknown>)
   if (action !== 'add' && inputs.length > 0) throw new UsageError(`campaign ${action} takes only the campaign's name`);
   if (action === 'rerun' && !opts.model) throw new UsageError('campaign rerun needs --model NAME (the model to run the same photographs with)');
   const config = configFromOptions(opts); // ConfigError → exit 78
+  // the report's language, checked before Redis is asked anything: --lang, else the kiosk's default, else English
+  const language = action === 'report' || (action === 'rerun' && flags.wait) ? reportLanguage(flags.lang ?? (config.kioskDefaultLanguage || 'en'), config.kioskLanguages) : null;
+  if (flags.lang !== undefined && !language) throw new UsageError(`--lang is for campaign report (and rerun --wait), not campaign ${action}`);
   const redis = await connectRedis(flags.redis, { name: `crackscope-campaign-${action}` }); // RedisUnavailableError → exit 69
   const store = new CampaignStore(redis);
   const queue = openQueue(redis);
@@ -60,8 +64,8 @@ export async function runCampaign(args: string[], opts: Record<string, unknown>)
       else process.stdout.write(formatStatus(s) + '\n');
       return 0;
     }
-    if (action === 'report') return await report(meta, store, queue, flags);
-    if (action === 'rerun') return await rerun(meta, flags, config, store, queue);
+    if (action === 'report') return await report(meta, store, queue, flags, language!);
+    if (action === 'rerun') return await rerun(meta, flags, config, store, queue, language);
     throw new UsageError(`unknown action ${action}`);
   } finally {
     await queue.close().catch(() => undefined);
@@ -183,7 +187,7 @@ async function add(name: string, inputs: string[], flags: CampaignFlags, config:
   return unreadable + errors.length > 0 ? 1 : 0;
 }
 
-async function report(meta: CampaignMeta, store: CampaignStore, queue: ReturnType<typeof openQueue>, flags: CampaignFlags): Promise<number> {
+async function report(meta: CampaignMeta, store: CampaignStore, queue: ReturnType<typeof openQueue>, flags: CampaignFlags, language: ReportLanguage): Promise<number> {
   const status = await campaignStatus(store, queue, meta);
   const dir = path.join(meta.out, meta.name);
   fs.mkdirSync(dir, { recursive: true });
@@ -205,7 +209,7 @@ async function report(meta: CampaignMeta, store: CampaignStore, queue: ReturnTyp
     }
   }
   const created = new Date().toISOString();
-  const html = campaignReportHtml(status, images, comparison, created);
+  const html = campaignReportHtml(status, images, comparison, created, language);
   const htmlFile = path.join(dir, 'campaign-report.html');
   writeAtomic(htmlFile, html);
   writeAtomic(path.join(dir, 'campaign.json'), JSON.stringify({ ...status, images: status.images.map(({ result: _r, ...i }) => i), created }, null, 2) + '\n');
@@ -226,7 +230,7 @@ async function report(meta: CampaignMeta, store: CampaignStore, queue: ReturnTyp
   return 0;
 }
 
-async function rerun(base: CampaignMeta, flags: CampaignFlags, config: ReturnType<typeof configFromOptions>, store: CampaignStore, queue: ReturnType<typeof openQueue>): Promise<number> {
+async function rerun(base: CampaignMeta, flags: CampaignFlags, config: ReturnType<typeof configFromOptions>, store: CampaignStore, queue: ReturnType<typeof openQueue>, language: ReportLanguage | null): Promise<number> {
   const { files, model } = modelOf(config);
   const name = flags.as ?? `${base.name}-${model.name}`;
   if (!CAMPAIGN_NAME.test(name)) throw new UsageError(`campaign name ${JSON.stringify(name)} (from --as or <campaign>-<model>): letters, digits, '.', '_' and '-', up to 64`);
@@ -254,7 +258,7 @@ async function rerun(base: CampaignMeta, flags: CampaignFlags, config: ReturnTyp
     if (Date.now() > deadline) { say(`campaign ${name}: not finished within --timeout-s; ${s.counts.done}/${s.counts.total} done`); return 1; }
     await new Promise((r) => setTimeout(r, 1000));
   }
-  return report(meta, store, queue, flags);
+  return report(meta, store, queue, flags, language ?? reportLanguage('en'));
 }
 
 /** `crackscope worker --redis URL [--concurrency N] [--metrics-port N]` */

@@ -15,6 +15,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { analyzeMask, identityOptions, reportToJson, type AnalyzeOptions } from '../analysis/crack-measure.js';
 import { ConfigError } from '../config/load.js';
+import { reportLanguage } from '../i18n/report-language.js';
 import { configFromOptions } from './config-options.js';
 import { runCommand } from './program.js';
 import { startProgress } from './progress.js';
@@ -96,14 +97,15 @@ function decodeError(err: unknown): string {
   return `cannot decode the image: ${msg}`;
 }
 
-const fmt = (v: number, d = 1) => v.toFixed(d);
 
 /** `crackscope infer …` from its arguments (tests call it like the command line). */
 export const inferCommand = async (argv: string[]) => runCommand((await import('./commands/infer.js')).default, argv);
 
 export async function runInfer(inputs: string[], opts: Record<string, unknown>): Promise<number> {
   const config = configFromOptions(opts); // ConfigError → main prints it and exits 78
-  const extra = opts as { out: string; threshold?: string; mmPerPx?: string; json?: boolean };
+  const extra = opts as { out: string; threshold?: string; mmPerPx?: string; json?: boolean; lang?: string };
+  // the language of the per-image lines: --lang, else the kiosk's default, else English (the JSON stays as it is)
+  const L = reportLanguage(extra.lang ?? (config.kioskDefaultLanguage || 'en'), config.kioskLanguages);
   const json = extra.json === true;
   const outDir = path.resolve(extra.out);
   let mmPerPx: number | undefined;
@@ -171,7 +173,7 @@ export async function runInfer(inputs: string[], opts: Record<string, unknown>):
       try {
         const r = await inferOne(session, image, name, outDir, { threshold, mmPerPx, identity: identityOptions(config) });
         results.push(r);
-        say(`${image}: ${r.crack_count} crack${r.crack_count === 1 ? '' : 's'}, ${r.crack_pixels} crack px, length ${fmt(r.total_length_px!)} px, width max ${fmt(r.max_width_px!)} px mean ${fmt(r.mean_width_px!)} px  [${r.width}x${r.height}, ${session.providerLabel}, ${Math.round(r.ms!)} ms] -> ${path.join(outDir, name)}.{mask.png,overlay.png,json}`);
+        say(`${L.t('infer_line', { image, cracks: L.t('infer_cracks', { count: r.crack_count!, defaultValue: String(r.crack_count) }), pixels: L.num(r.crack_pixels!), length: L.num(r.total_length_px!, 1), max: L.num(r.max_width_px!, 1), mean: L.num(r.mean_width_px!, 1) })}  [${r.width}x${r.height}, ${session.providerLabel}, ${Math.round(r.ms!)} ms] -> ${path.join(outDir, name)}.{mask.png,overlay.png,json}`);
       } catch (err) {
         usedNames.delete(name);
         const msg = err instanceof ImageError ? err.message : `failed: ${oneLine(err)}`;

@@ -91,6 +91,7 @@ export async function startService(config: Config) {
       if (!drained) log.error('service.writes_unfinished', { active: app.writes.active, waited_ms: 2500 });
       await stream.close();
       await campaignWorker?.close(); // a survey in progress stops; its job is taken up again after its lock expires
+      await app.closeCampaigns();
       await pipeline.stop();
       systemd.stop();
       server.closeAllConnections();

@@ -25,3 +25,21 @@ export interface SurveySummary {
   model: string;
   sha256: string;
 }
+
+/** One campaign in GET /api/campaigns (crackscope campaign status, its headline figures). */
+export interface CampaignSummary {
+  name: string;
+  model: string;
+  /** the campaign this one re-runs with another model, if any */
+  base: string | null;
+  counts: { total: number; waiting: number; active: number; retrying: number; done: number; failed: number };
+  megapixels: { total: number; done: number };
+  throughputMpPerS: number | null;
+  etaS: number | null;
+}
+
+/** GET /api/campaigns: `enabled` is false (and the list empty) when the service has no campaign Redis (serve --worker-redis). */
+export interface CampaignList {
+  enabled: boolean;
+  campaigns: CampaignSummary[];
+}

@@ -13,6 +13,7 @@ import { capturesRouter, type CaptureRefusals } from './captures-routes.js';
 import { CaptureStore } from '../storage/captures.js';
 import { kioskLanguagesRouter, loadKioskLanguages, type KioskLanguages } from './kiosk-languages.js';
 import { surveysRouter } from './surveys-routes.js';
+import { campaignsRouter } from './campaigns-routes.js';
 import { redactConfig } from '../config/load.js';
 import { createMetricsRegistry, type SourceCounters } from './metrics.js';
 
@@ -194,6 +195,8 @@ export function createHttpApp(
   });
   app.use('/api', express.json({ limit: MAX_BODY }), capturesRouter(ctx, { captures, refusals: captureRefusals }));
   app.use('/api', surveysRouter(ctx));
+  const campaigns = campaignsRouter(ctx);
+  app.use('/api', campaigns);
   app.use('/api', kioskLanguagesRouter(kioskLanguages));
   app.use(express.static(KIOSK_DIR, { index: 'index.html', dotfiles: 'deny', fallthrough: true }));
   app.use((_req, res) => res.status(404).json({ error: 'not found' }));
@@ -205,5 +208,5 @@ export function createHttpApp(
     if (!res.headersSent) res.status(status).json({ error: message });
   };
   app.use(onError);
-  return Object.assign(app, { writes, metricsRegistry: metrics });
+  return Object.assign(app, { writes, metricsRegistry: metrics, closeCampaigns: () => campaigns.close() });
 }

@@ -14,6 +14,8 @@ export interface ReportLanguage {
   t(key: string, opts?: TOptions): string;
   /** a number with exactly `digits` decimals, in the language's digits and separators */
   num(v: number, digits?: number): string;
+  /** the numbers inside a plain-English figure such as a width class's range ("0.1–0.3 mm"), in the language's format */
+  nums(text: string): string;
 }
 
 const SHIPPED = path.join(PROJECT_ROOT, 'kiosk', 'locales');
@@ -34,10 +36,12 @@ export function reportLanguage(lang = 'en', folder = SHIPPED): ReportLanguage {
   }
   const i18n = i18next.createInstance();
   void i18n.init({ lng: lang, fallbackLng: 'en', resources: { en: { translation: en }, [lang]: { translation: cat } }, interpolation: { escapeValue: false }, initAsync: false, showSupportNotice: false } as any);
+  const num = (v: number, digits = 0) => new Intl.NumberFormat(lang, { minimumFractionDigits: digits, maximumFractionDigits: digits, useGrouping: false }).format(v);
   return {
     lang,
     dir: cat.meta?.dir === 'rtl' ? 'rtl' : 'ltr',
     t: (key, opts) => i18n.t(`report.${key}`, opts) as string,
-    num: (v, digits = 0) => new Intl.NumberFormat(lang, { minimumFractionDigits: digits, maximumFractionDigits: digits, useGrouping: false }).format(v),
+    num,
+    nums: (text) => text.replace(/\d+(?:\.(\d+))?/g, (m, dec: string | undefined) => num(Number(m), dec?.length ?? 0)),
   };
 }

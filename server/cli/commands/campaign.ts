@@ -25,13 +25,14 @@ export default defineCommand({
       .option('--as <name>', 'rerun: the new campaign\'s name (default <name>-<model>)')
       .option('--wait', 'rerun: wait until the workers are done, then write the report with the comparison')
       .option('--timeout-s <n>', 'rerun --wait: give up after this many seconds', intInRange(1, 30 * 86_400))
+      .option('--lang <code>', "report (and rerun --wait): the campaign report's language, a catalogue in kioskLanguages (en, zh, fr, ar, ja, …; default: kioskDefaultLanguage, else en)")
       .option('--json', 'status/add/report: one JSON object on stdout')
       .addHelpText('after', `
 Examples:
   crackscope campaign add walls-2026 /mnt/survey/photos --redis redis://nas:6379 --out /mnt/survey/out --mm-per-px 0.05
   crackscope worker --redis redis://nas:6379            # on every machine that helps
   crackscope campaign status walls-2026 --redis redis://nas:6379
-  crackscope campaign report walls-2026 --redis redis://nas:6379
+  crackscope campaign report walls-2026 --redis redis://nas:6379 --lang fr
   crackscope campaign rerun walls-2026 --model crackunet-v3 --redis redis://nas:6379 --wait
 Exit codes: 0 done, 1 a failure named in the output, 64 usage, 69 Redis unusable (bad URL, no server), 78 config or model.`),
   run: async ({ args, opts }) => (await import('../campaign.js')).runCampaign(args, opts),
