@@ -2,7 +2,6 @@
 // Full-resolution tiled inference over large images; one output folder per image
 // (server/survey/README.md). Exit 0 = all surveyed, 1 = some failed, 64 = usage, 78 = config,
 // 130 = interrupted (nothing half-written is left).
-import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { ConfigError } from '../config/load.js';
