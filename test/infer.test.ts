@@ -10,7 +10,9 @@ import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { need } from './helpers/need.js';
 import { ConfigError } from '../server/config/load.js';
 import { PROJECT_ROOT } from '../server/config/schema.js';
-import { expandInput, inferCommand, modelGeometry } from '../server/cli/infer.js';
+import { expandInput, modelGeometry } from '../server/cli/infer.js';
+import { runCommand } from '../server/cli/program.js';
+import inferSpec from '../server/cli/commands/infer.js';
 import { analyzeMask } from '../server/analysis/crack-measure.js';
 
 // A darkness filter as ONNX (opset 17): mask = clip(8·(boxmean15(gray) − gray − 10), 0, 255), uint8
@@ -21,13 +23,13 @@ let tmp: string;
 let modelsDir: string;
 let imgDir: string;
 
-/** Runs inferCommand with stdout/stderr captured. */
+/** Runs `crackscope infer …` (its command spec, as main.ts does) with stdout/stderr captured. */
 async function infer(args: string[]) {
   let stdout = '', stderr = '';
   const o = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => { stdout += String(c); return true; });
   const e = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => { stderr += String(c); return true; });
   try {
-    const code = await inferCommand(args);
+    const code = await runCommand(inferSpec, args);
     return { code, stdout, stderr };
   } finally {
     o.mockRestore(); e.mockRestore();
@@ -185,9 +187,9 @@ describe('crackscope infer (darkness-filter test model)', () => {
 
   test('usage and config errors', async () => {
     expect((await infer([...base()])).code).toBe(64);
-    await expect(inferCommand([imgDir, '--threshold', '2', ...base()])).rejects.toThrow(ConfigError);
-    await expect(inferCommand([imgDir, '--mm-per-px', '-1', ...base()])).rejects.toThrow(/mm-per-px/);
-    await expect(inferCommand([imgDir, '--model', 'nosuchmodel', ...base()])).rejects.toThrow(/model error/);
+    await expect(runCommand(inferSpec, [imgDir, '--threshold', '2', ...base()])).rejects.toThrow(ConfigError);
+    await expect(runCommand(inferSpec, [imgDir, '--mm-per-px', '-1', ...base()])).rejects.toThrow(/mm-per-px/);
+    await expect(runCommand(inferSpec, [imgDir, '--model', 'nosuchmodel', ...base()])).rejects.toThrow(/model error/);
   });
 
   const main = path.join(PROJECT_ROOT, 'dist/server/cli/main.js');

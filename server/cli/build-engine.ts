@@ -17,7 +17,7 @@ import path from 'node:path';
 
 import { ConfigError } from '../config/load.js';
 import { configFromOptions } from './config-options.js';
-import { EX_USAGE, runCommand, UsageError } from './program.js';
+import { EX_USAGE, UsageError } from './program.js';
 import { startProgress, type Progress } from './progress.js';
 import { ModelError, resolveModel, type ModelFiles } from '../inference/manifest.js';
 import { tensorrtIoProblems } from '../inference/onnx-graph.js';
@@ -226,11 +226,6 @@ export interface BuildEngineDeps {
   out?: Out;
   err?: Out;
   platform?: PlatformInfo;
-}
-
-/** `crackscope build-engine …` from its arguments (tests call it like the command line). */
-export async function buildEngineCommand(argv: string[], deps: BuildEngineDeps = {}): Promise<number> {
-  return runCommand((await import('./commands/build-engine.js')).default, argv, deps);
 }
 
 /** Runs the command; config and model errors print their one line and exit 78, usage errors 64. */

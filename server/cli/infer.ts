@@ -16,7 +16,6 @@ import sharp from 'sharp';
 import { analyzeMask, reportToJson } from '../analysis/crack-measure.js';
 import { ConfigError } from '../config/load.js';
 import { configFromOptions } from './config-options.js';
-import { runCommand } from './program.js';
 import { startProgress } from './progress.js';
 import { resolveModel } from '../inference/manifest.js';
 import { createCrackSession, type CrackSession } from '../inference/session.js';
@@ -97,9 +96,6 @@ function decodeError(err: unknown): string {
 }
 
 const fmt = (v: number, d = 1) => v.toFixed(d);
-
-/** `crackscope infer …` from its arguments (tests call it like the command line). */
-export const inferCommand = async (argv: string[]) => runCommand((await import('./commands/infer.js')).default, argv);
 
 export async function runInfer(inputs: string[], opts: Record<string, unknown>): Promise<number> {
   const config = configFromOptions(opts); // ConfigError → main prints it and exits 78

@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { ConfigError } from '../config/load.js';
 import { configFromOptions } from './config-options.js';
 import { reportLanguage } from '../i18n/report-language.js';
-import { runCommand, UsageError } from './program.js';
+import { UsageError } from './program.js';
 import { resolveModel } from '../inference/manifest.js';
 import { createCrackSession } from '../inference/session.js';
 import { createLogger, type LogLevel } from '../log/logger.js';
@@ -19,7 +19,6 @@ import { expandInput } from './infer.js';
 const oneLine = (err: unknown) => String((err as Error)?.message ?? err).split('\n')[0].trim() || 'unknown error';
 
 /** `crackscope survey …` from its arguments (tests call it like the command line). */
-export const surveyCommand = async (argv: string[]) => runCommand((await import('./commands/survey.js')).default, argv);
 
 export async function runSurveyCommand(inputs: string[], opts: Record<string, unknown>): Promise<number> {
   const extra = opts as { lang?: string; out?: string; mmPerPx?: string; calibration?: string; widthClasses?: string; threshold?: string; tile?: string; margin?: string; minLengthPx?: string; pdf?: boolean; json?: boolean };
