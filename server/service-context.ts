@@ -3,7 +3,7 @@ import type { EventEmitter } from 'node:events';
 import type { Config } from './config/schema.js';
 import type { Logger } from './log/logger.js';
 import type { ModelManifest } from './inference/manifest.js';
-import type { ProviderName, StageTimings } from './stream/wire-format.js';
+import type { ProviderFallback, ProviderName, ServiceState, StageTimings } from './protocol/wire-format.js';
 import type { FrameComparison, FrameComparer } from './pipeline/compare.js';
 
 /** A frame after inference: what the stream sends and what a capture saves. */
@@ -26,10 +26,10 @@ export interface InferenceInfo {
   provider: ProviderName;
   /** e.g. "TensorRT FP16", "CPU" */
   providerLabel: string;
-  fallbacks: { provider: string; reason: string }[];
+  fallbacks: ProviderFallback[];
 }
 
-export type ServiceState = 'starting' | 'live' | 'source-down' | 'model-error' | 'stopping';
+export type { ServiceState };
 
 export interface PipelineStatus {
   state: ServiceState;

@@ -53,7 +53,7 @@ export async function api<T>(method: string, path: string, body?: unknown, admin
 }
 
 // the server's own type: one description of a capture for both sides (type-only, nothing of Node is bundled)
-export type { CaptureSummary, SurveySummary } from '../../server/http/api-types.js';
+export type { CaptureSummary, SurveySummary } from '../../server/protocol/api-types.js';
 
 // the server's measurement types (server/analysis/crack-measure.ts, type-only): the analysis route's
 // body is server/storage/analyzer.ts's AnalysisJson plus where it came from

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import helmet from 'helmet';
-import { displayUri } from '../camera/frame-source.js';
+import { displayUri } from '../config/source-uri.js';
 import { hostAllowed, originAllowed, requireAdmin } from './admin-auth.js';
 import { PROJECT_ROOT } from '../config/schema.js';
 import type { FramePipeline } from '../pipeline/frame-pipeline.js';

@@ -14,7 +14,7 @@ import sharp from 'sharp';
 import { z } from 'zod';
 import type { ServiceContext, ProcessedFrame } from '../service-context.js';
 import { requireAdmin } from './admin-auth.js';
-import { displayUri } from '../camera/frame-source.js';
+import { displayUri } from '../config/source-uri.js';
 import { CaptureStore, CaptureNotFoundError, CaptureProtectedError, QuotaFullError, isCaptureId, isCaptureFile, newCaptureId } from '../storage/captures.js';
 import { CuratorAuth, VisitorSaveLimit, type CuratorCheck } from './curator.js';
 import { isLoopback } from './admin-auth.js';

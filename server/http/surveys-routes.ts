@@ -9,7 +9,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import express from 'express';
 import type { ServiceContext } from '../service-context.js';
-import type { SurveySummary } from './api-types.js';
+import type { SurveySummary } from '../protocol/api-types.js';
 
 const NAME = /^[\p{L}\p{N}_][\p{L}\p{N}_ .+-]{0,150}$/u;
 const FILES: Record<string, string> = {

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import type { Logger } from '../log/logger.js';
-import type { ProviderName } from '../stream/wire-format.js';
+import type { ProviderFallback, ProviderName } from '../protocol/wire-format.js';
 import type { ModelFiles, ModelManifest } from './manifest.js';
 import { ModelError } from './manifest.js';
 import { inspectOrtBinding } from './engine-cache.js';
@@ -26,7 +26,7 @@ export interface CrackSessionOptions {
 export interface CrackSession {
   provider: ProviderName;
   providerLabel: string;
-  fallbacks: { provider: string; reason: string }[];
+  fallbacks: ProviderFallback[];
   manifest: ModelManifest;
   /** uint8 RGB NHWC (height×width×3) in, uint8 crack probability ×255 (height×width) out. */
   run(rgb: Uint8Array, height: number, width: number): Promise<Uint8Array>;
@@ -107,7 +107,7 @@ function firstLine(err: unknown): string {
 export async function createOrtSession(opts: CrackSessionOptions): Promise<CrackSession> {
   const { model, log } = opts;
   const { manifest } = model;
-  const fallbacks: { provider: string; reason: string }[] = [];
+  const fallbacks: ProviderFallback[] = [];
   for (const provider of opts.providers) {
     const absent = backendAbsentReason(provider);
     if (absent) {

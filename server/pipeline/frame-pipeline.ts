@@ -12,7 +12,7 @@ import type { FrameSource, RawFrame } from '../camera/frame-source.js';
 import type { CrackSession } from '../inference/session.js';
 import type { Logger } from '../log/logger.js';
 import type { PipelineHandle, PipelineStatus, ProcessedFrame, ServiceState } from '../service-context.js';
-import type { StageTimings } from '../stream/wire-format.js';
+import type { StageTimings } from '../protocol/wire-format.js';
 import { RateMeter, RecentTimes, StageLatency } from './stage-stats.js';
 import type { FrameComparer, FrameComparison, PendingComparison } from './compare.js';
 

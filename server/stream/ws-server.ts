@@ -4,7 +4,7 @@
 import type { IncomingMessage } from 'node:http';
 import os from 'node:os';
 import type { Duplex } from 'node:stream';
-import { displayUri } from '../camera/frame-source.js';
+import { displayUri } from '../config/source-uri.js';
 import { hostAllowed, originAllowed } from '../http/admin-auth.js';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { FramePipeline } from '../pipeline/frame-pipeline.js';
@@ -13,8 +13,8 @@ import { deflateMask } from '../pipeline/frame-pipeline.js';
 import {
   MASK_DEFLATE, MASK_RAW, PROTOCOL_VERSION, encodeComparisonMask, frameHeaderBytes,
   stampSentAt, writeFrameHeader, type HelloMessage, type ServerTextMessage, type StatusMessage,
-} from './wire-format.js';
-import { MAX_CLIENT_MESSAGE_BYTES, parseClientMessage } from './client-messages.js';
+} from '../protocol/wire-format.js';
+import { MAX_CLIENT_MESSAGE_BYTES, parseClientMessage } from '../protocol/client-messages.js';
 
 interface Client {
   ws: WebSocket;
