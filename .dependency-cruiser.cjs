@@ -3,6 +3,8 @@
 //   protocol/, config/, analysis/, i18n/  →  log/  →  camera/, inference/, storage/  →  pipeline/, survey/,
 //   campaign/  →  service-context  →  stream/, systemd/  →  http/  →  cli/          kiosk/ → protocol/ only
 //
+// (the README's "Where things live" draws the same picture)
+//
 // A module may import from its own floor or below, never above. Type-only imports count too
 // (tsPreCompilationDeps): a type is as much a dependency for a reader as a value is.
 /** @type {import('dependency-cruiser').IConfiguration} */

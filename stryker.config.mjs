@@ -13,7 +13,8 @@ export default {
     'server/storage/atomic.ts',
     'server/protocol/wire-format.ts', // wire format
     'server/protocol/client-messages.ts',
-    'server/http/admin-auth.ts', // request admission
+    'server/http/admission.ts', // request admission
+    'server/http/admin-auth.ts',
     'server/stream/ws-server.ts', // WebSocket server
     'server/camera/gst-source.ts', // the capture source's frame handling
     'server/inference/manifest.ts', // manifest checks

@@ -10,6 +10,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { loadConfig } from '../../server/config/load.js';
 import type { Config, ConfigKey } from '../../server/config/schema.js';
+import { admitUpgrade } from '../../server/http/admission.js';
 import { createHttpApp } from '../../server/http/app.js';
 import { validateManifest } from '../../server/inference/manifest.js';
 import { createLogger } from '../../server/log/logger.js';
@@ -84,7 +85,7 @@ export async function startInProcess(flags: Partial<Record<ConfigKey, unknown>> 
   const stream = new FrameStream(ctx, pipeline as unknown as FramePipeline);
   const app = createHttpApp(ctx, pipeline as unknown as FramePipeline, stream, () => ({ framesRead: 0, framesDropped: 0, badFrames: 0, restarts: 0 }));
   const server = http.createServer(app);
-  server.on('upgrade', (req, socket, head) => stream.handleUpgrade(req, socket, head));
+  server.on('upgrade', (req, socket, head) => stream.handleUpgrade(req, socket, head, admitUpgrade(req, config)));
   await new Promise<void>((r) => server.listen(0, config.listen, () => r()));
   const port = (server.address() as { port: number }).port;
   return {
