@@ -60,6 +60,13 @@ module.exports = {
       to: { path: '^server/http/' },
     },
     {
+      name: 'stream-not-into-pipeline',
+      severity: 'error',
+      comment: 'A processed frame carries its own wire form (ProcessedFrame.wireMask) and the pipeline is seen through PipelineHandle (service-context.ts): the WebSocket layer does not reach into the frame loop.',
+      from: { path: '^server/stream/' },
+      to: { path: '^server/pipeline/' },
+    },
+    {
       name: 'base-layers-stay-down',
       severity: 'error',
       comment: 'config/ and log/ sit under everything that runs: they do not import the camera, the model, storage or the pipeline.',

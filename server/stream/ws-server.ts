@@ -5,9 +5,8 @@ import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { displayUri } from '../config/source-uri.js';
 import { WebSocket, WebSocketServer } from 'ws';
-import type { FramePipeline } from '../pipeline/frame-pipeline.js';
-import type { PipelineStatus, ProcessedFrame, ServiceContext } from '../service-context.js';
-import { deflateMask } from '../pipeline/frame-pipeline.js';
+import type { PipelineHandle, PipelineStatus, ProcessedFrame, ServiceContext } from '../service-context.js';
+import { deflateMask } from '../protocol/mask-encoding.js';
 import {
   MASK_DEFLATE, MASK_RAW, PROTOCOL_VERSION, encodeComparisonMask, frameHeaderBytes,
   stampSentAt, writeFrameHeader, type HelloMessage, type ServerTextMessage, type StatusMessage,
@@ -54,9 +53,9 @@ export class FrameStream {
   private readonly timer: NodeJS.Timeout;
   private closing = false;
 
-  constructor(private readonly ctx: ServiceContext, private readonly pipeline: FramePipeline) {
-    pipeline.on('frame', (f: ProcessedFrame) => this.broadcastFrame(f));
-    pipeline.on('status', (s: PipelineStatus) => this.broadcastText(this.statusMessage(s)));
+  constructor(private readonly ctx: ServiceContext, private readonly pipeline: PipelineHandle) {
+    pipeline.on('frame', (f) => this.broadcastFrame(f));
+    pipeline.on('status', (s) => this.broadcastText(this.statusMessage(s)));
     this.timer = setInterval(() => {
       this.broadcastText(this.statusMessage(pipeline.status()));
       this.dropStuckClients();
@@ -165,7 +164,7 @@ export class FrameStream {
   private broadcastFrame(f: ProcessedFrame) {
     if (this.clients.size === 0) return;
     const t0 = performance.now();
-    const enc = this.pipeline.encodedMask?.frameId === f.frameId ? this.pipeline.encodedMask.mask : { bytes: f.mask, encoding: 'raw' as const };
+    const enc = f.wireMask;
     const comparisons = f.comparisons ?? [];
     const header = Buffer.alloc(frameHeaderBytes(comparisons.length));
     writeFrameHeader(header, {

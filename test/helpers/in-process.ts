@@ -16,14 +16,13 @@ import { validateManifest } from '../../server/inference/manifest.js';
 import { createLogger } from '../../server/log/logger.js';
 import type { FramePipeline } from '../../server/pipeline/frame-pipeline.js';
 import { StageLatency } from '../../server/pipeline/stage-stats.js';
-import type { PipelineStatus, ProcessedFrame, ServiceContext } from '../../server/service-context.js';
+import type { PipelineEvents, PipelineStatus, ProcessedFrame, ServiceContext } from '../../server/service-context.js';
 import { FrameStream } from '../../server/stream/ws-server.js';
 
-export class FakePipeline extends EventEmitter {
+export class FakePipeline extends EventEmitter<PipelineEvents> {
   readonly frames: ProcessedFrame[] = [];
   readonly counters = { inferenceErrors: 0 };
   readonly stageLatency = new StageLatency();
-  encodedMask = null;
   state: PipelineStatus = { state: 'live', fps: 15, framesProcessed: 0, framesDropped: 0, badFrames: 0, lastFrameAt: 0 };
   status(): PipelineStatus {
     return { ...this.state };
@@ -46,7 +45,7 @@ const TIMINGS = { capture: 1, preprocess: 1, inference: 1, postprocess: 1, encod
 /** A processed frame with the given mask; its display image is a real JPEG of a flat grey. */
 export async function makeFrame(frameId: number, width: number, height: number, mask: Uint8Array, jpeg?: Buffer): Promise<ProcessedFrame> {
   jpeg ??= await sharp({ create: { width, height, channels: 3, background: { r: 90, g: 90, b: 90 } } }).jpeg({ quality: 80 }).toBuffer();
-  return { frameId, capturedAt: Date.now(), width, height, jpeg, mask, timings: { ...TIMINGS } };
+  return { frameId, capturedAt: Date.now(), width, height, jpeg, mask, wireMask: { bytes: mask, encoding: 'raw' }, timings: { ...TIMINGS } };
 }
 
 export interface InProcessService {
