@@ -20,13 +20,13 @@ import { printPdf } from '../survey/report.js';
 import { connectRedis } from '../campaign/redis.js';
 import { CAMPAIGN_NAME, CampaignStore, jobIdFor, openQueue, type CampaignMeta, type ImageRecord, type JobData, type SurveyJobOptions } from '../campaign/store.js';
 import { campaignStatus, formatDuration, formatStatus } from '../campaign/status.js';
-import { campaignReportHtml, writeAtomic, type ReportImage } from '../campaign/report.js';
+import { campaignReportHtml, type ReportImage } from '../campaign/report.js';
+import { writeFileAtomicSync as writeAtomic } from '../storage/atomic.js';
 import { compareCampaignOutputs, type CampaignComparison } from '../campaign/compare.js';
 import { startCampaignWorker } from '../campaign/worker.js';
+import { oneLine } from '../log/one-line.js';
 
-const oneLine = (err: unknown) => String((err as Error)?.message ?? err).split('\n')[0].trim() || 'unknown error';
 const say = (line: string) => process.stderr.write(`crackscope campaign: ${line}\n`);
-
 
 interface CampaignFlags {
   redis: string; out?: string; mmPerPx?: string; widthClasses?: string; threshold?: string; tile?: string; margin?: string; minLengthPx?: string;

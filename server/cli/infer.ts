@@ -20,6 +20,8 @@ import { startProgress } from './progress.js';
 import { resolveModel } from '../inference/manifest.js';
 import { createCrackSession, type CrackSession } from '../inference/session.js';
 import { createLogger, type LogLevel } from '../log/logger.js';
+import { oneLine } from '../log/one-line.js';
+import { writeFileAtomic } from '../storage/atomic.js';
 
 export const IMAGE_EXTENSIONS = ['jpg', 'jpeg', 'png', 'webp', 'tif', 'tiff'];
 /** longest side the model sees */
@@ -81,11 +83,6 @@ export function modelGeometry(width: number, height: number, maxSide = MAX_MODEL
   const s = Math.min(1, maxSide / Math.max(width, height));
   const w = Math.max(1, Math.round(width * s)), h = Math.max(1, Math.round(height * s));
   return { scaledWidth: w, scaledHeight: h, inputWidth: Math.max(32, Math.ceil(w / 32) * 32), inputHeight: Math.max(32, Math.ceil(h / 32) * 32) };
-}
-
-function oneLine(err: unknown): string {
-  const msg = String((err as Error)?.message ?? err).split('\n')[0].trim();
-  return msg || 'unknown error';
 }
 
 /** Makes a short reason out of sharp/libvips errors. */
@@ -293,9 +290,9 @@ async function inferOne(
     ...measured,
   };
   await Promise.all([
-    writeAtomic(outputs.mask, await sharp(mask, raw(aw, ah, 1)).toColourspace('b-w').png().toBuffer()),
-    writeAtomic(outputs.overlay, await sharp(overlay, raw(aw, ah, 3)).png().toBuffer()),
-    writeAtomic(outputs.report, JSON.stringify(doc, null, 2) + '\n'),
+    writeFileAtomic(outputs.mask, await sharp(mask, raw(aw, ah, 1)).toColourspace('b-w').png().toBuffer()),
+    writeFileAtomic(outputs.overlay, await sharp(overlay, raw(aw, ah, 3)).png().toBuffer()),
+    writeFileAtomic(outputs.report, JSON.stringify(doc, null, 2) + '\n'),
   ]);
   return {
     image, ok: true, name, outputs, width, height,
@@ -306,10 +303,3 @@ async function inferOne(
 }
 
 const round1 = (v: number) => Math.round(v * 10) / 10;
-
-async function writeAtomic(file: string, data: Buffer | string) {
-  const tmp = `${file}.tmp-${process.pid}`;
-  await fs.promises.writeFile(tmp, data);
-  await fs.promises.rename(tmp, file);
-}
-

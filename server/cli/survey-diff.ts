@@ -11,8 +11,7 @@ import { diffMaps } from '../survey/diff.js';
 import { loadSurvey, type Loaded } from '../survey/load-survey.js';
 import { diffGeoJson, diffHtml, diffSvg } from '../survey/diff-report.js';
 import { printPdf } from '../survey/report.js';
-
-const oneLine = (err: unknown) => String((err as Error)?.message ?? err).split('\n')[0].trim() || 'unknown error';
+import { oneLine } from '../log/one-line.js';
 
 export async function runSurveyDiff(positional: string[], opts: Record<string, unknown>): Promise<number> {
   const extra = opts as { out?: string; points?: string; tolerancePx?: string; pdf?: boolean; json?: boolean };

@@ -15,11 +15,9 @@ import { CalibrationStore } from '../storage/calibration.js';
 import { MAX_INPUT_PIXELS, runSurvey, SurveyInputError, type SurveyProgress } from '../survey/run-survey.js';
 import { DEFAULT_WIDTH_CLASSES, parseWidthClasses } from '../survey/width-classes.js';
 import { expandInput } from './infer.js';
+import { oneLine } from '../log/one-line.js';
 
-const oneLine = (err: unknown) => String((err as Error)?.message ?? err).split('\n')[0].trim() || 'unknown error';
-
-/** `crackscope survey …` from its arguments (tests call it like the command line). */
-
+/** `crackscope survey …` (commands/survey.ts runs it): checks the flags, runs the survey, returns the exit code. */
 export async function runSurveyCommand(inputs: string[], opts: Record<string, unknown>): Promise<number> {
   const extra = opts as { lang?: string; out?: string; mmPerPx?: string; calibration?: string; widthClasses?: string; threshold?: string; tile?: string; margin?: string; minLengthPx?: string; pdf?: boolean; json?: boolean };
   if (extra.mmPerPx !== undefined && extra.calibration !== undefined) throw new UsageError('give --mm-per-px or --calibration, not both');

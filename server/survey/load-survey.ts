@@ -3,8 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { MapBranch } from './diff.js';
-
-const oneLine = (err: unknown) => String((err as Error)?.message ?? err).split('\n')[0].trim() || 'unknown error';
+import { oneLine } from '../log/one-line.js';
 
 export interface Loaded { dir: string; name: string; summary: any; branches: MapBranch[] }
 
