@@ -1,7 +1,7 @@
 // Mutation testing of the core modules (issue 21): `npm run test:mutation`. Too slow for every CI
 // run (about an hour on 2 shared cores); run it when these modules or their tests change, and
 // keep the per-module scores in BENCHMARKS.md up to date. Report: reports/mutation/ (HTML, JSON).
-// One module or a few: npm run test:mutation -- --mutate server/stream/wire-format.ts
+// One module or a few: npm run test:mutation -- --mutate server/protocol/wire-format.ts
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',
@@ -11,9 +11,10 @@ export default {
     'server/analysis/crack-measure.ts', // analysis
     'server/storage/captures.ts', // storage
     'server/storage/atomic.ts',
-    'server/stream/wire-format.ts', // wire format
-    'server/stream/client-messages.ts',
-    'server/http/admin-auth.ts', // request admission
+    'server/protocol/wire-format.ts', // wire format
+    'server/protocol/client-messages.ts',
+    'server/http/admission.ts', // request admission
+    'server/http/admin-auth.ts',
     'server/stream/ws-server.ts', // WebSocket server
     'server/camera/gst-source.ts', // the capture source's frame handling
     'server/inference/manifest.ts', // manifest checks

@@ -113,7 +113,7 @@ if (mode === 'agree') {
   const ctx = { config: runConfig, log, manifest: model.manifest, inference: { provider: session.provider, providerLabel: session.providerLabel, fallbacks: session.fallbacks }, pipeline, comparer };
   const stream = new FrameStream(ctx, pipeline);
   const server = http.createServer((_, res) => res.end());
-  server.on('upgrade', (req, socket, head) => stream.handleUpgrade(req, socket, head));
+  server.on('upgrade', (req, socket, head) => stream.handleUpgrade(req, socket, head, null)); // loopback clients of this bench only: admitted
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   pipeline.start();
   const m = await measureClients({ port: server.address().port, frames: Number(n), clients: Number(k), warmup: 20 });

@@ -3,7 +3,8 @@ import type { EventEmitter } from 'node:events';
 import type { Config } from './config/schema.js';
 import type { Logger } from './log/logger.js';
 import type { ModelManifest } from './inference/manifest.js';
-import type { ProviderName, StageTimings } from './stream/wire-format.js';
+import type { ProviderFallback, ProviderName, ServiceState, StageTimings } from './protocol/wire-format.js';
+import type { EncodedMask } from './protocol/mask-encoding.js';
 import type { FrameComparison, FrameComparer } from './pipeline/compare.js';
 
 /** A frame after inference: what the stream sends and what a capture saves. */
@@ -17,6 +18,8 @@ export interface ProcessedFrame {
   jpeg: Buffer;
   /** crack probability ×255, width×height, row-major */
   mask: Uint8Array;
+  /** the same mask as it goes on the wire, in the configured encoding (encoded once, when published) */
+  wireMask: EncodedMask;
   timings: StageTimings;
   /** the comparison models' masks and agreement on this frame (serve --compare) */
   comparisons?: FrameComparison[];
@@ -26,10 +29,10 @@ export interface InferenceInfo {
   provider: ProviderName;
   /** e.g. "TensorRT FP16", "CPU" */
   providerLabel: string;
-  fallbacks: { provider: string; reason: string }[];
+  fallbacks: ProviderFallback[];
 }
 
-export type ServiceState = 'starting' | 'live' | 'source-down' | 'model-error' | 'stopping';
+export type { ServiceState };
 
 export interface PipelineStatus {
   state: ServiceState;
@@ -42,9 +45,14 @@ export interface PipelineStatus {
   lastFrameAt: number;
 }
 
-/** The running pipeline. Emits 'frame' (ProcessedFrame) and 'status' (PipelineStatus) when it changes. */
-export interface PipelineHandle extends EventEmitter {
+/** What the pipeline emits: every processed frame, and its status whenever that changes. */
+export type PipelineEvents = { frame: [ProcessedFrame]; status: [PipelineStatus] };
+
+/** The running pipeline. */
+export interface PipelineHandle extends EventEmitter<PipelineEvents> {
   status(): PipelineStatus;
+  /** the time one frame took to hand to every viewer (the 'send' stage) */
+  recordSend(ms: number): void;
   /** How long the oldest unfinished model run has been going (ms, 0 when idle): the watchdog's view of the inference worker. */
   inferenceBusyMs?(): number;
   /** A recently processed frame by id (a small ring is kept, so a frozen kiosk frame can be saved), or the latest. */

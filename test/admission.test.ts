@@ -1,8 +1,9 @@
-// Request admission, as pure functions (server/http/admin-auth.ts): the admin token comparison,
+// Request admission, as pure functions (server/http/admission.ts, admin-auth.ts): the admin token comparison,
 // which Host names the service answers to (DNS rebinding), and which Origins may change state or
 // open the WebSocket. The daemon-level checks are in security.test.ts; these ask every branch.
 import { describe, expect, it } from 'vitest';
-import { hostAllowed, isLoopback, originAllowed, requireAdmin, tokenMatches } from '../server/http/admin-auth.js';
+import { requireAdmin, tokenMatches } from '../server/http/admin-auth.js';
+import { hostAllowed, isLoopback, originAllowed } from '../server/http/admission.js';
 import type { Config } from '../server/config/schema.js';
 
 describe('tokenMatches', () => {

@@ -5,11 +5,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { buildEngineCommand, calibrationImages, evaluateAgreement, modelIo, parseTrtexecLog, trtexecArgs } from '../server/cli/build-engine.js';
+import { calibrationImages, evaluateAgreement, modelIo, parseTrtexecLog, trtexecArgs } from '../server/cli/build-engine.js';
 import { buildEpContextModel, parseEpContextModel, parseOnnxModel, ONNX_DTYPE } from '../server/inference/epcontext.js';
 import { inspectOrtBinding, resolveTensorrtModel, type PlatformInfo } from '../server/inference/engine-cache.js';
 import { resolveModel } from '../server/inference/manifest.js';
 import { tinyOnnx, writeTinyModel } from './helpers/tiny-model.js';
+import { runCommand } from '../server/cli/program.js';
+import buildEngineSpec from '../server/cli/commands/build-engine.js';
 
 const tmp = (p: string) => fs.mkdtempSync(path.join(os.tmpdir(), `cs-${p}-`));
 const ORIN: PlatformInfo = { gpu: { name: 'NVIDIA Jetson AGX Orin Developer Kit (tegra234, Orin)', computeCapability: '87' }, tensorrtVersion: '8.6.2', notes: [] };
@@ -24,7 +26,7 @@ function setup(opts: Parameters<typeof writeTinyModel>[2] = {}) {
   fs.writeFileSync(stub, Buffer.from('not a real TensorRT plan, just bytes for the wrapper test'));
   const lines: string[] = [];
   const run = (argv: string[], platform?: PlatformInfo) =>
-    buildEngineCommand(['--models-dir', modelsDir, '--engine-dir', engineDir, ...argv], { out: (l) => lines.push(l), err: (l) => lines.push(`ERR ${l}`), platform });
+    runCommand(buildEngineSpec, ['--models-dir', modelsDir, '--engine-dir', engineDir, ...argv], { out: (l) => lines.push(l), err: (l) => lines.push(`ERR ${l}`), platform });
   return { root, modelsDir, engineDir, stub, lines, run, modelFiles: () => resolveModel(modelsDir, '') };
 }
 

@@ -76,7 +76,7 @@ describe('50 viewers, 10 of which never read', () => {
     const tConnected = Date.now();
     let peakRss = 0;
     // clientStallMs is 2 s: the kernel buffers of a non-reader fill first, then 2 s of no progress
-    let m = base;
+    let m: typeof base;
     for (;;) {
       m = await metrics(d);
       peakRss = Math.max(peakRss, m.crackscope_rss_bytes);

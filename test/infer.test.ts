@@ -10,7 +10,9 @@ import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { need } from './helpers/need.js';
 import { ConfigError } from '../server/config/load.js';
 import { PROJECT_ROOT } from '../server/config/schema.js';
-import { expandInput, inferCommand, modelGeometry } from '../server/cli/infer.js';
+import { expandInput, modelGeometry } from '../server/cli/infer.js';
+import { runCommand } from '../server/cli/program.js';
+import inferSpec from '../server/cli/commands/infer.js';
 import { analyzeMask } from '../server/analysis/crack-measure.js';
 
 // A darkness filter as ONNX (opset 17): mask = clip(8·(boxmean15(gray) − gray − 10), 0, 255), uint8
@@ -21,13 +23,13 @@ let tmp: string;
 let modelsDir: string;
 let imgDir: string;
 
-/** Runs inferCommand with stdout/stderr captured. */
+/** Runs `crackscope infer …` (its command spec, as main.ts does) with stdout/stderr captured. */
 async function infer(args: string[]) {
   let stdout = '', stderr = '';
   const o = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => { stdout += String(c); return true; });
   const e = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => { stderr += String(c); return true; });
   try {
-    const code = await inferCommand(args);
+    const code = await runCommand(inferSpec, args);
     return { code, stdout, stderr };
   } finally {
     o.mockRestore(); e.mockRestore();
@@ -189,14 +191,14 @@ describe('crackscope infer (darkness-filter test model)', () => {
     expect(r.code).toBe(0);
     const rep = JSON.parse(fs.readFileSync(path.join(out, '01-cracks.json'), 'utf8'));
     expect(rep.identity).toMatchObject({ continue_threshold: 0.5, min_length_px: 25, max_gap_px: 0, max_gap_angle_deg: 40, bridge_min_prob: 0.1, gap_lateral_widths: 0 });
-    await expect(inferCommand([imgDir, '--crack-bridge-min-prob', '2', ...base()])).rejects.toThrow(/crack-bridge-min-prob/);
+    await expect(runCommand(inferSpec, [imgDir, '--crack-bridge-min-prob', '2', ...base()])).rejects.toThrow(/crack-bridge-min-prob/);
   });
 
   test('usage and config errors', async () => {
     expect((await infer([...base()])).code).toBe(64);
-    await expect(inferCommand([imgDir, '--threshold', '2', ...base()])).rejects.toThrow(ConfigError);
-    await expect(inferCommand([imgDir, '--mm-per-px', '-1', ...base()])).rejects.toThrow(/mm-per-px/);
-    await expect(inferCommand([imgDir, '--model', 'nosuchmodel', ...base()])).rejects.toThrow(/model error/);
+    await expect(runCommand(inferSpec, [imgDir, '--threshold', '2', ...base()])).rejects.toThrow(ConfigError);
+    await expect(runCommand(inferSpec, [imgDir, '--mm-per-px', '-1', ...base()])).rejects.toThrow(/mm-per-px/);
+    await expect(runCommand(inferSpec, [imgDir, '--model', 'nosuchmodel', ...base()])).rejects.toThrow(/model error/);
   });
 
   const main = path.join(PROJECT_ROOT, 'dist/server/cli/main.js');

@@ -111,8 +111,13 @@ describe.skipIf(!haveChromium())('kiosk in Chromium against crackscope serve (de
         if (x < 0 || y < 0 || x >= img.width || y >= img.height) continue;
         const i = (y * img.width + x) * 4;
         const magenta = img.data[i] > 220 && img.data[i + 1] < 40 && img.data[i + 2] > 220;
-        if (inside) (onTotal++, magenta && onHit++);
-        else (offTotal++, magenta && offHit++);
+        if (inside) {
+          onTotal++;
+          if (magenta) onHit++;
+        } else {
+          offTotal++;
+          if (magenta) offHit++;
+        }
       }
     }
     expect(onTotal).toBeGreaterThan(10);

@@ -9,7 +9,7 @@ import WebSocket from 'ws';
 import {
   ensureBuilt, freezeOnCracks, haveChromium, launchBrowser, openKiosk, startDaemon, touchSequence, viewAtRest, waitFrames, type Daemon,
 } from './helpers/browser.js';
-import { decodeBinaryMessage, MASK_DEFLATE } from '../server/stream/wire-format.js';
+import { decodeBinaryMessage, MASK_DEFLATE } from '../server/protocol/wire-format.js';
 
 let daemon: Daemon;
 let browser: Browser;

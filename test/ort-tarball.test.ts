@@ -44,7 +44,7 @@ describe.skipIf(process.getuid?.() !== 0)('pack-ort.sh and install.sh --ort-tarb
     expect(p.status, p.stderr).toBe(0);
     const tarball = path.join(outDir, 'crackscope-ort-1.20.2-jp6.1-6.2-l4tR36.4-sm_87.tar.gz');
     expect(fs.existsSync(tarball), p.stdout).toBe(true);
-    expect(fs.readFileSync(`${tarball}.sha256`, 'utf8')).toMatch(/^[0-9a-f]{64}  crackscope-ort-1\.20\.2-jp6\.1-6\.2-l4tR36\.4-sm_87\.tar\.gz$/m);
+    expect(fs.readFileSync(`${tarball}.sha256`, 'utf8')).toMatch(/^[0-9a-f]{64} {2}crackscope-ort-1\.20\.2-jp6\.1-6\.2-l4tR36\.4-sm_87\.tar\.gz$/m);
     const list = spawnSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).stdout;
     expect(list).toMatch(/crackscope-ort-build\.json/);
     expect(list).toMatch(/pkg\/onnxruntime-node-1\.20\.2\.tgz/);

@@ -16,7 +16,7 @@ import { createLogger } from '../server/log/logger.js';
 import { CaptureStore, CAPTURE_FILES } from '../server/storage/captures.js';
 import {
   PROTOCOL_VERSION, WireFormatError, decodeBinaryMessage, decodeFrame, encodeComparisonMask, encodeFrame, MASK_RAW,
-} from '../server/stream/wire-format.js';
+} from '../server/protocol/wire-format.js';
 import { writeTinyModel } from './helpers/tiny-model.js';
 
 function memLog() {

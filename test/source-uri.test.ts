@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { displayUri, SourceUriError } from '../server/camera/frame-source.js';
+import { SourceUriError } from '../server/camera/frame-source.js';
+import { displayUri } from '../server/config/source-uri.js';
 import { openSource } from '../server/camera/open-source.js';
 import { createLogger } from '../server/log/logger.js';
 

@@ -31,7 +31,7 @@ async function render(file: string, texture: Buffer, list: TruthCrack[], rotated
   let img = sharp(await sharp(texture).composite([{ input: Buffer.from(crackSvg(BW, BH, list, '#2a231c')) }]).png().toBuffer());
   if (rotated) {
     const t = (ANGLE * Math.PI) / 180;
-    const RW = Math.round(Math.abs(BW * Math.cos(t)) + Math.abs(BH * Math.sin(t))), RH = Math.round(Math.abs(BW * Math.sin(t)) + Math.abs(BH * Math.cos(t)));
+    const RW = Math.round(Math.abs(BW * Math.cos(t)) + Math.abs(BH * Math.sin(t)));
     img = sharp(await img.rotate(ANGLE, { background: '#c8c8c8' }).png().toBuffer());
     const meta = await img.metadata();
     expect(Math.abs(meta.width! - RW)).toBeLessThanOrEqual(1);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { COMPARISON_HEADER_BYTES, HEADER_BYTES, MASK_DEFLATE, MASK_RAW, WireFormatError, decodeBinaryMessage, decodeFrame, encodeComparisonMask, encodeFrame, frameHeaderBytes, type FrameMessage } from '../server/stream/wire-format.js';
-import { parseClientMessage } from '../server/stream/client-messages.js';
+import { COMPARISON_HEADER_BYTES, HEADER_BYTES, MASK_DEFLATE, MASK_RAW, WireFormatError, decodeBinaryMessage, decodeFrame, encodeComparisonMask, encodeFrame, frameHeaderBytes, type FrameMessage } from '../server/protocol/wire-format.js';
+import { parseClientMessage } from '../server/protocol/client-messages.js';
 
 function sample(): Omit<FrameMessage, 'comparisons'> & { comparisons?: FrameMessage['comparisons'] } {
   const mask = new Uint8Array(8 * 4).map((_, i) => (i * 37) & 255);

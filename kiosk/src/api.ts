@@ -1,5 +1,5 @@
 // Calls to the server's /api. Errors carry the server's own message so the page can show it.
-import type { CrackReport } from '../../server/analysis/crack-measure.js';
+import type { CrackReport } from '../../server/protocol/analysis-report.js';
 
 const TOKEN_KEY = 'crackscope.adminToken';
 
@@ -53,11 +53,11 @@ export async function api<T>(method: string, path: string, body?: unknown, admin
 }
 
 // the server's own type: one description of a capture for both sides (type-only, nothing of Node is bundled)
-export type { CaptureSummary, SurveySummary, CampaignSummary, CampaignList } from '../../server/http/api-types.js';
+export type { CaptureSummary, SurveySummary, CampaignSummary, CampaignList } from '../../server/protocol/api-types.js';
 
-// the server's measurement types (server/analysis/crack-measure.ts, type-only): the analysis route's
+// the server's measurement types (server/protocol/analysis-report.ts, type-only): the analysis route's
 // body is server/storage/analyzer.ts's AnalysisJson plus where it came from
-export type { Crack } from '../../server/analysis/crack-measure.js';
+export type { Crack } from '../../server/protocol/analysis-report.js';
 
 export interface Analysis {
   frameId?: number;

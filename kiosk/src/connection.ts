@@ -1,6 +1,6 @@
 // The WebSocket to the server: hello, binary frames and status messages, decoded with the shared
 // wire format; reconnects by itself with exponential backoff (0.5 s doubling to 8 s, with jitter).
-import { decodeBinaryMessage, PROTOCOL_VERSION, type ComparisonMaskMessage, type FrameMessage, type HelloMessage, type ServerTextMessage, type StatusMessage } from '../../server/stream/wire-format.js';
+import { decodeBinaryMessage, PROTOCOL_VERSION, type ComparisonMaskMessage, type FrameMessage, type HelloMessage, type ServerTextMessage, type StatusMessage } from '../../server/protocol/wire-format.js';
 
 export type ConnState = 'connecting' | 'open' | 'closed';
 

@@ -1,6 +1,6 @@
 // crackscope kiosk: wires the connection, the Three.js view, gestures, overlay controls, freeze and
 // compare, capture + gallery, measure + calibration, status, language and the idle reset.
-import type { ComparisonMaskMessage, FrameMessage, HelloMessage, StatusMessage } from '../../server/stream/wire-format.js';
+import type { ComparisonMaskMessage, FrameMessage, HelloMessage, StatusMessage } from '../../server/protocol/wire-format.js';
 import { COMPARE_DIFF, COMPARE_OFF, COMPARE_OTHER, COMPARE_SWIPE } from './overlay-shader.js';
 import { api, ApiError, captureUrl, curator, type CaptureSummary } from './api.js';
 import { Connection, type ConnState } from './connection.js';

@@ -1,6 +1,6 @@
 // Mask bytes from a frame message into one reusable buffer (no per-frame allocation for raw masks;
 // deflated masks stream through DecompressionStream straight into the same buffer).
-import { MASK_DEFLATE, MASK_RAW, type FrameMessage } from '../../server/stream/wire-format.js';
+import { MASK_DEFLATE, MASK_RAW, type FrameMessage } from '../../server/protocol/wire-format.js';
 
 export class MaskBuffer {
   data = new Uint8Array(0);

@@ -1,6 +1,6 @@
 // The status line (connection, mode, provider, fps, latency, browser frame time) and the
 // full-screen offline state.
-import type { HelloMessage, StatusMessage } from '../../server/stream/wire-format.js';
+import type { HelloMessage, StatusMessage } from '../../server/protocol/wire-format.js';
 import type { ConnState } from './connection.js';
 import { $, show, toast } from './dom.js';
 import { num, t, unit } from './i18n.js';

@@ -22,6 +22,9 @@
 // 4. Cracks: pieces joined by bridges; a crack whose drawn (not bridged) length is below
 //    `minLengthPx` is a speck and dropped. Length = drawn length + bridged length; the bridged part
 //    is reported as inferred.
+import type { CrackBridge } from '../protocol/analysis-report.js';
+
+export type { CrackBridge };
 
 export interface SparseSkeleton {
   width: number;
@@ -73,16 +76,6 @@ export interface CrackBranch {
   length_px: number;
   mean_width_px: number;
   max_width_px: number;
-}
-
-/** A bridged gap: inferred, not seen; its length is part of its crack's length. */
-export interface CrackBridge {
-  crack: number;
-  /** the two centre-line ends it joins, image pixels */
-  line: [[number, number], [number, number]];
-  length_px: number;
-  /** mean crack probability (0..1) along it, null when not sampled */
-  mean_prob: number | null;
 }
 
 export interface SurveyCrack {

@@ -4,94 +4,17 @@
 //
 // Runs off the hot path (a frozen frame, a capture, a still image): typed-array passes over the
 // mask (threshold, components, distance transform, thinning), then graph work over the skeleton.
-import { IDENTITY_DEFAULTS, traceCracks, type CrackBridge, type IdentitySettings, type TraceResult } from './crack-graph.js';
+import { IDENTITY_DEFAULTS, traceCracks, type IdentitySettings, type TraceResult } from './crack-graph.js';
 import { distanceTransform, localDistance, neighbourOffsets, pruneSpurs, removeStaircases, zhangSuen } from './skeleton.js';
+import type { Box, Crack, CrackReport, IdentityReport, Point } from '../protocol/analysis-report.js';
+
+// the report's shape is the protocol's (the kiosk reads it); these names stay importable from here
+export type { Box, Crack, CrackReport, IdentityReport, Point };
 
 /** Hysteresis: a crack continues down to this fraction of the crack threshold (README: measured). */
 export const CONTINUE_RATIO = 2 / 3;
 /** distances searched pixel by pixel up to this radius; a wider crack gets a distance transform */
 const LOCAL_MAX_R = 8;
-
-export interface Box { x: number; y: number; w: number; h: number }
-export interface Point { x: number; y: number }
-
-export interface Crack {
-  /** 1-based; cracks are numbered by length, longest first; the same id is used in `labels` */
-  id: number;
-  area_px: number;
-  /** centre-line length, tip to tip, branches added, bridged gaps included, in pixels */
-  length_px: number;
-  /** the part of length_px that bridges faint gaps (inferred, not seen) */
-  inferred_length_px: number;
-  /** branches of its centre line (1 for a simple crack) */
-  branches: number;
-  /** gaps bridged inside this crack */
-  bridges: number;
-  /** widest point: 2·d − 1 at the skeleton pixel with the largest distance d to the background */
-  max_width_px: number;
-  /** area / length */
-  mean_width_px: number;
-  bbox: Box;
-  centroid: Point;
-  /** number of skeleton end points (a straight crack has 2, each extra branch adds about one) */
-  endpoints: number;
-  area_mm2?: number;
-  length_mm?: number;
-  inferred_length_mm?: number;
-  max_width_mm?: number;
-  mean_width_mm?: number;
-  bbox_mm?: Box;
-  centroid_mm?: Point;
-}
-
-export interface CrackReport {
-  width: number;
-  height: number;
-  /** probability threshold used (0..1): a pixel is crack when mask ≥ threshold × 255 */
-  threshold: number;
-  /** components smaller than this many pixels are ignored as specks */
-  min_area_px: number;
-  /** millimetres per pixel, or null when the image is not calibrated */
-  mm_per_px: number | null;
-  /** pixels of the cracks that were kept (specks excluded) */
-  crack_pixels: number;
-  crack_count: number;
-  total_length_px: number;
-  /** the bridged (inferred) part of total_length_px */
-  inferred_length_px: number;
-  max_width_px: number;
-  /** crack_pixels / (total_length_px − inferred_length_px): the length-weighted mean width of all cracks */
-  mean_width_px: number;
-  /** pixels at or above the threshold that were dropped as specks, and how many specks */
-  speck_pixels: number;
-  speck_count: number;
-  total_length_mm?: number;
-  inferred_length_mm?: number;
-  max_width_mm?: number;
-  mean_width_mm?: number;
-  crack_area_mm2?: number;
-  /** the crack-identity settings this report was made with (px; mm too when calibrated) */
-  identity: IdentityReport;
-  cracks: Crack[];
-  /** every bridged gap: which crack, the two ends it joins, its length */
-  bridges: (CrackBridge & { length_mm?: number })[];
-  /** crack id per pixel (0 = none), width×height row-major: for tap hit-testing. Not in JSON. */
-  labels: Int32Array;
-}
-
-export interface IdentityReport {
-  /** hysteresis: the probability (0..1) down to which a crack continues from a seed ≥ threshold */
-  continue_threshold: number;
-  min_area_px: number;
-  min_length_px: number;
-  max_gap_px: number;
-  max_gap_angle_deg: number;
-  bridge_min_prob: number;
-  /** a bridge turning more than max_gap_angle_deg is still taken within this many crack widths of an end's line */
-  gap_lateral_widths: number;
-  min_length_mm?: number;
-  max_gap_mm?: number;
-}
 
 export interface AnalyzeOptions extends Partial<IdentitySettings> {
   /** probability threshold 0..1 (usually the manifest's): a crack holds at least one pixel at or above it */

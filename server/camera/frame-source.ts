@@ -53,8 +53,3 @@ export interface GstPipelineSpec {
 export class SourceUriError extends Error {
   readonly exitCode = 78;
 }
-
-/** A source URI fit for logs, /healthz and viewers: any user:password@ in it is masked. */
-export function displayUri(uri: string): string {
-  return uri.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1***@');
-}

@@ -10,7 +10,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import type { Logger } from '../log/logger.js';
-import { displayUri, type FrameGeometry, type FrameSource, type GstPipelineSpec, type RawFrame, type SourceState } from './frame-source.js';
+import { displayUri } from '../config/source-uri.js';
+import { type FrameGeometry, type FrameSource, type GstPipelineSpec, type RawFrame, type SourceState } from './frame-source.js';
 
 export interface GstSourceOptions {
   uri: string;

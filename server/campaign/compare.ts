@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { agreementOf, thresholdByte } from '../inference/agreement.js';
-import { loadSurvey } from '../cli/survey-diff.js';
+import { loadSurvey } from '../survey/load-survey.js';
 import { diffMaps } from '../survey/diff.js';
 
 export interface ImageComparison {

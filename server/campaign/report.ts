@@ -3,8 +3,6 @@
 // and for a re-run the comparison with its base campaign), printed to PDF by the survey report's
 // Chromium path (server/survey/report.ts). Its words come from the catalogues' "report.campaign"
 // section (`campaign report --lang`), its figures through Intl in that language.
-import fs from 'node:fs';
-import path from 'node:path';
 import type { ClassTotal } from '../survey/crack-map.js';
 import type { CampaignComparison } from './compare.js';
 import type { CampaignStatus } from './status.js';
@@ -83,11 +81,3 @@ ${cmp}
 `;
 }
 
-/** Writes a file by a temporary sibling and a rename: a reader sees the old or the new, never half. */
-export function writeAtomic(file: string, data: string | Buffer) {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}`);
-  fs.writeFileSync(tmp, data);
-  const fd = fs.openSync(tmp, 'r');
-  try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
-  fs.renameSync(tmp, file);
-}

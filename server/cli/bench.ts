@@ -19,7 +19,7 @@ import { createOrtSession } from '../inference/session.js';
 import { tensorrtResolver } from '../inference/providers.js';
 import { createLogger } from '../log/logger.js';
 import { threadsPerModel } from '../inference/model-set.js';
-import { decodeFrame, MASK_DEFLATE, STAGES } from '../stream/wire-format.js';
+import { decodeFrame, MASK_DEFLATE, STAGES } from '../protocol/wire-format.js';
 import { analyzeMask, identityOptions, type AnalyzeOptions } from '../analysis/crack-measure.js';
 
 const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.js');

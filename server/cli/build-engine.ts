@@ -17,7 +17,7 @@ import path from 'node:path';
 
 import { ConfigError } from '../config/load.js';
 import { configFromOptions } from './config-options.js';
-import { EX_USAGE, runCommand, UsageError } from './program.js';
+import { EX_USAGE, UsageError } from './program.js';
 import { startProgress, type Progress } from './progress.js';
 import { ModelError, resolveModel, type ModelFiles } from '../inference/manifest.js';
 import { tensorrtIoProblems } from '../inference/onnx-graph.js';
@@ -33,14 +33,9 @@ import {
 /** Default IoU the INT8 or FP16 mask must reach against FP32 (the same default as `crackscope compare`). */
 export { DEFAULT_MIN_IOU } from './compare-limits.js';
 import { DEFAULT_MIN_IOU } from './compare-limits.js';
+import { writeFileAtomicSync } from '../storage/atomic.js';
 
 type Out = (line: string) => void;
-
-function writeAtomic(file: string, data: Buffer | string) {
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, data);
-  fs.renameSync(tmp, file);
-}
 
 /** Finds trtexec: --trtexec, $TRTEXEC, JetPack's /usr/src/tensorrt/bin, then PATH. */
 export function findTrtexec(explicit?: string): string | undefined {
@@ -228,11 +223,6 @@ export interface BuildEngineDeps {
   platform?: PlatformInfo;
 }
 
-/** `crackscope build-engine …` from its arguments (tests call it like the command line). */
-export async function buildEngineCommand(argv: string[], deps: BuildEngineDeps = {}): Promise<number> {
-  return runCommand((await import('./commands/build-engine.js')).default, argv, deps);
-}
-
 /** Runs the command; config and model errors print their one line and exit 78, usage errors 64. */
 export async function runBuildEngine(opts: Record<string, unknown>, deps: BuildEngineDeps): Promise<number> {
   // on the command line, a progress bar (a terminal) or a line every 10 s (trtexec takes minutes)
@@ -383,7 +373,7 @@ async function buildEngine(opts: Record<string, unknown>, out: Out, err: Out, de
     notes: `crackscope ${precision} engine for ${m.name} ${m.version} sha256:${modelSha}`,
     metadata: { 'crackscope.model_sha256': modelSha, 'crackscope.precision': precision, 'crackscope.engine_sha256': engineSha },
   });
-  writeAtomic(wrapperPath, wrapper);
+  writeFileAtomicSync(wrapperPath, wrapper);
 
   let accuracy: EngineKey['accuracy'];
   if (valDir && !skip) {
@@ -432,7 +422,7 @@ async function buildEngine(opts: Record<string, unknown>, out: Out, err: Out, de
     ...(accuracy ? { accuracy } : {}),
     ...(skip ? { stub: !gpu || !trtVersion } : {}),
   };
-  writeAtomic(keyPath, JSON.stringify(key, null, 2) + '\n');
+  writeFileAtomicSync(keyPath, JSON.stringify(key, null, 2) + '\n');
   progress?.update(steps.length);
   out(`wrote ${wrapperPath}`);
   out(`wrote ${keyPath}`);

@@ -10,7 +10,7 @@ import sharp from 'sharp';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { ConfigError } from '../config/load.js';
 import { configFromOptions } from './config-options.js';
-import { runCommand, UsageError } from './program.js';
+import { UsageError } from './program.js';
 import { resolveModel } from '../inference/manifest.js';
 import { createLogger } from '../log/logger.js';
 import { IMAGE_EXTENSIONS, expandInput } from './infer.js';
@@ -21,15 +21,13 @@ import { reportLanguage, type ReportLanguage } from '../i18n/report-language.js'
 import { connectRedis } from '../campaign/redis.js';
 import { CAMPAIGN_NAME, CampaignStore, jobIdFor, openQueue, type CampaignMeta, type ImageRecord, type JobData, type SurveyJobOptions } from '../campaign/store.js';
 import { campaignStatus, formatDuration, formatStatus } from '../campaign/status.js';
-import { campaignReportHtml, writeAtomic, type ReportImage } from '../campaign/report.js';
+import { campaignReportHtml, type ReportImage } from '../campaign/report.js';
+import { writeFileAtomicSync as writeAtomic } from '../storage/atomic.js';
 import { compareCampaignOutputs, type CampaignComparison } from '../campaign/compare.js';
 import { startCampaignWorker } from '../campaign/worker.js';
+import { oneLine } from '../log/one-line.js';
 
-const oneLine = (err: unknown) => String((err as Error)?.message ?? err).split('\n')[0].trim() || 'unknown error';
 const say = (line: string) => process.stderr.write(`crackscope campaign: ${line}\n`);
-
-export const campaignCommand = async (argv: string[]) => runCommand((await import('./commands/campaign.js')).default, argv);
-export const workerCommand = async (argv: string[]) => runCommand((await import('./commands/worker.js')).default, argv);
 
 interface CampaignFlags {
   redis: string; out?: string; mmPerPx?: string; widthClasses?: string; threshold?: string; tile?: string; margin?: string; minLengthPx?: string;

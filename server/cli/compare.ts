@@ -14,7 +14,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { listImages } from '../camera/image-folder.js';
 import type { Config } from '../config/schema.js';
-import { runCommand, UsageError } from './program.js';
+import { UsageError } from './program.js';
 import { addCounts, agreementOf, MaskComparer, thresholdByte, type MaskCounts } from '../inference/agreement.js';
 import { ModelError, resolveModel, type ModelFiles } from '../inference/manifest.js';
 import { createOrtSession } from '../inference/session.js';
@@ -215,4 +215,3 @@ export async function runCompare(positional: string[], o: CompareOptions, config
 }
 
 /** For tests: the command from its words, as main.ts would run it. */
-export const compareCommand = async (argv: string[]) => runCommand((await import('./commands/compare.js')).default, argv);

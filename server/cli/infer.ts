@@ -17,11 +17,12 @@ import { analyzeMask, identityOptions, reportToJson, type AnalyzeOptions } from 
 import { ConfigError } from '../config/load.js';
 import { reportLanguage } from '../i18n/report-language.js';
 import { configFromOptions } from './config-options.js';
-import { runCommand } from './program.js';
 import { startProgress } from './progress.js';
 import { resolveModel } from '../inference/manifest.js';
 import { createCrackSession, type CrackSession } from '../inference/session.js';
 import { createLogger, type LogLevel } from '../log/logger.js';
+import { oneLine } from '../log/one-line.js';
+import { writeFileAtomic } from '../storage/atomic.js';
 
 export const IMAGE_EXTENSIONS = ['jpg', 'jpeg', 'png', 'webp', 'tif', 'tiff'];
 /** longest side the model sees */
@@ -85,11 +86,6 @@ export function modelGeometry(width: number, height: number, maxSide = MAX_MODEL
   return { scaledWidth: w, scaledHeight: h, inputWidth: Math.max(32, Math.ceil(w / 32) * 32), inputHeight: Math.max(32, Math.ceil(h / 32) * 32) };
 }
 
-function oneLine(err: unknown): string {
-  const msg = String((err as Error)?.message ?? err).split('\n')[0].trim();
-  return msg || 'unknown error';
-}
-
 /** Makes a short reason out of sharp/libvips errors. */
 function decodeError(err: unknown): string {
   const msg = oneLine(err);
@@ -97,9 +93,6 @@ function decodeError(err: unknown): string {
   return `cannot decode the image: ${msg}`;
 }
 
-
-/** `crackscope infer …` from its arguments (tests call it like the command line). */
-export const inferCommand = async (argv: string[]) => runCommand((await import('./commands/infer.js')).default, argv);
 
 export async function runInfer(inputs: string[], opts: Record<string, unknown>): Promise<number> {
   const config = configFromOptions(opts); // ConfigError → main prints it and exits 78
@@ -299,9 +292,9 @@ async function inferOne(
     ...measured,
   };
   await Promise.all([
-    writeAtomic(outputs.mask, await sharp(mask, raw(aw, ah, 1)).toColourspace('b-w').png().toBuffer()),
-    writeAtomic(outputs.overlay, await sharp(overlay, raw(aw, ah, 3)).png().toBuffer()),
-    writeAtomic(outputs.report, JSON.stringify(doc, null, 2) + '\n'),
+    writeFileAtomic(outputs.mask, await sharp(mask, raw(aw, ah, 1)).toColourspace('b-w').png().toBuffer()),
+    writeFileAtomic(outputs.overlay, await sharp(overlay, raw(aw, ah, 3)).png().toBuffer()),
+    writeFileAtomic(outputs.report, JSON.stringify(doc, null, 2) + '\n'),
   ]);
   return {
     image, ok: true, name, outputs, width, height,
@@ -312,10 +305,3 @@ async function inferOne(
 }
 
 const round1 = (v: number) => Math.round(v * 10) / 10;
-
-async function writeAtomic(file: string, data: Buffer | string) {
-  const tmp = `${file}.tmp-${process.pid}`;
-  await fs.promises.writeFile(tmp, data);
-  await fs.promises.rename(tmp, file);
-}
-

@@ -12,6 +12,7 @@ import { createLogger } from '../log/logger.js';
 import { FramePipeline } from '../pipeline/frame-pipeline.js';
 import type { ServiceContext } from '../service-context.js';
 import { FrameStream } from '../stream/ws-server.js';
+import { admitUpgrade } from '../http/admission.js';
 import { createHttpApp } from '../http/app.js';
 import { loadKioskLanguages } from '../http/kiosk-languages.js';
 import { attachSystemd, notifyStopping } from '../systemd/index.js';
@@ -63,7 +64,7 @@ export async function startService(config: Config) {
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
   server.on('upgrade', (req, socket, head) => {
-    if (new URL(req.url ?? '/', 'http://x').pathname === '/ws') stream.handleUpgrade(req, socket, head);
+    if (new URL(req.url ?? '/', 'http://x').pathname === '/ws') stream.handleUpgrade(req, socket, head, admitUpgrade(req, config));
     else socket.destroy();
   });
   await new Promise<void>((resolve, reject) => {

@@ -62,7 +62,10 @@ class Viewer {
       tick++;
       const sock = (this.ws as unknown as { _socket?: { pause(): void; resume(): void } } | null)?._socket;
       // slow viewers read in bursts: 3 s of nothing, then 1 s of reading (they skip frames, never dropped)
-      if (this.slow && sock) tick % 4 === 0 ? sock.resume() : sock.pause();
+      if (this.slow && sock) {
+        if (tick % 4 === 0) sock.resume();
+        else sock.pause();
+      }
       if (this.churn && tick % 20 === 0) {
         this.reconnects++;
         this.ws?.terminate();

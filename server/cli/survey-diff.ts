@@ -6,37 +6,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../config/load.js';
 import { configFromOptions } from './config-options.js';
-import { runCommand } from './program.js';
 import { alignByFeatures, alignByPoints, refineOnCracks, type Alignment } from '../survey/align.js';
-import { diffMaps, type MapBranch } from '../survey/diff.js';
+import { diffMaps } from '../survey/diff.js';
+import { loadSurvey, type Loaded } from '../survey/load-survey.js';
 import { diffGeoJson, diffHtml, diffSvg } from '../survey/diff-report.js';
 import { printPdf } from '../survey/report.js';
-
-const oneLine = (err: unknown) => String((err as Error)?.message ?? err).split('\n')[0].trim() || 'unknown error';
-
-export interface Loaded { dir: string; name: string; summary: any; branches: MapBranch[] }
-
-export function loadSurvey(arg: string, surveyDir: string): Loaded {
-  const dir = fs.existsSync(path.join(arg, 'survey.json')) ? arg : path.join(surveyDir, arg);
-  let summary: any, geo: any;
-  try {
-    summary = JSON.parse(fs.readFileSync(path.join(dir, 'survey.json'), 'utf8'));
-    geo = JSON.parse(fs.readFileSync(path.join(dir, 'crackmap.geojson'), 'utf8'));
-  } catch (err) {
-    throw new Error(`${arg}: not a survey folder (${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no survey.json / crackmap.geojson' : oneLine(err)})`);
-  }
-  // GeoJSON coordinates are pixel centres (+0.5); back to the skeleton's pixel indices
-  // bridged gaps (`inferred`) belong to their crack for matching, but have no width
-  const branches: MapBranch[] = geo.features.map((f: any) => ({
-    id: String(f.properties.id), crack: f.properties.crack, line: f.geometry.coordinates.map(([x, y]: number[]) => [x - 0.5, y - 0.5]),
-    mean_width_px: f.properties.mean_width_px ?? 0, max_width_px: f.properties.max_width_px ?? 0, length_px: f.properties.length_px,
-    ...(f.properties.inferred ? { inferred: true } : {}),
-  }));
-  return { dir, name: path.basename(path.resolve(dir)), summary, branches };
-}
-
-/** `crackscope survey-diff …` from its arguments (tests call it like the command line). */
-export const surveyDiffCommand = async (argv: string[]) => runCommand((await import('./commands/survey-diff.js')).default, argv);
+import { oneLine } from '../log/one-line.js';
 
 export async function runSurveyDiff(positional: string[], opts: Record<string, unknown>): Promise<number> {
   const extra = opts as { out?: string; points?: string; tolerancePx?: string; pdf?: boolean; json?: boolean };

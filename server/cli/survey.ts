@@ -2,13 +2,12 @@
 // Full-resolution tiled inference over large images; one output folder per image
 // (server/survey/README.md). Exit 0 = all surveyed, 1 = some failed, 64 = usage, 78 = config,
 // 130 = interrupted (nothing half-written is left).
-import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { ConfigError } from '../config/load.js';
 import { configFromOptions } from './config-options.js';
 import { reportLanguage } from '../i18n/report-language.js';
-import { runCommand, UsageError } from './program.js';
+import { UsageError } from './program.js';
 import { resolveModel } from '../inference/manifest.js';
 import { createCrackSession } from '../inference/session.js';
 import { createLogger, type LogLevel } from '../log/logger.js';
@@ -17,12 +16,9 @@ import { MAX_INPUT_PIXELS, runSurvey, SurveyInputError, type SurveyProgress } fr
 import { DEFAULT_WIDTH_CLASSES, parseWidthClasses } from '../survey/width-classes.js';
 import { expandInput } from './infer.js';
 import { identityOptions } from '../analysis/crack-measure.js';
+import { oneLine } from '../log/one-line.js';
 
-const oneLine = (err: unknown) => String((err as Error)?.message ?? err).split('\n')[0].trim() || 'unknown error';
-
-/** `crackscope survey …` from its arguments (tests call it like the command line). */
-export const surveyCommand = async (argv: string[]) => runCommand((await import('./commands/survey.js')).default, argv);
-
+/** `crackscope survey …` (commands/survey.ts runs it): checks the flags, runs the survey, returns the exit code. */
 export async function runSurveyCommand(inputs: string[], opts: Record<string, unknown>): Promise<number> {
   const extra = opts as { lang?: string; out?: string; mmPerPx?: string; calibration?: string; widthClasses?: string; threshold?: string; tile?: string; margin?: string; minLengthPx?: string; pdf?: boolean; json?: boolean };
   if (extra.mmPerPx !== undefined && extra.calibration !== undefined) throw new UsageError('give --mm-per-px or --calibration, not both');

@@ -1,7 +1,7 @@
 // Builds the config: defaults < config file < environment (CRACKSCOPE_*) < command-line flags, each
 // value checked against its key's schema (schema.ts) as it comes in, so the error names its origin.
 import fs from 'node:fs';
-import { displayUri } from '../camera/frame-source.js';
+import { displayUri } from './source-uri.js';
 import { CONFIG_KEY_NAMES, CONFIG_KEYS, SECRET_KEYS, type Config, type ConfigKey, envName, flagName, fromText } from './schema.js';
 
 /** A bad config value: the service prints `message` as one line and exits 78 (EX_CONFIG). */

@@ -3,8 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import helmet from 'helmet';
-import { displayUri } from '../camera/frame-source.js';
-import { hostAllowed, originAllowed, requireAdmin } from './admin-auth.js';
+import { displayUri } from '../config/source-uri.js';
+import { requireAdmin } from './admin-auth.js';
+import { admitRequests } from './admission.js';
+import type { HttpErrorCode } from '../protocol/errors.js';
 import { PROJECT_ROOT } from '../config/schema.js';
 import type { FramePipeline } from '../pipeline/frame-pipeline.js';
 import type { ServiceContext } from '../service-context.js';
@@ -66,21 +68,6 @@ export class InflightWrites {
   }
 }
 
-/** The raw path, decoded once: a '..' or '.' segment, a backslash or a NUL anywhere is refused. */
-function pathIsSafe(rawUrl: string): boolean {
-  const rawPath = rawUrl.split('?')[0];
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(rawPath);
-  } catch {
-    return false;
-  }
-  if (/[\\\0]/.test(decoded)) return false;
-  // twice-encoded dots or slashes (%252e, %252f) are refused too: nothing here needs them
-  if (/%2e|%2f|%5c/i.test(decoded)) return false;
-  return !decoded.split('/').some((seg) => seg === '..' || seg === '.');
-}
-
 /**
  * Our header policy, through helmet: a strict CSP for the kiosk (WebSocket to itself, blob: images
  * for the frames, no framing), no referrer, same-origin opener and resources. No HSTS and no
@@ -126,23 +113,8 @@ export function createHttpApp(
     next();
   });
 
-  // Who and what may reach the routes at all: a known Host (no DNS rebinding), a clean path, a
-  // bounded body, and for state changes from a browser, our own origin (no cross-site requests).
-  app.use((req, res, next) => {
-    const refuse = (status: number, code: string, error: string) => {
-      ctx.log.warn('http.refused', { status, code, method: req.method, path: req.originalUrl.slice(0, 200) });
-      res.status(status).set('Connection', 'close').json({ error, code });
-    };
-    if (!hostAllowed(req.headers.host, ctx.config, machineName)) return refuse(421, 'bad-host', 'unknown Host header');
-    if (!pathIsSafe(req.originalUrl)) return refuse(400, 'bad-path', 'path not allowed');
-    const length = Number(req.headers['content-length'] ?? 0);
-    if (!Number.isFinite(length) || length > MAX_BODY_BYTES) return refuse(413, 'too-large', `request body larger than ${MAX_BODY}`);
-    const safe = req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS';
-    if (!safe && !originAllowed(req.headers.origin, req.headers.host, ctx.config)) return refuse(403, 'bad-origin', 'cross-site request refused');
-    const hasBody = length > 0 || req.headers['transfer-encoding'] !== undefined;
-    if (!safe && hasBody && !req.is('application/json')) return refuse(415, 'bad-type', 'request bodies must be application/json');
-    next();
-  });
+  // Who and what may reach the routes at all (admission.ts: the same checks as WebSocket upgrades)
+  app.use(admitRequests(ctx.config, ctx.log, { maxBodyBytes: MAX_BODY_BYTES, maxBody: MAX_BODY }, machineName));
   app.use(writes.middleware);
 
   // one capture store for the API, /healthz and /metrics (its quota state is shown by both)
@@ -199,13 +171,15 @@ export function createHttpApp(
   app.use('/api', campaigns);
   app.use('/api', kioskLanguagesRouter(kioskLanguages));
   app.use(express.static(KIOSK_DIR, { index: 'index.html', dotfiles: 'deny', fallthrough: true }));
-  app.use((_req, res) => res.status(404).json({ error: 'not found' }));
+  app.use((_req, res) => res.status(404).json({ error: 'not found', code: 'not-found' satisfies HttpErrorCode }));
 
   const onError: ErrorRequestHandler = (err, _req, res, _next) => {
     const status = err instanceof URIError ? 400 : typeof err.status === 'number' && err.status >= 400 && err.status < 600 ? err.status : 500;
     if (status >= 500) ctx.log.error('http.error', { err: err.message });
     const message = err.type === 'entity.too.large' ? `request body larger than ${MAX_BODY}` : err.type === 'entity.parse.failed' ? 'request body is not valid JSON' : status >= 500 ? 'internal error' : err.message;
-    if (!res.headersSent) res.status(status).json({ error: message });
+    const code: HttpErrorCode =
+      err.type === 'entity.too.large' ? 'too-large' : err.type === 'entity.parse.failed' ? 'bad-json' : status >= 500 ? 'internal' : status === 404 ? 'not-found' : 'bad-request';
+    if (!res.headersSent) res.status(status).json({ error: message, code });
   };
   app.use(onError);
   return Object.assign(app, { writes, metricsRegistry: metrics, closeCampaigns: () => campaigns.close() });

@@ -10,7 +10,7 @@
 import express from 'express';
 import type { Redis } from 'ioredis';
 import type { ServiceContext } from '../service-context.js';
-import type { CampaignList, CampaignSummary } from './api-types.js';
+import type { CampaignList, CampaignSummary } from '../protocol/api-types.js';
 
 const CACHE_MS = 2000;
 

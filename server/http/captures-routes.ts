@@ -14,14 +14,15 @@ import sharp from 'sharp';
 import { z } from 'zod';
 import type { ServiceContext, ProcessedFrame } from '../service-context.js';
 import { requireAdmin } from './admin-auth.js';
-import { displayUri } from '../camera/frame-source.js';
+import { displayUri } from '../config/source-uri.js';
 import { CaptureStore, CaptureNotFoundError, CaptureProtectedError, QuotaFullError, isCaptureId, isCaptureFile, newCaptureId } from '../storage/captures.js';
 import { CuratorAuth, VisitorSaveLimit, type CuratorCheck } from './curator.js';
-import { isLoopback } from './admin-auth.js';
+import { isLoopback } from './admission.js';
 import { CalibrationStore, CalibrationError, parseCalibrationInput } from '../storage/calibration.js';
 import { DiskFullError } from '../storage/atomic.js';
 import { analyze } from '../storage/analyzer.js';
 import { identityOptions } from '../analysis/crack-measure.js';
+import type { HttpErrorCode } from '../protocol/errors.js';
 
 const CONTENT_TYPES: Record<string, string> = {
   'image.jpg': 'image/jpeg',
@@ -31,7 +32,7 @@ const CONTENT_TYPES: Record<string, string> = {
 };
 
 class HttpError extends Error {
-  constructor(readonly status: number, message: string, readonly code = 'error', readonly retryAfterS?: number) {
+  constructor(readonly status: number, message: string, readonly code: HttpErrorCode = 'bad-request', readonly retryAfterS?: number) {
     super(message);
   }
 }
@@ -253,7 +254,7 @@ export function capturesRouter(ctx: ServiceContext, opts: CapturesRouterOptions 
   // Errors of this router as JSON the kiosk can show.
   r.use(((err, _req, res, _next) => {
     let status = 500;
-    let code = 'internal';
+    let code: HttpErrorCode = 'internal';
     let message = 'internal error';
     if (err instanceof HttpError) ({ status, code, message } = err);
     else if (err instanceof CaptureNotFoundError) [status, code, message] = [404, 'not-found', err.message];

@@ -10,7 +10,9 @@
 // saves in a row, then one per `captureVisitorIntervalS` seconds. 0 s = no limit.
 import type { Request } from 'express';
 import type { Config } from '../config/schema.js';
-import { isLoopback, tokenMatches } from './admin-auth.js';
+import { tokenMatches } from './admin-auth.js';
+import { isLoopback } from './admission.js';
+import type { HttpErrorCode } from '../protocol/errors.js';
 
 export const PIN_HEADER = 'x-operator-pin';
 const PIN_FAILURES_MAX = 5;
@@ -18,7 +20,7 @@ const PIN_WINDOW_MS = 5 * 60_000;
 
 export type CuratorCheck =
   | { curator: true; via: 'admin-token' | 'operator-pin' | 'this-device' }
-  | { curator: false; problem?: { status: 401 | 429; code: string; message: string; retryAfterS?: number } };
+  | { curator: false; problem?: { status: 401 | 429; code: HttpErrorCode; message: string; retryAfterS?: number } };
 
 export class CuratorAuth {
   private failures = new Map<string, number[]>();

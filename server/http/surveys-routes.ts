@@ -9,7 +9,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import express from 'express';
 import type { ServiceContext } from '../service-context.js';
-import type { SurveySummary } from './api-types.js';
+import type { SurveySummary } from '../protocol/api-types.js';
 
 const NAME = /^[\p{L}\p{N}_][\p{L}\p{N}_ .+-]{0,150}$/u;
 const FILES: Record<string, string> = {
@@ -53,23 +53,23 @@ export function surveysRouter(ctx: ServiceContext): express.Router {
     res.type(type).set('Cache-Control', 'no-cache');
     res.sendFile(file, { dotfiles: 'deny' }, (err) => {
       if (!err) return;
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as any).status === 404) { if (!res.headersSent) res.status(404).json({ error: 'no such survey file' }); } else next(err);
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as any).status === 404) { if (!res.headersSent) res.status(404).json({ error: 'no such survey file', code: 'not-found' }); } else next(err);
     });
   };
 
   router.get('/surveys/:name/dzi/image.dzi', (req, res, next) => {
-    if (!NAME.test(req.params.name)) return res.status(404).json({ error: 'no such survey' });
+    if (!NAME.test(req.params.name)) return res.status(404).json({ error: 'no such survey', code: 'not-found' });
     send(res, path.join(dir, req.params.name, 'dzi', 'image.dzi'), 'application/xml; charset=utf-8', next);
   });
   router.get('/surveys/:name/dzi/image_files/:level/:tile', (req, res, next) => {
     const { name, level, tile } = req.params;
-    if (!NAME.test(name) || !/^\d{1,2}$/.test(level) || !/^\d{1,6}_\d{1,6}\.jpeg$/.test(tile)) return res.status(404).json({ error: 'no such tile' });
+    if (!NAME.test(name) || !/^\d{1,2}$/.test(level) || !/^\d{1,6}_\d{1,6}\.jpeg$/.test(tile)) return res.status(404).json({ error: 'no such tile', code: 'not-found' });
     send(res, path.join(dir, name, 'dzi', 'image_files', level, tile), 'image/jpeg', next);
   });
   router.get('/surveys/:name/:file', (req, res, next) => {
     const { name, file } = req.params;
     const type = FILES[file];
-    if (!NAME.test(name) || !type) return res.status(404).json({ error: 'no such survey file' });
+    if (!NAME.test(name) || !type) return res.status(404).json({ error: 'no such survey file', code: 'not-found' });
     if (file === 'report.html') res.set('Content-Security-Policy', REPORT_CSP);
     if (req.query.download !== undefined) res.attachment(`${name}-${file}`);
     send(res, path.join(dir, name, file), type, next);

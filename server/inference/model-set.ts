@@ -7,7 +7,7 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import { ModelError, resolveModel, type ModelFiles } from './manifest.js';
 import { tensorrtResolver } from './providers.js';
-import type { ProviderName } from '../stream/wire-format.js';
+import type { ProviderName } from '../protocol/wire-format.js';
 import { createCrackSession, type CrackSession } from './session.js';
 import { thresholdByte } from './agreement.js';
 

@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import type { Logger } from '../log/logger.js';
-import type { ProviderName } from '../stream/wire-format.js';
+import { oneLine } from '../log/one-line.js';
+import type { ProviderFallback, ProviderName } from '../protocol/wire-format.js';
 import type { ModelFiles, ModelManifest } from './manifest.js';
 import { ModelError } from './manifest.js';
 import { inspectOrtBinding } from './engine-cache.js';
@@ -26,7 +27,7 @@ export interface CrackSessionOptions {
 export interface CrackSession {
   provider: ProviderName;
   providerLabel: string;
-  fallbacks: { provider: string; reason: string }[];
+  fallbacks: ProviderFallback[];
   manifest: ModelManifest;
   /** uint8 RGB NHWC (height×width×3) in, uint8 crack probability ×255 (height×width) out. */
   run(rgb: Uint8Array, height: number, width: number): Promise<Uint8Array>;
@@ -100,14 +101,10 @@ function gpuDeviceNodes(): string[] {
   return [...list('/dev', /^nvidia\d+$/), ...list('/dev/dri', /^renderD\d+$/)];
 }
 
-function firstLine(err: unknown): string {
-  return String((err as Error)?.message ?? err).split('\n')[0].slice(0, 300);
-}
-
 export async function createOrtSession(opts: CrackSessionOptions): Promise<CrackSession> {
   const { model, log } = opts;
   const { manifest } = model;
-  const fallbacks: { provider: string; reason: string }[] = [];
+  const fallbacks: ProviderFallback[] = [];
   for (const provider of opts.providers) {
     const absent = backendAbsentReason(provider);
     if (absent) {
@@ -129,8 +126,8 @@ export async function createOrtSession(opts: CrackSessionOptions): Promise<Crack
     try {
       session = await ort.InferenceSession.create(modelPath, sessionOptions(provider, opts.threads));
     } catch (err) {
-      if (provider === 'cpu') throw new ModelError(`model error: ${modelPath}: onnxruntime cannot load it: ${firstLine(err)}`);
-      fallbacks.push({ provider, reason: firstLine(err) });
+      if (provider === 'cpu') throw new ModelError(`model error: ${modelPath}: onnxruntime cannot load it: ${oneLine(err).slice(0, 300)}`);
+      fallbacks.push({ provider, reason: oneLine(err).slice(0, 300) });
       continue;
     }
     checkContract(session, model);

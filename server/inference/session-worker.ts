@@ -6,7 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger } from '../log/logger.js';
 import type { ModelFiles } from './manifest.js';
 import { createOrtSession, type TensorrtResolution } from './ort-session.js';
-import type { ProviderName } from '../stream/wire-format.js';
+import type { ProviderFallback, ProviderName } from '../protocol/wire-format.js';
 
 export interface WorkerInit {
   model: ModelFiles;
@@ -19,7 +19,7 @@ export interface WorkerInit {
 }
 export type WorkerRequest = { id: number; rgb: Uint8Array; height: number; width: number } | { id: number; release: true };
 export type WorkerReply =
-  | { type: 'ready'; provider: ProviderName; providerLabel: string; fallbacks: { provider: string; reason: string }[] }
+  | { type: 'ready'; provider: ProviderName; providerLabel: string; fallbacks: ProviderFallback[] }
   | { type: 'init-error'; message: string; isModelError: boolean }
   | { id: number; mask?: Uint8Array; error?: string };
 

@@ -2,7 +2,7 @@
 // output anywhere. Call sites name an event and its fields: log.info('ws.connect', { clients }) ->
 // {"level":"info","t":"2026-…Z","service":"crackscope","event":"ws.connect","clients":3}
 import pino from 'pino';
-import { displayUri } from '../camera/frame-source.js';
+import { displayUri } from '../config/source-uri.js';
 import { SECRET_KEYS } from '../config/schema.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';

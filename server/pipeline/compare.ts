@@ -7,7 +7,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { MaskComparer } from '../inference/agreement.js';
 import type { ExtraModel } from '../inference/model-set.js';
 import type { Logger } from '../log/logger.js';
-import type { CompareModelInfo, ComparisonStats } from '../stream/wire-format.js';
+import type { CompareModelInfo, ComparisonStats } from '../protocol/wire-format.js';
 import { AGREEMENT_BUCKETS, AgreementStats } from './agreement-stats.js';
 import { ShadowRunner } from './shadow.js';
 

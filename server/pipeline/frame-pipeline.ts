@@ -6,25 +6,16 @@
 // reused frame buffers. Results go to whoever listens ('frame'), in frame order.
 import { EventEmitter } from 'node:events';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
-import zlib from 'node:zlib';
 import sharp from 'sharp';
 import type { FrameSource, RawFrame } from '../camera/frame-source.js';
 import type { CrackSession } from '../inference/session.js';
 import type { Logger } from '../log/logger.js';
-import type { PipelineHandle, PipelineStatus, ProcessedFrame, ServiceState } from '../service-context.js';
-import type { StageTimings } from '../stream/wire-format.js';
+import type { PipelineEvents, PipelineHandle, PipelineStatus, ProcessedFrame, ServiceState } from '../service-context.js';
+import type { StageTimings } from '../protocol/wire-format.js';
+import { deflateMask, type EncodedMask } from '../protocol/mask-encoding.js';
 import { RateMeter, RecentTimes, StageLatency } from './stage-stats.js';
 import type { FrameComparer, FrameComparison, PendingComparison } from './compare.js';
 
-/**
- * zlib stream (what the kiosk's DecompressionStream('deflate') reads) with the run-length strategy:
- * on crackunet-v1's masks of the demo frames it is both smaller and faster than level 1's default
- * strategy (e.g. 59.7 KB in 1.15 ms vs 72.2 KB in 1.50 ms for the busiest frame, 245.8 KB raw).
- * Synchronous: it is shorter than a hop to the libuv pool and back.
- */
-export function deflateMask(mask: Uint8Array): Buffer {
-  return zlib.deflateSync(mask, { level: 1, strategy: zlib.constants.Z_RLE });
-}
 // One libvips thread for the display JPEG: the model needs the cores more; no cache of past frames.
 // No Huffman optimisation pass: it halves the encoder's time (1.8 → 0.85 ms for 640×384 on one
 // core) for a JPEG ~15% larger, which matters less than the millisecond on loopback or a LAN.
@@ -70,12 +61,7 @@ export interface FramePipelineOptions {
   comparer?: FrameComparer;
 }
 
-export interface EncodedMask {
-  bytes: Uint8Array;
-  encoding: 'raw' | 'deflate';
-}
-
-export class FramePipeline extends EventEmitter implements PipelineHandle {
+export class FramePipeline extends EventEmitter<PipelineEvents> implements PipelineHandle {
   readonly stageLatency = new StageLatency();
   readonly counters = { framesProcessed: 0, inferenceErrors: 0, sessionRecreated: 0 };
   private readonly rate = new RateMeter();
@@ -98,8 +84,6 @@ export class FramePipeline extends EventEmitter implements PipelineHandle {
   /** recent model round trips and paced reads, for timing the read-ahead */
   private readonly recentInference = new RecentTimes(TIMING_WINDOW);
   private readonly recentCapture = new RecentTimes(TIMING_WINDOW);
-  /** masks for the wire, in the configured encoding, keyed by frame id (only the latest) */
-  encodedMask: { frameId: number; mask: EncodedMask } | null = null;
 
   constructor(private readonly opts: FramePipelineOptions) {
     super();
@@ -296,8 +280,7 @@ export class FramePipeline extends EventEmitter implements PipelineHandle {
       // waiting for the model to free up, and from the mask to publishing (its JPEG, comparison models, the next frame's hand-off)
       queue: Math.max(0, job.handedAt - capturedAt) + Math.max(0, publishedAt - maskAt - postprocessMs),
     };
-    const processed: ProcessedFrame = { frameId: frame.seq, capturedAt: frame.capturedAt, width, height, jpeg, mask, timings, comparisons };
-    this.encodedMask = { frameId: frame.seq, mask: encoded };
+    const processed: ProcessedFrame = { frameId: frame.seq, capturedAt: frame.capturedAt, width, height, jpeg, mask, wireMask: encoded, timings, comparisons };
     for (const stage of ['capture', 'preprocess', 'inference', 'postprocess', 'encode', 'queue'] as const) this.stageLatency.record(stage, timings[stage]);
     // the frame's own end to end inside the daemon: last byte from the camera → handed to the viewers
     this.stageLatency.record('total', publishedAt - capturedAt);

@@ -1,7 +1,7 @@
 // Per-stage latency as a Prometheus histogram (prom-client), observed on the frame loop, and the
 // rolling frame rate. The histogram is registered by /metrics (server/http/metrics.ts).
 import { Histogram } from 'prom-client';
-import { STAGES, type Stage } from '../stream/wire-format.js';
+import { STAGES, type Stage } from '../protocol/wire-format.js';
 
 export const BUCKETS_MS = [1, 2, 5, 10, 20, 40, 80, 160, 320, 640, 1280];
 export type TimedStage = Stage | 'total';

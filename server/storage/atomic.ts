@@ -1,6 +1,7 @@
 // Crash-safe file writes: write into a temporary name in the same directory, fsync the data,
 // rename over the final name, fsync the directory so the rename itself survives a power cut.
 import fs from 'node:fs/promises';
+import fsSync from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 
@@ -52,4 +53,20 @@ export async function writeFileAtomic(file: string, data: Uint8Array | string): 
     await fs.rm(tmp, { force: true }).catch(() => {});
     throw err;
   }
+}
+
+/**
+ * The same for commands that write synchronously (build-engine, campaign reports): a temporary
+ * sibling, fsync, rename; a reader sees the old file or the new one, never half.
+ */
+export function writeFileAtomicSync(file: string, data: Uint8Array | string): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}`);
+  fsSync.writeFileSync(tmp, data);
+  const fd = fsSync.openSync(tmp, 'r');
+  try {
+    fsSync.fsyncSync(fd);
+  } finally {
+    fsSync.closeSync(fd);
+  }
+  fsSync.renameSync(tmp, file);
 }

@@ -13,7 +13,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import type { Logger } from '../log/logger.js';
-import type { CaptureSummary } from '../http/api-types.js';
+import type { CaptureSummary } from '../protocol/api-types.js';
 import { DiskFullError, fsyncPath, isDiskFull, writeFileSynced } from './atomic.js';
 
 export const CAPTURE_FILES = ['image.jpg', 'mask.png', 'thumb.jpg', 'report.json'] as const;
@@ -39,7 +39,7 @@ export function newCaptureId(now = new Date()): string {
   return `${stamp}-${crypto.randomBytes(3).toString('hex')}`;
 }
 
-export type { CaptureSummary } from '../http/api-types.js';
+export type { CaptureSummary } from '../protocol/api-types.js';
 
 export class CaptureNotFoundError extends Error {
   readonly code = 'not-found';

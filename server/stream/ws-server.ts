@@ -1,20 +1,18 @@
 // /ws: the hello message, then one binary frame message per processed frame to every client, and
 // JSON status messages. Each client gets at most one frame in flight in its socket buffer: a slow
 // client skips frames, and one that reads nothing for clientStallMs is dropped.
-import type { IncomingMessage } from 'node:http';
-import os from 'node:os';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { displayUri } from '../camera/frame-source.js';
-import { hostAllowed, originAllowed } from '../http/admin-auth.js';
+import { displayUri } from '../config/source-uri.js';
 import { WebSocket, WebSocketServer } from 'ws';
-import type { FramePipeline } from '../pipeline/frame-pipeline.js';
-import type { PipelineStatus, ProcessedFrame, ServiceContext } from '../service-context.js';
-import { deflateMask } from '../pipeline/frame-pipeline.js';
+import type { PipelineHandle, PipelineStatus, ProcessedFrame, ServiceContext } from '../service-context.js';
+import { deflateMask } from '../protocol/mask-encoding.js';
 import {
   MASK_DEFLATE, MASK_RAW, PROTOCOL_VERSION, encodeComparisonMask, frameHeaderBytes,
   stampSentAt, writeFrameHeader, type HelloMessage, type ServerTextMessage, type StatusMessage,
-} from './wire-format.js';
-import { MAX_CLIENT_MESSAGE_BYTES, parseClientMessage } from './client-messages.js';
+} from '../protocol/wire-format.js';
+import { MAX_CLIENT_MESSAGE_BYTES, parseClientMessage } from '../protocol/client-messages.js';
+import type { Refusal } from '../protocol/errors.js';
 
 interface Client {
   ws: WebSocket;
@@ -55,9 +53,9 @@ export class FrameStream {
   private readonly timer: NodeJS.Timeout;
   private closing = false;
 
-  constructor(private readonly ctx: ServiceContext, private readonly pipeline: FramePipeline) {
-    pipeline.on('frame', (f: ProcessedFrame) => this.broadcastFrame(f));
-    pipeline.on('status', (s: PipelineStatus) => this.broadcastText(this.statusMessage(s)));
+  constructor(private readonly ctx: ServiceContext, private readonly pipeline: PipelineHandle) {
+    pipeline.on('frame', (f) => this.broadcastFrame(f));
+    pipeline.on('status', (s) => this.broadcastText(this.statusMessage(s)));
     this.timer = setInterval(() => {
       this.broadcastText(this.statusMessage(pipeline.status()));
       this.dropStuckClients();
@@ -83,7 +81,11 @@ export class FrameStream {
     return { type: 'status', state: s.state, reason: s.reason, fps: Math.round(s.fps * 10) / 10, clients: this.clients.size };
   }
 
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer) {
+  /**
+   * An upgrade to /ws. `refusal` is admission's answer for it (server/http/admission.ts
+   * admitUpgrade, applied by the composition root): null admits it.
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, refusal: Refusal | null) {
     socket.on('error', () => undefined); // a reset during the handshake is not our crash
     const refuse = (status: string, event: string, detail: Record<string, unknown>) => {
       this.counters.connectionsRefused++;
@@ -91,12 +93,10 @@ export class FrameStream {
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
     if (this.closing) return refuse('503 Service Unavailable', 'ws.refused', { reason: 'shutting down' });
-    if (!hostAllowed(req.headers.host, this.ctx.config, os.hostname())) {
-      return refuse('421 Misdirected Request', 'ws.host_refused', { host: String(req.headers.host).slice(0, 100) });
-    }
-    // Browsers must come from the kiosk's own origin or a configured one; non-browser clients send none.
-    if (!originAllowed(req.headers.origin, req.headers.host, this.ctx.config)) {
-      return refuse('403 Forbidden', 'ws.origin_refused', { origin: String(req.headers.origin).slice(0, 100) });
+    if (refusal) {
+      const status = `${refusal.status} ${STATUS_CODES[refusal.status]}`;
+      if (refusal.code === 'bad-host') return refuse(status, 'ws.host_refused', { host: String(req.headers.host).slice(0, 100) });
+      return refuse(status, 'ws.origin_refused', { origin: String(req.headers.origin).slice(0, 100) });
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, req));
   }
@@ -164,7 +164,7 @@ export class FrameStream {
   private broadcastFrame(f: ProcessedFrame) {
     if (this.clients.size === 0) return;
     const t0 = performance.now();
-    const enc = this.pipeline.encodedMask?.frameId === f.frameId ? this.pipeline.encodedMask.mask : { bytes: f.mask, encoding: 'raw' as const };
+    const enc = f.wireMask;
     const comparisons = f.comparisons ?? [];
     const header = Buffer.alloc(frameHeaderBytes(comparisons.length));
     writeFrameHeader(header, {

@@ -5,7 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { decodeBinaryMessage, type ComparisonMaskMessage, type FrameMessage, type HelloMessage } from '../../server/stream/wire-format.js';
+import { decodeBinaryMessage, type ComparisonMaskMessage, type FrameMessage, type HelloMessage } from '../../server/protocol/wire-format.js';
 
 /** The tree whose compiled daemon the tests run (CRACKSCOPE_TEST_ROOT: another checkout's build). */
 export const ROOT = process.env.CRACKSCOPE_TEST_ROOT ?? path.resolve(import.meta.dirname, '..', '..');

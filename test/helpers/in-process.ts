@@ -10,19 +10,19 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { loadConfig } from '../../server/config/load.js';
 import type { Config, ConfigKey } from '../../server/config/schema.js';
+import { admitUpgrade } from '../../server/http/admission.js';
 import { createHttpApp } from '../../server/http/app.js';
 import { validateManifest } from '../../server/inference/manifest.js';
 import { createLogger } from '../../server/log/logger.js';
 import type { FramePipeline } from '../../server/pipeline/frame-pipeline.js';
 import { StageLatency } from '../../server/pipeline/stage-stats.js';
-import type { PipelineStatus, ProcessedFrame, ServiceContext } from '../../server/service-context.js';
+import type { PipelineEvents, PipelineStatus, ProcessedFrame, ServiceContext } from '../../server/service-context.js';
 import { FrameStream } from '../../server/stream/ws-server.js';
 
-export class FakePipeline extends EventEmitter {
+export class FakePipeline extends EventEmitter<PipelineEvents> {
   readonly frames: ProcessedFrame[] = [];
   readonly counters = { inferenceErrors: 0 };
   readonly stageLatency = new StageLatency();
-  encodedMask = null;
   state: PipelineStatus = { state: 'live', fps: 15, framesProcessed: 0, framesDropped: 0, badFrames: 0, lastFrameAt: 0 };
   status(): PipelineStatus {
     return { ...this.state };
@@ -45,7 +45,7 @@ const TIMINGS = { capture: 1, preprocess: 1, inference: 1, postprocess: 1, encod
 /** A processed frame with the given mask; its display image is a real JPEG of a flat grey. */
 export async function makeFrame(frameId: number, width: number, height: number, mask: Uint8Array, jpeg?: Buffer): Promise<ProcessedFrame> {
   jpeg ??= await sharp({ create: { width, height, channels: 3, background: { r: 90, g: 90, b: 90 } } }).jpeg({ quality: 80 }).toBuffer();
-  return { frameId, capturedAt: Date.now(), width, height, jpeg, mask, timings: { ...TIMINGS } };
+  return { frameId, capturedAt: Date.now(), width, height, jpeg, mask, wireMask: { bytes: mask, encoding: 'raw' }, timings: { ...TIMINGS } };
 }
 
 export interface InProcessService {
@@ -84,7 +84,7 @@ export async function startInProcess(flags: Partial<Record<ConfigKey, unknown>> 
   const stream = new FrameStream(ctx, pipeline as unknown as FramePipeline);
   const app = createHttpApp(ctx, pipeline as unknown as FramePipeline, stream, () => ({ framesRead: 0, framesDropped: 0, badFrames: 0, restarts: 0 }));
   const server = http.createServer(app);
-  server.on('upgrade', (req, socket, head) => stream.handleUpgrade(req, socket, head));
+  server.on('upgrade', (req, socket, head) => stream.handleUpgrade(req, socket, head, admitUpgrade(req, config)));
   await new Promise<void>((r) => server.listen(0, config.listen, () => r()));
   const port = (server.address() as { port: number }).port;
   return {

@@ -17,6 +17,12 @@ export type StageTimings = Record<Stage, number>;
 
 export type ProviderName = 'tensorrt' | 'cuda' | 'webgpu' | 'cpu';
 
+/** A provider before the running one that was not used, and why (in the log, /healthz and hello). */
+export type ProviderFallback = { provider: string; reason: string };
+
+/** What the service is doing: 'live' while frames flow; otherwise what is wrong (status message, /healthz). */
+export type ServiceState = 'starting' | 'live' | 'source-down' | 'model-error' | 'stopping';
+
 export interface HelloMessage {
   type: 'hello';
   protocol: number;
@@ -25,7 +31,7 @@ export interface HelloMessage {
   /** Human-readable provider label, e.g. "TensorRT FP16" or "CPU". */
   providerLabel: string;
   /** Why each provider before the running one was not used. */
-  fallbacks: { provider: string; reason: string }[];
+  fallbacks: ProviderFallback[];
   mask: { width: number; height: number };
   source: string;
   /** Models run beside the live one on every frame (`serve --compare`); absent when there are none. */
@@ -44,7 +50,7 @@ export interface CompareModelInfo {
 export interface StatusMessage {
   type: 'status';
   /** 'live' while frames flow; otherwise what is wrong, in words a technician can act on. */
-  state: 'live' | 'starting' | 'source-down' | 'model-error' | 'stopping';
+  state: ServiceState;
   reason?: string;
   fps: number;
   clients: number;
