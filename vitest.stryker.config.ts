@@ -14,8 +14,9 @@ export default defineConfig({
       'test/manifest.test.ts', 'test/atomic.test.ts', 'test/client-messages.test.ts',
     ],
     fileParallelism: false,
-    // timing checks (analyzeMask's speed) measure the instrumented code on a loaded machine: not here
-    testNamePattern: /^(?!.*\bspeed at\b)/,
+    // timing checks (analyzeMask's speed) measure the instrumented code on a loaded machine: not here;
+    // nor the daemon-level tests of a file (they run dist/, so they cannot see a mutant, and they are slow)
+    testNamePattern: /^(?!daemon: )(?!.*\bspeed at\b)/,
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },
