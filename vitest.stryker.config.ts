@@ -11,7 +11,8 @@ export default defineConfig({
     include: only?.length ? only : [
       'test/promises-core.test.ts', 'test/promises-service.test.ts', 'test/storage.test.ts',
       'test/wire-format.test.ts', 'test/crack-measure.test.ts', 'test/admission.test.ts',
-      'test/manifest.test.ts', 'test/atomic.test.ts', 'test/client-messages.test.ts',
+      'test/manifest.test.ts', 'test/atomic.test.ts', 'test/client-messages.test.ts', 'test/captures-log.test.ts',
+      'test/ws-server.test.ts', 'test/capture-protection.test.ts',
     ],
     fileParallelism: false,
     // timing checks (analyzeMask's speed) measure the instrumented code on a loaded machine: not here;
