@@ -86,8 +86,9 @@ export async function startService(config: Config) {
   pipeline.start();
   const campaignWorker = config.workerRedis ? await startBackgroundWorker(config, log, stream, app.metricsRegistry) : null;
 
-  // Shutdown, in order: stop accepting (HTTP and WebSocket), let capture writes in flight finish
-  // (new ones get 503), close viewers with 1001, stop the capture process, release the model.
+  // Shutdown: refuse new writes (503) and read the requests already sent, stop accepting (HTTP and
+  // WebSocket); while capture writes in flight finish, close viewers with 1001 and stop the capture
+  // process; then release the model.
   let stopping: Promise<void> | null = null;
   const stop = (reason: string) =>
     (stopping ??= (async () => {
@@ -101,11 +102,15 @@ export async function startService(config: Config) {
       do await new Promise((r) => setTimeout(r, 20)); while (unread.size > 0 && Date.now() < readBy);
       server.close();
       const inflight = app.writes.active;
-      const drained = await app.writes.drain(2500);
-      if (!drained) log.error('service.writes_unfinished', { active: app.writes.active, waited_ms: 2500, answered_503: app.writes.answerUnfinished() });
+      // the writes in flight finish while viewers are closed and the capture process stops (a save
+      // needs neither): one wait instead of three in a row, so a slow save still fits the stop timeout
+      const writesDone = app.writes.drain(2500).then((drained) => {
+        if (!drained) log.error('service.writes_unfinished', { active: app.writes.active, waited_ms: 2500, answered_503: app.writes.answerUnfinished() });
+      });
       await stream.close();
       await campaignWorker?.close(); // a survey in progress stops; its job is taken up again after its lock expires
       await pipeline.stop();
+      await writesDone;
       systemd.stop();
       server.closeAllConnections();
       // the pipeline may have replaced the first session after inference errors
