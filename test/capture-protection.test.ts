@@ -7,14 +7,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CaptureStore, CaptureProtectedError, QuotaFullError } from '../server/storage/captures.js';
-import { createLogger } from '../server/log/logger.js';
+import { memLog } from './helpers/mem-log.js';
 import type { Daemon } from './helpers/daemon.js';
 import { startFast, tinyModel, tmpDir, waitHealth } from './faults-util.js';
 
-const memLog = () => {
-  const lines: any[] = [];
-  return { log: createLogger('debug', {}, (l) => lines.push(JSON.parse(l))), lines };
-};
 const files = (n: number) => ({
   'image.jpg': Buffer.alloc(n, 1),
   'mask.png': Buffer.alloc(10, 2),

@@ -12,18 +12,13 @@ import { analyzeMask } from '../server/analysis/crack-measure.js';
 import { GstSource } from '../server/camera/gst-source.js';
 import { ModelError, resolveModel } from '../server/inference/manifest.js';
 import { createOrtSession } from '../server/inference/ort-session.js';
-import { createLogger } from '../server/log/logger.js';
+import { memLog } from './helpers/mem-log.js';
 import { CaptureStore, CAPTURE_FILES } from '../server/storage/captures.js';
 import {
   PROTOCOL_VERSION, WireFormatError, decodeBinaryMessage, decodeFrame, encodeComparisonMask, encodeFrame, MASK_RAW,
 } from '../server/protocol/wire-format.js';
 import { writeTinyModel } from './helpers/tiny-model.js';
 
-function memLog() {
-  const lines: any[] = [];
-  const raw: string[] = [];
-  return { log: createLogger('debug', {}, (l) => (raw.push(l), lines.push(JSON.parse(l)))), lines, raw };
-}
 const tmp = (tag: string) => fs.mkdtempSync(path.join(os.tmpdir(), `cs-${tag}-`));
 /** waits on real I/O (child processes, sockets) without timers, so it works under fake timers too */
 async function ioUntil(cond: () => boolean, ms = 10_000): Promise<void> {

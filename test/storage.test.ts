@@ -6,12 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { CaptureStore, CaptureNotFoundError, isCaptureId, newCaptureId } from '../server/storage/captures.js';
 import { CalibrationStore, CalibrationError, parseCalibrationInput } from '../server/storage/calibration.js';
 import { DiskFullError } from '../server/storage/atomic.js';
-import { createLogger } from '../server/log/logger.js';
+import { memLog } from './helpers/mem-log.js';
 
-function memLog() {
-  const lines: any[] = [];
-  return { log: createLogger('debug', {}, (l) => lines.push(JSON.parse(l))), lines };
-}
 const files = (n: number) => ({
   'image.jpg': Buffer.alloc(n, 1),
   'mask.png': Buffer.alloc(10, 2),

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { collectFrames, MAIN, ROOT } from './helpers/daemon.js';
+import { collectFrames, MAIN, readDaemonLog, ROOT } from './helpers/daemon.js';
 
 const UNIT = path.join(ROOT, 'systemd', 'crackscope.service');
 const canSandbox = process.getuid?.() === 0 && spawnSync('unshare', ['-m', 'true']).status === 0;
@@ -70,25 +70,8 @@ function runSandboxed(tmp: string, dropEnv: string[] = []): Sandboxed {
   });
   const logs: Record<string, any>[] = [];
   let err = '';
-  let partial = '';
   child.stderr.on('data', (d) => (err += d));
-  const port = new Promise<number>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => {
-      partial += d.toString();
-      const lines = partial.split('\n');
-      partial = lines.pop()!;
-      for (const line of lines) {
-        try {
-          const rec = JSON.parse(line);
-          logs.push(rec);
-          if (rec.event === 'http.listening') resolve(rec.port);
-        } catch {
-          logs.push({ event: 'non-json-output', line });
-        }
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`daemon exited (${code}) before listening; stderr: ${err}`)));
-  });
+  const port = readDaemonLog(child, logs, () => err);
   port.catch(() => undefined);
   return {
     logs,

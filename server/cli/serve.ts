@@ -63,6 +63,15 @@ export async function startService(config: Config) {
   const server = http.createServer(app);
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
+  // connections accepted whose first request has not been read yet: shutdown reads (and answers)
+  // those before it closes them, so a request that reached the service always gets an answer
+  const unread = new Set<import('node:net').Socket>();
+  server.on('connection', (socket) => {
+    unread.add(socket);
+    socket.once('close', () => unread.delete(socket));
+  });
+  server.on('request', (req) => unread.delete(req.socket as import('node:net').Socket));
+  server.on('upgrade', (req) => unread.delete(req.socket as import('node:net').Socket));
   server.on('upgrade', (req, socket, head) => {
     if (new URL(req.url ?? '/', 'http://x').pathname === '/ws') stream.handleUpgrade(req, socket, head, admitUpgrade(req, config));
     else socket.destroy();
@@ -78,22 +87,32 @@ export async function startService(config: Config) {
   pipeline.start();
   const campaignWorker = config.workerRedis ? await startBackgroundWorker(config, log, stream, app.metricsRegistry) : null;
 
-  // Shutdown, in order: stop accepting (HTTP and WebSocket), let capture writes in flight finish
-  // (new ones get 503), close viewers with 1001, stop the capture process, release the model.
+  // Shutdown: refuse new writes (503) and read the requests already sent, stop accepting (HTTP and
+  // WebSocket); while capture writes in flight finish, close viewers with 1001 and stop the capture
+  // process; then release the model.
   let stopping: Promise<void> | null = null;
   const stop = (reason: string) =>
     (stopping ??= (async () => {
       const t0 = Date.now();
       log.info('service.stopping', { reason });
       notifyStopping(reason);
+      // new writes get 503 from here; requests already sent are read and answered (at most 0.5 s)
+      // before the listener closes: connections waiting to be accepted would be reset by close()
+      app.writes.closing = true;
+      const readBy = Date.now() + 500;
+      do await new Promise((r) => setTimeout(r, 20)); while (unread.size > 0 && Date.now() < readBy);
       server.close();
       const inflight = app.writes.active;
-      const drained = await app.writes.drain(2500);
-      if (!drained) log.error('service.writes_unfinished', { active: app.writes.active, waited_ms: 2500 });
+      // the writes in flight finish while viewers are closed and the capture process stops (a save
+      // needs neither): one wait instead of three in a row, so a slow save still fits the stop timeout
+      const writesDone = app.writes.drain(2500).then((drained) => {
+        if (!drained) log.error('service.writes_unfinished', { active: app.writes.active, waited_ms: 2500, answered_503: app.writes.answerUnfinished() });
+      });
       await stream.close();
       await campaignWorker?.close(); // a survey in progress stops; its job is taken up again after its lock expires
       await app.closeCampaigns();
       await pipeline.stop();
+      await writesDone;
       systemd.stop();
       server.closeAllConnections();
       // the pipeline may have replaced the first session after inference errors
@@ -102,7 +121,7 @@ export async function startService(config: Config) {
       await extra.release();
       log.info('service.stopped', { ms: Date.now() - t0, writes_finished: inflight - app.writes.active });
     })());
-  return { ctx, pipeline, stream, server, port, stop };
+  return { ctx, pipeline, stream, server, port, stop, answerUnfinished: () => app.writes.answerUnfinished() };
 }
 
 /**
@@ -147,7 +166,8 @@ export async function serve(config: Config): Promise<number> {
     const onSignal = (sig: string) => {
       // a clean exit within 5 s, even if something hangs
       setTimeout(() => {
-        service.ctx.log.error('service.stop_timeout', { after_ms: 4500 });
+        // no capture request is left without an answer, even now
+        service.ctx.log.error('service.stop_timeout', { after_ms: 4500, answered_503: service.answerUnfinished() });
         process.exit(1);
       }, 4500).unref();
       void service.stop(sig).then(() => {

@@ -30,6 +30,8 @@ const MAX_BODY_BYTES = 64 * 1024;
 export class InflightWrites {
   private count = 0;
   private waiters: (() => void)[] = [];
+  /** the responses of the writes in flight, so that shutdown can still answer them */
+  private open = new Set<import('express').Response>();
   closing = false;
 
   get active() {
@@ -43,16 +45,32 @@ export class InflightWrites {
       return;
     }
     this.count++;
+    this.open.add(res);
     let done = false;
     const finish = () => {
       if (done) return;
       done = true;
+      this.open.delete(res);
       if (--this.count === 0) for (const w of this.waiters.splice(0)) w();
     };
     res.once('finish', finish);
     res.once('close', finish);
     next();
   };
+
+  /**
+   * Shutdown cannot wait longer: answers every write still in flight with 503 (it may or may not
+   * have been saved), so that no client is left with a closed connection. Returns how many.
+   */
+  answerUnfinished(): number {
+    let n = 0;
+    for (const res of this.open) {
+      if (res.headersSent) continue;
+      res.status(503).set('Connection', 'close').json({ error: 'the service stopped before this was finished: it may not have been saved', code: 'stopping' });
+      n++;
+    }
+    return n;
+  }
 
   /** Refuses new writes and waits (at most timeoutMs) for those in flight; true if all finished. */
   async drain(timeoutMs: number): Promise<boolean> {

@@ -32,6 +32,8 @@ export function parseClientMessage(text: string): ClientMessage | { error: strin
   const parsed = ClientMessageSchema.safeParse(value);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
-  if (issue.code === 'invalid_union') return { error: `unknown message type ${JSON.stringify((value as { type?: unknown }).type)}; known: ${TYPES.join(', ')}` };
+  // a bad field of a known type (compare's model "1") is not an unknown type: say what is wrong with it
+  const type = (value as { type?: unknown }).type;
+  if (issue.code === 'invalid_union' && !TYPES.includes(type as ClientMessage['type'])) return { error: `unknown message type ${JSON.stringify(type)}; known: ${TYPES.join(', ')}` };
   return { error: issue.message };
 }

@@ -48,18 +48,16 @@ export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutM
   });
 }
 
-export async function startDaemon(args: string[] = [], opts: { env?: NodeJS.ProcessEnv; dataDir?: string; port?: number } = {}): Promise<Daemon> {
-  const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'crackscope-test-'));
-  const child = spawn(process.execPath, [MAIN, 'serve', '--port', String(opts.port ?? 0), '--data-dir', dataDir, ...args], {
-    env: { ...process.env, ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const logs: Record<string, any>[] = [];
-  let err = '';
+/**
+ * Reads a daemon's stdout as JSON log lines into `logs` (a line that is not JSON is kept as
+ * `{ event: 'non-json-output', line }`). Resolves with the port of its `http.listening` line; rejects
+ * when it exits first or, with `timeoutMs`, does not listen in time.
+ */
+export function readDaemonLog(child: ChildProcess, logs: Record<string, any>[], stderr: () => string, timeoutMs?: number): Promise<number> {
   let partial = '';
-  child.stderr!.on('data', (d) => (err += d));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`daemon did not listen within 60 s; stderr: ${err}`)), 60_000);
+  return new Promise<number>((resolve, reject) => {
+    const timer = timeoutMs === undefined ? undefined
+      : setTimeout(() => reject(new Error(`daemon did not listen within ${timeoutMs / 1000} s; stderr: ${stderr()}`)), timeoutMs);
     child.stdout!.on('data', (d: Buffer) => {
       partial += d.toString();
       const lines = partial.split('\n');
@@ -79,9 +77,21 @@ export async function startDaemon(args: string[] = [], opts: { env?: NodeJS.Proc
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`daemon exited with ${code} before listening; stderr: ${err}`));
+      reject(new Error(`daemon exited with ${code} before listening; stderr: ${stderr()}`));
     });
   });
+}
+
+export async function startDaemon(args: string[] = [], opts: { env?: NodeJS.ProcessEnv; dataDir?: string; port?: number } = {}): Promise<Daemon> {
+  const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'crackscope-test-'));
+  const child = spawn(process.execPath, [MAIN, 'serve', '--port', String(opts.port ?? 0), '--data-dir', dataDir, ...args], {
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Record<string, any>[] = [];
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  const port = await readDaemonLog(child, logs, () => err, 60_000);
   return {
     child,
     port,

@@ -1,0 +1,166 @@
+// What an operator reads about the capture store (issue 21, from surviving mutants of
+// server/storage/captures.ts): its log lines field by field, its errors' words and codes, the
+// quota's state as /healthz and /metrics show it, and capture ids. In-process, fast.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  CaptureNotFoundError, CaptureProtectedError, CaptureStore, isCaptureFile, isCaptureId, newCaptureId, QuotaFullError,
+} from '../server/storage/captures.js';
+import { memLog } from './helpers/mem-log.js';
+
+const KB = 1024;
+const files = (n: number, report: object = { source: 'test://' }) => ({
+  'image.jpg': Buffer.alloc(n, 1),
+  'mask.png': Buffer.alloc(10, 2),
+  'thumb.jpg': Buffer.alloc(10, 3),
+  'report.json': JSON.stringify(report),
+});
+const sizeOf = (n: number, report: object = { source: 'test://' }) => n + 20 + Buffer.byteLength(JSON.stringify(report));
+const ids = (() => {
+  let t = Date.UTC(2026, 0, 1);
+  return () => newCaptureId(new Date((t += 1000)));
+})();
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'cs-captures-log-'));
+const events = (lines: any[], event: string) => lines.filter((l) => l.event === event);
+
+describe('capture ids and file names', () => {
+  it('ids are the UTC time to the millisecond and six hex digits, and sort in time order', () => {
+    const id = newCaptureId(new Date('2024-05-01T12:34:56.789Z'));
+    expect(id).toMatch(/^20240501T123456789Z-[0-9a-f]{6}$/);
+    expect(isCaptureId(id)).toBe(true);
+    expect(newCaptureId(new Date('2024-05-01T12:34:56.790Z')) > id).toBe(true);
+    for (const bad of [id.slice(1), `${id}0`, `x${id}`, id.replace('T', '_'), id.replace(/-.*/, '-ABCDEF'), 20240501, null, undefined]) {
+      expect(isCaptureId(bad)).toBe(false);
+    }
+    expect(isCaptureFile('report.json')).toBe(true);
+    for (const bad of ['report.json ', 'x.png', '', 7, undefined]) expect(isCaptureFile(bad)).toBe(false);
+  });
+});
+
+describe('the capture store, as the operator sees it', () => {
+  it('start: removes what a crash left, says how many old captures it keeps as protected', async () => {
+    const dataDir = tmp();
+    const old = ids();
+    fs.mkdirSync(path.join(dataDir, 'captures', old), { recursive: true });
+    for (const [n, d] of Object.entries(files(100))) fs.writeFileSync(path.join(dataDir, 'captures', old, n), d);
+    fs.mkdirSync(path.join(dataDir, 'captures', '.tmp-x'));
+    const { log, lines } = memLog();
+    const s = new CaptureStore({ dataDir, quotaMb: 1, log });
+    await s.init();
+    await s.init(); // once only
+    expect(events(lines, 'capture.tmp_removed')).toEqual([expect.objectContaining({ dir: '.tmp-x', reason: 'left by an interrupted save' })]);
+    expect(events(lines, 'capture.protected_found')).toEqual([expect.objectContaining({
+      count: 1, reason: "curators' captures and captures saved before protection existed are never evicted",
+    })]);
+    expect(s.quota()).toEqual({
+      quotaBytes: 1024 * 1024, protectedBytes: sizeOf(100), visitorBytes: 0, protectedCount: 1, visitorCount: 0, evicted: 0, refused: 0, full: false,
+    });
+    expect(await s.isProtected(old)).toBe(true);
+    // a fresh store says nothing about protected captures it does not have
+    const quiet = memLog();
+    await new CaptureStore({ dataDir: tmp(), quotaMb: 1, log: quiet.log }).init();
+    expect(quiet.lines.map((l) => l.event)).toEqual([]);
+  });
+
+  it('saves, evictions and deletions are logged with what was saved, by whom, and why it went', async () => {
+    const { log, lines } = memLog();
+    const s = new CaptureStore({ dataDir: tmp(), quotaMb: 1, log });
+    const v1 = (await s.save(files(400 * KB), ids(), 'visitor')).id;
+    const c1 = (await s.save(files(300 * KB), ids(), 'curator')).id;
+    expect(events(lines, 'capture.saved')).toEqual([
+      expect.objectContaining({ id: v1, bytes: sizeOf(400 * KB), savedBy: 'visitor' }),
+      expect.objectContaining({ id: c1, bytes: sizeOf(300 * KB), savedBy: 'curator' }),
+    ]);
+    expect(await s.isProtected(v1)).toBe(false);
+    expect(await s.isProtected(c1)).toBe(true);
+    const v2 = (await s.save(files(400 * KB), ids())).id; // visitor by default; 1100 KB > 1024 KB: v1 goes
+    expect(events(lines, 'capture.evicted')).toEqual([expect.objectContaining({
+      id: v1, bytes: sizeOf(400 * KB), quotaMb: 1, totalBytes: sizeOf(300 * KB) + sizeOf(400 * KB),
+      reason: 'capture quota exceeded (visitor captures go first; protected ones never)',
+    })]);
+    expect(events(lines, 'capture.quota_exceeded')).toEqual([]);
+    expect(s.quota()).toMatchObject({ protectedBytes: sizeOf(300 * KB), visitorBytes: sizeOf(400 * KB), protectedCount: 1, visitorCount: 1, evicted: 1, full: false });
+
+    // a curator past the quota: nothing protected goes, and the log says the quota is exceeded
+    const c2 = (await s.save(files(900 * KB), ids(), 'curator')).id;
+    expect(events(lines, 'capture.evicted').map((l) => l.id)).toEqual([v1, v2]);
+    expect(events(lines, 'capture.quota_exceeded')).toEqual([expect.objectContaining({
+      totalBytes: sizeOf(300 * KB) + sizeOf(900 * KB), quotaMb: 1,
+      reason: 'protected captures exceed the quota; nothing protected is evicted',
+    })]);
+    expect(s.quota()).toMatchObject({ visitorCount: 0, protectedCount: 2, evicted: 2, full: true });
+
+    // deleting: a curator's capture needs a curator; the log says what kind went
+    await expect(s.remove(c1, false)).rejects.toBeInstanceOf(CaptureProtectedError);
+    await s.remove(c1);
+    const v3 = (await s.save(files(10), ids())).id;
+    await s.remove(v3, false);
+    expect(events(lines, 'capture.deleted')).toEqual([
+      expect.objectContaining({ id: c1, protected: true }),
+      expect.objectContaining({ id: v3, protected: false }),
+    ]);
+    expect((await s.list()).map((c) => c.id)).toEqual([c2]);
+  });
+
+  it('visitor saves refused while protected captures fill the quota: said once in the log, counted, and undone by a deletion', async () => {
+    const { log, lines } = memLog();
+    const s = new CaptureStore({ dataDir: tmp(), quotaMb: 2, log });
+    const c = (await s.save(files(1900 * KB), ids(), 'curator')).id;
+    let refusal: QuotaFullError | undefined;
+    for (let i = 0; i < 3; i++) {
+      refusal = await s.save(files(200 * KB), ids()).then(() => undefined, (e) => e);
+      expect(refusal).toBeInstanceOf(QuotaFullError);
+    }
+    expect(refusal!.code).toBe('quota-protected');
+    expect(refusal!.protectedBytes).toBe(sizeOf(1900 * KB));
+    expect(refusal!.quotaBytes).toBe(2 * 1024 * 1024);
+    expect(refusal!.message).toBe(
+      "the capture space (2 MB) is filled by curators' protected captures; visitor saves are paused until a curator makes room",
+    );
+    expect(events(lines, 'capture.quota_protected')).toEqual([expect.objectContaining({
+      protectedBytes: sizeOf(1900 * KB), quotaMb: 2,
+      reason: 'protected captures fill the quota: visitor saves refused until a curator makes room',
+    })]);
+    expect(s.quota()).toMatchObject({ refused: 3, full: true, visitorCount: 0 });
+    // a visitor save that fits beside the protected ones is not refused
+    expect((await s.save(files(10), ids())).protected).toBe(false);
+    await s.remove(c);
+    expect(s.quota()).toMatchObject({ full: false, protectedCount: 0, refused: 3 });
+  });
+
+  it("what a caller is told: a missing capture, a protected one, a capture file the caller didn't give", async () => {
+    const { log, lines } = memLog();
+    const dataDir = tmp();
+    const s = new CaptureStore({ dataDir, quotaMb: 1, log });
+    const notFound = await s.remove(ids()).then(() => undefined, (e) => e);
+    expect(notFound).toBeInstanceOf(CaptureNotFoundError);
+    expect(notFound).toMatchObject({ code: 'not-found', message: 'no such capture' });
+    await expect(s.filePath('nope', 'image.jpg')).rejects.toMatchObject({ code: 'not-found', message: 'no such capture' });
+    const e = new CaptureProtectedError();
+    expect(e.code).toBe('protected');
+    expect(e.message).toBe('this capture was saved by a curator and is protected: deleting it needs the admin token or the operator PIN');
+    const id = ids();
+    const partial = { 'image.jpg': Buffer.alloc(5), 'mask.png': '', 'report.json': '{}' } as any;
+    await expect(s.save(partial, id)).rejects.toThrow('capture file thumb.jpg missing');
+    expect(events(lines, 'capture.save_failed')).toEqual([expect.objectContaining({ id, err: 'capture file thumb.jpg missing' })]);
+    expect(fs.readdirSync(path.join(dataDir, 'captures'))).toEqual([]);
+    expect(fs.readdirSync(path.join(dataDir, 'capture-visitors'))).toEqual([]);
+    expect(s.quota()).toMatchObject({ visitorCount: 0, visitorBytes: 0 });
+  });
+
+  it("a capture's summary falls back to the files' time when its report has none, and skips fields of the wrong type", async () => {
+    const { log } = memLog();
+    const s = new CaptureStore({ dataDir: tmp(), quotaMb: 1, log });
+    const before = Date.now();
+    const r = { createdAt: 5, source: ['x'], frameId: '7', analysis: { crack_count: '2' } };
+    const sum = await s.save(files(10, r), ids());
+    expect(sum).toEqual({ id: sum.id, createdAt: expect.any(String), bytes: sizeOf(10, r), protected: false });
+    expect(Date.parse(sum.createdAt)).toBeGreaterThanOrEqual(before - 2000);
+    const r2 = { createdAt: '2026-01-01T00:00:00.000Z', source: 'rtsp://cam', frameId: 7, analysis: { crack_count: 0 } };
+    expect(await s.save(files(10, r2), ids(), 'curator')).toMatchObject({
+      createdAt: '2026-01-01T00:00:00.000Z', source: 'rtsp://cam', frameId: 7, crackCount: 0, protected: true,
+    });
+  });
+});
