@@ -1,7 +1,7 @@
 // What a WebSocket client may send (server/stream/client-messages.ts), in-process: the answers a
 // client gets for a message the server will not act on, and the exact limits.
 import { describe, expect, it } from 'vitest';
-import { MAX_CLIENT_MESSAGE_BYTES, parseClientMessage } from '../server/stream/client-messages.js';
+import { MAX_CLIENT_MESSAGE_BYTES, parseClientMessage } from '../server/protocol/client-messages.js';
 
 /** a valid ping padded with spaces to exactly `n` characters */
 const pingOfLength = (n: number) => {

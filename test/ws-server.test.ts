@@ -4,7 +4,7 @@
 // viewer that reads nothing, and shutdown's 1001. Frames are the test's own (FakePipeline).
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { decodeBinaryMessage, PROTOCOL_VERSION } from '../server/stream/wire-format.js';
+import { decodeBinaryMessage, PROTOCOL_VERSION } from '../server/protocol/wire-format.js';
 import { makeFrame, startInProcess, type InProcessService } from './helpers/in-process.js';
 
 let svc: InProcessService | undefined;
@@ -72,9 +72,9 @@ describe('the WebSocket server, as a viewer sees it', () => {
     svc = await startInProcess();
     const a = await viewer(svc.port);
     const b = await viewer(svc.port);
-    svc.pipeline.emit('status', { ...svc.pipeline.state, state: 'down', reason: 'camera unplugged', fps: 2.345 });
-    await until(() => a.texts.some((t) => t.state === 'down'));
-    expect(a.texts.find((t) => t.state === 'down')).toEqual({ type: 'status', state: 'down', reason: 'camera unplugged', fps: 2.3, clients: 2 });
+    svc.pipeline.emit('status', { ...svc.pipeline.state, state: 'source-down', reason: 'camera unplugged', fps: 2.345 });
+    await until(() => a.texts.some((t) => t.state === 'source-down'));
+    expect(a.texts.find((t) => t.state === 'source-down')).toEqual({ type: 'status', state: 'source-down', reason: 'camera unplugged', fps: 2.3, clients: 2 });
     const before = b.texts.length;
     await until(() => b.texts.length >= before + 2, 5000); // the once-a-second status
     expect(b.texts.at(-1)).toMatchObject({ type: 'status', clients: 2 });
