@@ -13,7 +13,8 @@ module.exports = {
     {
       name: 'no-circular',
       severity: 'error',
-      comment: 'Import circles make load order matter and hide which module stands on which. Tests run commands through their spec (runCommand), not through exports the work module adds for them.',
+      comment:
+        'Import circles make load order matter and hide which module stands on which. Tests run commands through their spec (runCommand), not through exports the work module adds for them.',
       from: {},
       to: { circular: true },
     },
@@ -41,7 +42,8 @@ module.exports = {
     {
       name: 'lower-layers-not-up-to-delivery',
       severity: 'error',
-      comment: 'Camera, inference, analysis, storage, pipeline, survey and the base modules do not depend on how results are delivered (http/, stream/, systemd/).',
+      comment:
+        'Camera, inference, analysis, storage, pipeline, survey and the base modules do not depend on how results are delivered (http/, stream/, systemd/).',
       from: { path: '^server/(protocol|config|log|analysis|i18n|camera|inference|storage|pipeline|survey|campaign)/' },
       to: { path: '^server/(http|stream|systemd)/' },
     },
@@ -55,7 +57,8 @@ module.exports = {
     {
       name: 'stream-not-into-pipeline',
       severity: 'error',
-      comment: 'A processed frame carries its own wire form (ProcessedFrame.wireMask) and the pipeline is seen through PipelineHandle (service-context.ts): the WebSocket layer does not reach into the frame loop.',
+      comment:
+        'A processed frame carries its own wire form (ProcessedFrame.wireMask) and the pipeline is seen through PipelineHandle (service-context.ts): the WebSocket layer does not reach into the frame loop.',
       from: { path: '^server/stream/' },
       to: { path: '^server/pipeline/' },
     },
@@ -79,6 +82,10 @@ module.exports = {
     exclude: { path: '^(dist|kiosk/dist|node_modules)/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'], extensions: ['.ts', '.js', '.mjs', '.json'] },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default'],
+      extensions: ['.ts', '.js', '.mjs', '.json'],
+    },
   },
 };

@@ -7,7 +7,17 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'kiosk/dist/**', 'node_modules/**', 'models/**', 'bench/results/**', 'test-results/**', 'coverage/**', 'reports/**', '.stryker-tmp/**'],
+    ignores: [
+      'dist/**',
+      'kiosk/dist/**',
+      'node_modules/**',
+      'models/**',
+      'bench/results/**',
+      'test-results/**',
+      'coverage/**',
+      'reports/**',
+      '.stryker-tmp/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

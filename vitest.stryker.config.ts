@@ -8,12 +8,22 @@ import { defineConfig } from 'vitest/config';
 const only = process.env.STRYKER_TESTS?.split(',').filter(Boolean);
 export default defineConfig({
   test: {
-    include: only?.length ? only : [
-      'test/promises-core.test.ts', 'test/promises-service.test.ts', 'test/storage.test.ts',
-      'test/wire-format.test.ts', 'test/crack-measure.test.ts', 'test/admission.test.ts',
-      'test/manifest.test.ts', 'test/atomic.test.ts', 'test/client-messages.test.ts', 'test/captures-log.test.ts',
-      'test/ws-server.test.ts', 'test/capture-protection.test.ts',
-    ],
+    include: only?.length
+      ? only
+      : [
+          'test/promises-core.test.ts',
+          'test/promises-service.test.ts',
+          'test/storage.test.ts',
+          'test/wire-format.test.ts',
+          'test/crack-measure.test.ts',
+          'test/admission.test.ts',
+          'test/manifest.test.ts',
+          'test/atomic.test.ts',
+          'test/client-messages.test.ts',
+          'test/captures-log.test.ts',
+          'test/ws-server.test.ts',
+          'test/capture-protection.test.ts',
+        ],
     fileParallelism: false,
     // timing checks (analyzeMask's speed) measure the instrumented code on a loaded machine: not here;
     // nor the daemon-level tests of a file (they run dist/, so they cannot see a mutant, and they are slow)

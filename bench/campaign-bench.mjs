@@ -19,19 +19,36 @@ fs.mkdirSync(photos);
 const cores = os.availableParallelism();
 const modelArgs = model ? ['--model', model] : [];
 
-const freePort = () => new Promise((resolve) => { const s = net.createServer(); s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); }); });
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
 
 // plaster-like ground with dark wavy cracks (what the shipped model finds), a few per image
 for (let i = 0; i < Number(nImages); i++) {
-  const w = Number(W), h = Number(H);
+  const w = Number(W),
+    h = Number(H);
   const lines = Array.from({ length: 5 }, (_, k) => {
-    const y0 = ((k + 0.5) * h) / 5, pts = [];
-    for (let x = 0.05 * w; x < 0.95 * w; x += 12) pts.push(`${x.toFixed(0)},${(y0 + 40 * Math.sin(x / (90 + 13 * i + 7 * k)) + 9 * Math.sin(x / 7)).toFixed(1)}`);
+    const y0 = ((k + 0.5) * h) / 5,
+      pts = [];
+    for (let x = 0.05 * w; x < 0.95 * w; x += 12)
+      pts.push(`${x.toFixed(0)},${(y0 + 40 * Math.sin(x / (90 + 13 * i + 7 * k)) + 9 * Math.sin(x / 7)).toFixed(1)}`);
     return `<polyline points="${pts.join(' ')}" stroke-width="${3 + (k % 3) * 2}"/>`;
   }).join('');
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}"><g fill="none" stroke="#2a231c">${lines}</g></svg>`;
-  const ground = await sharp({ create: { width: w, height: h, channels: 3, noise: { type: 'gaussian', mean: 195, sigma: 12 } } }).blur(1.2).toColourspace('srgb').png().toBuffer();
-  await sharp(ground).composite([{ input: Buffer.from(svg) }]).jpeg({ quality: 92 }).toFile(path.join(photos, `wall-${i}.jpg`));
+  const ground = await sharp({ create: { width: w, height: h, channels: 3, noise: { type: 'gaussian', mean: 195, sigma: 12 } } })
+    .blur(1.2)
+    .toColourspace('srgb')
+    .png()
+    .toBuffer();
+  await sharp(ground)
+    .composite([{ input: Buffer.from(svg) }])
+    .jpeg({ quality: 92 })
+    .toFile(path.join(photos, `wall-${i}.jpg`));
 }
 const mp = (Number(W) * Number(H) * Number(nImages)) / 1e6;
 const results = [];
@@ -40,7 +57,9 @@ const load = () => os.loadavg()[0].toFixed(1);
 // single-machine survey (run before and after the campaigns: the load on a shared machine drifts)
 const survey = (label) => {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [MAIN, 'survey', photos, '--out', path.join(tmp, 'survey'), '--no-pdf', '--providers', 'cpu', ...modelArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const r = spawnSync(process.execPath, [MAIN, 'survey', photos, '--out', path.join(tmp, 'survey'), '--no-pdf', '--providers', 'cpu', ...modelArgs], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const s = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`survey failed: ${r.stderr}`);
   results.push({ config: `survey (1 process, ${label})`, workers: 0, seconds: +s.toFixed(1), mp_per_s: +(mp / s).toFixed(3), load1: load() });
@@ -63,10 +82,25 @@ try {
     const ready = [];
     let finishedJobs = 0;
     for (let i = 0; i < n; i++) {
-      const p = spawn(process.execPath, [MAIN, 'worker', '--redis', url, '--providers', 'cpu', '--threads', String(threads), ...modelArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const p = spawn(process.execPath, [MAIN, 'worker', '--redis', url, '--providers', 'cpu', '--threads', String(threads), ...modelArgs], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       procs.push(p);
       // the end of each job is read from the workers' own log lines (polling `campaign status` would cost CPU here)
-      ready.push(new Promise((resolve) => { let buf = ''; p.stdout.on('data', (d) => { buf += d; const lines = buf.split('\n'); buf = lines.pop(); for (const l of lines) { if (l.includes('campaign.worker.start')) resolve(); if (l.includes('"campaign.job.done"') || (l.includes('"campaign.job.failed"') && l.includes('"final":true'))) finishedJobs++; } }); }));
+      ready.push(
+        new Promise((resolve) => {
+          let buf = '';
+          p.stdout.on('data', (d) => {
+            buf += d;
+            const lines = buf.split('\n');
+            buf = lines.pop();
+            for (const l of lines) {
+              if (l.includes('campaign.worker.start')) resolve();
+              if (l.includes('"campaign.job.done"') || (l.includes('"campaign.job.failed"') && l.includes('"final":true'))) finishedJobs++;
+            }
+          });
+        }),
+      );
     }
     await Promise.all(ready);
     const name = `bench-${n}w-${Date.now()}`;
@@ -76,7 +110,15 @@ try {
     while (finishedJobs < Number(nImages)) await new Promise((r) => setTimeout(r, 100));
     const s = (performance.now() - t0) / 1000;
     const st = JSON.parse(cli(['campaign', 'status', name, '--redis', url, '--json']).stdout);
-    results.push({ config: `campaign, ${n} worker${n > 1 ? 's' : ''} × ${threads} thread${threads > 1 ? 's' : ''}`, workers: n, seconds: +s.toFixed(1), mp_per_s: +(mp / s).toFixed(3), status_mp_per_s: st.throughput_mp_per_s, failed: st.counts.failed, load1: load() });
+    results.push({
+      config: `campaign, ${n} worker${n > 1 ? 's' : ''} × ${threads} thread${threads > 1 ? 's' : ''}`,
+      workers: n,
+      seconds: +s.toFixed(1),
+      mp_per_s: +(mp / s).toFixed(3),
+      status_mp_per_s: st.throughput_mp_per_s,
+      failed: st.counts.failed,
+      load1: load(),
+    });
     console.log(JSON.stringify(results.at(-1)));
     for (const p of procs) p.kill('SIGTERM');
     await Promise.all(procs.map((p) => new Promise((r) => (p.exitCode !== null ? r() : p.once('exit', r)))));

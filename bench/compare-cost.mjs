@@ -28,7 +28,10 @@ const { height, width } = live.manifest.input;
 const log = createLogger('error');
 const demo = path.join(config.modelsDir, 'demo');
 const frames = [];
-for (const f of fs.readdirSync(demo).filter((f) => /\.jpg$/.test(f)).sort()) {
+for (const f of fs
+  .readdirSync(demo)
+  .filter((f) => /\.jpg$/.test(f))
+  .sort()) {
   frames.push(new Uint8Array(await sharp(path.join(demo, f)).resize(width, height, { fit: 'fill' }).removeAlpha().raw().toBuffer()));
 }
 const cores = os.availableParallelism();
@@ -70,18 +73,31 @@ for (let i = 0; i < 200; i++) {
   await cmp.counts(a, b, 128, 128);
   times.agreement.push(performance.now() - t);
 }
-const med = (xs) => { const v = [...xs].sort((x, y) => x - y); return Math.round(v[Math.floor(v.length / 2)] * 100) / 100; };
+const med = (xs) => {
+  const v = [...xs].sort((x, y) => x - y);
+  return Math.round(v[Math.floor(v.length / 2)] * 100) / 100;
+};
 const m = Object.fromEntries(Object.entries(times).map(([key, v]) => [key, med(v)]));
 const mc = Object.fromEntries(Object.entries(cpu).map(([key, v]) => [key, Math.round(med(v) * 10) / 10]));
-console.log(JSON.stringify({
-  check: 'compare_cost', provider, cores, threads: { alone: cores, split: `${half}+${half}`, shared: `${cores}+${cores}` },
-  live: `${live.manifest.name}@${live.manifest.version}`, compare: `${other.manifest.name}@${other.manifest.version} (${path.basename(other.onnxPath)})`,
-  input: `${height}x${width}`, rounds: Number(rounds), frames_per_round: n, frame_ms_p50: m, cpu_ms_per_frame: mc,
-  cpu_added_ms: { split: Math.round((mc.split - mc.alone) * 10) / 10, shared: Math.round((mc.shared - mc.alone) * 10) / 10 },
-  added_ms: { split: Math.round((m.split - m.alone) * 10) / 10, shared: Math.round((m.shared - m.alone) * 10) / 10 },
-  within_own_cost: { split: m.split - m.alone <= m.own, shared: m.shared - m.alone <= m.own },
-  load_1m: [Math.round(load0 * 100) / 100, Math.round(os.loadavg()[0] * 100) / 100],
-}));
+console.log(
+  JSON.stringify({
+    check: 'compare_cost',
+    provider,
+    cores,
+    threads: { alone: cores, split: `${half}+${half}`, shared: `${cores}+${cores}` },
+    live: `${live.manifest.name}@${live.manifest.version}`,
+    compare: `${other.manifest.name}@${other.manifest.version} (${path.basename(other.onnxPath)})`,
+    input: `${height}x${width}`,
+    rounds: Number(rounds),
+    frames_per_round: n,
+    frame_ms_p50: m,
+    cpu_ms_per_frame: mc,
+    cpu_added_ms: { split: Math.round((mc.split - mc.alone) * 10) / 10, shared: Math.round((mc.shared - mc.alone) * 10) / 10 },
+    added_ms: { split: Math.round((m.split - m.alone) * 10) / 10, shared: Math.round((m.shared - m.alone) * 10) / 10 },
+    within_own_cost: { split: m.split - m.alone <= m.own, shared: m.shared - m.alone <= m.own },
+    load_1m: [Math.round(load0 * 100) / 100, Math.round(os.loadavg()[0] * 100) / 100],
+  }),
+);
 for (const x of Object.values(s)) await x.release();
 await cmp.release();
 process.exit(0);

@@ -22,10 +22,14 @@ function time(label, n, fn) {
 const N = 200_000;
 const old = await imp(oldDist, 'server/pipeline/stage-stats.js');
 const oldStats = old.createStageStats();
-time('old: LatencyStats.record x7 (one frame)', N, (i) => { for (const s of STAGES) oldStats[s].record((i % 97) * 0.7); });
+time('old: LatencyStats.record x7 (one frame)', N, (i) => {
+  for (const s of STAGES) oldStats[s].record((i % 97) * 0.7);
+});
 const neu = await imp('dist', 'server/pipeline/stage-stats.js');
 const lat = new neu.StageLatency();
-time('new: prom-client Histogram observe x7 (one frame)', N, (i) => { for (const s of STAGES) lat.record(s, (i % 97) * 0.7); });
+time('new: prom-client Histogram observe x7 (one frame)', N, (i) => {
+  for (const s of STAGES) lat.record(s, (i % 97) * 0.7);
+});
 
 const oldLog = (await imp(oldDist, 'server/log/logger.js')).createLogger('info', { service: 'x' }, () => undefined);
 const newLog = (await imp('dist', 'server/log/logger.js')).createLogger('info', { service: 'x' }, () => undefined);
@@ -42,7 +46,12 @@ const src = () => ({ framesRead: 1003, restarts: 0 });
 const oldRender = (await imp(oldDist, 'server/http/metrics.js')).renderMetrics;
 const oldPipe = { status, counters: { inferenceErrors: 0 }, stats: oldStats };
 time('old: /metrics render (hand-written text)', 2000, () => oldRender(ctx, oldPipe, stream, src));
-const reg = (await imp('dist', 'server/http/metrics.js')).createMetricsRegistry(ctx, { status, counters: { inferenceErrors: 0 }, stageLatency: lat }, stream, src);
+const reg = (await imp('dist', 'server/http/metrics.js')).createMetricsRegistry(
+  ctx,
+  { status, counters: { inferenceErrors: 0 }, stageLatency: lat },
+  stream,
+  src,
+);
 let _pending = 0; // a sink, so the render is not optimised away
 const t0 = performance.now();
 for (let i = 0; i < 2000; i++) _pending += (await reg.metrics()).length;

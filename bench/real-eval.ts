@@ -7,8 +7,18 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import {
-  REAL_SETS, addCounts, countTol2, loadPhoto, predict, prf, realDataRoot, threshold, validationEntries, zeroCounts,
-  type Counts, type Photo,
+  REAL_SETS,
+  addCounts,
+  countTol2,
+  loadPhoto,
+  predict,
+  prf,
+  realDataRoot,
+  threshold,
+  validationEntries,
+  zeroCounts,
+  type Counts,
+  type Photo,
 } from './real-photos.js';
 
 const repo = process.cwd();
@@ -25,8 +35,7 @@ if (!root) {
 }
 const photos: Photo[] = [];
 for (const set of REAL_SETS) for (const e of validationEntries(root, set)) photos.push(await loadPhoto(root, e));
-console.error(`real-eval: ${photos.length} validation photographs: ` +
-  REAL_SETS.map((s) => `${s} ${photos.filter((p) => p.set === s).length}`).join(', '));
+console.error(`real-eval: ${photos.length} validation photographs: ` + REAL_SETS.map((s) => `${s} ${photos.filter((p) => p.set === s).length}`).join(', '));
 const result: Record<string, unknown> = {};
 for (const name of models) {
   const man = JSON.parse(readFileSync(join(repo, 'models', `${name}.json`), 'utf8'));
@@ -44,10 +53,18 @@ for (const name of models) {
   for (const set of REAL_SETS) {
     const m = prf(at.get(`${set}@${man.threshold}`)!);
     const best = THRESHOLDS.map((t) => ({ t, ...prf(at.get(`${set}@${t}`)!) })).reduce((a, b) => (b.f1 > a.f1 ? b : a));
-    perSet[set] = { f1: +m.f1.toFixed(4), precision: +m.precision.toFixed(4), recall: +m.recall.toFixed(4), best_threshold: best.t, best_f1: +best.f1.toFixed(4) };
+    perSet[set] = {
+      f1: +m.f1.toFixed(4),
+      precision: +m.precision.toFixed(4),
+      recall: +m.recall.toFixed(4),
+      best_threshold: best.t,
+      best_f1: +best.f1.toFixed(4),
+    };
     if (!json) {
-      console.log(`${name.padEnd(14)} ${set.padEnd(18)} at ${man.threshold}: F1 ${m.f1.toFixed(4)} (P ${m.precision.toFixed(4)} R ${m.recall.toFixed(4)})` +
-        ` | own best ${best.t}: F1 ${best.f1.toFixed(4)}`);
+      console.log(
+        `${name.padEnd(14)} ${set.padEnd(18)} at ${man.threshold}: F1 ${m.f1.toFixed(4)} (P ${m.precision.toFixed(4)} R ${m.recall.toFixed(4)})` +
+          ` | own best ${best.t}: F1 ${best.f1.toFixed(4)}`,
+      );
     }
   }
   result[name] = { threshold: man.threshold, sets: perSet };

@@ -35,7 +35,10 @@ function heldOut(id: string, every: number): boolean {
 }
 
 const stem = (p: string) => basename(p, extname(p)).split('.rf.')[0];
-const jpgs = (dir: string) => readdirSync(dir).filter((f) => /\.jpe?g$/i.test(f)).sort();
+const jpgs = (dir: string) =>
+  readdirSync(dir)
+    .filter((f) => /\.jpe?g$/i.test(f))
+    .sort();
 
 /** The photographs of one set that training never saw, in a fixed order. */
 export function validationEntries(root: string, set: RealSet): Entry[] {
@@ -52,7 +55,9 @@ export function validationEntries(root: string, set: RealSet): Entry[] {
     case 'pavement-sut': {
       const dir = join(root, set, 'images');
       const every = set === 'concrete-uav' ? 5 : 4;
-      return jpgs(dir).filter((f) => heldOut(stem(f), every)).map((f) => ({ set, id: stem(f), image: join(dir, f) }));
+      return jpgs(dir)
+        .filter((f) => heldOut(stem(f), every))
+        .map((f) => ({ set, id: stem(f), image: join(dir, f) }));
     }
   }
 }
@@ -74,14 +79,18 @@ async function greyMask(input: Buffer | string, width: number, height: number): 
 /** YOLO segmentation polygons (class, then x y pairs in 0..1), rasterised as filled polygons. */
 async function polygonLabel(file: string, width: number, height: number): Promise<Uint8Array> {
   const polys = existsSync(file)
-    ? readFileSync(file, 'utf8').split('\n').map((l) => l.trim().split(/\s+/).slice(1).map(Number)).filter((v) => v.length >= 6)
+    ? readFileSync(file, 'utf8')
+        .split('\n')
+        .map((l) => l.trim().split(/\s+/).slice(1).map(Number))
+        .filter((v) => v.length >= 6)
     : [];
   const shapes = polys.map((v) => {
     const pts: string[] = [];
     for (let i = 0; i + 1 < v.length; i += 2) pts.push(`${(v[i] * width).toFixed(2)},${(v[i + 1] * height).toFixed(2)}`);
     return `<polygon points="${pts.join(' ')}" fill="#fff"/>`;
   });
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" shape-rendering="crispEdges">` +
+  const svg =
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" shape-rendering="crispEdges">` +
     `<rect width="100%" height="100%" fill="#000"/>${shapes.join('')}</svg>`;
   return greyMask(Buffer.from(svg), width, height);
 }
@@ -119,8 +128,12 @@ export async function loadPhoto(root: string, e: Entry): Promise<Photo> {
 
 export type Counts = { tpPred: number; nPred: number; tpGt: number; nGt: number };
 export const zeroCounts = (): Counts => ({ tpPred: 0, nPred: 0, tpGt: 0, nGt: 0 });
-export const addCounts = (a: Counts, b: Counts): Counts =>
-  ({ tpPred: a.tpPred + b.tpPred, nPred: a.nPred + b.nPred, tpGt: a.tpGt + b.tpGt, nGt: a.nGt + b.nGt });
+export const addCounts = (a: Counts, b: Counts): Counts => ({
+  tpPred: a.tpPred + b.tpPred,
+  nPred: a.nPred + b.nPred,
+  tpGt: a.tpGt + b.tpGt,
+  nGt: a.nGt + b.nGt,
+});
 
 const DISC2: [number, number][] = [];
 for (let dy = -2; dy <= 2; dy++) for (let dx = -2; dx <= 2; dx++) if (dx * dx + dy * dy <= 4) DISC2.push([dx, dy]);
@@ -147,8 +160,14 @@ export function countTol2(pred: Uint8Array, gt: Uint8Array, w: number, h: number
   const pd = dilate2(pred, w, h);
   const c = zeroCounts();
   for (let i = 0; i < w * h; i++) {
-    if (pred[i]) { c.nPred++; if (gd[i]) c.tpPred++; }
-    if (gt[i]) { c.nGt++; if (pd[i]) c.tpGt++; }
+    if (pred[i]) {
+      c.nPred++;
+      if (gd[i]) c.tpPred++;
+    }
+    if (gt[i]) {
+      c.nGt++;
+      if (pd[i]) c.tpGt++;
+    }
   }
   return c;
 }
@@ -167,10 +186,15 @@ export async function predict(session: ort.InferenceSession, man: Manifest, p: P
   const pw = (32 - (p.width % 32)) % 32;
   const W = p.width + pw;
   const H = p.height + ph;
-  const data = ph || pw
-    ? new Uint8Array(await sharp(p.rgb, { raw: { width: p.width, height: p.height, channels: 3 } })
-      .extend({ bottom: ph, right: pw, extendWith: 'mirror' }).raw().toBuffer())
-    : p.rgb;
+  const data =
+    ph || pw
+      ? new Uint8Array(
+          await sharp(p.rgb, { raw: { width: p.width, height: p.height, channels: 3 } })
+            .extend({ bottom: ph, right: pw, extendWith: 'mirror' })
+            .raw()
+            .toBuffer(),
+        )
+      : p.rgb;
   const out = (await session.run({ [man.input.name]: new ort.Tensor('uint8', data, [1, H, W, 3]) }))[man.output.name].data as Uint8Array;
   if (!ph && !pw) return out;
   const crop = new Uint8Array(p.width * p.height);

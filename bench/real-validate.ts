@@ -57,7 +57,8 @@ const stem = (f: string) => path.basename(f).replace(/\.[^.]+$/, '');
 
 const median = (xs: number[]): number | null => {
   if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b), m = s.length >> 1;
+  const s = [...xs].sort((a, b) => a - b),
+    m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 const r3 = (v: number | null) => (v === null ? null : Math.round(v * 1000) / 1000);
@@ -68,9 +69,26 @@ function inferMasks(set: string, images: string[]) {
   fs.mkdirSync(dir, { recursive: true });
   const todo = images.filter((im) => !fs.existsSync(path.join(dir, `${stem(im)}.mask.png`)));
   for (let i = 0; i < todo.length; i += 40) {
-    const r = spawnSync(process.execPath, [path.join(root, 'dist', 'server', 'cli', 'main.js'), 'infer', ...todo.slice(i, i + 40), '--out', dir,
-      '--model', modelName, '--models-dir', path.join(root, 'models'), '--providers', arg('providers', 'cpu')!, '--threads', arg('threads', '0')!, '--json'],
-    { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const r = spawnSync(
+      process.execPath,
+      [
+        path.join(root, 'dist', 'server', 'cli', 'main.js'),
+        'infer',
+        ...todo.slice(i, i + 40),
+        '--out',
+        dir,
+        '--model',
+        modelName,
+        '--models-dir',
+        path.join(root, 'models'),
+        '--providers',
+        arg('providers', 'cpu')!,
+        '--threads',
+        arg('threads', '0')!,
+        '--json',
+      ],
+      { encoding: 'utf8', maxBuffer: 64 << 20 },
+    );
     if (r.status !== 0) throw new Error(`crackscope infer failed (${r.status}): ${r.stderr.slice(-800)}`);
     for (const f of fs.readdirSync(dir)) if (/\.overlay\.png$/.test(f)) fs.rmSync(path.join(dir, f));
   }
@@ -82,15 +100,23 @@ type Opts = Partial<AnalyzeOptions>;
 
 const baseOpts: Opts = JSON.parse(arg('opts', '{}')!);
 const grid: Opts[] | null = arg('grid') ? JSON.parse(fs.readFileSync(arg('grid')!, 'utf8')) : null;
-const summary: { model: string; threshold: number; label_min_area_px: number; half: string | null; sets: Record<string, Record<string, unknown>> } =
-  { model: `${manifest.name}@${manifest.version}`, threshold: manifest.threshold, label_min_area_px: LABEL_MIN_AREA, half: HALF, sets: {} };
+const summary: { model: string; threshold: number; label_min_area_px: number; half: string | null; sets: Record<string, Record<string, unknown>> } = {
+  model: `${manifest.name}@${manifest.version}`,
+  threshold: manifest.threshold,
+  label_min_area_px: LABEL_MIN_AREA,
+  half: HALF,
+  sets: {},
+};
 const wanted = (arg('sets') || REAL_SETS.join(',')).split(',') as RealSet[];
 for (const set of wanted) {
   if (!REAL_SETS.includes(set)) throw new Error(`unknown set ${set}; known: ${REAL_SETS.join(', ')}`);
   let entries = validationEntries(REAL, set);
   if (HALF) entries = entries.filter((_, i) => i % 2 === (HALF === 'odd' ? 1 : 0));
   if (LIMIT > 0) entries = entries.slice(0, LIMIT);
-  const maskOf = inferMasks(set, entries.map((e) => e.image));
+  const maskOf = inferMasks(
+    set,
+    entries.map((e) => e.image),
+  );
   const loaded: Loaded[] = [];
   for (const e of entries) {
     const pred = await sharp(maskOf(e.image)).toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
@@ -100,7 +126,15 @@ for (const set of wanted) {
     const label = (await loadLabel(REAL, e, width, height)).map((v) => v * 255);
     // the labels: pieces ≥ 20 px, centre lines measured the same way, nothing bridged or dropped by length
     const l = analyzeMask(label, width, height, { threshold: 0.5, minAreaPx: LABEL_MIN_AREA, hysteresis: false, maxGapPx: 0, minLengthPx: 0 });
-    loaded.push({ photo: path.basename(e.image), pred: new Uint8Array(pred.data), width, height, label, label_count: l.crack_count, label_length_px: Math.round(l.total_length_px * 10) / 10 });
+    loaded.push({
+      photo: path.basename(e.image),
+      pred: new Uint8Array(pred.data),
+      width,
+      height,
+      label,
+      label_count: l.crack_count,
+      label_length_px: Math.round(l.total_length_px * 10) / 10,
+    });
   }
   const score = (opts: Opts) => {
     const o: AnalyzeOptions = { threshold: manifest.threshold, ...opts };
@@ -108,15 +142,28 @@ for (const set of wanted) {
       const p = analyzeMask(x.pred, x.width, x.height, o);
       // the label's pieces joined across gaps as the prediction's are (distance and direction; a
       // binary label has no faint stretch to sample, so no probability test), specks kept
-      const j = analyzeMask(x.label, x.width, x.height, { ...o, threshold: 0.5, minAreaPx: LABEL_MIN_AREA, hysteresis: false, minLengthPx: 0, bridgeMinProb: 0 });
+      const j = analyzeMask(x.label, x.width, x.height, {
+        ...o,
+        threshold: 0.5,
+        minAreaPx: LABEL_MIN_AREA,
+        hysteresis: false,
+        minLengthPx: 0,
+        bridgeMinProb: 0,
+      });
       return {
-        photo: x.photo, label_count: x.label_count, label_count_joined: j.crack_count, count: p.crack_count,
-        label_length_px: x.label_length_px, length_px: Math.round(p.total_length_px * 10) / 10, bridges: p.bridges.length,
+        photo: x.photo,
+        label_count: x.label_count,
+        label_count_joined: j.crack_count,
+        count: p.crack_count,
+        label_length_px: x.label_length_px,
+        length_px: Math.round(p.total_length_px * 10) / 10,
+        bridges: p.bridges.length,
       };
     });
     const withCrack = photos.filter((p) => p.label_count > 0);
     return {
-      photos, s: {
+      photos,
+      s: {
         photos: photos.length,
         within1: r3(photos.filter((p) => Math.abs(p.count - p.label_count) <= 1).length / Math.max(1, photos.length)),
         median_count_ratio: r3(median(withCrack.map((p) => p.count / p.label_count))),
@@ -132,14 +179,18 @@ for (const set of wanted) {
   if (grid) {
     for (const g of grid) {
       const { s } = score({ ...baseOpts, ...g });
-      console.log(`${set.padEnd(18)} ±1 ${pct(s.within1)} %  count ratio ${String(s.median_count_ratio).padEnd(5)}  length ratio ${String(s.median_length_ratio).padEnd(5)}  (±1 of joined labels ${pct(s.within1_joined)} %)  ${JSON.stringify(g)}`);
+      console.log(
+        `${set.padEnd(18)} ±1 ${pct(s.within1)} %  count ratio ${String(s.median_count_ratio).padEnd(5)}  length ratio ${String(s.median_length_ratio).padEnd(5)}  (±1 of joined labels ${pct(s.within1_joined)} %)  ${JSON.stringify(g)}`,
+      );
     }
     continue;
   }
   const { photos, s } = score(baseOpts);
   summary.sets[set] = s;
   if (arg('json')) s.per_photo = photos;
-  console.log(`${set.padEnd(18)} ${String(s.photos).padStart(4)} photos  count within ±1 ${pct(s.within1)} %  median count ratio ${s.median_count_ratio}  median length ratio ${s.median_length_ratio}  median counts ${s.median_count} vs label ${s.median_label_count}  (±1 of joined labels ${pct(s.within1_joined)} %)  bridges ${s.bridges}`);
+  console.log(
+    `${set.padEnd(18)} ${String(s.photos).padStart(4)} photos  count within ±1 ${pct(s.within1)} %  median count ratio ${s.median_count_ratio}  median length ratio ${s.median_length_ratio}  median counts ${s.median_count} vs label ${s.median_label_count}  (±1 of joined labels ${pct(s.within1_joined)} %)  bridges ${s.bridges}`,
+  );
 }
 if (arg('json')) fs.writeFileSync(arg('json')!, JSON.stringify(summary, null, 1) + '\n');
 const short = JSON.parse(JSON.stringify(summary));

@@ -23,13 +23,16 @@ describe('tokenMatches', () => {
 describe('isLoopback', () => {
   it('IPv4 127/8, ::1 and IPv4-mapped 127/8 are this device; nothing else is', () => {
     for (const a of ['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1']) expect(isLoopback(a), a).toBe(true);
-    for (const a of ['192.0.2.2', '10.0.0.1', '::ffff:10.0.0.1', 'fd00::2', '::', '0.0.0.0', '128.0.0.1', '', undefined]) expect(isLoopback(a), String(a)).toBe(false);
+    for (const a of ['192.0.2.2', '10.0.0.1', '::ffff:10.0.0.1', 'fd00::2', '::', '0.0.0.0', '128.0.0.1', '', undefined])
+      expect(isLoopback(a), String(a)).toBe(false);
   });
 });
 
 describe('requireAdmin', () => {
   const run = (adminToken: string | undefined, remoteAddress: string, authorization?: string) => {
-    let status = 0, body: any = null, passed = false;
+    let status = 0,
+      body: any = null,
+      passed = false;
     const res = { status: (s: number) => ((status = s), res), json: (b: unknown) => ((body = b), res) } as any;
     const req = { get: (h: string) => (h.toLowerCase() === 'authorization' ? authorization : undefined), socket: { remoteAddress } } as any;
     requireAdmin({ adminToken } as unknown as Config)(req, res, () => (passed = true));
@@ -55,12 +58,40 @@ describe('hostAllowed', () => {
   const cfg = { allowedOrigins: ['https://kiosk.example:8443', 'not a url'] };
   const ok = (host: string | undefined) => hostAllowed(host, cfg, 'Gallery-Pi');
   it('IP literals, localhost, this machine by name (and .local), and the hosts of allowedOrigins', () => {
-    for (const h of [undefined, '127.0.0.1', '127.0.0.1:8080', '192.0.2.2:8080', '10.20.30.40', '172.16.254.100:8080', '[::1]:8080', '[fd00::2]', 'localhost', 'localhost:8080', 'app.localhost',
-      'gallery-pi', 'GALLERY-PI:8080', 'gallery-pi.local', 'kiosk.example', 'KIOSK.example:8080']) expect(ok(h), String(h)).toBe(true);
+    for (const h of [
+      undefined,
+      '127.0.0.1',
+      '127.0.0.1:8080',
+      '192.0.2.2:8080',
+      '10.20.30.40',
+      '172.16.254.100:8080',
+      '[::1]:8080',
+      '[fd00::2]',
+      'localhost',
+      'localhost:8080',
+      'app.localhost',
+      'gallery-pi',
+      'GALLERY-PI:8080',
+      'gallery-pi.local',
+      'kiosk.example',
+      'KIOSK.example:8080',
+    ])
+      expect(ok(h), String(h)).toBe(true);
   });
   it('any other name is refused (DNS rebinding), as are malformed Host headers', () => {
-    for (const h of ['evil.example', 'evil.example:8080', 'localhost.evil.example', 'gallery-pi.evil', 'evil-gallery-pi', 'gallery-pi.local.evil', 'kiosk.example.evil',
-      '999.1.1.1.1', 'a b', 'host/x']) expect(ok(h), h).toBe(false);
+    for (const h of [
+      'evil.example',
+      'evil.example:8080',
+      'localhost.evil.example',
+      'gallery-pi.evil',
+      'evil-gallery-pi',
+      'gallery-pi.local.evil',
+      'kiosk.example.evil',
+      '999.1.1.1.1',
+      'a b',
+      'host/x',
+    ])
+      expect(ok(h), h).toBe(false);
   });
 });
 

@@ -21,7 +21,8 @@ describe('MaskComparer', () => {
 
   it('two empty masks agree fully; disjoint ones not at all', async () => {
     expect((await cmp.agreement(new Uint8Array(16), new Uint8Array(16), 128, 128)).iou).toBe(1);
-    const a = new Uint8Array(1000), b = new Uint8Array(1000);
+    const a = new Uint8Array(1000),
+      b = new Uint8Array(1000);
     a.fill(255, 0, 500);
     b.fill(255, 500);
     expect(await cmp.agreement(a, b, 128, 128)).toMatchObject({ iou: 0, f1: 0, a: 500, b: 500, both: 0 });
@@ -29,12 +30,15 @@ describe('MaskComparer', () => {
 
   it('counts a full-size mask exactly', async () => {
     const n = 384 * 640;
-    const a = new Uint8Array(n), b = new Uint8Array(n);
+    const a = new Uint8Array(n),
+      b = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
       a[i] = i % 7 === 0 ? 255 : 0;
       b[i] = i % 5 === 0 ? 255 : 0;
     }
-    const on7 = Math.ceil(n / 7), on5 = Math.ceil(n / 5), on35 = Math.ceil(n / 35);
+    const on7 = Math.ceil(n / 7),
+      on5 = Math.ceil(n / 5),
+      on35 = Math.ceil(n / 35);
     expect(await cmp.counts(a, b, 128, 128)).toEqual({ a: on7, b: on5, both: on35 });
     await expect(cmp.counts(a, b.subarray(1), 128, 128)).rejects.toThrow(/differ in size/);
     expect(agreementOf({ a: on7, b: on5, both: on35 }).iou).toBeCloseTo(on35 / (on7 + on5 - on35), 9);

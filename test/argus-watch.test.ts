@@ -19,7 +19,9 @@ const calls = path.join(dir, 'systemctl-calls');
 const state = path.join(dir, 'state');
 
 async function watch(url = `http://127.0.0.1:${port}/healthz`) {
-  const r = await run('bash', [SCRIPT], { env: { ...process.env, PATH: `${dir}/bin:${process.env.PATH}`, CRACKSCOPE_HEALTHZ_URL: url, CRACKSCOPE_ARGUS_STATE: state, CRACKSCOPE_ARGUS_DOWN_MIN: '3' } });
+  const r = await run('bash', [SCRIPT], {
+    env: { ...process.env, PATH: `${dir}/bin:${process.env.PATH}`, CRACKSCOPE_HEALTHZ_URL: url, CRACKSCOPE_ARGUS_STATE: state, CRACKSCOPE_ARGUS_DOWN_MIN: '3' },
+  });
   return { out: r.stdout, restarts: fs.existsSync(calls) ? fs.readFileSync(calls, 'utf8').trim().split('\n').filter(Boolean) : [] };
 }
 
@@ -27,7 +29,9 @@ describe.skipIf(!fs.existsSync('/usr/bin/curl'))('argus-watch.sh', () => {
   beforeAll(async () => {
     fs.mkdirSync(path.join(dir, 'bin'));
     fs.writeFileSync(path.join(dir, 'bin', 'systemctl'), `#!/bin/sh\necho "$*" >> '${calls}'\n`, { mode: 0o755 });
-    server = http.createServer((_q, res) => res.writeHead(health.status === 'ok' ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(health)));
+    server = http.createServer((_q, res) =>
+      res.writeHead(health.status === 'ok' ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(health)),
+    );
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     port = (server.address() as { port: number }).port;
   });

@@ -47,9 +47,7 @@ describe('isDiskFull, DiskFullError', () => {
   it('tells the person at the kiosk what was lost and what to do, and keeps the cause', () => {
     const cause = Object.assign(new Error('write failed'), { code: 'ENOSPC' });
     const e = new DiskFullError('the capture', cause);
-    expect(e.message).toBe(
-      'The disk is full: the capture was not saved. Delete old captures or free space on the device; the live view continues.',
-    );
+    expect(e.message).toBe('The disk is full: the capture was not saved. Delete old captures or free space on the device; the live view continues.');
     expect(e.code).toBe('disk-full');
     expect(e.cause).toBe(cause);
     expect(e).toBeInstanceOf(Error);
@@ -106,11 +104,7 @@ describe('writeFileAtomic', () => {
     expect(fs.readdirSync(dir)).toEqual(['report.json']);
     const t = steps[0].split(' ')[1];
     expect(t).toMatch(new RegExp(`^\\.report\\.json\\.${process.pid}\\.[0-9a-f]{8}\\.tmp$`));
-    expect(steps).toEqual([
-      `open ${t} wx`, `write ${t}`, `sync ${t}`, `close ${t}`,
-      `rename ${t} report.json`,
-      'open <dir> r', 'sync <dir>', 'close <dir>',
-    ]);
+    expect(steps).toEqual([`open ${t} wx`, `write ${t}`, `sync ${t}`, `close ${t}`, `rename ${t} report.json`, 'open <dir> r', 'sync <dir>', 'close <dir>']);
     // two writes never share a temporary name
     await writeFileAtomic(file, 'newer');
     expect(steps[8].split(' ')[1]).not.toBe(t);

@@ -17,7 +17,18 @@ describe('crackscope bench', () => {
     const { code, stdout, stderr } = await runCli(['bench', '--frames', '10', '--json', '--clients', '2', '--providers', 'cpu'], { timeoutMs: 120_000 });
     expect(code, stderr).toBe(0);
     const r = lastJson(stdout);
-    for (const k of ['provider', 'model', 'input', 'raw_infer_ms_p50', 'raw_fps', 'pipeline_fps', 'stage_ms', 'e2e_latency_ms_p50', 'e2e_latency_ms_p95', 'rss_mb']) {
+    for (const k of [
+      'provider',
+      'model',
+      'input',
+      'raw_infer_ms_p50',
+      'raw_fps',
+      'pipeline_fps',
+      'stage_ms',
+      'e2e_latency_ms_p50',
+      'e2e_latency_ms_p95',
+      'rss_mb',
+    ]) {
       expect(r, k).toHaveProperty(k);
     }
     expect(r.provider).toBe('cpu');
@@ -67,7 +78,9 @@ describe('crackscope bench', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-bench-compare-'));
     writeTinyModel(dir, 'tinymax', { width: 96, height: 64, mode: 'max' });
     writeTinyModel(dir, 'tinymean', { width: 96, height: 64, mode: 'mean' });
-    const r = await runCli(['bench', '--frames', '6', '--json', '--providers', 'cpu', '--models-dir', dir, '--compare', 'tinymax', '--source', 'test://ball'], { timeoutMs: 120_000 });
+    const r = await runCli(['bench', '--frames', '6', '--json', '--providers', 'cpu', '--models-dir', dir, '--compare', 'tinymax', '--source', 'test://ball'], {
+      timeoutMs: 120_000,
+    });
     expect(r.code, r.stderr).toBe(0);
     const c = lastJson(r.stdout).compare;
     expect(c.models).toEqual([{ model: 'tinymax@0.0.1-test', raw_infer_ms_p50: expect.any(Number) }]);
@@ -82,7 +95,9 @@ describe('crackscope bench', () => {
 
   it('--passthrough: the whole path with the model-free stand-in, reported as the non-model ceiling', async () => {
     // --daemon: the daemon another build would be (here: this one, named explicitly), driven by this bench
-    const { code, stdout, stderr } = await runCli(['bench', '--frames', '20', '--passthrough', '--providers', 'cpu', '--clients', '2', '--daemon', MAIN], { timeoutMs: 120_000 });
+    const { code, stdout, stderr } = await runCli(['bench', '--frames', '20', '--passthrough', '--providers', 'cpu', '--clients', '2', '--daemon', MAIN], {
+      timeoutMs: 120_000,
+    });
     expect(code, stderr).toBe(0);
     expect(stdout).toMatch(/pass-through stand-in/);
     expect(stdout).toMatch(/non-model ceiling\s+[\d.]+ fps/);

@@ -91,11 +91,25 @@ describe('camera pipelines', () => {
   });
 
   it.skipIf(!hasGst)('the USB tails negotiate in the real gst-launch-1.0 (a 1280x720 / 640x480 pattern for the camera)', () => {
-    for (const [attempt, src] of [[0, 'videotestsrc num-buffers=3 ! video/x-raw,width=1280,height=720 ! jpegenc'], [1, 'videotestsrc num-buffers=3 ! video/x-raw,width=640,height=480']] as const) {
+    for (const [attempt, src] of [
+      [0, 'videotestsrc num-buffers=3 ! video/x-raw,width=1280,height=720 ! jpegenc'],
+      [1, 'videotestsrc num-buffers=3 ! video/x-raw,width=640,height=480'],
+    ] as const) {
       const els = v4l2Pipeline('/dev/video9', g, attempt).elements;
       // swap v4l2src (and its caps) for the pattern; keep the rest as the daemon runs it
       const afterSrc = els.slice(els.indexOf('!', els.indexOf('!') + 1));
-      const tail = [...afterSrc, '!', 'videoscale', 'add-borders=true', '!', 'videoconvert', '!', `video/x-raw,format=RGB,width=${g.width},height=${g.height},pixel-aspect-ratio=1/1`, '!', 'fakesink'];
+      const tail = [
+        ...afterSrc,
+        '!',
+        'videoscale',
+        'add-borders=true',
+        '!',
+        'videoconvert',
+        '!',
+        `video/x-raw,format=RGB,width=${g.width},height=${g.height},pixel-aspect-ratio=1/1`,
+        '!',
+        'fakesink',
+      ];
       const args = ['-q', ...src.split(' '), ...tail];
       const r = spawnSync('gst-launch-1.0', args, { encoding: 'utf8', timeout: 30_000 });
       expect(r.status, `${args.join(' ')}\n${r.stderr}`).toBe(0);

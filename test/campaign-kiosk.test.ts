@@ -23,7 +23,10 @@ const SHOTS = process.env.CRACKSCOPE_SCREENSHOTS ? path.join(ROOT, 'kiosk', 'scr
 let redis: TestRedis, tmp: string, modelsDir: string, out: string, daemon: Daemon | undefined, plain: Daemon | undefined, browser: Browser | undefined;
 
 const cli = (args: string[], timeoutMs = 120_000) => runCli([...args, '--models-dir', modelsDir, '--providers', 'cpu'], { timeoutMs });
-const getJson = async (url: string) => { const r = await fetch(url); return { status: r.status, body: await r.json() as any }; };
+const getJson = async (url: string) => {
+  const r = await fetch(url);
+  return { status: r.status, body: (await r.json()) as any };
+};
 
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 150_000): Promise<T> {
   const t0 = Date.now();
@@ -59,11 +62,44 @@ afterAll(async () => {
 
 describe('campaigns in the kiosk gallery and campaign report --lang', () => {
   it('serve --worker-redis: /api/campaigns counts from Redis; the gallery shows the campaign and its progress', async () => {
-    const add = await cli(['campaign', 'add', 'facades', path.join(tmp, 'photos'), '--redis', redis.url, '--out', out, '--model', 'tiny', '--tile', '128', '--no-pdf', '--attempts', '1', '--mm-per-px', '0.1']);
+    const add = await cli([
+      'campaign',
+      'add',
+      'facades',
+      path.join(tmp, 'photos'),
+      '--redis',
+      redis.url,
+      '--out',
+      out,
+      '--model',
+      'tiny',
+      '--tile',
+      '128',
+      '--no-pdf',
+      '--attempts',
+      '1',
+      '--mm-per-px',
+      '0.1',
+    ]);
     expect(add.code, add.stderr).toBe(0);
     expect(add.stdout).toMatch(/campaign facades: 3 images added/);
     // the daemon's own campaign worker surveys them (--worker-idle-s 0: it does not wait for the visitor below)
-    daemon = await startDaemon(['--source', 'test://', '--models-dir', modelsDir, '--model', 'tiny', '--providers', 'cpu', '--threads', '1', '--worker-redis', redis.url, '--worker-idle-s', '0']);
+    daemon = await startDaemon([
+      '--source',
+      'test://',
+      '--models-dir',
+      modelsDir,
+      '--model',
+      'tiny',
+      '--providers',
+      'cpu',
+      '--threads',
+      '1',
+      '--worker-redis',
+      redis.url,
+      '--worker-idle-s',
+      '0',
+    ]);
     const list = await waitFor('the campaign to finish, seen through /api/campaigns', async () => {
       const r = await getJson(`${daemon!.url}/api/campaigns`);
       expect(r.status).toBe(200);
@@ -72,7 +108,12 @@ describe('campaigns in the kiosk gallery and campaign report --lang', () => {
     });
     expect(list.enabled).toBe(true);
     expect(list.campaigns).toHaveLength(1);
-    expect(list.campaigns[0]).toMatchObject({ name: 'facades', model: expect.stringMatching(/^tiny /), base: null, counts: { total: 3, done: 2, failed: 1, waiting: 0, active: 0 } });
+    expect(list.campaigns[0]).toMatchObject({
+      name: 'facades',
+      model: expect.stringMatching(/^tiny /),
+      base: null,
+      counts: { total: 3, done: 2, failed: 1, waiting: 0, active: 0 },
+    });
     expect(list.campaigns[0].megapixels.done).toBeCloseTo((2 * 512 * 384) / 1e6, 1);
     expect(JSON.stringify(list)).not.toContain(String(redis.port)); // the Redis URL stays on the server
 
@@ -91,11 +132,25 @@ describe('campaigns in the kiosk gallery and campaign report --lang', () => {
       expect(await item.locator('.chip[data-state="failed"]').count()).toBe(1);
       expect(await item.locator('.chip[data-state="waiting"]').count()).toBe(0);
       const bar = await item.locator('progress').evaluate((p: HTMLProgressElement) => ({ value: p.value, max: p.max, label: p.getAttribute('aria-label') }));
-      expect(bar).toEqual({ value: 3, max: 3, label: lang === 'fr' ? 'Campagne facades : 2 terminées, 0 en cours, 0 en attente, 1 en échec' : 'Campaign facades: 2 done, 0 active, 0 waiting, 1 failed' });
+      expect(bar).toEqual({
+        value: 3,
+        max: 3,
+        label:
+          lang === 'fr' ? 'Campagne facades : 2 terminées, 0 en cours, 0 en attente, 1 en échec' : 'Campaign facades: 2 done, 0 active, 0 waiting, 1 failed',
+      });
       // the campaign list passes axe-core (WCAG 2.x A/AA): no serious or critical violation
       await page.evaluate(AXE);
-      const axe = await page.evaluate(() => (window as any).axe.run('#gallery', { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] }, resultTypes: ['violations'] }));
-      expect(axe.violations.filter((v: any) => v.impact === 'serious' || v.impact === 'critical').map((v: any) => `${v.id}: ${v.nodes.map((n: any) => n.target.join(' ')).join(', ')}`)).toEqual([]);
+      const axe = await page.evaluate(() =>
+        (window as any).axe.run('#gallery', {
+          runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] },
+          resultTypes: ['violations'],
+        }),
+      );
+      expect(
+        axe.violations
+          .filter((v: any) => v.impact === 'serious' || v.impact === 'critical')
+          .map((v: any) => `${v.id}: ${v.nodes.map((n: any) => n.target.join(' ')).join(', ')}`),
+      ).toEqual([]);
       expect(errors).toEqual([]);
       await context.close();
     }
@@ -107,7 +162,23 @@ describe('campaigns in the kiosk gallery and campaign report --lang', () => {
     const { context, page, errors } = await openKiosk(browser, daemon.url, { query: 'lang=en&idle=600', width: 1280, height: 800, locale: 'en-US' });
     await page.click('#btn-gallery');
     await page.locator('#campaign-list li[data-campaign="facades"]').waitFor({ timeout: 15_000 });
-    const add2 = await cli(['campaign', 'add', 'piers', path.join(tmp, 'piers'), '--redis', redis.url, '--out', out, '--model', 'tiny', '--tile', '128', '--no-pdf', '--mm-per-px', '0.1']);
+    const add2 = await cli([
+      'campaign',
+      'add',
+      'piers',
+      path.join(tmp, 'piers'),
+      '--redis',
+      redis.url,
+      '--out',
+      out,
+      '--model',
+      'tiny',
+      '--tile',
+      '128',
+      '--no-pdf',
+      '--mm-per-px',
+      '0.1',
+    ]);
     expect(add2.code, add2.stderr).toBe(0);
     const piers = page.locator('#campaign-list li[data-campaign="piers"]');
     await piers.waitFor({ timeout: 15_000 }); // within one poll (5 s) and the server's 2 s cache
@@ -122,7 +193,10 @@ describe('campaigns in the kiosk gallery and campaign report --lang', () => {
     expect(shown.bar.value).toBe(done + (shown.chips.failed ?? 0));
     if (SHOTS) await page.screenshot({ path: path.join(SHOTS, 'gallery-campaigns.png') });
     // and the gallery follows the campaign to its end
-    await page.waitForFunction(() => document.querySelector('#campaign-list li[data-campaign="piers"]')?.textContent?.includes('6 of 6 done'), null, { timeout: 150_000, polling: 1000 });
+    await page.waitForFunction(() => document.querySelector('#campaign-list li[data-campaign="piers"]')?.textContent?.includes('6 of 6 done'), null, {
+      timeout: 150_000,
+      polling: 1000,
+    });
     expect(await piers.locator('.chip').count()).toBe(0);
     expect(errors).toEqual([]);
     await context.close();

@@ -25,23 +25,37 @@ const workers: { child: ChildProcess; logs: any[]; id: number; metricsPort?: num
 async function photo(file: string, seed: number, w = 512, h = 384) {
   // grey cracks in the upper two thirds, the red one in the lower third: they never cross
   const grey = wavyCracks(w, Math.round((2 * h) / 3), 2, seed, [3, 5]);
-  const red = wavyCracks(w, Math.round(h / 3), 1, seed + 1000, [4]).map((c) => ({ ...c, points: c.points.map(([x, y]) => [x, y + Math.round((2 * h) / 3)] as [number, number]) }));
+  const red = wavyCracks(w, Math.round(h / 3), 1, seed + 1000, [4]).map((c) => ({
+    ...c,
+    points: c.points.map(([x, y]) => [x, y + Math.round((2 * h) / 3)] as [number, number]),
+  }));
   await sharp({ create: { width: w, height: h, channels: 3, background: { r: 25, g: 25, b: 25 } } })
     .composite([{ input: Buffer.from(crackSvg(w, h, grey, '#f0f0f0')) }, { input: Buffer.from(crackSvg(w, h, red, '#f00000')) }])
-    .png().toFile(file);
+    .png()
+    .toFile(file);
 }
 
 const cli = (args: string[], timeoutMs = 120_000) => runCli([...args, '--models-dir', modelsDir, '--providers', 'cpu'], { timeoutMs });
 
 function startWorker(id: number, extra: string[] = []) {
-  const child = spawn(process.execPath, [MAIN, 'worker', '--redis', redis.url, '--models-dir', modelsDir, '--providers', 'cpu', '--threads', '1', '--lock-ms', '3000', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [MAIN, 'worker', '--redis', redis.url, '--models-dir', modelsDir, '--providers', 'cpu', '--threads', '1', '--lock-ms', '3000', ...extra],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const w = { child, logs: [] as any[], id };
   let partial = '';
   child.stdout!.on('data', (d: Buffer) => {
     partial += d.toString();
     const lines = partial.split('\n');
     partial = lines.pop()!;
-    for (const l of lines) { try { w.logs.push(JSON.parse(l)); } catch { w.logs.push({ event: 'non-json', line: l }); } }
+    for (const l of lines) {
+      try {
+        w.logs.push(JSON.parse(l));
+      } catch {
+        w.logs.push({ event: 'non-json', line: l });
+      }
+    }
   });
   child.stderr!.on('data', (d: Buffer) => w.logs.push({ event: 'stderr', line: d.toString() }));
   workers.push(w);
@@ -63,10 +77,18 @@ async function status(name: string) {
   expect(r.code, r.stderr).toBe(0);
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
-const finished = async (name: string) => { const s = await status(name); return s.counts.waiting + s.counts.active + s.counts.retrying === 0 ? s : undefined; };
+const finished = async (name: string) => {
+  const s = await status(name);
+  return s.counts.waiting + s.counts.active + s.counts.retrying === 0 ? s : undefined;
+};
 
 /** the image folders of a campaign's output (hidden work folders and the report files apart) */
-const outputs = (name: string) => fs.readdirSync(path.join(out, name), { withFileTypes: true }).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+const outputs = (name: string) =>
+  fs
+    .readdirSync(path.join(out, name), { withFileTypes: true })
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .map((e) => e.name)
+    .sort();
 
 beforeAll(async () => {
   // no skipping: `npm test` installs redis-server (scripts/setup.sh); without it these tests fail here
@@ -89,7 +111,11 @@ afterAll(async () => {
   for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
   await redis?.stop();
   if (tmp) {
-    try { execFileSync('umount', [path.join(tmp, 'small')], { stdio: 'ignore' }); } catch { /* not mounted */ }
+    try {
+      execFileSync('umount', [path.join(tmp, 'small')], { stdio: 'ignore' });
+    } catch {
+      /* not mounted */
+    }
     fs.rmSync(tmp, { recursive: true, force: true });
   }
   if (redis) fs.rmSync(redis.dir, { recursive: true, force: true });
@@ -109,7 +135,27 @@ describe('campaigns on Redis + BullMQ', () => {
   }, 180_000);
 
   test('add: one job per photograph; adding the same folder again adds nothing', async () => {
-    const args = ['campaign', 'add', 'walls', path.join(tmp, 'photos'), '--redis', redis.url, '--out', out, '--model', 'tiny', '--tile', '128', '--no-pdf', '--attempts', '2', '--backoff-ms', '200', '--mm-per-px', '0.1'];
+    const args = [
+      'campaign',
+      'add',
+      'walls',
+      path.join(tmp, 'photos'),
+      '--redis',
+      redis.url,
+      '--out',
+      out,
+      '--model',
+      'tiny',
+      '--tile',
+      '128',
+      '--no-pdf',
+      '--attempts',
+      '2',
+      '--backoff-ms',
+      '200',
+      '--mm-per-px',
+      '0.1',
+    ];
     const first = await cli(args);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toMatch(new RegExp(`campaign walls: ${N} images added, 0 already there; ${N} in the campaign`));
@@ -134,7 +180,26 @@ describe('campaigns on Redis + BullMQ', () => {
     (a as any).metricsPort = metricsPort;
     startWorker(3, ['--concurrency', '2']);
     // new photographs while the campaign runs: only they are added (one is not an image)
-    const later = await cli(['campaign', 'add', 'walls', path.join(tmp, 'later'), path.join(tmp, 'photos'), '--redis', redis.url, '--model', 'tiny', '--tile', '128', '--no-pdf', '--attempts', '2', '--backoff-ms', '200', '--mm-per-px', '0.1']);
+    const later = await cli([
+      'campaign',
+      'add',
+      'walls',
+      path.join(tmp, 'later'),
+      path.join(tmp, 'photos'),
+      '--redis',
+      redis.url,
+      '--model',
+      'tiny',
+      '--tile',
+      '128',
+      '--no-pdf',
+      '--attempts',
+      '2',
+      '--backoff-ms',
+      '200',
+      '--mm-per-px',
+      '0.1',
+    ]);
     expect(later.code, later.stderr).toBe(0);
     expect(later.stdout).toMatch(/3 images added, 20 already there; 23 in the campaign/);
     const s = await waitFor('the campaign to finish', () => finished('walls'));
@@ -150,14 +215,17 @@ describe('campaigns on Redis + BullMQ', () => {
     const jobs = new Set<string>();
     for (const n of names) {
       const dir = path.join(out, 'walls', n);
-      for (const f of ['survey.json', 'mask.tif', 'overlay.jpg', 'crackmap.geojson', 'report.html', 'campaign-job.json']) expect(fs.existsSync(path.join(dir, f)), `${n}/${f}`).toBe(true);
+      for (const f of ['survey.json', 'mask.tif', 'overlay.jpg', 'crackmap.geojson', 'report.html', 'campaign-job.json'])
+        expect(fs.existsSync(path.join(dir, f)), `${n}/${f}`).toBe(true);
       const marker = JSON.parse(fs.readFileSync(path.join(dir, 'campaign-job.json'), 'utf8'));
       jobs.add(marker.job);
       expect(JSON.parse(fs.readFileSync(path.join(dir, 'survey.json'), 'utf8')).totals.cracks).toBeGreaterThanOrEqual(2);
     }
     expect(jobs.size).toBe(N + 2);
     expect(jobs.has(killedJob)).toBe(true);
-    const killedMarker = names.map((n) => JSON.parse(fs.readFileSync(path.join(out, 'walls', n, 'campaign-job.json'), 'utf8'))).find((m) => m.job === killedJob);
+    const killedMarker = names
+      .map((n) => JSON.parse(fs.readFileSync(path.join(out, 'walls', n, 'campaign-job.json'), 'utf8')))
+      .find((m) => m.job === killedJob);
     expect(killedMarker.worker).not.toMatch(new RegExp(`:${victim.child.pid}$`)); // taken up by another worker after the lock expired
     const work = path.join(out, 'walls', '.work');
     expect(fs.existsSync(work) ? fs.readdirSync(work) : []).toEqual([]);
@@ -182,7 +250,23 @@ describe('campaigns on Redis + BullMQ', () => {
     for (let i = 0; i < 8; i++) await photo(path.join(tmp, 'more', `pier-${i}.png`), 200 + i);
     // a list file: one path a line, relative to the list, # comments
     fs.writeFileSync(path.join(tmp, 'piers.txt'), `# the pier photographs\n${Array.from({ length: 8 }, (_, i) => `more/pier-${i}.png`).join('\n')}\n`);
-    const add = await cli(['campaign', 'add', 'piers', path.join(tmp, 'piers.txt'), '--redis', redis.url, '--out', out, '--model', 'tiny', '--tile', '128', '--no-pdf', '--backoff-ms', '200']);
+    const add = await cli([
+      'campaign',
+      'add',
+      'piers',
+      path.join(tmp, 'piers.txt'),
+      '--redis',
+      redis.url,
+      '--out',
+      out,
+      '--model',
+      'tiny',
+      '--tile',
+      '128',
+      '--no-pdf',
+      '--backoff-ms',
+      '200',
+    ]);
     expect(add.code, add.stderr).toBe(0);
     expect(add.stdout).toMatch(/campaign piers: 8 images added/);
     const doneSoFar = () => workers.reduce((s, w) => s + w.logs.filter((l) => l.event === 'campaign.job.done' && l.campaign === 'piers').length, 0);
@@ -194,20 +278,45 @@ describe('campaigns on Redis + BullMQ', () => {
     for (const w of workers.slice(1)) expect(w.child.exitCode).toBe(null); // the workers lived through it
   }, 300_000);
 
-  test.skipIf(process.getuid?.() !== 0)('a full disk fails the job, not the worker', async () => {
-    const small = path.join(tmp, 'small');
-    fs.mkdirSync(small);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=96k', 'tmpfs', small]);
-    fs.mkdirSync(path.join(tmp, 'big'));
-    await photo(path.join(tmp, 'big', 'facade.png'), 300, 1024, 768);
-    const add = await cli(['campaign', 'add', 'full', path.join(tmp, 'big'), '--redis', redis.url, '--out', small, '--model', 'tiny', '--no-pdf', '--attempts', '1']);
-    expect(add.code, add.stderr).toBe(0);
-    const s = await waitFor('the job on the full disk to fail', async () => { const x = await status('full'); return x.counts.failed === 1 ? x : undefined; }, 120_000);
-    expect(s.failures[0].reason).toMatch(/disk full|ENOSPC|no space/i);
-    expect(fs.readdirSync(small).filter((f) => !f.startsWith('.'))).toEqual(['full']);
-    expect(fs.readdirSync(path.join(small, 'full')).filter((f) => !f.startsWith('.'))).toEqual([]);
-    for (const w of workers.slice(1)) expect(w.child.exitCode).toBe(null);
-  }, 180_000);
+  test.skipIf(process.getuid?.() !== 0)(
+    'a full disk fails the job, not the worker',
+    async () => {
+      const small = path.join(tmp, 'small');
+      fs.mkdirSync(small);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=96k', 'tmpfs', small]);
+      fs.mkdirSync(path.join(tmp, 'big'));
+      await photo(path.join(tmp, 'big', 'facade.png'), 300, 1024, 768);
+      const add = await cli([
+        'campaign',
+        'add',
+        'full',
+        path.join(tmp, 'big'),
+        '--redis',
+        redis.url,
+        '--out',
+        small,
+        '--model',
+        'tiny',
+        '--no-pdf',
+        '--attempts',
+        '1',
+      ]);
+      expect(add.code, add.stderr).toBe(0);
+      const s = await waitFor(
+        'the job on the full disk to fail',
+        async () => {
+          const x = await status('full');
+          return x.counts.failed === 1 ? x : undefined;
+        },
+        120_000,
+      );
+      expect(s.failures[0].reason).toMatch(/disk full|ENOSPC|no space/i);
+      expect(fs.readdirSync(small).filter((f) => !f.startsWith('.'))).toEqual(['full']);
+      expect(fs.readdirSync(path.join(small, 'full')).filter((f) => !f.startsWith('.'))).toEqual([]);
+      for (const w of workers.slice(1)) expect(w.child.exitCode).toBe(null);
+    },
+    180_000,
+  );
 
   test('report: HTML (+ PDF) with totals, width classes, the per-image table and links to each survey', async () => {
     const r = await cli(['campaign', 'report', 'walls', '--redis', redis.url, ...(haveChromium() ? [] : ['--no-pdf'])], 180_000);
@@ -221,7 +330,10 @@ describe('campaigns on Redis + BullMQ', () => {
   }, 200_000);
 
   test('rerun with a second model: a new campaign and the comparison (red cracks lost, none added)', async () => {
-    const r = await cli(['campaign', 'rerun', 'walls', '--model', 'tinymean', '--as', 'walls-mean', '--wait', '--timeout-s', '280', '--no-pdf', '--json', '--redis', redis.url], 300_000);
+    const r = await cli(
+      ['campaign', 'rerun', 'walls', '--model', 'tinymean', '--as', 'walls-mean', '--wait', '--timeout-s', '280', '--no-pdf', '--json', '--redis', redis.url],
+      300_000,
+    );
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout.trim().split('\n').pop()!);
     expect(j.counts).toMatchObject({ total: N + 3, done: N + 2, failed: 1 });
@@ -246,20 +358,55 @@ describe('campaigns on Redis + BullMQ', () => {
   test('workers stop on SIGTERM (exit 0); serve --worker-redis surveys beside the live view and waits while a visitor uses the kiosk', async () => {
     // the standalone workers go first, so that the daemon's worker is the only one
     for (const w of workers.filter((x) => x.child.exitCode === null && x.child.signalCode === null)) {
-      const code = await new Promise<number | null>((resolve) => { w.child.once('exit', (c) => resolve(c)); w.child.kill('SIGTERM'); });
+      const code = await new Promise<number | null>((resolve) => {
+        w.child.once('exit', (c) => resolve(c));
+        w.child.kill('SIGTERM');
+      });
       expect(code).toBe(0);
     }
-    const d = await startDaemon(['--source', 'test://', '--models-dir', modelsDir, '--model', 'tiny', '--providers', 'cpu', '--threads', '1', '--worker-redis', redis.url, '--worker-idle-s', '4']);
+    const d = await startDaemon([
+      '--source',
+      'test://',
+      '--models-dir',
+      modelsDir,
+      '--model',
+      'tiny',
+      '--providers',
+      'cpu',
+      '--threads',
+      '1',
+      '--worker-redis',
+      redis.url,
+      '--worker-idle-s',
+      '4',
+    ]);
     try {
-      await waitFor('the daemon\'s campaign worker', () => d.logs.find((l) => l.event === 'campaign.worker.start'), 30_000, 100);
+      await waitFor("the daemon's campaign worker", () => d.logs.find((l) => l.event === 'campaign.worker.start'), 30_000, 100);
       const ws = new WebSocket(`ws://127.0.0.1:${d.port}/ws`);
-      await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+      await new Promise((resolve, reject) => {
+        ws.once('open', resolve);
+        ws.once('error', reject);
+      });
       const touch = () => ws.send(JSON.stringify({ type: 'ping', t: Date.now() }));
       touch();
       const toucher = setInterval(touch, 1500);
       fs.mkdirSync(path.join(tmp, 'kiosk-side'));
       for (let i = 0; i < 3; i++) await photo(path.join(tmp, 'kiosk-side', `niche-${i}.png`), 400 + i);
-      const add = await cli(['campaign', 'add', 'niches', path.join(tmp, 'kiosk-side'), '--redis', redis.url, '--out', out, '--model', 'tiny', '--tile', '128', '--no-pdf']);
+      const add = await cli([
+        'campaign',
+        'add',
+        'niches',
+        path.join(tmp, 'kiosk-side'),
+        '--redis',
+        redis.url,
+        '--out',
+        out,
+        '--model',
+        'tiny',
+        '--tile',
+        '128',
+        '--no-pdf',
+      ]);
       expect(add.code, add.stderr).toBe(0);
       await waitFor('the worker to pause for the visitor', () => d.logs.find((l) => l.event === 'campaign.worker.paused'), 30_000, 100);
       await new Promise((r) => setTimeout(r, 3000));

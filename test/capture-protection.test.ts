@@ -110,12 +110,14 @@ const metric = (text: string, name: string) => Number(new RegExp(`^${name.replac
 async function burst<T>(n: number, conc: number, fn: () => Promise<T>): Promise<T[]> {
   const out: T[] = [];
   let next = 0;
-  await Promise.all(Array.from({ length: conc }, async () => {
-    while (next < n) {
-      next++;
-      out.push(await fn());
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: conc }, async () => {
+      while (next < n) {
+        next++;
+        out.push(await fn());
+      }
+    }),
+  );
   return out;
 }
 function onDisk(d: Daemon, id: string): string[] {
@@ -125,7 +127,10 @@ function onDisk(d: Daemon, id: string): string[] {
 describe('daemon: 500 rapid visitor saves, no rate limit', () => {
   let d: Daemon;
   beforeAll(async () => {
-    d = await startFast(['--source', 'test://snow', '--capture-quota-mb', '1', '--operator-pin', PIN, '--admin-token', TOKEN, '--capture-visitor-interval-s', '0'], { model: tinyModel(64, 96) });
+    d = await startFast(
+      ['--source', 'test://snow', '--capture-quota-mb', '1', '--operator-pin', PIN, '--admin-token', TOKEN, '--capture-visitor-interval-s', '0'],
+      { model: tinyModel(64, 96) },
+    );
     await waitHealth(d, (h) => h.code === 200, 20_000);
   });
   afterAll(async () => {
@@ -148,12 +153,19 @@ describe('daemon: 500 rapid visitor saves, no rate limit', () => {
 
     const results = await burst(500, 8, () => post(d));
     const by = (s: number) => results.filter((r) => r.status === s).length;
-    process.stdout.write(`[capture-protection] 500 visitor saves: ${by(201)} saved, capture ${size} B, statuses ${JSON.stringify([...new Set(results.map((r) => r.status))])}\n`);
+    process.stdout.write(
+      `[capture-protection] 500 visitor saves: ${by(201)} saved, capture ${size} B, statuses ${JSON.stringify([...new Set(results.map((r) => r.status))])}\n`,
+    );
     expect(by(201)).toBe(500);
     for (const id of protectedIds) expect(onDisk(d, id)).toEqual(['image.jpg', 'mask.png', 'report.json', 'thumb.jpg']);
     expect(fs.readdirSync(path.join(d.dataDir, 'capture-visitors')).some((m) => protectedIds.includes(m))).toBe(false);
     const list = (await (await fetch(`${d.url}/api/captures`)).json()).captures as any[];
-    expect(list.filter((c) => c.protected).map((c) => c.id).sort()).toEqual([...protectedIds].sort());
+    expect(
+      list
+        .filter((c) => c.protected)
+        .map((c) => c.id)
+        .sort(),
+    ).toEqual([...protectedIds].sort());
     const total = list.reduce((s, c) => s + c.bytes, 0);
     expect(total).toBeLessThanOrEqual(1024 * 1024);
     let m = await metricsText(d);
@@ -161,7 +173,8 @@ describe('daemon: 500 rapid visitor saves, no rate limit', () => {
     expect(metric(m, 'crackscope_captures{kind="protected"}')).toBe(10);
 
     // the kiosk's language goes into the report; anything but a language code is refused
-    const saveWith = (body: unknown) => fetch(`${d.url}/api/captures`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const saveWith = (body: unknown) =>
+      fetch(`${d.url}/api/captures`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     const fr = await saveWith({ lang: 'fr' });
     expect(fr.status).toBe(201);
     expect(((await fr.json()) as any).report.language).toBe('fr');

@@ -6,7 +6,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  CaptureNotFoundError, CaptureProtectedError, CaptureStore, isCaptureFile, isCaptureId, newCaptureId, QuotaFullError,
+  CaptureNotFoundError,
+  CaptureProtectedError,
+  CaptureStore,
+  isCaptureFile,
+  isCaptureId,
+  newCaptureId,
+  QuotaFullError,
 } from '../server/storage/captures.js';
 import { memLog } from './helpers/mem-log.js';
 
@@ -51,11 +57,21 @@ describe('the capture store, as the operator sees it', () => {
     await s.init();
     await s.init(); // once only
     expect(events(lines, 'capture.tmp_removed')).toEqual([expect.objectContaining({ dir: '.tmp-x', reason: 'left by an interrupted save' })]);
-    expect(events(lines, 'capture.protected_found')).toEqual([expect.objectContaining({
-      count: 1, reason: "curators' captures and captures saved before protection existed are never evicted",
-    })]);
+    expect(events(lines, 'capture.protected_found')).toEqual([
+      expect.objectContaining({
+        count: 1,
+        reason: "curators' captures and captures saved before protection existed are never evicted",
+      }),
+    ]);
     expect(s.quota()).toEqual({
-      quotaBytes: 1024 * 1024, protectedBytes: sizeOf(100), visitorBytes: 0, protectedCount: 1, visitorCount: 0, evicted: 0, refused: 0, full: false,
+      quotaBytes: 1024 * 1024,
+      protectedBytes: sizeOf(100),
+      visitorBytes: 0,
+      protectedCount: 1,
+      visitorCount: 0,
+      evicted: 0,
+      refused: 0,
+      full: false,
     });
     expect(await s.isProtected(old)).toBe(true);
     // a fresh store says nothing about protected captures it does not have
@@ -76,20 +92,35 @@ describe('the capture store, as the operator sees it', () => {
     expect(await s.isProtected(v1)).toBe(false);
     expect(await s.isProtected(c1)).toBe(true);
     const v2 = (await s.save(files(400 * KB), ids())).id; // visitor by default; 1100 KB > 1024 KB: v1 goes
-    expect(events(lines, 'capture.evicted')).toEqual([expect.objectContaining({
-      id: v1, bytes: sizeOf(400 * KB), quotaMb: 1, totalBytes: sizeOf(300 * KB) + sizeOf(400 * KB),
-      reason: 'capture quota exceeded (visitor captures go first; protected ones never)',
-    })]);
+    expect(events(lines, 'capture.evicted')).toEqual([
+      expect.objectContaining({
+        id: v1,
+        bytes: sizeOf(400 * KB),
+        quotaMb: 1,
+        totalBytes: sizeOf(300 * KB) + sizeOf(400 * KB),
+        reason: 'capture quota exceeded (visitor captures go first; protected ones never)',
+      }),
+    ]);
     expect(events(lines, 'capture.quota_exceeded')).toEqual([]);
-    expect(s.quota()).toMatchObject({ protectedBytes: sizeOf(300 * KB), visitorBytes: sizeOf(400 * KB), protectedCount: 1, visitorCount: 1, evicted: 1, full: false });
+    expect(s.quota()).toMatchObject({
+      protectedBytes: sizeOf(300 * KB),
+      visitorBytes: sizeOf(400 * KB),
+      protectedCount: 1,
+      visitorCount: 1,
+      evicted: 1,
+      full: false,
+    });
 
     // a curator past the quota: nothing protected goes, and the log says the quota is exceeded
     const c2 = (await s.save(files(900 * KB), ids(), 'curator')).id;
     expect(events(lines, 'capture.evicted').map((l) => l.id)).toEqual([v1, v2]);
-    expect(events(lines, 'capture.quota_exceeded')).toEqual([expect.objectContaining({
-      totalBytes: sizeOf(300 * KB) + sizeOf(900 * KB), quotaMb: 1,
-      reason: 'protected captures exceed the quota; nothing protected is evicted',
-    })]);
+    expect(events(lines, 'capture.quota_exceeded')).toEqual([
+      expect.objectContaining({
+        totalBytes: sizeOf(300 * KB) + sizeOf(900 * KB),
+        quotaMb: 1,
+        reason: 'protected captures exceed the quota; nothing protected is evicted',
+      }),
+    ]);
     expect(s.quota()).toMatchObject({ visitorCount: 0, protectedCount: 2, evicted: 2, full: true });
 
     // deleting: a curator's capture needs a curator; the log says what kind went
@@ -110,19 +141,23 @@ describe('the capture store, as the operator sees it', () => {
     const c = (await s.save(files(1900 * KB), ids(), 'curator')).id;
     let refusal: QuotaFullError | undefined;
     for (let i = 0; i < 3; i++) {
-      refusal = await s.save(files(200 * KB), ids()).then(() => undefined, (e) => e);
+      refusal = await s.save(files(200 * KB), ids()).then(
+        () => undefined,
+        (e) => e,
+      );
       expect(refusal).toBeInstanceOf(QuotaFullError);
     }
     expect(refusal!.code).toBe('quota-protected');
     expect(refusal!.protectedBytes).toBe(sizeOf(1900 * KB));
     expect(refusal!.quotaBytes).toBe(2 * 1024 * 1024);
-    expect(refusal!.message).toBe(
-      "the capture space (2 MB) is filled by curators' protected captures; visitor saves are paused until a curator makes room",
-    );
-    expect(events(lines, 'capture.quota_protected')).toEqual([expect.objectContaining({
-      protectedBytes: sizeOf(1900 * KB), quotaMb: 2,
-      reason: 'protected captures fill the quota: visitor saves refused until a curator makes room',
-    })]);
+    expect(refusal!.message).toBe("the capture space (2 MB) is filled by curators' protected captures; visitor saves are paused until a curator makes room");
+    expect(events(lines, 'capture.quota_protected')).toEqual([
+      expect.objectContaining({
+        protectedBytes: sizeOf(1900 * KB),
+        quotaMb: 2,
+        reason: 'protected captures fill the quota: visitor saves refused until a curator makes room',
+      }),
+    ]);
     expect(s.quota()).toMatchObject({ refused: 3, full: true, visitorCount: 0 });
     // a visitor save that fits beside the protected ones is not refused
     expect((await s.save(files(10), ids())).protected).toBe(false);
@@ -134,7 +169,10 @@ describe('the capture store, as the operator sees it', () => {
     const { log, lines } = memLog();
     const dataDir = tmp();
     const s = new CaptureStore({ dataDir, quotaMb: 1, log });
-    const notFound = await s.remove(ids()).then(() => undefined, (e) => e);
+    const notFound = await s.remove(ids()).then(
+      () => undefined,
+      (e) => e,
+    );
     expect(notFound).toBeInstanceOf(CaptureNotFoundError);
     expect(notFound).toMatchObject({ code: 'not-found', message: 'no such capture' });
     await expect(s.filePath('nope', 'image.jpg')).rejects.toMatchObject({ code: 'not-found', message: 'no such capture' });
@@ -160,7 +198,11 @@ describe('the capture store, as the operator sees it', () => {
     expect(Date.parse(sum.createdAt)).toBeGreaterThanOrEqual(before - 2000);
     const r2 = { createdAt: '2026-01-01T00:00:00.000Z', source: 'rtsp://cam', frameId: 7, analysis: { crack_count: 0 } };
     expect(await s.save(files(10, r2), ids(), 'curator')).toMatchObject({
-      createdAt: '2026-01-01T00:00:00.000Z', source: 'rtsp://cam', frameId: 7, crackCount: 0, protected: true,
+      createdAt: '2026-01-01T00:00:00.000Z',
+      source: 'rtsp://cam',
+      frameId: 7,
+      crackCount: 0,
+      protected: true,
     });
   });
 });

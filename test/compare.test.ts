@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectFrames, runCli, startDaemon, type Daemon } from './helpers/daemon.js';
 import { writeTinyModel } from './helpers/tiny-model.js';
 
-const W = 96, H = 64;
+const W = 96,
+  H = 64;
 const T = 128; // threshold 0.5 of the tiny manifests, in mask units
 
 /** Four quadrants: grey 200 (mean and max on), red (only max on), grey 100 (both off), blue 250 (only max on). */
@@ -45,14 +46,18 @@ beforeAll(async () => {
   writeTinyModel(modelsDir, 'tinymax', { width: W, height: H, mode: 'max' });
   writeTinyModel(modelsDir, 'tinymean', { width: W, height: H, mode: 'mean' }); // default.json: tinymean
   fs.mkdirSync(path.join(root, 'frames'));
-  await sharp(px, { raw: { width: W, height: H, channels: 3 } }).png().toFile(path.join(root, 'frames', 'known.png'));
+  await sharp(px, { raw: { width: W, height: H, channels: 3 } })
+    .png()
+    .toFile(path.join(root, 'frames', 'known.png'));
   source = `file://${path.join(root, 'frames', 'known.png')}`;
 });
 
 describe('serve --compare: two models side by side', () => {
   let d: Daemon;
   beforeAll(async () => {
-    d = await startDaemon(['--source', source, '--models-dir', modelsDir, '--model', 'tinymean', '--compare', 'tinymax', '--providers', 'cpu', '--fps', '30'], { env: { NOTIFY_SOCKET: '' } });
+    d = await startDaemon(['--source', source, '--models-dir', modelsDir, '--model', 'tinymean', '--compare', 'tinymax', '--providers', 'cpu', '--fps', '30'], {
+      env: { NOTIFY_SOCKET: '' },
+    });
   });
   afterAll(async () => {
     expect(await d.stop()).toBe(0);
@@ -128,7 +133,19 @@ describe('serve with a comparison or shadow model that cannot be used', () => {
     expect(missing.code).toBe(78);
     expect(missing.stderr.trim()).toMatch(/^model error: .*nosuch\.onnx: file not found$/);
     writeTinyModel(path.join(root, 'other-size'), 'big', { width: 128, height: 64, mode: 'max' });
-    const wrongSize = await runCli(['serve', '--port', '0', '--source', source, '--models-dir', modelsDir, '--shadow', path.join(root, 'other-size', 'big.onnx'), '--providers', 'cpu']);
+    const wrongSize = await runCli([
+      'serve',
+      '--port',
+      '0',
+      '--source',
+      source,
+      '--models-dir',
+      modelsDir,
+      '--shadow',
+      path.join(root, 'other-size', 'big.onnx'),
+      '--providers',
+      'cpu',
+    ]);
     expect(wrongSize.code).toBe(78);
     expect(wrongSize.stderr.trim()).toMatch(/the shadow model's input is 64x128, the live model's 64x96; they must see the same frame$/);
   });
@@ -136,7 +153,27 @@ describe('serve with a comparison or shadow model that cannot be used', () => {
 
 describe('serve --shadow: a candidate on a sample of frames, never shown', () => {
   async function shadowRun(candidate: string) {
-    const d = await startDaemon(['--source', source, '--models-dir', modelsDir, '--model', 'tinymean', '--shadow', candidate, '--shadow-rate', '0.5', '--shadow-keep', '2', '--providers', 'cpu', '--fps', '30'], { env: { NOTIFY_SOCKET: '' } });
+    const d = await startDaemon(
+      [
+        '--source',
+        source,
+        '--models-dir',
+        modelsDir,
+        '--model',
+        'tinymean',
+        '--shadow',
+        candidate,
+        '--shadow-rate',
+        '0.5',
+        '--shadow-keep',
+        '2',
+        '--providers',
+        'cpu',
+        '--fps',
+        '30',
+      ],
+      { env: { NOTIFY_SOCKET: '' } },
+    );
     try {
       const { hello } = await collectFrames(d.port, 4);
       let summary: any;
@@ -179,7 +216,10 @@ describe('serve --shadow: a candidate on a sample of frames, never shown', () =>
       const info = JSON.parse(fs.readFileSync(path.join(dir, k, 'info.json'), 'utf8'));
       expect(info.iou).toBeCloseTo(IOU, 4);
       expect([info.livePixels, info.shadowPixels]).toEqual([QUADRANT, 3 * QUADRANT]);
-      const { data, info: meta } = await sharp(path.join(dir, k, 'shadow.png')).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+      const { data, info: meta } = await sharp(path.join(dir, k, 'shadow.png'))
+        .extractChannel(0)
+        .raw()
+        .toBuffer({ resolveWithObject: true });
       expect([meta.width, meta.height, meta.channels]).toEqual([W, H, 1]);
       expect(on(new Uint8Array(data))).toBe(3 * QUADRANT);
     }
@@ -224,8 +264,12 @@ describe('crackscope compare: the acceptance gate', () => {
         img.set(crack ? [230, 230, 230] : [60 + i * 10, 40, 180 - i * 60], 3 * p);
         label[p] = crack ? 255 : 0;
       }
-      await sharp(img, { raw: { width: W, height: H, channels: 3 } }).png().toFile(path.join(images, `g${i}.png`));
-      await sharp(label, { raw: { width: W, height: H, channels: 1 } }).png().toFile(path.join(labels, `g${i}.png`));
+      await sharp(img, { raw: { width: W, height: H, channels: 3 } })
+        .png()
+        .toFile(path.join(images, `g${i}.png`));
+      await sharp(label, { raw: { width: W, height: H, channels: 1 } })
+        .png()
+        .toFile(path.join(labels, `g${i}.png`));
     }
   });
 
@@ -264,7 +308,9 @@ describe('crackscope compare: the acceptance gate', () => {
     const caps = path.join(root, 'captures');
     for (const id of ['20260101T000000000Z-aaaaaa', '20260101T000001000Z-bbbbbb']) {
       fs.mkdirSync(path.join(caps, id), { recursive: true });
-      await sharp(path.join(images, 'g0.png')).jpeg({ quality: 95 }).toFile(path.join(caps, id, 'image.jpg'));
+      await sharp(path.join(images, 'g0.png'))
+        .jpeg({ quality: 95 })
+        .toFile(path.join(caps, id, 'image.jpg'));
     }
     const r = await compare('tinymean', 'tinymax', caps, '--min-iou', '0.5');
     expect(r.code).toBe(1);

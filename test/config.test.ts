@@ -8,7 +8,8 @@ import { ConfigError, loadConfig, redactConfig } from '../server/config/load.js'
 import { configFileJsonSchema, envName, flagName } from '../server/config/schema.js';
 
 const MAIN = path.resolve(__dirname, '..', 'dist/server/cli/main.js');
-const cli = (args: string[]) => spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, CRACKSCOPE_CONFIG: '' } });
+const cli = (args: string[]) =>
+  spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, CRACKSCOPE_CONFIG: '' } });
 
 describe('config', () => {
   it('has the documented defaults', () => {
@@ -24,7 +25,11 @@ describe('config', () => {
   it('layers defaults < file < environment < flags', () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'cs-')), 'c.json');
     fs.writeFileSync(file, JSON.stringify({ $schema: './schema.json', port: 9001, fps: 5, source: 'test://', dataDir: '/srv/cs' }));
-    const c = loadConfig({ configFile: file, flags: { port: '9003', quiet: true }, env: { CRACKSCOPE_PORT: '9002', CRACKSCOPE_FPS: '7', CRACKSCOPE_PROVIDERS: 'webgpu, cpu' } });
+    const c = loadConfig({
+      configFile: file,
+      flags: { port: '9003', quiet: true },
+      env: { CRACKSCOPE_PORT: '9002', CRACKSCOPE_FPS: '7', CRACKSCOPE_PROVIDERS: 'webgpu, cpu' },
+    });
     expect(c.port).toBe(9003);
     expect(c.fps).toBe(7);
     expect(c.source).toBe('test://');
@@ -45,7 +50,9 @@ describe('config', () => {
       }
       throw new Error('no error');
     };
-    expect(bad(() => loadConfig({ env: { CRACKSCOPE_PORT: '70000' } }))).toMatch(/port \(CRACKSCOPE_PORT\) = "70000" is not allowed; expected an integer 0..65535/);
+    expect(bad(() => loadConfig({ env: { CRACKSCOPE_PORT: '70000' } }))).toMatch(
+      /port \(CRACKSCOPE_PORT\) = "70000" is not allowed; expected an integer 0..65535/,
+    );
     expect(bad(() => loadConfig({ env: { CRACKSCOPE_PORT: '80.5' } }))).toMatch(/port \(CRACKSCOPE_PORT\) = "80.5"/);
     expect(bad(() => loadConfig({ flags: { providers: 'cpu,tpu' } }))).toMatch(/providers \(--providers\).*tensorrt, cuda, webgpu, cpu/);
     expect(bad(() => loadConfig({ env: { CRACKSCOPE_SOURCE: 'gopher://x' } }))).toMatch(/source/);

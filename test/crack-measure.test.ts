@@ -1,26 +1,35 @@
 import { describe, expect, test } from 'vitest';
 import { analyzeMask, crackAt, reportToJson } from '../server/analysis/crack-measure.js';
 
-const W = 640, H = 384;
+const W = 640,
+  H = 384;
 
 /** Paints a capsule: every pixel whose centre lies within r of the segment (x0,y0)–(x1,y1). */
 function capsule(m: Uint8Array, w: number, x0: number, y0: number, x1: number, y1: number, r: number, value = 255) {
   const h = m.length / w;
-  const dx = x1 - x0, dy = y1 - y0, l2 = dx * dx + dy * dy || 1;
-  const xa = Math.max(0, Math.floor(Math.min(x0, x1) - r - 1)), xb = Math.min(w - 1, Math.ceil(Math.max(x0, x1) + r + 1));
-  const ya = Math.max(0, Math.floor(Math.min(y0, y1) - r - 1)), yb = Math.min(h - 1, Math.ceil(Math.max(y0, y1) + r + 1));
-  for (let y = ya; y <= yb; y++) for (let x = xa; x <= xb; x++) {
-    const t = Math.max(0, Math.min(1, ((x - x0) * dx + (y - y0) * dy) / l2));
-    const ex = x0 + t * dx - x, ey = y0 + t * dy - y;
-    if (ex * ex + ey * ey <= r * r) m[y * w + x] = Math.max(m[y * w + x], value);
-  }
+  const dx = x1 - x0,
+    dy = y1 - y0,
+    l2 = dx * dx + dy * dy || 1;
+  const xa = Math.max(0, Math.floor(Math.min(x0, x1) - r - 1)),
+    xb = Math.min(w - 1, Math.ceil(Math.max(x0, x1) + r + 1));
+  const ya = Math.max(0, Math.floor(Math.min(y0, y1) - r - 1)),
+    yb = Math.min(h - 1, Math.ceil(Math.max(y0, y1) + r + 1));
+  for (let y = ya; y <= yb; y++)
+    for (let x = xa; x <= xb; x++) {
+      const t = Math.max(0, Math.min(1, ((x - x0) * dx + (y - y0) * dy) / l2));
+      const ex = x0 + t * dx - x,
+        ey = y0 + t * dy - y;
+      if (ex * ex + ey * ey <= r * r) m[y * w + x] = Math.max(m[y * w + x], value);
+    }
 }
 
 /** A straight crack of width `width` and tip-to-tip length `length` through the image centre. */
 function line(width: number, length: number, angleDeg: number) {
   const m = new Uint8Array(W * H);
-  const a = (angleDeg * Math.PI) / 180, half = (length - width) / 2;
-  const cx = 320 + (width % 2 ? 0 : 0.5), cy = 192 + (width % 2 ? 0 : 0.5);
+  const a = (angleDeg * Math.PI) / 180,
+    half = (length - width) / 2;
+  const cx = 320 + (width % 2 ? 0 : 0.5),
+    cy = 192 + (width % 2 ? 0 : 0.5);
   capsule(m, W, cx - Math.cos(a) * half, cy - Math.sin(a) * half, cx + Math.cos(a) * half, cy + Math.sin(a) * half, width / 2);
   return m;
 }
@@ -86,8 +95,12 @@ describe('analyzeMask', () => {
     expect(crackAt(r, 150, 55)).toBe(2);
     expect(crackAt(r, 5, 5)).toBe(0);
     expect(crackAt(r, -1, 5000)).toBe(0);
-    let n1 = 0, n2 = 0;
-    for (const v of r.labels) { if (v === 1) n1++; else if (v === 2) n2++; }
+    let n1 = 0,
+      n2 = 0;
+    for (const v of r.labels) {
+      if (v === 1) n1++;
+      else if (v === 2) n2++;
+    }
     expect([n1, n2]).toEqual([r.cracks[0].area_px, r.cracks[1].area_px]);
     expect(r.total_length_px).toBeCloseTo(r.cracks[0].length_px + r.cracks[1].length_px, 9);
     expect(r.max_width_px).toBe(Math.max(r.cracks[0].max_width_px, r.cracks[1].max_width_px));
@@ -121,9 +134,10 @@ describe('analyzeMask', () => {
     // a 9 px crack whose edges wobble by ±1–2 px, as a thresholded model output does
     const m = new Uint8Array(W * H);
     let seed = 7;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
     for (let x = 100; x < 500; x++) {
-      const top = 200 - 4 - Math.round(rnd() * 2), bot = 200 + 4 + Math.round(rnd() * 2);
+      const top = 200 - 4 - Math.round(rnd() * 2),
+        bot = 200 + 4 + Math.round(rnd() * 2);
       for (let y = top; y <= bot; y++) m[y * W + x] = 255;
     }
     const r = analyzeMask(m, W, H, { threshold: 0.5 });
@@ -135,7 +149,9 @@ describe('analyzeMask', () => {
   test('specks below min_area_px are ignored and counted as specks', () => {
     const m = new Uint8Array(W * H);
     capsule(m, W, 100, 100, 200, 100, 1.5);
-    m[300 * W + 300] = 255; m[300 * W + 301] = 255; m[301 * W + 300] = 255; // 3 px
+    m[300 * W + 300] = 255;
+    m[300 * W + 301] = 255;
+    m[301 * W + 300] = 255; // 3 px
     for (let y = 10; y < 13; y++) for (let x = 500; x < 503; x++) m[y * W + x] = 255; // 9 px
     const r = analyzeMask(m, W, H, { threshold: 0.5 });
     expect(r.min_area_px).toBe(10);
@@ -208,12 +224,14 @@ describe('analyzeMask', () => {
     // craquelure: a jittered grid of thin cracks, plus a few wide open cracks
     const m = new Uint8Array(W * H);
     let seed = 42;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-    for (let gy = 0; gy <= H; gy += 48) for (let gx = 0; gx <= W; gx += 48) {
-      const x = gx + rnd() * 16, y = gy + rnd() * 16;
-      capsule(m, W, x, y, x + 48 + rnd() * 10, y + rnd() * 12 - 6, 0.5 + rnd(), 160 + Math.round(rnd() * 95));
-      capsule(m, W, x, y, x + rnd() * 12 - 6, y + 48 + rnd() * 10, 0.5 + rnd(), 160 + Math.round(rnd() * 95));
-    }
+    const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    for (let gy = 0; gy <= H; gy += 48)
+      for (let gx = 0; gx <= W; gx += 48) {
+        const x = gx + rnd() * 16,
+          y = gy + rnd() * 16;
+        capsule(m, W, x, y, x + 48 + rnd() * 10, y + rnd() * 12 - 6, 0.5 + rnd(), 160 + Math.round(rnd() * 95));
+        capsule(m, W, x, y, x + rnd() * 12 - 6, y + 48 + rnd() * 10, 0.5 + rnd(), 160 + Math.round(rnd() * 95));
+      }
     capsule(m, W, 0, 50, 640, 330, 7);
     capsule(m, W, 320, 0, 250, 384, 4);
     let cover = 0;
@@ -229,7 +247,9 @@ describe('analyzeMask', () => {
     }
     times.sort((a, b) => a - b);
     const median = times[7];
-    console.log(`analyzeMask 384x640: CPU median ${median.toFixed(1)} ms, min ${times[0].toFixed(1)} ms; ${(100 * cover / (W * H)).toFixed(1)} % crack pixels, ${r.crack_count} cracks, ${r.total_length_px.toFixed(0)} px total length`);
+    console.log(
+      `analyzeMask 384x640: CPU median ${median.toFixed(1)} ms, min ${times[0].toFixed(1)} ms; ${((100 * cover) / (W * H)).toFixed(1)} % crack pixels, ${r.crack_count} cracks, ${r.total_length_px.toFixed(0)} px total length`,
+    );
     expect(r.crack_count).toBeGreaterThan(0);
     expect(median).toBeLessThan(150); // generous for slow CI machines; the target is < 30 ms
   });
@@ -239,10 +259,12 @@ describe('analyzeMask', () => {
 function profiledCrack(m: Uint8Array, w: number, pts: [number, number][], r: number, value: (t: number) => number) {
   let t = 0;
   for (let i = 1; i < pts.length; i++) {
-    const [x0, y0] = pts[i - 1], [x1, y1] = pts[i];
+    const [x0, y0] = pts[i - 1],
+      [x1, y1] = pts[i];
     const len = Math.hypot(x1 - x0, y1 - y0);
     for (let s = 0; s < len; s += 0.5) {
-      const x = x0 + ((x1 - x0) * s) / len, y = y0 + ((y1 - y0) * s) / len;
+      const x = x0 + ((x1 - x0) * s) / len,
+        y = y0 + ((y1 - y0) * s) / len;
       const v = value(t + s);
       if (v > 0) capsule(m, w, x, y, x, y, r, v);
     }
@@ -255,11 +277,18 @@ describe('crack identity: one crack is one crack', () => {
   // the church-wall case: a crack with one branch that the model traces well at both ends and only
   // faintly in the middle (below the crack threshold, and in one place hardly at all)
   const threshold = 0.6; // crackunet-v2's manifest threshold
-  const trunk: [number, number][] = [[40, 200], [140, 180], [240, 215], [340, 190], [440, 210], [600, 185]];
+  const trunk: [number, number][] = [
+    [40, 200],
+    [140, 180],
+    [240, 215],
+    [340, 190],
+    [440, 210],
+    [600, 185],
+  ];
   const profile = (t: number) => {
-    if (t > 180 && t < 260) return 110;   // faint: p = 0.43, under the threshold, over the continue level
-    if (t > 300 && t < 316) return 45;    // almost nothing for 16 px: p = 0.18
-    if (t > 316 && t < 360) return 108;   // faint again
+    if (t > 180 && t < 260) return 110; // faint: p = 0.43, under the threshold, over the continue level
+    if (t > 300 && t < 316) return 45; // almost nothing for 16 px: p = 0.18
+    if (t > 316 && t < 360) return 108; // faint again
     return 235;
   };
   const wall = () => {
@@ -296,7 +325,14 @@ describe('crack identity: one crack is one crack', () => {
   test('each limit is a named setting, reported in px and, when calibrated, in mm', () => {
     const { m } = wall();
     const r = analyzeMask(m, W, H, { threshold, mmPerPx: 0.2 });
-    expect(r.identity).toMatchObject({ continue_threshold: expect.closeTo(0.4, 2), min_length_px: 40, max_gap_px: 50, max_gap_angle_deg: 40, bridge_min_prob: 0.1, gap_lateral_widths: 1 });
+    expect(r.identity).toMatchObject({
+      continue_threshold: expect.closeTo(0.4, 2),
+      min_length_px: 40,
+      max_gap_px: 50,
+      max_gap_angle_deg: 40,
+      bridge_min_prob: 0.1,
+      gap_lateral_widths: 1,
+    });
     expect(r.identity.max_gap_mm).toBeCloseTo(10, 10);
     expect(r.identity.min_length_mm).toBeCloseTo(8, 10);
     expect(r.cracks[0].inferred_length_mm).toBeCloseTo(r.cracks[0].inferred_length_px * 0.2, 10);

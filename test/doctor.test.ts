@@ -17,16 +17,31 @@ describe('crackscope doctor', () => {
     expect(r.code, r.stderr + r.stdout).toBe(0);
     const out = json(r.stdout);
     expect(out.ok).toBe(true);
-    expect(out.checks.map((c: any) => c.name)).toEqual(expect.arrayContaining([
-      'JetPack / L4T', 'CUDA / TensorRT', 'ONNX Runtime', 'Node.js', 'GPU device nodes', 'CUDA session (tiny model)', 'TensorRT session (tiny model)',
-      'TensorRT engine cache', 'source negotiates', 'state directory', 'kiosk browser + WebGL', 'power mode / clocks',
-    ]));
+    expect(out.checks.map((c: any) => c.name)).toEqual(
+      expect.arrayContaining([
+        'JetPack / L4T',
+        'CUDA / TensorRT',
+        'ONNX Runtime',
+        'Node.js',
+        'GPU device nodes',
+        'CUDA session (tiny model)',
+        'TensorRT session (tiny model)',
+        'TensorRT engine cache',
+        'source negotiates',
+        'state directory',
+        'kiosk browser + WebGL',
+        'power mode / clocks',
+      ]),
+    );
     for (const c of out.checks) expect(['pass', 'fail', 'n/a']).toContain(c.result);
     if (!fs.existsSync('/etc/nv_tegra_release') && !fs.existsSync('/dev/nvidia0')) {
       expect(byName(out, 'GPU device nodes')).toMatchObject({ result: 'n/a', detail: expect.stringMatching(/no GPU here/) });
       expect(byName(out, 'JetPack / L4T')).toMatchObject({ result: 'n/a', detail: expect.stringMatching(/not a Jetson/) });
     }
-    expect(byName(out, 'source negotiates')).toMatchObject({ result: 'pass', detail: expect.stringMatching(/^demo:\/\/: caps negotiated, first frame after \d+ ms/) });
+    expect(byName(out, 'source negotiates')).toMatchObject({
+      result: 'pass',
+      detail: expect.stringMatching(/^demo:\/\/: caps negotiated, first frame after \d+ ms/),
+    });
     expect(byName(out, 'state directory').result).toBe('pass');
     expect(out.passed).toBeGreaterThanOrEqual(2);
   }, 120_000);
@@ -48,7 +63,10 @@ describe('crackscope doctor', () => {
     const dir = tmp('l4t');
     const rel = path.join(dir, 'nv_tegra_release');
     fs.writeFileSync(rel, '# R36 (release), REVISION: 4.3, GCID: 38968081, BOARD: generic, EABI: aarch64, DATE: Wed Jan  8 01:49:37 UTC 2025\n');
-    const r = await runCli(['doctor', '--json', '--no-browser', '--source', 'demo://', '--data-dir', tmp('data')], { env: { CRACKSCOPE_TEGRA_RELEASE_FILE: rel }, timeoutMs: 90_000 });
+    const r = await runCli(['doctor', '--json', '--no-browser', '--source', 'demo://', '--data-dir', tmp('data')], {
+      env: { CRACKSCOPE_TEGRA_RELEASE_FILE: rel },
+      timeoutMs: 90_000,
+    });
     expect(r.code).toBe(1);
     const out = json(r.stdout);
     expect(byName(out, 'JetPack / L4T')).toMatchObject({ result: 'pass', detail: 'L4T R36.4.3 = JetPack 6.1/6.2' });

@@ -8,7 +8,9 @@ import { tinyOnnx, writeTinyModel } from './helpers/tiny-model.js';
 import { tinyModel, tmpDir } from './faults-util.js';
 
 async function serveWith(model: string) {
-  const r = await runCli(['serve', '--model', model, '--providers', 'cpu', '--port', '0', '--data-dir', tmpDir('model-data'), '--source', 'test://'], { timeoutMs: 30_000 });
+  const r = await runCli(['serve', '--model', model, '--providers', 'cpu', '--port', '0', '--data-dir', tmpDir('model-data'), '--source', 'test://'], {
+    timeoutMs: 30_000,
+  });
   const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
   return { ...r, last: lines.at(-1) ?? '' };
 }
@@ -82,16 +84,17 @@ describe('inference errors at run time', () => {
     fs.writeFileSync(onnx, tinyOnnx({ height: 32, width: 32 }));
     const d = await startDaemon(['--model', onnx, '--providers', 'cpu', '--source', 'test://ball', '--fps', '30']);
     try {
-      await expect
-        .poll(async () => (await (await fetch(`${d.url}/healthz`)).json()).status, { timeout: 20_000, interval: 200 })
-        .toBe('model-error');
+      await expect.poll(async () => (await (await fetch(`${d.url}/healthz`)).json()).status, { timeout: 20_000, interval: 200 }).toBe('model-error');
       const res = await fetch(`${d.url}/healthz`);
       expect(res.status).toBe(503);
       const health = await res.json();
       expect(health.reason).toMatch(/^inference failed \d+ times in a row: .*dimension/i);
       await expect.poll(() => d.logs.some((l) => l.event === 'inference.session_recreated'), { timeout: 20_000 }).toBe(true);
       // backing off between attempts: a few errors per second at most, and the daemon is still up
-      const errors = () => fetch(`${d.url}/metrics`).then((r) => r.text()).then((t) => Number(/^crackscope_inference_errors_total (\d+)$/m.exec(t)![1]));
+      const errors = () =>
+        fetch(`${d.url}/metrics`)
+          .then((r) => r.text())
+          .then((t) => Number(/^crackscope_inference_errors_total (\d+)$/m.exec(t)![1]));
       const e0 = await errors();
       await new Promise((r) => setTimeout(r, 3000));
       expect((await errors()) - e0).toBeLessThan(15);

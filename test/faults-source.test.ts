@@ -41,7 +41,14 @@ describe('GStreamer child killed or hung', () => {
     const stalled = await waitLog(d, (l) => l.event === 'source.stalled', 5000, from);
     expect(stalled.pid).toBe(pid);
     const up = await waitHealth(d, (h) => h.code === 200, 10_000);
-    const reasons = [...new Set(down.seen.concat(up.seen).map((h) => h.body.reason).filter(Boolean))];
+    const reasons = [
+      ...new Set(
+        down.seen
+          .concat(up.seen)
+          .map((h) => h.body.reason)
+          .filter(Boolean),
+      ),
+    ];
     log(`SIGSTOP: 503 after ${down.at - t0} ms, 200 again after ${up.at - t0} ms; reasons: ${JSON.stringify(reasons)}`);
     expect(reasons.some((r) => /killed: no data from the capture process/.test(r))).toBe(true);
     expect(up.at - t0).toBeLessThan(6000); // stall limit 1.5 s + restart
@@ -59,7 +66,10 @@ describe('file:// folder source', () => {
     dir = path.join(tmpDir('folder'), 'images');
     fs.mkdirSync(dir);
     const demo = path.join(ROOT, 'models', 'demo');
-    const good = fs.readdirSync(demo).filter((f) => f.endsWith('.jpg')).slice(0, 3);
+    const good = fs
+      .readdirSync(demo)
+      .filter((f) => f.endsWith('.jpg'))
+      .slice(0, 3);
     good.forEach((f, i) => fs.copyFileSync(path.join(demo, f), path.join(dir, `a${i}.jpg`)));
     const jpg = fs.readFileSync(path.join(demo, good[0]));
     fs.writeFileSync(path.join(dir, bad[0]), jpg.subarray(0, Math.floor(jpg.length / 3)));

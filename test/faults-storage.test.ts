@@ -100,7 +100,9 @@ describe('SIGTERM', () => {
       const res = await pending;
       listener.drain();
       const stopped = await waitLog(d, (l) => l.event === 'service.stopped', 1000);
-      log(`SIGTERM: exit ${code} after ${ms} ms; capture HTTP ${res.status}; writes finished during shutdown: ${stopped.writes_finished}; notify: ${JSON.stringify(notes)}`);
+      log(
+        `SIGTERM: exit ${code} after ${ms} ms; capture HTTP ${res.status}; writes finished during shutdown: ${stopped.writes_finished}; notify: ${JSON.stringify(notes)}`,
+      );
       expect(code).toBe(0);
       expect(ms).toBeLessThan(5000);
       expect(await closed).toBe(1001);
@@ -116,9 +118,12 @@ describe('SIGTERM', () => {
         expect(JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8')).id).toBe(res.body.id);
       } else if (res.status === 0) {
         const gaveUp = d.logs.some((l) => l.event === 'service.writes_unfinished');
-        log(`SIGTERM: no answer to the capture request; shutdown ${gaveUp ? 'gave up waiting for it' : 'closed before it was read'}; captures on disk: ${saved.length}`);
+        log(
+          `SIGTERM: no answer to the capture request; shutdown ${gaveUp ? 'gave up waiting for it' : 'closed before it was read'}; captures on disk: ${saved.length}`,
+        );
         if (!gaveUp) expect(saved).toEqual([]);
-        for (const id of saved) expect(fs.readdirSync(path.join(d.dataDir, 'captures', id)).sort()).toEqual(['image.jpg', 'mask.png', 'report.json', 'thumb.jpg']);
+        for (const id of saved)
+          expect(fs.readdirSync(path.join(d.dataDir, 'captures', id)).sort()).toEqual(['image.jpg', 'mask.png', 'report.json', 'thumb.jpg']);
       } else {
         expect(res.status).toBe(503);
         expect(saved).toEqual([]);

@@ -30,7 +30,9 @@ describe.skipIf(!need('python3-onnx', haveOnnx, 'Debian package python3-onnx'))(
     expect(manifest.name).toBe(`${model}-fp16`);
     expect(manifest.version).toMatch(/-fp16$/);
     expect(fs.statSync(out).size).toBeLessThan(0.6 * fs.statSync(path.join(ROOT, 'models', `${model}.onnx`)).size);
-    const r = await runCli(['compare', model, out, EVAL, EVAL, '--providers', 'cpu', '--min-iou', '0.99', '--max-f1-drop', '0.005', '--json'], { timeoutMs: 170_000 });
+    const r = await runCli(['compare', model, out, EVAL, EVAL, '--providers', 'cpu', '--min-iou', '0.99', '--max-f1-drop', '0.005', '--json'], {
+      timeoutMs: 170_000,
+    });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout.trim().split('\n').at(-1)!);

@@ -23,7 +23,9 @@ const FRAME = W * H * 3;
 
 function fakeGst(dir: string, frames: number): string {
   const script = path.join(dir, 'fake-gst-launch.cjs');
-  fs.writeFileSync(script, `#!${process.execPath}
+  fs.writeFileSync(
+    script,
+    `#!${process.execPath}
 const fs = require('node:fs');
 const fdArg = process.argv.find((a) => /^fd=\\d+$/.test(a));
 const fd = Number(fdArg.slice(3));
@@ -49,7 +51,9 @@ one();
 // a camera does not end: stay up until stopped (SIGINT, as gst-launch -e)
 process.on('SIGINT', () => process.exit(0));
 setInterval(() => undefined, 1000);
-`, { mode: 0o755 });
+`,
+    { mode: 0o755 },
+  );
   return script;
 }
 
@@ -76,8 +80,13 @@ describe('frame reader', () => {
     const lines: string[] = [];
     const log = createLogger('info', {}, (l) => void lines.push(l));
     const source = new GstSource({
-      uri: 'csi://0', geometry: { width: W, height: H, fps: 30 }, log, stallMs: 5000, mode: 'paced',
-      spec: () => ({ elements: ['fakesrc'], loops: false }), gstLaunch: fakeGst(dir, 12),
+      uri: 'csi://0',
+      geometry: { width: W, height: H, fps: 30 },
+      log,
+      stallMs: 5000,
+      mode: 'paced',
+      spec: () => ({ elements: ['fakesrc'], loops: false }),
+      gstLaunch: fakeGst(dir, 12),
     });
     source.start();
     try {
@@ -86,12 +95,18 @@ describe('frame reader', () => {
       expect(firsts).toEqual(Array.from({ length: 12 }, (_, i) => (i * 37 + 11) & 255));
       for (const [i, f] of frames.entries()) {
         expect(f.length).toBe(FRAME);
-        expect(f.every((b) => b === f[0]), `frame ${i} is not uniform: text got into the frame stream`).toBe(true);
+        expect(
+          f.every((b) => b === f[0]),
+          `frame ${i} is not uniform: text got into the frame stream`,
+        ).toBe(true);
       }
       const args = JSON.parse(fs.readFileSync(path.join(dir, 'args.json'), 'utf8')) as string[];
       expect(args).toContain('-e'); // EOS on SIGINT
       expect(args.find((a) => a.startsWith('fd='))).not.toBe('fd=1');
-      const logged = lines.map((l) => JSON.parse(l)).filter((r) => r.event === 'source.stdout').map((r) => r.line);
+      const logged = lines
+        .map((l) => JSON.parse(l))
+        .filter((r) => r.event === 'source.stdout')
+        .map((r) => r.line);
       expect(logged).toContain('GST_ARGUS: Creating output stream');
       expect(logged).toContain('CONSUMER: Waiting until producer is connected...');
     } finally {
@@ -99,22 +114,29 @@ describe('frame reader', () => {
     }
   });
 
-  it.skipIf(spawnSync('sh', ['-c', 'command -v gst-launch-1.0']).status !== 0)('real gst-launch-1.0: frames on fd 3, stopped with EOS (SIGINT), not killed', async () => {
-    const lines: string[] = [];
-    const log = createLogger('debug', {}, (l) => void lines.push(l));
-    const source = new GstSource({
-      uri: 'test://ball', geometry: { width: 64, height: 32, fps: 30 }, log, stallMs: 5000, mode: 'live',
-      spec: () => ({ elements: ['videotestsrc', 'pattern=ball', 'is-live=true', '!', 'video/x-raw,framerate=30/1'], loops: false }),
-    });
-    source.start();
-    const frames = await collect(source, 5);
-    expect(frames.every((f) => f.length === 64 * 32 * 3)).toBe(true);
-    const pid = source.stats().pid!;
-    const t0 = Date.now();
-    await source.stop();
-    // ended by SIGINT/EOS well within the grace period (a kill would come only after it)
-    expect(Date.now() - t0).toBeLessThan(1400);
-    expect(() => process.kill(pid, 0)).toThrow();
-    expect(source.stats().state).toBe('stopped');
-  });
+  it.skipIf(spawnSync('sh', ['-c', 'command -v gst-launch-1.0']).status !== 0)(
+    'real gst-launch-1.0: frames on fd 3, stopped with EOS (SIGINT), not killed',
+    async () => {
+      const lines: string[] = [];
+      const log = createLogger('debug', {}, (l) => void lines.push(l));
+      const source = new GstSource({
+        uri: 'test://ball',
+        geometry: { width: 64, height: 32, fps: 30 },
+        log,
+        stallMs: 5000,
+        mode: 'live',
+        spec: () => ({ elements: ['videotestsrc', 'pattern=ball', 'is-live=true', '!', 'video/x-raw,framerate=30/1'], loops: false }),
+      });
+      source.start();
+      const frames = await collect(source, 5);
+      expect(frames.every((f) => f.length === 64 * 32 * 3)).toBe(true);
+      const pid = source.stats().pid!;
+      const t0 = Date.now();
+      await source.stop();
+      // ended by SIGINT/EOS well within the grace period (a kill would come only after it)
+      expect(Date.now() - t0).toBeLessThan(1400);
+      expect(() => process.kill(pid, 0)).toThrow();
+      expect(source.stats().state).toBe('stopped');
+    },
+  );
 });

@@ -11,8 +11,16 @@ import { writeTinyModel } from './helpers/tiny-model.js';
 import { wavyCracks, writeBrightCrackImage } from './helpers/synthetic-wall.js';
 
 let tmp: string, modelsDir: string, images: string;
-const infer = (lang: string[], out: string) => runCli(['infer', images, '--out', out, '--models-dir', modelsDir, '--model', 'tiny', '--providers', 'cpu', ...lang], { timeoutMs: 120_000 });
-const AR_CRACKS: Record<string, (n: number) => string> = { zero: () => 'لا شقوق', one: () => 'شق واحد', two: () => 'شقان', few: (n) => `${n} شقوق`, many: (n) => `${n} شقًا`, other: (n) => `${n} شق` };
+const infer = (lang: string[], out: string) =>
+  runCli(['infer', images, '--out', out, '--models-dir', modelsDir, '--model', 'tiny', '--providers', 'cpu', ...lang], { timeoutMs: 120_000 });
+const AR_CRACKS: Record<string, (n: number) => string> = {
+  zero: () => 'لا شقوق',
+  one: () => 'شق واحد',
+  two: () => 'شقان',
+  few: (n) => `${n} شقوق`,
+  many: (n) => `${n} شقًا`,
+  other: (n) => `${n} شق`,
+};
 
 describe('infer --lang', () => {
   beforeAll(async () => {
@@ -27,14 +35,16 @@ describe('infer --lang', () => {
   afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
   it('English by default; French words and decimal commas; Arabic plural forms; the JSON reports unchanged', async () => {
-    const runs = await Promise.all([[], ['--lang', 'fr'], ['--lang', 'ar']].map(async (l, i) => {
-      const out = path.join(tmp, `out${i}`);
-      const r = await infer(l, out);
-      expect(r.code, r.stderr).toBe(0);
-      const lines = r.stdout.trim().split('\n');
-      expect(lines).toHaveLength(2);
-      return { lines, report: JSON.parse(fs.readFileSync(path.join(out, 'a-wall.json'), 'utf8')) };
-    }));
+    const runs = await Promise.all(
+      [[], ['--lang', 'fr'], ['--lang', 'ar']].map(async (l, i) => {
+        const out = path.join(tmp, `out${i}`);
+        const r = await infer(l, out);
+        expect(r.code, r.stderr).toBe(0);
+        const lines = r.stdout.trim().split('\n');
+        expect(lines).toHaveLength(2);
+        return { lines, report: JSON.parse(fs.readFileSync(path.join(out, 'a-wall.json'), 'utf8')) };
+      }),
+    );
     const [en, fr, ar] = runs;
     const { timings_ms: _a, ...enReport } = en.report;
     const { timings_ms: _b, ...frReport } = fr.report;
@@ -48,7 +58,9 @@ describe('infer --lang', () => {
     expect(en.lines[1]).toMatch(/b-clean\.png: 0 cracks, 0 crack px/);
 
     const c = (v: string) => v.replace('.', ',');
-    expect(fr.lines[0]).toContain(`a-wall.png : ${n} fissures, ${pixels} px de fissure, longueur ${c(length)} px, largeur max. ${c(max)} px, moyenne ${c(mean)} px  [`);
+    expect(fr.lines[0]).toContain(
+      `a-wall.png : ${n} fissures, ${pixels} px de fissure, longueur ${c(length)} px, largeur max. ${c(max)} px, moyenne ${c(mean)} px  [`,
+    );
     expect(fr.lines[1]).toContain('b-clean.png : 0 fissure, 0 px de fissure'); // French: 0 takes the singular
 
     const cat = new Intl.PluralRules('ar').select(Number(n));

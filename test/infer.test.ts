@@ -17,7 +17,8 @@ import { analyzeMask } from '../server/analysis/crack-measure.js';
 
 // A darkness filter as ONNX (opset 17): mask = clip(8·(boxmean15(gray) − gray − 10), 0, 255), uint8
 // NHWC in, uint8 NHW out, dynamic H and W. Made with onnx.helper; 499 bytes.
-const DARK_ONNX = 'CAg66AMKGQoDcmdiEgFmIgRDYXN0KgkKAnRvGAGgAQIKMAoBZhIBZyIKUmVkdWNlTWVhbioLCgRheGVzQAOgAQcqDwoIa2VlcGRpbXMYAaABAgolCgFnEgJnYyIJVHJhbnNwb3NlKhEKBHBlcm1AAEADQAFAAqABBwpZCgJnYxICYmciC0F2ZXJhZ2VQb29sKhgKEWNvdW50X2luY2x1ZGVfcGFkGACgAQIqFQoMa2VybmVsX3NoYXBlQA9AD6ABByoRCgRwYWRzQAdAB0AHQAegAQcKEwoCYmcKAmdjEgRkaWZmIgNTdWIKFAoEZGlmZgoDYzEwEgJkMiIDU3ViChEKAmQyCgJjOBICZDMiA011bAoYCgJkMwoCYzAKBGMyNTUSAmQ0IgRDbGlwChgKAmQ0EgF1IgRDYXN0KgkKAnRvGAKgAQIKFwoBdQoDYXgxEgRtYXNrIgdTcXVlZXplEgRkYXJrKgwIARAHOgEBQgNheDEqDRABIgQAACBBQgNjMTAqDBABIgQAAABBQgJjOCoMEAEiBAAAAABCAmMwKg4QASIEAAB/Q0IEYzI1NVofCgNyZ2ISGAoWCAISEgoCCAEKAxIBSAoDEgFXCgIIA2IcCgRtYXNrEhQKEggCEg4KAggBCgMSAUgKAxIBV0IECgAQEQ==';
+const DARK_ONNX =
+  'CAg66AMKGQoDcmdiEgFmIgRDYXN0KgkKAnRvGAGgAQIKMAoBZhIBZyIKUmVkdWNlTWVhbioLCgRheGVzQAOgAQcqDwoIa2VlcGRpbXMYAaABAgolCgFnEgJnYyIJVHJhbnNwb3NlKhEKBHBlcm1AAEADQAFAAqABBwpZCgJnYxICYmciC0F2ZXJhZ2VQb29sKhgKEWNvdW50X2luY2x1ZGVfcGFkGACgAQIqFQoMa2VybmVsX3NoYXBlQA9AD6ABByoRCgRwYWRzQAdAB0AHQAegAQcKEwoCYmcKAmdjEgRkaWZmIgNTdWIKFAoEZGlmZgoDYzEwEgJkMiIDU3ViChEKAmQyCgJjOBICZDMiA011bAoYCgJkMwoCYzAKBGMyNTUSAmQ0IgRDbGlwChgKAmQ0EgF1IgRDYXN0KgkKAnRvGAKgAQIKFwoBdQoDYXgxEgRtYXNrIgdTcXVlZXplEgRkYXJrKgwIARAHOgEBQgNheDEqDRABIgQAACBBQgNjMTAqDBABIgQAAABBQgJjOCoMEAEiBAAAAABCAmMwKg4QASIEAAB/Q0IEYzI1NVofCgNyZ2ISGAoWCAISEgoCCAEKAxIBSAoDEgFXCgIIA2IcCgRtYXNrEhQKEggCEg4KAggBCgMSAUgKAxIBV0IECgAQEQ==';
 
 let tmp: string;
 let modelsDir: string;
@@ -25,31 +26,51 @@ let imgDir: string;
 
 /** Runs `crackscope infer …` (its command spec, as main.ts does) with stdout/stderr captured. */
 async function infer(args: string[]) {
-  let stdout = '', stderr = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => { stdout += String(c); return true; });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => { stderr += String(c); return true; });
+  let stdout = '',
+    stderr = '';
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => {
+    stdout += String(c);
+    return true;
+  });
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => {
+    stderr += String(c);
+    return true;
+  });
   try {
     const code = await runCommand(inferSpec, args);
     return { code, stdout, stderr };
   } finally {
-    o.mockRestore(); e.mockRestore();
+    o.mockRestore();
+    e.mockRestore();
   }
 }
 
 /** Plaster-like surface with dark cracks drawn as capsules (x0,y0,x1,y1,r). */
 function surface(w: number, h: number, cracks: number[][]): Buffer {
   const b = Buffer.alloc(w * h * 3);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-    const n = 200 + 10 * Math.sin(x / 37) + 8 * Math.cos(y / 23), i = (y * w + x) * 3;
-    b[i] = n; b[i + 1] = n - 10; b[i + 2] = n - 30;
-  }
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      const n = 200 + 10 * Math.sin(x / 37) + 8 * Math.cos(y / 23),
+        i = (y * w + x) * 3;
+      b[i] = n;
+      b[i + 1] = n - 10;
+      b[i + 2] = n - 30;
+    }
   for (const [x0, y0, x1, y1, r] of cracks) {
-    const dx = x1 - x0, dy = y1 - y0, l2 = dx * dx + dy * dy;
+    const dx = x1 - x0,
+      dy = y1 - y0,
+      l2 = dx * dx + dy * dy;
     for (let y = Math.max(0, Math.floor(Math.min(y0, y1) - r)); y <= Math.min(h - 1, Math.ceil(Math.max(y0, y1) + r)); y++) {
       for (let x = Math.max(0, Math.floor(Math.min(x0, x1) - r)); x <= Math.min(w - 1, Math.ceil(Math.max(x0, x1) + r)); x++) {
         const t = Math.max(0, Math.min(1, ((x - x0) * dx + (y - y0) * dy) / l2));
-        const ex = x0 + t * dx - x, ey = y0 + t * dy - y;
-        if (ex * ex + ey * ey <= r * r) { const i = (y * w + x) * 3; b[i] = 60; b[i + 1] = 50; b[i + 2] = 40; }
+        const ex = x0 + t * dx - x,
+          ey = y0 + t * dy - y;
+        if (ex * ex + ey * ey <= r * r) {
+          const i = (y * w + x) * 3;
+          b[i] = 60;
+          b[i + 1] = 50;
+          b[i + 2] = 40;
+        }
       }
     }
   }
@@ -61,27 +82,50 @@ beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'crackscope-infer-'));
   modelsDir = path.join(tmp, 'models');
   imgDir = path.join(tmp, 'images');
-  fs.mkdirSync(modelsDir); fs.mkdirSync(imgDir);
+  fs.mkdirSync(modelsDir);
+  fs.mkdirSync(imgDir);
   fs.writeFileSync(path.join(modelsDir, 'dark.onnx'), Buffer.from(DARK_ONNX, 'base64'));
-  fs.writeFileSync(path.join(modelsDir, 'dark.json'), JSON.stringify({
-    name: 'dark', version: 'test', input: { name: 'rgb', dtype: 'uint8', layout: 'NHWC', height: 384, width: 640 },
-    output: { name: 'mask', dtype: 'uint8', meaning: 'crack probability x 255', layout: 'NHW' },
-    threshold: 0.5, params: 0, gflops: 0, metrics: {}, training: {},
-  }));
+  fs.writeFileSync(
+    path.join(modelsDir, 'dark.json'),
+    JSON.stringify({
+      name: 'dark',
+      version: 'test',
+      input: { name: 'rgb', dtype: 'uint8', layout: 'NHWC', height: 384, width: 640 },
+      output: { name: 'mask', dtype: 'uint8', meaning: 'crack probability x 255', layout: 'NHW' },
+      threshold: 0.5,
+      params: 0,
+      gflops: 0,
+      metrics: {},
+      training: {},
+    }),
+  );
   fs.writeFileSync(path.join(modelsDir, 'default.json'), JSON.stringify({ model: 'dark' }));
   // 900×500 (not multiples of 32): one straight crack 5 px wide, 601 px tip to tip
-  await sharp(surface(900, 500, [[150, 250, 746, 250, 2.5]]), raw(900, 500)).png().toFile(path.join(imgDir, '01-cracks.png'));
-  await sharp(surface(640, 400, []), raw(640, 400)).jpeg({ quality: 92 }).toFile(path.join(imgDir, '02-clean.jpg'));
-  const jpeg = await sharp(surface(640, 400, [[20, 20, 600, 380, 3]]), raw(640, 400)).jpeg().toBuffer();
+  await sharp(surface(900, 500, [[150, 250, 746, 250, 2.5]]), raw(900, 500))
+    .png()
+    .toFile(path.join(imgDir, '01-cracks.png'));
+  await sharp(surface(640, 400, []), raw(640, 400))
+    .jpeg({ quality: 92 })
+    .toFile(path.join(imgDir, '02-clean.jpg'));
+  const jpeg = await sharp(surface(640, 400, [[20, 20, 600, 380, 3]]), raw(640, 400))
+    .jpeg()
+    .toBuffer();
   fs.writeFileSync(path.join(imgDir, '03-corrupt.jpg'), jpeg.subarray(0, jpeg.length >> 1));
   fs.writeFileSync(path.join(imgDir, '04-notes.png'), 'not an image at all\n');
   // larger than 1280: the model sees it scaled down, the mask comes back at full size
-  await sharp(surface(2000, 1100, [[100, 100, 1900, 1000, 6]]), raw(2000, 1100)).webp({ quality: 95 }).toFile(path.join(imgDir, '05-large.webp'));
-  await sharp(surface(300, 200, [[20, 100, 280, 100, 2]]), raw(300, 200)).toColourspace('b-w').tiff().toFile(path.join(imgDir, '06-gray.tif'));
+  await sharp(surface(2000, 1100, [[100, 100, 1900, 1000, 6]]), raw(2000, 1100))
+    .webp({ quality: 95 })
+    .toFile(path.join(imgDir, '05-large.webp'));
+  await sharp(surface(300, 200, [[20, 100, 280, 100, 2]]), raw(300, 200))
+    .toColourspace('b-w')
+    .tiff()
+    .toFile(path.join(imgDir, '06-gray.tif'));
   fs.writeFileSync(path.join(imgDir, 'readme.txt'), 'ignored: not an image extension');
 });
 
-afterAll(() => { if (tmp) fs.rmSync(tmp, { recursive: true, force: true }); });
+afterAll(() => {
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
 
 const base = () => ['--models-dir', modelsDir, '--providers', 'cpu', '--threads', '2'];
 
@@ -97,8 +141,17 @@ describe('infer helpers', () => {
   test('a folder expands to its images, sorted, without our own outputs', () => {
     fs.writeFileSync(path.join(imgDir, 'x.mask.png'), '');
     try {
-      expect(expandInput(imgDir).images.map((f) => path.basename(f))).toEqual(['01-cracks.png', '02-clean.jpg', '03-corrupt.jpg', '04-notes.png', '05-large.webp', '06-gray.tif']);
-    } finally { fs.rmSync(path.join(imgDir, 'x.mask.png')); }
+      expect(expandInput(imgDir).images.map((f) => path.basename(f))).toEqual([
+        '01-cracks.png',
+        '02-clean.jpg',
+        '03-corrupt.jpg',
+        '04-notes.png',
+        '05-large.webp',
+        '06-gray.tif',
+      ]);
+    } finally {
+      fs.rmSync(path.join(imgDir, 'x.mask.png'));
+    }
     expect(expandInput(path.join(tmp, 'nope')).error).toBe('no such file or folder');
     expect(expandInput(modelsDir).error).toMatch(/no images/);
   });
@@ -110,7 +163,10 @@ describe('crackscope infer (darkness-filter test model)', () => {
     const r = await infer([imgDir, '--out', out, ...base()]);
     expect(r.code).toBe(1);
     // (a progress line, 'infer: n/N images …', may come too on a slow machine: it is not an error)
-    const errLines = r.stderr.trim().split('\n').filter((l) => !/^infer: \d+\/\d+ images/.test(l));
+    const errLines = r.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => !/^infer: \d+\/\d+ images/.test(l));
     expect(errLines).toHaveLength(2);
     expect(errLines[0]).toMatch(/^crackscope infer: .*03-corrupt\.jpg: cannot decode the image: .+/);
     expect(errLines[1]).toMatch(/^crackscope infer: .*04-notes\.png: not an image/);
@@ -119,7 +175,12 @@ describe('crackscope infer (darkness-filter test model)', () => {
     expect(lines[0]).toMatch(/01-cracks\.png: 1 crack, \d+ crack px, length [\d.]+ px, width max [\d.]+ px mean [\d.]+ px/);
     expect(lines[1]).toMatch(/02-clean\.jpg: 0 cracks, 0 crack px/);
 
-    for (const [name, w, h] of [['01-cracks', 900, 500], ['02-clean', 640, 400], ['05-large', 2000, 1100], ['06-gray', 300, 200]] as const) {
+    for (const [name, w, h] of [
+      ['01-cracks', 900, 500],
+      ['02-clean', 640, 400],
+      ['05-large', 2000, 1100],
+      ['06-gray', 300, 200],
+    ] as const) {
       const mask = await sharp(path.join(out, `${name}.mask.png`)).metadata();
       expect([mask.width, mask.height, mask.channels]).toEqual([w, h, 1]);
       const ov = await sharp(path.join(out, `${name}.overlay.png`)).metadata();
@@ -128,7 +189,14 @@ describe('crackscope infer (darkness-filter test model)', () => {
     expect(fs.existsSync(path.join(out, '03-corrupt.json'))).toBe(false);
 
     const rep = JSON.parse(fs.readFileSync(path.join(out, '01-cracks.json'), 'utf8'));
-    expect(rep).toMatchObject({ size: { width: 900, height: 500 }, model_input: { width: 928, height: 512 }, model: { name: 'dark', version: 'test' }, provider: 'cpu', threshold: 0.5, crack_count: 1 });
+    expect(rep).toMatchObject({
+      size: { width: 900, height: 500 },
+      model_input: { width: 928, height: 512 },
+      model: { name: 'dark', version: 'test' },
+      provider: 'cpu',
+      threshold: 0.5,
+      crack_count: 1,
+    });
     expect(rep.labels).toBeUndefined();
     // the drawn crack is 5 px wide and 601 px tip to tip (the filter finds the dark core, ±1 px)
     expect(Math.abs(rep.total_length_px - 601) / 601).toBeLessThan(0.04);
@@ -187,10 +255,30 @@ describe('crackscope infer (darkness-filter test model)', () => {
 
   test('the crack-identity config keys (crack*) reach the analysis and its report', async () => {
     const out = path.join(tmp, 'out-identity');
-    const r = await infer([path.join(imgDir, '01-cracks.png'), '--out', out, '--crack-min-length-px', '25', '--crack-max-gap-px', '0', '--crack-continue-ratio', '1', '--crack-gap-lateral-widths', '0', ...base()]);
+    const r = await infer([
+      path.join(imgDir, '01-cracks.png'),
+      '--out',
+      out,
+      '--crack-min-length-px',
+      '25',
+      '--crack-max-gap-px',
+      '0',
+      '--crack-continue-ratio',
+      '1',
+      '--crack-gap-lateral-widths',
+      '0',
+      ...base(),
+    ]);
     expect(r.code).toBe(0);
     const rep = JSON.parse(fs.readFileSync(path.join(out, '01-cracks.json'), 'utf8'));
-    expect(rep.identity).toMatchObject({ continue_threshold: 0.5, min_length_px: 25, max_gap_px: 0, max_gap_angle_deg: 40, bridge_min_prob: 0.1, gap_lateral_widths: 0 });
+    expect(rep.identity).toMatchObject({
+      continue_threshold: 0.5,
+      min_length_px: 25,
+      max_gap_px: 0,
+      max_gap_angle_deg: 40,
+      bridge_min_prob: 0.1,
+      gap_lateral_widths: 0,
+    });
     await expect(runCommand(inferSpec, [imgDir, '--crack-bridge-min-prob', '2', ...base()])).rejects.toThrow(/crack-bridge-min-prob/);
   });
 
@@ -204,7 +292,9 @@ describe('crackscope infer (darkness-filter test model)', () => {
   const main = path.join(PROJECT_ROOT, 'dist/server/cli/main.js');
   test.skipIf(!need('the build (dist/server/cli/main.js)', fs.existsSync(main), 'npm run build'))('the built binary: exit code and stderr', () => {
     const out = path.join(tmp, 'out4');
-    const r = spawnSync(process.execPath, [main, 'infer', path.join(imgDir, '03-corrupt.jpg'), path.join(imgDir, '02-clean.jpg'), '--out', out, ...base()], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [main, 'infer', path.join(imgDir, '03-corrupt.jpg'), path.join(imgDir, '02-clean.jpg'), '--out', out, ...base()], {
+      encoding: 'utf8',
+    });
     expect(r.status).toBe(1);
     expect(r.stderr.trim()).toMatch(/^crackscope infer: .*03-corrupt\.jpg: cannot decode the image/);
     expect(r.stdout).toMatch(/02-clean\.jpg: 0 cracks/);
@@ -230,20 +320,29 @@ async function readBinary(file: string, w: number, h: number, cut = 1): Promise<
 
 /** Fraction of `a`'s pixels that have a pixel of `b` within `r` px (square window). */
 function hitRate(a: Uint8Array, b: Uint8Array, w: number, h: number, r = 2): number {
-  let n = 0, hit = 0;
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-    if (!a[y * w + x]) continue;
-    n++;
-    search: for (let yy = Math.max(0, y - r); yy <= Math.min(h - 1, y + r); yy++) {
-      for (let xx = Math.max(0, x - r); xx <= Math.min(w - 1, x + r); xx++) if (b[yy * w + xx]) { hit++; break search; }
+  let n = 0,
+    hit = 0;
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      if (!a[y * w + x]) continue;
+      n++;
+      search: for (let yy = Math.max(0, y - r); yy <= Math.min(h - 1, y + r); yy++) {
+        for (let xx = Math.max(0, x - r); xx <= Math.min(w - 1, x + r); xx++)
+          if (b[yy * w + xx]) {
+            hit++;
+            break search;
+          }
+      }
     }
-  }
   return n ? hit / n : 1;
 }
 
 describe('crackscope infer with the shipped model (models/default.json) on the demo frames', () => {
   test('cracks where the labels have cracks, near none on a crack-free surface, a corrupt image reported', async () => {
-    const frames = fs.readdirSync(DEMO).filter((f) => /^\d+\.jpg$/.test(f)).sort();
+    const frames = fs
+      .readdirSync(DEMO)
+      .filter((f) => /^\d+\.jpg$/.test(f))
+      .sort();
     expect(frames.length).toBeGreaterThan(0);
     // the frames whose labels hold the most crack, and one without cracks if there is one
     const scored: { f: string; frac: number; w: number; h: number }[] = [];
@@ -265,14 +364,20 @@ describe('crackscope infer with the shipped model (models/default.json) on the d
     for (const s of withCracks) fs.copyFileSync(path.join(DEMO, s.f), path.join(dir, s.f));
     for (const c of cleanDemos) fs.copyFileSync(path.join(DEMO, c.f), path.join(dir, `clean-${c.f}`));
     // a crack-free surface: smooth lime plaster with soft light falloff and fine grain
-    const W = 640, H = 384, plaster = Buffer.alloc(W * H * 3);
+    const W = 640,
+      H = 384,
+      plaster = Buffer.alloc(W * H * 3);
     let seed = 3;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
-      const light = 0.85 + 0.15 * Math.cos((x - 300) / 400) * Math.cos((y - 150) / 300);
-      const g = (205 + 8 * Math.sin(x / 53 + y / 71) + (rnd() - 0.5) * 6) * light, i = (y * W + x) * 3;
-      plaster[i] = g; plaster[i + 1] = g * 0.96; plaster[i + 2] = g * 0.88;
-    }
+    const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    for (let y = 0; y < H; y++)
+      for (let x = 0; x < W; x++) {
+        const light = 0.85 + 0.15 * Math.cos((x - 300) / 400) * Math.cos((y - 150) / 300);
+        const g = (205 + 8 * Math.sin(x / 53 + y / 71) + (rnd() - 0.5) * 6) * light,
+          i = (y * W + x) * 3;
+        plaster[i] = g;
+        plaster[i + 1] = g * 0.96;
+        plaster[i + 2] = g * 0.88;
+      }
     await sharp(plaster, raw(W, H)).blur(0.8).jpeg({ quality: 90 }).toFile(path.join(dir, 'plaster.jpg'));
     const corrupt = fs.readFileSync(path.join(DEMO, withCracks[0].f));
     fs.writeFileSync(path.join(dir, 'zz-corrupt.jpg'), corrupt.subarray(0, corrupt.length >> 1));
@@ -280,7 +385,12 @@ describe('crackscope infer with the shipped model (models/default.json) on the d
     const out = path.join(tmp, 'shipped-out');
     const r = await infer([dir, '--out', out, '--json', '--providers', 'cpu']);
     expect(r.code).toBe(1);
-    expect(r.stderr.trim().split('\n').filter((l) => l.startsWith('crackscope infer:'))).toEqual([expect.stringMatching(/zz-corrupt\.jpg: cannot decode the image/)]);
+    expect(
+      r.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('crackscope infer:')),
+    ).toEqual([expect.stringMatching(/zz-corrupt\.jpg: cannot decode the image/)]);
     const summary = JSON.parse(r.stdout.trim().split('\n').pop()!);
     expect(summary.failed).toBe(1);
     expect(summary.processed).toBe(withCracks.length + cleanDemos.length + 1);
@@ -292,10 +402,18 @@ describe('crackscope infer with the shipped model (models/default.json) on the d
       expect(rep.crack_count, s.f).toBeGreaterThanOrEqual(1);
       const pred = await readBinary(path.join(out, `${name}.mask.png`), s.w, s.h, Math.ceil(rep.threshold * 255));
       const lab = await readBinary(path.join(DEMO, 'labels', `${name}.png`), s.w, s.h);
-      const recall = hitRate(lab, pred, s.w, s.h), precision = hitRate(pred, lab, s.w, s.h);
+      const recall = hitRate(lab, pred, s.w, s.h),
+        precision = hitRate(pred, lab, s.w, s.h);
       // the same measurement on the label: the report's length should be of the same order
-      const labelLength = analyzeMask(lab.map((v) => v * 255), s.w, s.h, { threshold: 0.5 }).total_length_px;
-      console.log(`${s.f}: label ${(100 * s.frac).toFixed(2)} % crack, ${labelLength.toFixed(0)} px long; model recall@2px ${recall.toFixed(3)}, precision@2px ${precision.toFixed(3)}, ${rep.crack_count} cracks, ${rep.total_length_px} px long`);
+      const labelLength = analyzeMask(
+        lab.map((v) => v * 255),
+        s.w,
+        s.h,
+        { threshold: 0.5 },
+      ).total_length_px;
+      console.log(
+        `${s.f}: label ${(100 * s.frac).toFixed(2)} % crack, ${labelLength.toFixed(0)} px long; model recall@2px ${recall.toFixed(3)}, precision@2px ${precision.toFixed(3)}, ${rep.crack_count} cracks, ${rep.total_length_px} px long`,
+      );
       // floors well under the measured values (recall ≥ 0.96, precision ≥ 0.52 for crackunet-v1):
       // this checks the CLI path end to end; the model's own F1 floor lives with the model
       expect(recall, s.f).toBeGreaterThan(0.8);

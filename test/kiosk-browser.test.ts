@@ -8,8 +8,21 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
 import {
-  afterDraw, countColour, doubleTap, ensureBuilt, freezeOnCracks as freezeOn, haveChromium, launchBrowser, openKiosk, screenshotPixels, startDaemon, tap,
-  touchGesture, viewAtRest, waitFrames, type Daemon,
+  afterDraw,
+  countColour,
+  doubleTap,
+  ensureBuilt,
+  freezeOnCracks as freezeOn,
+  haveChromium,
+  launchBrowser,
+  openKiosk,
+  screenshotPixels,
+  startDaemon,
+  tap,
+  touchGesture,
+  viewAtRest,
+  waitFrames,
+  type Daemon,
 } from './helpers/browser.js';
 
 const SOLID: [number, number, number] = [255, 0, 255]; // the solid overlay colour (magenta)
@@ -33,11 +46,14 @@ async function shot(name: string) {
   }
 }
 async function setRange(id: string, v: number) {
-  await page.evaluate(([id, v]) => {
-    const el = document.getElementById(id as string) as HTMLInputElement;
-    el.value = String(v);
-    el.dispatchEvent(new Event('input', { bubbles: true }));
-  }, [id, v] as const);
+  await page.evaluate(
+    ([id, v]) => {
+      const el = document.getElementById(id as string) as HTMLInputElement;
+      el.value = String(v);
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+    },
+    [id, v] as const,
+  );
 }
 async function setOverlay(mode: number, opacity: number, threshold: number) {
   await page.click('#btn-overlay');
@@ -95,19 +111,26 @@ describe.skipIf(!haveChromium())('kiosk in Chromium against crackscope serve (de
     expect(mask.length).toBe(mw * mh);
     const img = await screenshotPixels(page);
     const thr = 0.5 * 255;
-    let onHit = 0, onTotal = 0, offHit = 0, offTotal = 0;
+    let onHit = 0,
+      onTotal = 0,
+      offHit = 0,
+      offTotal = 0;
     for (let my = 2; my < mh - 2; my += 3) {
       for (let mx = 2; mx < mw - 2; mx += 3) {
-        let lo = 255, hi = 0;
-        for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) {
-          const v = mask[(my + dy) * mw + mx + dx];
-          lo = Math.min(lo, v);
-          hi = Math.max(hi, v);
-        }
-        const inside = lo >= thr, outside = hi < thr;
+        let lo = 255,
+          hi = 0;
+        for (let dy = -1; dy <= 1; dy++)
+          for (let dx = -1; dx <= 1; dx++) {
+            const v = mask[(my + dy) * mw + mx + dx];
+            lo = Math.min(lo, v);
+            hi = Math.max(hi, v);
+          }
+        const inside = lo >= thr,
+          outside = hi < thr;
         if (!inside && !outside) continue; // edges: filtering may go either way
         const [sx, sy] = screenPos((mx + 0.5) / mw, (my + 0.5) / mh, v);
-        const x = Math.round(sx), y = Math.round(sy);
+        const x = Math.round(sx),
+          y = Math.round(sy);
         if (x < 0 || y < 0 || x >= img.width || y >= img.height) continue;
         const i = (y * img.width + x) * 4;
         const magenta = img.data[i] > 220 && img.data[i + 1] < 40 && img.data[i + 2] > 220;
@@ -159,7 +182,10 @@ describe.skipIf(!haveChromium())('kiosk in Chromium against crackscope serve (de
     expect(v0.zoom).toBe(1);
     // fingers 200 px apart around (600, 300) spread to 400 px: zoom ×2, the point under (600, 300) stays
     const before = await hook<[number, number]>('k.imageToScreen(0, 0)');
-    await touchGesture(cdp, [{ from: [500, 300], to: [400, 300] }, { from: [700, 300], to: [800, 300] }]);
+    await touchGesture(cdp, [
+      { from: [500, 300], to: [400, 300] },
+      { from: [700, 300], to: [800, 300] },
+    ]);
     await viewAtRest(page);
     const v1 = await view();
     expect(v1.zoom).toBeGreaterThan(1.9);
@@ -202,7 +228,12 @@ describe.skipIf(!haveChromium())('kiosk in Chromium against crackscope serve (de
     expect(Array.isArray(report.cracks)).toBe(true);
     expect(report.analysis.crack_count).toBe(report.cracks.length);
     expect(fs.readFileSync(path.join(capDir, ids[0], 'image.jpg')).subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
-    expect(fs.readFileSync(path.join(capDir, ids[0], 'mask.png')).subarray(1, 4).toString()).toBe('PNG');
+    expect(
+      fs
+        .readFileSync(path.join(capDir, ids[0], 'mask.png'))
+        .subarray(1, 4)
+        .toString(),
+    ).toBe('PNG');
 
     await page.click('#btn-gallery');
     const thumb = page.locator(`#gallery-list .thumb[data-id="${ids[0]}"]`);
@@ -240,22 +271,26 @@ describe.skipIf(!haveChromium())('kiosk in Chromium against crackscope serve (de
     // tap a crack where the image is not under the measure drawer: the strongest mask pixel of the
     // longest crack that has one left of the drawer
     const drawerLeft = await page.evaluate(() => document.getElementById('measure')!.getBoundingClientRect().left);
-    const target = await page.evaluate(({ cracks, drawerLeft }) => {
-      const k = (window as any).__crackscope;
-      const s = atob(k.mask());
-      const w = k.state.mask.width;
-      for (const { bbox } of cracks) {
-        let best: [number, number, number] = [-1, -1, 0];
-        for (let y = bbox.y; y < bbox.y + bbox.h; y++) for (let x = bbox.x; x < bbox.x + bbox.w; x++) {
-          const v = s.charCodeAt(y * w + x);
-          if (v <= best[2] || v < 160) continue;
-          const [sx, sy] = k.maskToScreen(x + 0.5, y + 0.5);
-          if (sx > 8 && sx < drawerLeft - 8 && sy > 60 && sy < innerHeight - 110) best = [x, y, v];
+    const target = await page.evaluate(
+      ({ cracks, drawerLeft }) => {
+        const k = (window as any).__crackscope;
+        const s = atob(k.mask());
+        const w = k.state.mask.width;
+        for (const { bbox } of cracks) {
+          let best: [number, number, number] = [-1, -1, 0];
+          for (let y = bbox.y; y < bbox.y + bbox.h; y++)
+            for (let x = bbox.x; x < bbox.x + bbox.w; x++) {
+              const v = s.charCodeAt(y * w + x);
+              if (v <= best[2] || v < 160) continue;
+              const [sx, sy] = k.maskToScreen(x + 0.5, y + 0.5);
+              if (sx > 8 && sx < drawerLeft - 8 && sy > 60 && sy < innerHeight - 110) best = [x, y, v];
+            }
+          if (best[0] >= 0) return k.maskToScreen(best[0] + 0.5, best[1] + 0.5) as [number, number];
         }
-        if (best[0] >= 0) return k.maskToScreen(best[0] + 0.5, best[1] + 0.5) as [number, number];
-      }
-      throw new Error('no crack pixel outside the drawer');
-    }, { cracks: before, drawerLeft });
+        throw new Error('no crack pixel outside the drawer');
+      },
+      { cracks: before, drawerLeft },
+    );
     await tap(cdp, target[0], target[1]);
     await expect.poll(async () => (await state()).selectedCrack).toBeGreaterThan(0);
     expect(await page.locator('#measure-list li.sel').count()).toBe(1);

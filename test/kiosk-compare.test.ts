@@ -8,10 +8,24 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type { Browser, CDPSession, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { afterDraw, countColour, ensureBuilt, freezeOnCracks, haveChromium, launchBrowser, openKiosk, ROOT, screenshotPixels, startDaemon, tap, type Daemon } from './helpers/browser.js';
+import {
+  afterDraw,
+  countColour,
+  ensureBuilt,
+  freezeOnCracks,
+  haveChromium,
+  launchBrowser,
+  openKiosk,
+  ROOT,
+  screenshotPixels,
+  startDaemon,
+  tap,
+  type Daemon,
+} from './helpers/browser.js';
 import { writeTinyModel } from './helpers/tiny-model.js';
 
-const W = 320, H = 256;
+const W = 320,
+  H = 256;
 const SHOTS = process.env.CRACKSCOPE_SCREENSHOTS ? path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'kiosk', 'screenshots') : null;
 // the quadrants: grey 200 (both models: crack), red (only max), grey 100 (neither), blue 250 (only max)
 const QUAD = { grey200: [W / 4, H / 4], red: [(3 * W) / 4, H / 4], grey100: [W / 4, (3 * H) / 4], blue: [(3 * W) / 4, (3 * H) / 4] } as const;
@@ -36,9 +50,16 @@ describe.skipIf(!haveChromium())('kiosk: two models side by side', () => {
     writeTinyModel(modelsDir, 'max', { width: W, height: H, mode: 'max' });
     writeTinyModel(modelsDir, 'mean', { width: W, height: H, mode: 'mean' });
     const px = Buffer.alloc(W * H * 3);
-    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) px.set(y < H / 2 ? (x < W / 2 ? [200, 200, 200] : [255, 0, 0]) : x < W / 2 ? [100, 100, 100] : BLUE, (y * W + x) * 3);
-    await sharp(px, { raw: { width: W, height: H, channels: 3 } }).png().toFile(path.join(root, 'quadrants.png'));
-    d = await startDaemon({ source: `file://${path.join(root, 'quadrants.png')}`, modelsDir, extraArgs: ['--model', 'mean', '--compare', 'max', '--fps', '10', '--jpeg-quality', '95'] });
+    for (let y = 0; y < H; y++)
+      for (let x = 0; x < W; x++) px.set(y < H / 2 ? (x < W / 2 ? [200, 200, 200] : [255, 0, 0]) : x < W / 2 ? [100, 100, 100] : BLUE, (y * W + x) * 3);
+    await sharp(px, { raw: { width: W, height: H, channels: 3 } })
+      .png()
+      .toFile(path.join(root, 'quadrants.png'));
+    d = await startDaemon({
+      source: `file://${path.join(root, 'quadrants.png')}`,
+      modelsDir,
+      extraArgs: ['--model', 'mean', '--compare', 'max', '--fps', '10', '--jpeg-quality', '95'],
+    });
     browser = await launchBrowser();
     ({ page, cdp, errors } = await openKiosk(browser, d.url, { query: 'lang=en' }));
     await page.waitForFunction(() => (window as any).__crackscope?.state.hello?.compare?.length === 1, null, { timeout: 20_000 });
@@ -49,7 +70,8 @@ describe.skipIf(!haveChromium())('kiosk: two models side by side', () => {
   });
 
   const state = () => page.evaluate(() => (window as any).__crackscope.state);
-  const screenOf = (q: readonly [number, number]) => page.evaluate(([x, y]) => (window as any).__crackscope.imageToScreen(x, y) as [number, number], q as [number, number]);
+  const screenOf = (q: readonly [number, number]) =>
+    page.evaluate(([x, y]) => (window as any).__crackscope.imageToScreen(x, y) as [number, number], q as [number, number]);
   async function colourAt(q: readonly [number, number], rgb: [number, number, number]) {
     const [x, y] = await screenOf(q);
     return countColour(await screenshotPixels(page), rgb, 40, { x: Math.round(x) - 20, y: Math.round(y) - 20, w: 40, h: 40 }) / 1600;
@@ -62,7 +84,14 @@ describe.skipIf(!haveChromium())('kiosk: two models side by side', () => {
   it('lists the comparison model; picking it brings its mask and the agreement into the status bar', async () => {
     await page.click('#btn-models');
     await page.click('#models-list button[data-model="0"]');
-    await page.waitForFunction(() => { const s = (window as any).__crackscope.state; return s.compareStats && s.mask2.width > 0; }, null, { timeout: 20_000 });
+    await page.waitForFunction(
+      () => {
+        const s = (window as any).__crackscope.state;
+        return s.compareStats && s.mask2.width > 0;
+      },
+      null,
+      { timeout: 20_000 },
+    );
     const s = await state();
     expect(s.compareModel).toBe(0);
     expect(s.mask2).toEqual({ width: W, height: H });
@@ -176,11 +205,14 @@ describe.skipIf(!haveChromium() || !fs.existsSync(V1))('kiosk: crackunet-v2 live
     // two generations of one model: they mostly agree, but not everywhere
     expect(s.compareStats.iou).toBeGreaterThan(0.3);
     expect(s.compareStats.iou).toBeLessThan(1);
-    await expect.poll(() => page.textContent('#st-compare'), { timeout: 5000 }).toMatch(/^IoU 0\.\d{3} · F1 0\.\d{3} · crackunet-v2 \d+ ms · crackunet-v1 \d+ ms$/);
+    await expect
+      .poll(() => page.textContent('#st-compare'), { timeout: 5000 })
+      .toMatch(/^IoU 0\.\d{3} · F1 0\.\d{3} · crackunet-v2 \d+ ms · crackunet-v1 \d+ ms$/);
     // pixels only one of them finds, in their own colours: green (only the live v2), cyan (only v1)
     await afterDraw(page);
     const img = await screenshotPixels(page);
-    const green = countColour(img, [26, 230, 26], 45), cyan = countColour(img, [0, 172, 230], 45);
+    const green = countColour(img, [26, 230, 26], 45),
+      cyan = countColour(img, [0, 172, 230], 45);
     expect(green + cyan).toBeGreaterThan(20);
     await page.screenshot({ path: path.join(SHOTS ?? os.tmpdir(), 'compare-models.png') });
     expect(errors).toEqual([]);

@@ -7,7 +7,16 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
 import WebSocket from 'ws';
 import {
-  ensureBuilt, freezeOnCracks, haveChromium, launchBrowser, openKiosk, startDaemon, touchSequence, viewAtRest, waitFrames, type Daemon,
+  ensureBuilt,
+  freezeOnCracks,
+  haveChromium,
+  launchBrowser,
+  openKiosk,
+  startDaemon,
+  touchSequence,
+  viewAtRest,
+  waitFrames,
+  type Daemon,
 } from './helpers/browser.js';
 import { decodeBinaryMessage, MASK_DEFLATE } from '../server/protocol/wire-format.js';
 
@@ -81,8 +90,13 @@ describe.skipIf(!haveChromium())('kiosk: deflated masks, inertia, idle reset', (
     // a fast 250 px flick to the left, a move every 16 ms, lifted 8 ms after the last move while
     // still moving; the events carry those times, which is what the kiosk measures the flick by
     await touchSequence(cdp, [
-      [0, 'touchStart', 700, 320], [16, 'touchMove', 650, 320], [32, 'touchMove', 600, 320], [48, 'touchMove', 550, 320],
-      [64, 'touchMove', 500, 320], [80, 'touchMove', 450, 320], [88, 'touchEnd'],
+      [0, 'touchStart', 700, 320],
+      [16, 'touchMove', 650, 320],
+      [32, 'touchMove', 600, 320],
+      [48, 'touchMove', 550, 320],
+      [64, 'touchMove', 500, 320],
+      [80, 'touchMove', 450, 320],
+      [88, 'touchEnd'],
     ]);
     await expect.poll(() => hook<number>('k.state.gestures.pans')).toBeGreaterThan(pans0);
     // the glide ends by itself: wait for the view to be still, then it stays still

@@ -20,7 +20,11 @@ import { wavyCracks, writeBrightCrackImage } from './helpers/synthetic-wall.js';
 
 const SHOTS = process.env.CRACKSCOPE_SCREENSHOTS ? path.join(ROOT, 'kiosk', 'screenshots') : fs.mkdtempSync(path.join(os.tmpdir(), 'cs-i18n-shots-'));
 const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const SHIPPED = fs.readdirSync(path.join(ROOT, 'kiosk', 'locales')).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
+const SHIPPED = fs
+  .readdirSync(path.join(ROOT, 'kiosk', 'locales'))
+  .filter((f) => f.endsWith('.json'))
+  .map((f) => f.slice(0, -5))
+  .sort();
 const PIN = '246810';
 const log = (msg: string) => process.stdout.write(`[kiosk-i18n-a11y] ${msg}\n`);
 
@@ -28,7 +32,13 @@ let tmp: string, modelsDir: string, dataDir: string, daemon: Daemon, browser: Br
 
 const state = (page: Page) => page.evaluate(() => (window as any).__crackscope.state);
 async function open(query: string, opts: { locale?: string; width?: number; height?: number; reducedMotion?: 'reduce'; d?: Daemon } = {}) {
-  const k = await openKiosk(browser, (opts.d ?? daemon).url, { query, locale: opts.locale ?? 'en-US', width: opts.width ?? 1280, height: opts.height ?? 800, reducedMotion: opts.reducedMotion });
+  const k = await openKiosk(browser, (opts.d ?? daemon).url, {
+    query,
+    locale: opts.locale ?? 'en-US',
+    width: opts.width ?? 1280,
+    height: opts.height ?? 800,
+    reducedMotion: opts.reducedMotion,
+  });
   await k.page.waitForFunction(() => document.querySelector('#btn-lang-name')?.textContent !== '', null, { timeout: 15_000 });
   return k;
 }
@@ -61,9 +71,17 @@ describe.skipIf(!haveChromium())('kiosk languages and accessibility', () => {
     // measure list; the same picture surveyed, for the survey view
     const img = path.join(tmp, 'wall.png');
     await writeBrightCrackImage(img, 1280, 1024, wavyCracks(1280, 1024, 12, 5, [9, 13, 17]));
-    const r = await runCli(['survey', img, '--data-dir', dataDir, '--providers', 'cpu', '--models-dir', modelsDir, '--model', 'mean', '--mm-per-px', '0.1', '--no-pdf'], { timeoutMs: 240_000 });
+    const r = await runCli(
+      ['survey', img, '--data-dir', dataDir, '--providers', 'cpu', '--models-dir', modelsDir, '--model', 'mean', '--mm-per-px', '0.1', '--no-pdf'],
+      { timeoutMs: 240_000 },
+    );
     expect(r.code, r.stderr).toBe(0);
-    daemon = await startDaemon({ source: `file://${img}`, modelsDir, dataDir, extraArgs: ['--model', 'mean', '--compare', 'max', '--fps', '5', '--operator-pin', PIN, '--capture-visitor-interval-s', '0'] });
+    daemon = await startDaemon({
+      source: `file://${img}`,
+      modelsDir,
+      dataDir,
+      extraArgs: ['--model', 'mean', '--compare', 'max', '--fps', '5', '--operator-pin', PIN, '--capture-visitor-interval-s', '0'],
+    });
     browser = await launchBrowser();
   }, 300_000);
   afterAll(async () => {
@@ -72,7 +90,7 @@ describe.skipIf(!haveChromium())('kiosk languages and accessibility', () => {
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('the default language: the browser\'s if there is a catalogue for it, else English; the URL wins', async () => {
+  it("the default language: the browser's if there is a catalogue for it, else English; the URL wins", async () => {
     for (const [locale, query, lang, freeze] of [
       ['fr-FR', 'idle=600', 'fr', 'Figer'],
       ['de-DE', 'idle=600', 'en', 'Freeze'], // no German catalogue: English
@@ -93,7 +111,15 @@ describe.skipIf(!haveChromium())('kiosk languages and accessibility', () => {
     const { context, page } = await open('idle=10', { locale: 'fr-FR' });
     await page.click('#btn-lang');
     expect(await page.getAttribute('#btn-lang', 'aria-expanded')).toBe('true');
-    const items = await page.$$eval('#lang-list button', (bs) => bs.map((b) => ({ code: (b as HTMLElement).dataset.lang, name: b.textContent, lang: b.getAttribute('lang'), dir: b.getAttribute('dir'), current: b.getAttribute('aria-current') })));
+    const items = await page.$$eval('#lang-list button', (bs) =>
+      bs.map((b) => ({
+        code: (b as HTMLElement).dataset.lang,
+        name: b.textContent,
+        lang: b.getAttribute('lang'),
+        dir: b.getAttribute('dir'),
+        current: b.getAttribute('aria-current'),
+      })),
+    );
     expect(items.map((i) => i.code)).toEqual(SHIPPED);
     const byCode = Object.fromEntries(items.map((i) => [i.code, i]));
     expect(byCode.en.name).toBe('English');
@@ -142,14 +168,26 @@ describe.skipIf(!haveChromium())('kiosk languages and accessibility', () => {
     fs.writeFileSync(path.join(folder, 'pt-BR.json'), JSON.stringify({ meta: { name: 'Português (Brasil)' }, freeze: 'Congelar', capture: 'Salvar' }));
     fs.writeFileSync(path.join(folder, 'broken.json'), '{ not json');
     // a default without a catalogue stops the service with one line, exit 78
-    const bad = await runCli(['serve', '--kiosk-languages', folder, '--kiosk-default-language', 'de', '--port', '0', '--data-dir', path.join(tmp, 'bad')], { timeoutMs: 30_000 });
+    const bad = await runCli(['serve', '--kiosk-languages', folder, '--kiosk-default-language', 'de', '--port', '0', '--data-dir', path.join(tmp, 'bad')], {
+      timeoutMs: 30_000,
+    });
     expect(bad.code).toBe(78);
     expect(bad.stderr).toMatch(/kioskDefaultLanguage = "de" has no catalogue in .*; expected one of en, pt-BR/);
-    const d = await startDaemon({ source: 'test://ball', modelsDir, extraArgs: ['--model', 'mean', '--kiosk-languages', folder, '--kiosk-default-language', 'pt-BR'] });
+    const d = await startDaemon({
+      source: 'test://ball',
+      modelsDir,
+      extraArgs: ['--model', 'mean', '--kiosk-languages', folder, '--kiosk-default-language', 'pt-BR'],
+    });
     try {
       expect(d.logs.some((l) => l.event === 'kiosk.language_skipped' && /broken\.json/.test(l.file))).toBe(true);
       const list = await (await fetch(`${d.url}/api/kiosk/languages`)).json();
-      expect(list).toEqual({ default: 'pt-BR', languages: [{ code: 'en', name: 'English', dir: 'ltr' }, { code: 'pt-BR', name: 'Português (Brasil)', dir: 'ltr' }] });
+      expect(list).toEqual({
+        default: 'pt-BR',
+        languages: [
+          { code: 'en', name: 'English', dir: 'ltr' },
+          { code: 'pt-BR', name: 'Português (Brasil)', dir: 'ltr' },
+        ],
+      });
       const { context, page } = await open('idle=600', { locale: 'fr-FR', d }); // config beats the browser
       expect(await page.getAttribute('html', 'lang')).toBe('pt-BR');
       expect(await page.textContent('#btn-freeze')).toBe('Congelar');
@@ -174,13 +212,24 @@ describe.skipIf(!haveChromium())('kiosk languages and accessibility', () => {
       await page.evaluate(AXE);
       const sum = (summary[lang] = { views: 0, violations: {} as Record<string, number>, incomplete: 0, passes: 0 });
       const check = async (view: string) => {
-        const res = await page.evaluate(() => (window as any).axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] }, resultTypes: ['violations'] }));
+        const res = await page.evaluate(() =>
+          (window as any).axe.run(document, {
+            runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] },
+            resultTypes: ['violations'],
+          }),
+        );
         sum.views++;
         sum.incomplete += res.incomplete.length;
         sum.passes += res.passes.length;
         for (const v of res.violations) {
           sum.violations[`${v.id}:${v.impact}`] = (sum.violations[`${v.id}:${v.impact}`] ?? 0) + v.nodes.length;
-          if (v.impact === 'serious' || v.impact === 'critical') bad.push(`${lang} ${view}: ${v.id} (${v.impact}) ${v.nodes.slice(0, 3).map((n: any) => `${n.target.join(' ')} ${n.any?.[0]?.message ?? ''}`).join(' | ')}`);
+          if (v.impact === 'serious' || v.impact === 'critical')
+            bad.push(
+              `${lang} ${view}: ${v.id} (${v.impact}) ${v.nodes
+                .slice(0, 3)
+                .map((n: any) => `${n.target.join(' ')} ${n.any?.[0]?.message ?? ''}`)
+                .join(' | ')}`,
+            );
         }
       };
       await check('live');
@@ -231,13 +280,21 @@ describe.skipIf(!haveChromium())('kiosk languages and accessibility', () => {
     await page.waitForSelector('#gallery-list .thumb');
     await page.click('#gallery-list .thumb');
     const controls = await page.$$eval('button, a[href], input, [tabindex="0"]', (els) =>
-      els.filter((e) => (e as HTMLElement).offsetParent !== null && !(e as HTMLButtonElement).disabled).map((e) => e.id || `${e.tagName}:${(e as HTMLElement).dataset.id ?? (e as HTMLElement).dataset.survey ?? e.textContent}`));
+      els
+        .filter((e) => (e as HTMLElement).offsetParent !== null && !(e as HTMLButtonElement).disabled)
+        .map((e) => e.id || `${e.tagName}:${(e as HTMLElement).dataset.id ?? (e as HTMLElement).dataset.survey ?? e.textContent}`),
+    );
     expect(controls.length).toBeGreaterThan(15);
     await page.evaluate(() => (document.activeElement as HTMLElement)?.blur());
     const reached = new Set<string>();
     for (let i = 0; i < controls.length + 10; i++) {
       await page.keyboard.press('Tab');
-      reached.add(await page.evaluate(() => { const e = document.activeElement as HTMLElement; return e.id || `${e.tagName}:${e.dataset.id ?? e.dataset.survey ?? e.textContent}`; }));
+      reached.add(
+        await page.evaluate(() => {
+          const e = document.activeElement as HTMLElement;
+          return e.id || `${e.tagName}:${e.dataset.id ?? e.dataset.survey ?? e.textContent}`;
+        }),
+      );
     }
     expect(controls.filter((c) => !reached.has(c))).toEqual([]);
     // names: what a screen reader reads for each (the accessibility tree, not our own guess)
@@ -254,7 +311,8 @@ describe.skipIf(!haveChromium())('kiosk languages and accessibility', () => {
     for (let i = 0; i < 6; i++) await page.mouse.wheel(0, -400);
     const view = () => page.evaluate(() => (window as any).__crackscope.view);
     const p0 = (await view()).panX;
-    const touch = (type: 'touchStart' | 'touchMove' | 'touchEnd', x: number) => cdp.send('Input.dispatchTouchEvent', { type, touchPoints: type === 'touchEnd' ? [] : [{ id: 0, x, y: 320 }] });
+    const touch = (type: 'touchStart' | 'touchMove' | 'touchEnd', x: number) =>
+      cdp.send('Input.dispatchTouchEvent', { type, touchPoints: type === 'touchEnd' ? [] : [{ id: 0, x, y: 320 }] });
     await touch('touchStart', 700);
     for (let x = 650; x > 450; x -= 50) {
       await touch('touchMove', x);

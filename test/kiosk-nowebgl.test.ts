@@ -18,7 +18,17 @@ describe.skipIf(!haveChromium())('kiosk without WebGL', () => {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-webgl', '--disable-webgl2', '--disable-3d-apis', '--disable-software-rasterizer', '--disable-background-networking', '--disable-component-update'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-webgl',
+        '--disable-webgl2',
+        '--disable-3d-apis',
+        '--disable-software-rasterizer',
+        '--disable-background-networking',
+        '--disable-component-update',
+      ],
     });
     const context = await browser.newContext({ viewport: { width: 960, height: 600 } });
     page = await context.newPage();

@@ -9,19 +9,36 @@ import path from 'node:path';
 import type { Browser, CDPSession, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runCli } from './helpers/daemon.js';
-import { countColour, ensureBuilt, haveChromium, launchBrowser, openKiosk, screenshotPixels, startDaemon, tap, tinyModelsDir, touchGesture, type Daemon } from './helpers/browser.js';
+import {
+  countColour,
+  ensureBuilt,
+  haveChromium,
+  launchBrowser,
+  openKiosk,
+  screenshotPixels,
+  startDaemon,
+  tap,
+  tinyModelsDir,
+  touchGesture,
+  type Daemon,
+} from './helpers/browser.js';
 import { wavyCracks, writePlasterCrackImage } from './helpers/synthetic-wall.js';
 
 const SHOTS = process.env.CRACKSCOPE_SCREENSHOTS ? path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'kiosk', 'screenshots') : null;
-const W = 2560, H = 1920;
+const W = 2560,
+  H = 1920;
 let tmp: string, dataDir: string, daemon: Daemon, browser: Browser, page: Page, cdp: CDPSession, errors: string[];
 let geo: any;
 
 const survey = () => page.evaluate(() => (window as any).__crackscope.survey);
-const shot = async (name: string) => { if (SHOTS) await page.screenshot({ path: path.join(SHOTS, `${name}.png`) }); };
+const shot = async (name: string) => {
+  if (SHOTS) await page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
+};
 /** image px → CSS px on the survey canvas (viewstate.ts's imageToScreen) */
-const toScreen = (s: any, x: number, y: number, vw: number, vh: number): [number, number] =>
-  [(x - W / 2) * s.view.scale + vw / 2 + s.view.panX, (y - H / 2) * s.view.scale + vh / 2 + s.view.panY];
+const toScreen = (s: any, x: number, y: number, vw: number, vh: number): [number, number] => [
+  (x - W / 2) * s.view.scale + vw / 2 + s.view.panX,
+  (y - H / 2) * s.view.scale + vh / 2 + s.view.panY,
+];
 
 describe.skipIf(!haveChromium())('kiosk survey view', () => {
   beforeAll(async () => {
@@ -65,9 +82,32 @@ describe.skipIf(!haveChromium())('kiosk survey view', () => {
 
   test('pinch zooms in about the fingers and the view switches to a finer pyramid level', async () => {
     const before = await survey();
-    await touchGesture(cdp, [{ from: [560, 400], to: [360, 400] }, { from: [720, 400], to: [920, 400] }], 14, 200);
-    await touchGesture(cdp, [{ from: [560, 400], to: [360, 400] }, { from: [720, 400], to: [920, 400] }], 14, 200);
-    await page.waitForFunction((l) => { const s = (window as any).__crackscope.survey; return s.stats.level > l && s.stats.tilesDrawn > 0; }, before.stats.level, { timeout: 15_000 });
+    await touchGesture(
+      cdp,
+      [
+        { from: [560, 400], to: [360, 400] },
+        { from: [720, 400], to: [920, 400] },
+      ],
+      14,
+      200,
+    );
+    await touchGesture(
+      cdp,
+      [
+        { from: [560, 400], to: [360, 400] },
+        { from: [720, 400], to: [920, 400] },
+      ],
+      14,
+      200,
+    );
+    await page.waitForFunction(
+      (l) => {
+        const s = (window as any).__crackscope.survey;
+        return s.stats.level > l && s.stats.tilesDrawn > 0;
+      },
+      before.stats.level,
+      { timeout: 15_000 },
+    );
     await page.waitForTimeout(500);
     const s = await survey();
     expect(s.view.zoom).toBeGreaterThan(2.5);
@@ -79,10 +119,19 @@ describe.skipIf(!haveChromium())('kiosk survey view', () => {
   test('a tap on a crack shows its length and widths in mm and its class; a tap beside it clears', async () => {
     let s = await survey();
     // a vertex of the longest branch that is on screen now
-    const f = [...geo.features].sort((a: any, b: any) => b.properties.length_px - a.properties.length_px)
-      .find((ft: any) => ft.geometry.coordinates.some(([x, y]: number[]) => { const [sx, sy] = toScreen(s, x, y, 1280, 800); return sx > 100 && sx < 1180 && sy > 150 && sy < 650; }));
+    const f = [...geo.features]
+      .sort((a: any, b: any) => b.properties.length_px - a.properties.length_px)
+      .find((ft: any) =>
+        ft.geometry.coordinates.some(([x, y]: number[]) => {
+          const [sx, sy] = toScreen(s, x, y, 1280, 800);
+          return sx > 100 && sx < 1180 && sy > 150 && sy < 650;
+        }),
+      );
     expect(f).toBeTruthy();
-    const [x, y] = f.geometry.coordinates.find(([cx, cy]: number[]) => { const [sx, sy] = toScreen(s, cx, cy, 1280, 800); return sx > 100 && sx < 1180 && sy > 150 && sy < 650; });
+    const [x, y] = f.geometry.coordinates.find(([cx, cy]: number[]) => {
+      const [sx, sy] = toScreen(s, cx, cy, 1280, 800);
+      return sx > 100 && sx < 1180 && sy > 150 && sy < 650;
+    });
     const [sx, sy] = toScreen(s, x, y, 1280, 800);
     await tap(cdp, sx, sy);
     await page.waitForFunction(() => (window as any).__crackscope.survey.selected !== null, null, { timeout: 5_000 });
@@ -108,7 +157,9 @@ describe.skipIf(!haveChromium())('kiosk survey view', () => {
     const ctx = await browser.newContext({ viewport: { width: 1100, height: 1400 } });
     const p = await ctx.newPage();
     const errs: string[] = [];
-    p.on('console', (m) => { if (m.type() === 'error') errs.push(m.text()); });
+    p.on('console', (m) => {
+      if (m.type() === 'error') errs.push(m.text());
+    });
     p.on('requestfailed', (r) => errs.push(`failed: ${r.url()}`));
     const res = await p.goto(`${daemon.url}/api/surveys/plaster/report.html`);
     expect(res?.status()).toBe(200);

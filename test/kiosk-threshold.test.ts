@@ -10,10 +10,20 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import {
-  afterDraw, ensureBuilt, haveChromium, launchBrowser, openKiosk, screenshotPixels, startDaemon, tinyModelsDir, waitFrames, type Daemon,
+  afterDraw,
+  ensureBuilt,
+  haveChromium,
+  launchBrowser,
+  openKiosk,
+  screenshotPixels,
+  startDaemon,
+  tinyModelsDir,
+  waitFrames,
+  type Daemon,
 } from './helpers/browser.js';
 
-const W = 320, H = 256;
+const W = 320,
+  H = 256;
 const LEVELS = [0, 126, 127, 128, 129, 151, 152, 153, 154, 255];
 const STRIPE = W / LEVELS.length;
 
@@ -30,7 +40,9 @@ describe.skipIf(!haveChromium())('kiosk overlay threshold', () => {
     const rgb = Buffer.alloc(W * H * 3);
     for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) rgb.fill(LEVELS[Math.floor(x / STRIPE)], (y * W + x) * 3, (y * W + x) * 3 + 3);
     const png = path.join(dir, 'stripes.png');
-    await sharp(rgb, { raw: { width: W, height: H, channels: 3 } }).png().toFile(png);
+    await sharp(rgb, { raw: { width: W, height: H, channels: 3 } })
+      .png()
+      .toFile(png);
     daemon = await startDaemon({ source: `file://${png}`, modelsDir: tinyModelsDir(W, H) });
     browser = await launchBrowser();
     ({ page } = await openKiosk(browser, daemon.url, { query: 'idle=600' }));

@@ -66,8 +66,14 @@ describe('progress of long CLI work', () => {
     expect(text).not.toMatch(/\x1b\[/); // no terminal escapes in a log
   });
 
-  it('on a terminal: a bar that redraws in place, and the command\'s lines above it', async () => {
-    const stream = Object.assign(new PassThrough(), { isTTY: true, columns: 100, cursorTo: () => true, clearLine: () => true, moveCursor: () => true }) as unknown as NodeJS.WriteStream;
+  it("on a terminal: a bar that redraws in place, and the command's lines above it", async () => {
+    const stream = Object.assign(new PassThrough(), {
+      isTTY: true,
+      columns: 100,
+      cursorTo: () => true,
+      clearLine: () => true,
+      moveCursor: () => true,
+    }) as unknown as NodeJS.WriteStream;
     let text = '';
     (stream as unknown as PassThrough).on('data', (d) => (text += d));
     const p = startProgress({ label: 'infer', total: 4, unit: 'images', stream });

@@ -161,9 +161,7 @@ describe('resolveModel', () => {
   it('a missing manifest or one that is not JSON is refused with what to do', () => {
     const dir = modelsDir();
     fs.rmSync(path.join(dir, 'm.json'));
-    expect(refusal(dir, 'm')).toBe(
-      `model error: ${path.join(dir, 'm.json')}: manifest not found (a model needs its .json beside the .onnx)`,
-    );
+    expect(refusal(dir, 'm')).toBe(`model error: ${path.join(dir, 'm.json')}: manifest not found (a model needs its .json beside the .onnx)`);
     fs.writeFileSync(path.join(dir, 'm.json'), '{"name": ');
     expect(refusal(dir, 'm')).toMatch(new RegExp(`^model error: ${path.join(dir, 'm.json')}: not valid JSON \\(.+\\)$`));
     fs.writeFileSync(path.join(dir, 'm.json'), JSON.stringify(set('output.layout', 'NCHW')));

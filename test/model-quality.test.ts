@@ -73,7 +73,9 @@ async function scoreFixture(name: string, dir: string): Promise<Scored> {
   const session = await ort.InferenceSession.create(join(root, 'models', `${name}.onnx`), { executionProviders: ['cpu'] });
   const thr = man.threshold * 255;
   const baseT: number = man.metrics?.darkness_baseline?.t ?? 15;
-  const files = readdirSync(dir).filter((f) => f.endsWith('.jpg')).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.jpg'))
+    .sort();
   let model = zeroCounts();
   let base = zeroCounts();
   let negFalsePixels = 0;
@@ -81,7 +83,10 @@ async function scoreFixture(name: string, dir: string): Promise<Scored> {
     const img = await sharp(join(dir, f)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
     const { width: w, height: h, channels } = img.info;
     expect(channels).toBe(3);
-    const lab = await sharp(join(dir, f.replace(/\.jpg$/, '.png'))).greyscale().raw().toBuffer();
+    const lab = await sharp(join(dir, f.replace(/\.jpg$/, '.png')))
+      .greyscale()
+      .raw()
+      .toBuffer();
     const gt = new Uint8Array(w * h);
     for (let i = 0; i < w * h; i++) gt[i] = lab[i] > 127 ? 1 : 0;
     const input = new ort.Tensor('uint8', new Uint8Array(img.data), [1, h, w, 3]);
@@ -106,8 +111,10 @@ describe(`model quality: ${modelName}`, () => {
   it('procedural fixture: meets the F1 floor with 2-px tolerance and clearly beats a darkness filter', async () => {
     const r = await scoreFixture(modelName, fixDir);
     expect(r.n).toBeGreaterThanOrEqual(12);
-    console.log(`model-quality ${modelName} procedural: ${fmt(r.model)} | darkness baseline F1 ${r.base.f1.toFixed(4)}` +
-      ` | false pixels on crack-free images ${r.negFalsePixels}`);
+    console.log(
+      `model-quality ${modelName} procedural: ${fmt(r.model)} | darkness baseline F1 ${r.base.f1.toFixed(4)}` +
+        ` | false pixels on crack-free images ${r.negFalsePixels}`,
+    );
     expect(r.model.f1).toBeGreaterThanOrEqual(F1_FLOOR);
     expect(r.model.precision).toBeGreaterThanOrEqual(PRECISION_FLOOR);
     expect(r.model.recall).toBeGreaterThanOrEqual(RECALL_FLOOR);
@@ -129,7 +136,7 @@ async function scoreReal(name: string, photos: Awaited<ReturnType<typeof loadPho
   return { f1, mean, threshold: man.threshold as number };
 }
 
-if (!realRoot) console.log('model-quality: ../shared/data/real is absent (as in a user\'s clone): the real-photograph check is skipped');
+if (!realRoot) console.log("model-quality: ../shared/data/real is absent (as in a user's clone): the real-photograph check is skipped");
 
 describe.skipIf(!realRoot)(`model quality on real photographs: ${modelName}`, () => {
   it('every surface meets its floor at the one manifest threshold, and the model is not behind the one it replaced', async () => {

@@ -19,19 +19,27 @@ import { ONNX_DTYPE, parseOnnxModel } from '../server/inference/epcontext.js';
 import { intAttr, intsAttr, onnxModel, onnxNode as node, tensorrtIoProblems, valueInfo } from '../server/inference/onnx-graph.js';
 
 const MODELS = path.resolve(import.meta.dirname, '..', 'models');
-const shipped = fs.readdirSync(MODELS).filter((f) => f.endsWith('.onnx')).sort();
+const shipped = fs
+  .readdirSync(MODELS)
+  .filter((f) => f.endsWith('.onnx'))
+  .sort();
 const hasOnnxPy = spawnSync('/usr/bin/python3', ['-c', 'import onnx']).status === 0;
 
 /** A U-Net-like head and tail with the old export's order: Transpose on the uint8 input, then Cast. */
 function transposeFirst(): Buffer {
-  return onnxModel('old-order', [
-    node('Transpose', ['image'], ['t'], [intsAttr('perm', [0, 3, 1, 2])]),
-    node('Cast', ['t'], ['x'], [intAttr('to', ONNX_DTYPE.float32)]),
-    node('ReduceMean', ['x'], ['m'], [intsAttr('axes', [1]), intAttr('keepdims', 0)]),
-    node('Round', ['m'], ['r']),
-    node('Clip', ['r'], ['c']),
-    node('Cast', ['c'], ['crack'], [intAttr('to', ONNX_DTYPE.uint8)]),
-  ], valueInfo('image', ONNX_DTYPE.uint8, [1, 'height', 'width', 3]), valueInfo('crack', ONNX_DTYPE.uint8, [1, 'height', 'width']));
+  return onnxModel(
+    'old-order',
+    [
+      node('Transpose', ['image'], ['t'], [intsAttr('perm', [0, 3, 1, 2])]),
+      node('Cast', ['t'], ['x'], [intAttr('to', ONNX_DTYPE.float32)]),
+      node('ReduceMean', ['x'], ['m'], [intsAttr('axes', [1]), intAttr('keepdims', 0)]),
+      node('Round', ['m'], ['r']),
+      node('Clip', ['r'], ['c']),
+      node('Cast', ['c'], ['crack'], [intAttr('to', ONNX_DTYPE.uint8)]),
+    ],
+    valueInfo('image', ONNX_DTYPE.uint8, [1, 'height', 'width', 3]),
+    valueInfo('crack', ONNX_DTYPE.uint8, [1, 'height', 'width']),
+  );
 }
 
 describe('shipped ONNX models at the TensorRT boundary', () => {
@@ -63,10 +71,20 @@ describe('shipped ONNX models at the TensorRT boundary', () => {
     expect(tensorrtIoProblems(info)).toEqual([expect.stringMatching(/uint8 input image is read by Transpose/)]);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-onnx-'));
     fs.writeFileSync(path.join(dir, 'old.onnx'), transposeFirst());
-    fs.writeFileSync(path.join(dir, 'old.json'), JSON.stringify({
-      name: 'old', version: '0', input: { name: 'image', dtype: 'uint8', layout: 'NHWC', height: 32, width: 32 },
-      output: { name: 'crack', dtype: 'uint8', meaning: 'crack probability x 255', layout: 'NHW' }, threshold: 0.5, params: 0, gflops: 0, metrics: {}, training: {},
-    }));
+    fs.writeFileSync(
+      path.join(dir, 'old.json'),
+      JSON.stringify({
+        name: 'old',
+        version: '0',
+        input: { name: 'image', dtype: 'uint8', layout: 'NHWC', height: 32, width: 32 },
+        output: { name: 'crack', dtype: 'uint8', meaning: 'crack probability x 255', layout: 'NHW' },
+        threshold: 0.5,
+        params: 0,
+        gflops: 0,
+        metrics: {},
+        training: {},
+      }),
+    );
     const mf = resolveModel(dir, 'old');
     expect(() => modelIo(mf, fs.readFileSync(mf.onnxPath))).toThrow(ModelError);
     expect(() => modelIo(mf, fs.readFileSync(mf.onnxPath))).toThrow(/read by Transpose.*only into a Cast/);
@@ -84,14 +102,21 @@ describe('shipped ONNX models at the TensorRT boundary', () => {
     const b = await ort.InferenceSession.create(after);
     let seed = 7;
     const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) >> 8) & 255;
-    for (const [h, w] of [[32, 64], [96, 128]]) {
+    for (const [h, w] of [
+      [32, 64],
+      [96, 128],
+    ]) {
       const img = new ort.Tensor('uint8', Uint8Array.from({ length: h * w * 3 }, rnd), [1, h, w, 3]);
       const ya = (await a.run({ image: img })).crack.data as Uint8Array;
       const yb = (await b.run({ image: img })).crack.data as Uint8Array;
       expect(ya.length).toBe(h * w);
       expect(Buffer.from(yb).equals(Buffer.from(ya))).toBe(true);
     }
-    const check = spawnSync('/usr/bin/python3', [path.join(MODELS, '..', 'scripts', 'onnx_cast_first.py'), '--check', ...shipped.map((f) => path.join(MODELS, f)), before], { encoding: 'utf8' });
+    const check = spawnSync(
+      '/usr/bin/python3',
+      [path.join(MODELS, '..', 'scripts', 'onnx_cast_first.py'), '--check', ...shipped.map((f) => path.join(MODELS, f)), before],
+      { encoding: 'utf8' },
+    );
     expect(check.status).toBe(1); // before.onnx needs the rewrite
     expect(check.stdout).toMatch(/before\.onnx: NEEDS REWRITE/);
     for (const f of shipped) expect(check.stdout).toContain(`${f}: ok`);

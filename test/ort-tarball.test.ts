@@ -21,9 +21,22 @@ function fakeBuild(): string {
   fs.writeFileSync(path.join(out, 'pkg', 'onnxruntime-node-1.20.2.tgz'), 'node package');
   fs.writeFileSync(path.join(out, 'pkg', 'onnxruntime-common-1.20.2.tgz'), 'common package');
   fs.writeFileSync(path.join(out, 'libs', 'libonnxruntime_providers_cuda.so'), 'elf');
-  fs.writeFileSync(path.join(out, 'crackscope-ort-build.json'), JSON.stringify({
-    ortVersion: '1.20.2', tensorrtVersion: '10.3.0', cudaVersion: '12.6', jetpack: '6.1/6.2', l4t: 'R36.4', cudaArch: 'sm_87', tensorrtProvider: true,
-  }, null, 2));
+  fs.writeFileSync(
+    path.join(out, 'crackscope-ort-build.json'),
+    JSON.stringify(
+      {
+        ortVersion: '1.20.2',
+        tensorrtVersion: '10.3.0',
+        cudaVersion: '12.6',
+        jetpack: '6.1/6.2',
+        l4t: 'R36.4',
+        cudaArch: 'sm_87',
+        tensorrtProvider: true,
+      },
+      null,
+      2,
+    ),
+  );
   return work;
 }
 
@@ -34,7 +47,8 @@ const release = (text: string) => {
 };
 const install = (tarball: string, rel: string, arch = 'sm_87') =>
   spawnSync('bash', [path.join(ROOT, 'deploy/jetson/install.sh'), '--ort-tarball', tarball, '--verify-only'], {
-    encoding: 'utf8', env: { ...process.env, CRACKSCOPE_TEGRA_RELEASE_FILE: rel, CRACKSCOPE_CUDA_ARCH: arch },
+    encoding: 'utf8',
+    env: { ...process.env, CRACKSCOPE_TEGRA_RELEASE_FILE: rel, CRACKSCOPE_CUDA_ARCH: arch },
   });
 
 describe.skipIf(process.getuid?.() !== 0)('pack-ort.sh and install.sh --ort-tarball', () => {

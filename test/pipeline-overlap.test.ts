@@ -27,7 +27,11 @@ class CountingSource extends EventEmitter implements FrameSource {
   readonly held = new Set<number>();
   maxHeld = 0;
   readonly released: number[] = [];
-  constructor(readonly mode: 'paced' | 'live', private readonly images: Buffer[], private readonly readMs: number) {
+  constructor(
+    readonly mode: 'paced' | 'live',
+    private readonly images: Buffer[],
+    private readonly readMs: number,
+  ) {
     super();
   }
   start() {
@@ -66,7 +70,13 @@ function gated(real: CrackSession) {
     ...real,
     async run(rgb, height, width) {
       const run = { rgb, finish: () => undefined as void, finished: false };
-      const open = new Promise<void>((resolve) => (run.finish = () => { run.finished = true; resolve(); }));
+      const open = new Promise<void>(
+        (resolve) =>
+          (run.finish = () => {
+            run.finished = true;
+            resolve();
+          }),
+      );
       runs.push(run);
       if (free) run.finish();
       const mask = Uint8Array.from(await real.run(rgb, height, width));
@@ -74,7 +84,14 @@ function gated(real: CrackSession) {
       return mask;
     },
   };
-  return { session, runs, freeAll: () => { free = true; for (const r of runs) r.finish(); } };
+  return {
+    session,
+    runs,
+    freeAll: () => {
+      free = true;
+      for (const r of runs) r.finish();
+    },
+  };
 }
 
 /** readMs: how long each frame took to arrive, as the source reports it (5 ms: as from a capture process, worth reading ahead) */
@@ -82,7 +99,12 @@ async function setup(mode: 'paced' | 'live', readMs = 5) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'crackscope-overlap-'));
   writePassthroughModel(dir, { height: H, width: W });
   const real = await createOrtSession({ model: resolveModel(dir, 'passthrough'), providers: ['cpu'], threads: 1, log: createLogger('error') });
-  const colours = [[200, 10, 30], [5, 150, 90], [40, 60, 250], [120, 120, 120]];
+  const colours = [
+    [200, 10, 30],
+    [5, 150, 90],
+    [40, 60, 250],
+    [120, 120, 120],
+  ];
   const images = colours.map(([r, g, b]) => {
     const buf = Buffer.alloc(W * H * 3);
     for (let i = 0; i < W * H; i++) buf.set([r, g, b], i * 3);
@@ -90,7 +112,16 @@ async function setup(mode: 'paced' | 'live', readMs = 5) {
   });
   const source = new CountingSource(mode, images, readMs);
   const g = gated(real);
-  const pipeline = new FramePipeline({ source, session: g.session, width: W, height: H, jpegQuality: 80, maskEncoding: 'raw', sourceStallMs: 5000, log: createLogger('error') });
+  const pipeline = new FramePipeline({
+    source,
+    session: g.session,
+    width: W,
+    height: H,
+    jpegQuality: 80,
+    maskEncoding: 'raw',
+    sourceStallMs: 5000,
+    log: createLogger('error'),
+  });
   const published: { frame: ProcessedFrame; at: number; runsStarted: number; openRuns: number }[] = [];
   pipeline.on('frame', (frame: ProcessedFrame) => {
     published.push({ frame, at: performance.timeOrigin + performance.now(), runsStarted: g.runs.length, openRuns: g.runs.filter((r) => !r.finished).length });

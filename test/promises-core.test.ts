@@ -15,7 +15,13 @@ import { createOrtSession } from '../server/inference/ort-session.js';
 import { memLog } from './helpers/mem-log.js';
 import { CaptureStore, CAPTURE_FILES } from '../server/storage/captures.js';
 import {
-  PROTOCOL_VERSION, WireFormatError, decodeBinaryMessage, decodeFrame, encodeComparisonMask, encodeFrame, MASK_RAW,
+  PROTOCOL_VERSION,
+  WireFormatError,
+  decodeBinaryMessage,
+  decodeFrame,
+  encodeComparisonMask,
+  encodeFrame,
+  MASK_RAW,
 } from '../server/protocol/wire-format.js';
 import { writeTinyModel } from './helpers/tiny-model.js';
 
@@ -46,7 +52,8 @@ describe('captures are written atomically', () => {
     const seen: { file: string; finalExists: boolean; listed: boolean }[] = [];
     const open = fsp.open.bind(fsp);
     vi.spyOn(fsp, 'open').mockImplementation((async (file: fs.PathLike, ...rest: unknown[]) => {
-      if (String(file).includes(id)) seen.push({ file: path.basename(String(file)), finalExists: fs.existsSync(final), listed: (await store.list()).some((c) => c.id === id) });
+      if (String(file).includes(id))
+        seen.push({ file: path.basename(String(file)), finalExists: fs.existsSync(final), listed: (await store.list()).some((c) => c.id === id) });
       return (open as (...a: unknown[]) => Promise<fsp.FileHandle>)(file, ...rest);
     }) as typeof fsp.open);
     const renames: [string, string][] = [];
@@ -55,7 +62,12 @@ describe('captures are written atomically', () => {
       renames.push([String(a), String(b)]);
       return rename(a, b);
     });
-    const files = { 'image.jpg': Buffer.alloc(5000, 1), 'mask.png': Buffer.alloc(100, 2), 'thumb.jpg': Buffer.alloc(100, 3), 'report.json': '{"analysis":{"crack_count":3}}' };
+    const files = {
+      'image.jpg': Buffer.alloc(5000, 1),
+      'mask.png': Buffer.alloc(100, 2),
+      'thumb.jpg': Buffer.alloc(100, 3),
+      'report.json': '{"analysis":{"crack_count":3}}',
+    };
     const saved = await store.save(files, id);
     // every file was written while the final name did not exist and the list did not show it
     expect(seen.filter((s) => (CAPTURE_FILES as readonly string[]).includes(s.file)).map((s) => s.file)).toEqual([...CAPTURE_FILES]);
@@ -89,11 +101,18 @@ describe('the GStreamer capture source', () => {
     // a capture process that fails at once, as gst-launch does when a camera refuses the connection
     const dir = tmp('gst-fail');
     const launcher = path.join(dir, 'gst-launch-1.0');
-    fs.writeFileSync(launcher, '#!/bin/sh\necho "ERROR: Could not open resource rtsp://admin:Sup3rSecret@10.0.0.5/stream1 for reading" >&2\nexit 1\n', { mode: 0o755 });
+    fs.writeFileSync(launcher, '#!/bin/sh\necho "ERROR: Could not open resource rtsp://admin:Sup3rSecret@10.0.0.5/stream1 for reading" >&2\nexit 1\n', {
+      mode: 0o755,
+    });
     const { log, lines, raw } = memLog();
     const src = new GstSource({
-      uri: 'rtsp://admin:Sup3rSecret@10.0.0.5/stream1', geometry: { width: 32, height: 32, fps: 15 },
-      spec: () => ({ elements: ['fakesrc'], loops: false }), log, stallMs: 60_000, mode: 'live', gstLaunch: launcher,
+      uri: 'rtsp://admin:Sup3rSecret@10.0.0.5/stream1',
+      geometry: { width: 32, height: 32, fps: 15 },
+      spec: () => ({ elements: ['fakesrc'], loops: false }),
+      log,
+      stallMs: 60_000,
+      mode: 'live',
+      gstLaunch: launcher,
     });
     const spawns = () => lines.filter((l) => l.event === 'source.spawn').length;
     const downs = () => lines.filter((l) => l.event === 'source.down');
@@ -124,7 +143,11 @@ describe('the GStreamer capture source', () => {
   it('live (a camera): keeps only the newest frame; older ones are dropped and counted', async () => {
     const { log } = memLog();
     const src = new GstSource({
-      uri: 'test://live', geometry: { width: 64, height: 48, fps: 30 }, log, stallMs: 10_000, mode: 'live',
+      uri: 'test://live',
+      geometry: { width: 64, height: 48, fps: 30 },
+      log,
+      stallMs: 10_000,
+      mode: 'live',
       spec: () => ({ elements: ['videotestsrc', 'pattern=ball', 'is-live=true', '!', 'video/x-raw,framerate=30/1,width=64,height=48'], loops: false }),
     });
     try {
@@ -174,10 +197,17 @@ describe('the model manifest', () => {
 });
 
 describe('the wire format decoder', () => {
-  const frame = () => encodeFrame({
-    frameId: 7, capturedAt: 1, sentAt: 2, image: { width: 4, height: 2 }, mask: { width: 4, height: 2, encoding: MASK_RAW },
-    timings: { capture: 0, preprocess: 0, inference: 0, postprocess: 0, encode: 0, send: 0, queue: 0 }, jpeg: new Uint8Array([0xff, 0xd8]), maskBytes: new Uint8Array(8),
-  });
+  const frame = () =>
+    encodeFrame({
+      frameId: 7,
+      capturedAt: 1,
+      sentAt: 2,
+      image: { width: 4, height: 2 },
+      mask: { width: 4, height: 2, encoding: MASK_RAW },
+      timings: { capture: 0, preprocess: 0, inference: 0, postprocess: 0, encode: 0, send: 0, queue: 0 },
+      jpeg: new Uint8Array([0xff, 0xd8]),
+      maskBytes: new Uint8Array(8),
+    });
   it('refuses a frame or comparison message of another protocol version, naming it', () => {
     expect(PROTOCOL_VERSION).toBe(1);
     expect(decodeFrame(frame()).frameId).toBe(7);

@@ -20,7 +20,9 @@ afterEach(async () => {
 });
 
 /** this machine's first non-loopback IPv4 address, if it has one */
-const lanAddress = Object.values(os.networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+const lanAddress = Object.values(os.networkInterfaces())
+  .flat()
+  .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
 
 interface Viewer {
   ws: WebSocket;
@@ -56,9 +58,14 @@ describe('admin actions without a token', () => {
     // the middleware itself, with a request as the socket reports it from a LAN peer and from loopback
     const config = { adminToken: undefined } as unknown as Config;
     const ask = (remoteAddress: string, authorization?: string) => {
-      let status = 0, passed = false;
+      let status = 0,
+        passed = false;
       const res = { status: (s: number) => ((status = s), res), json: () => res } as any;
-      requireAdmin(config)({ get: (h: string) => (h === 'authorization' ? authorization : undefined), socket: { remoteAddress } } as any, res, () => (passed = true));
+      requireAdmin(config)(
+        { get: (h: string) => (h === 'authorization' ? authorization : undefined), socket: { remoteAddress } } as any,
+        res,
+        () => (passed = true),
+      );
       return passed ? 'next' : status;
     };
     expect(ask('192.168.1.20')).toBe(403);
@@ -80,7 +87,9 @@ describe('admin actions without a token', () => {
     expect(del.status).toBe(403);
     expect(((await del.json()) as { error: string }).error).toMatch(/only from this device until an admin token is configured/);
     expect((await fetch(`${lan}/api/config`)).status).toBe(403);
-    expect((await fetch(`${lan}/api/calibration`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"mmPerPx":0.1}' })).status).toBe(403);
+    expect((await fetch(`${lan}/api/calibration`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"mmPerPx":0.1}' })).status).toBe(
+      403,
+    );
     // viewers on the network may still watch and list
     expect((await fetch(`${lan}/api/captures`)).status).toBe(200);
     expect(fs.existsSync(path.join(svc.config.dataDir, 'captures', id, 'report.json'))).toBe(true);
@@ -133,7 +142,8 @@ describe('maxClients', () => {
 
 describe('back-pressure', () => {
   it('a viewer that does not read gets frames skipped, never more than one frame queued for it; a reader gets them all', async () => {
-    const W = 512, H = 512; // 256 KB raw mask per frame
+    const W = 512,
+      H = 512; // 256 KB raw mask per frame
     svc = await startInProcess({}, { width: W, height: H });
     const reader = (await connect(svc.port)) as Viewer;
     const stuck = (await connect(svc.port)) as Viewer;
@@ -207,12 +217,18 @@ describe('capture of a frozen frame', () => {
     return m;
   }
 
-  it('saves the frame the viewer froze, at the viewer\'s threshold, not the newest frame at the default', async () => {
-    const W = 160, H = 96;
+  it("saves the frame the viewer froze, at the viewer's threshold, not the newest frame at the default", async () => {
+    const W = 160,
+      H = 96;
     svc = await startInProcess({}, { width: W, height: H, threshold: 0.6 });
     // the frozen frame: a strong crack (220) and a faint one (110: 0.43, below the default 0.6)
-    const frozenMask = linesMask(W, H, [[20, 220], [60, 110]]);
-    const frozenJpeg = await sharp({ create: { width: W, height: H, channels: 3, background: { r: 200, g: 30, b: 30 } } }).jpeg().toBuffer();
+    const frozenMask = linesMask(W, H, [
+      [20, 220],
+      [60, 110],
+    ]);
+    const frozenJpeg = await sharp({ create: { width: W, height: H, channels: 3, background: { r: 200, g: 30, b: 30 } } })
+      .jpeg()
+      .toBuffer();
     svc.pipeline.publish(await makeFrame(41, W, H, frozenMask, frozenJpeg));
     // the live view has moved on: newer frames, one with a crack elsewhere, the newest with none
     svc.pipeline.publish(await makeFrame(42, W, H, linesMask(W, H, [[40, 250]])));
@@ -226,10 +242,15 @@ describe('capture of a frozen frame', () => {
     expect(report.analysis.threshold).toBe(0.4);
     expect(report.analysis.crack_count).toBe(2); // at 0.4 the faint crack counts; at 0.6 it would not
     const dir = path.join(svc.config.dataDir, 'captures', id);
-    const { data, info } = await sharp(fs.readFileSync(path.join(dir, 'mask.png'))).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(fs.readFileSync(path.join(dir, 'mask.png')))
+      .extractChannel(0)
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     expect([info.width, info.height, info.channels]).toEqual([W, H, 1]);
     expect(Buffer.compare(data, Buffer.from(frozenMask))).toBe(0); // the frozen mask, byte for byte
-    const { data: img } = await sharp(fs.readFileSync(path.join(dir, 'image.jpg'))).raw().toBuffer({ resolveWithObject: true });
+    const { data: img } = await sharp(fs.readFileSync(path.join(dir, 'image.jpg')))
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     expect(img[0]).toBeGreaterThan(150); // the frozen frame's red picture, not the newest grey one
     expect(img[1]).toBeLessThan(80);
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8')).frameId).toBe(41);

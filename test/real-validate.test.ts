@@ -13,7 +13,8 @@ import { realDataRoot } from '../bench/real-photos.js';
 
 const root = path.join(import.meta.dirname, '..');
 const REAL = realDataRoot(root);
-if (!REAL) console.log(`real-validate: skipped, no labelled photographs at ${process.env.CRACKSCOPE_REAL_DATA ?? path.join(root, '..', 'shared', 'data', 'real')}`);
+if (!REAL)
+  console.log(`real-validate: skipped, no labelled photographs at ${process.env.CRACKSCOPE_REAL_DATA ?? path.join(root, '..', 'shared', 'data', 'real')}`);
 
 // Measured with crackunet-v3 (the default model) and the analysis defaults on these six photographs
 // of each set (npm run validate:real -- --limit 6): share within ±1 of the label's count, median
@@ -30,8 +31,19 @@ describe.skipIf(!REAL)('real labelled photographs (bench/real-validate.ts)', () 
     const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-real-'));
     try {
       const script = path.join(root, 'dist', 'bench', 'real-validate.mjs');
-      buildSync({ entryPoints: [path.join(root, 'bench', 'real-validate.ts')], bundle: true, platform: 'node', format: 'esm', packages: 'external', logLevel: 'warning', outfile: script });
-      const r = spawnSync(process.execPath, [script, '--limit', '6', '--cache', cache, '--threads', '1', '--json', path.join(cache, 'out.json')], { encoding: 'utf8', timeout: 240_000 });
+      buildSync({
+        entryPoints: [path.join(root, 'bench', 'real-validate.ts')],
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        packages: 'external',
+        logLevel: 'warning',
+        outfile: script,
+      });
+      const r = spawnSync(process.execPath, [script, '--limit', '6', '--cache', cache, '--threads', '1', '--json', path.join(cache, 'out.json')], {
+        encoding: 'utf8',
+        timeout: 240_000,
+      });
       expect(r.status, r.stderr).toBe(0);
       const summary = JSON.parse(r.stdout.trim().split('\n').pop()!);
       expect(Object.keys(summary.sets)).toEqual(['walls-crackseg', 'walls-supervisely', 'concrete-uav', 'pavement-sut']);

@@ -10,13 +10,28 @@ import type { Daemon } from './helpers/daemon.js';
 import { startFast, waitHealth, useFastDaemon } from './faults-util.js';
 
 /** A raw request, so the path goes out exactly as written (no client-side normalisation). */
-function raw(port: number, method: string, rawPath: string, headers: Record<string, string> = {}, body?: Buffer | string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+function raw(
+  port: number,
+  method: string,
+  rawPath: string,
+  headers: Record<string, string> = {},
+  body?: Buffer | string,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path: rawPath, headers: { ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}), ...headers } }, (res) => {
-      let data = '';
-      res.on('data', (d) => (data += d));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: data }));
-    });
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path: rawPath,
+        headers: { ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}), ...headers },
+      },
+      (res) => {
+        let data = '';
+        res.on('data', (d) => (data += d));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: data }));
+      },
+    );
     req.on('error', reject);
     if (body !== undefined) req.write(body);
     req.end();
@@ -41,9 +56,19 @@ describe('default daemon (loopback)', () => {
 
   it('traversal paths are refused with 4xx and never reveal a file', async () => {
     const paths = [
-      '/..%2f..%2fetc/passwd', '/../../etc/passwd', '/%2e%2e/%2e%2e/etc/passwd', '/..%5c..%5cetc%5cpasswd', '/%252e%252e/etc/passwd',
-      '/api/captures/..%2f..', '/api/captures/..%2f..%2f..%2fetc%2fpasswd/image.jpg', '/api/captures/../../package.json',
-      '/api/captures/%2e%2e/report.json', '/api/captures/%ff/image.jpg', '/index.html%00.js', '/.git/config', '/assets/..%2f..%2fpackage.json',
+      '/..%2f..%2fetc/passwd',
+      '/../../etc/passwd',
+      '/%2e%2e/%2e%2e/etc/passwd',
+      '/..%5c..%5cetc%5cpasswd',
+      '/%252e%252e/etc/passwd',
+      '/api/captures/..%2f..',
+      '/api/captures/..%2f..%2f..%2fetc%2fpasswd/image.jpg',
+      '/api/captures/../../package.json',
+      '/api/captures/%2e%2e/report.json',
+      '/api/captures/%ff/image.jpg',
+      '/index.html%00.js',
+      '/.git/config',
+      '/assets/..%2f..%2fpackage.json',
     ];
     for (const p of paths) {
       const r = await raw(d.port, 'GET', p);
@@ -82,10 +107,19 @@ describe('default daemon (loopback)', () => {
     expect((await raw(d.port, 'PUT', '/api/calibration', { 'content-type': 'application/json' }, big)).status).toBe(413);
     // chunked, no length given: the JSON parser's own limit
     const chunked = await new Promise<number>((resolve) => {
-      const req = http.request({ host: '127.0.0.1', port: d.port, method: 'POST', path: '/api/captures', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
-        res.resume();
-        resolve(res.statusCode!);
-      });
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port: d.port,
+          method: 'POST',
+          path: '/api/captures',
+          headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        },
+      );
       req.on('error', () => resolve(-1));
       for (let i = 0; i < 20; i++) req.write(Buffer.alloc(10 * 1024, 0x20));
       req.end();
@@ -190,7 +224,9 @@ describe('listening on the network with an admin token', () => {
   });
 
   it('reachable on a non-loopback address, and the token never appears in the journal', async () => {
-    const ip = Object.values(os.networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+    const ip = Object.values(os.networkInterfaces())
+      .flat()
+      .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
     if (ip) {
       const r = await fetch(`http://${ip}:${d.port}/healthz`);
       expect(r.status).toBe(200);

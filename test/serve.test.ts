@@ -9,7 +9,9 @@ import { parseMetricsText } from '../server/cli/scrape-metrics.js';
 import { collectFrames, ROOT, startDaemon, type Daemon } from './helpers/daemon.js';
 
 const DEMO = path.join(ROOT, 'models', 'demo');
-const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'models', `${JSON.parse(fs.readFileSync(path.join(ROOT, 'models', 'default.json'), 'utf8')).model}.json`), 'utf8'));
+const manifest = JSON.parse(
+  fs.readFileSync(path.join(ROOT, 'models', `${JSON.parse(fs.readFileSync(path.join(ROOT, 'models', 'default.json'), 'utf8')).model}.json`), 'utf8'),
+);
 const { width: W, height: H } = manifest.input;
 const T = Math.round(manifest.threshold * 255);
 
@@ -82,13 +84,16 @@ describe('serve on test://', () => {
       for (const [, labels, v] of text.matchAll(m)) if (labels.includes(`stage="${stage}"`) && (!le || labels.includes(`le="${le}"`))) return Number(v);
       return NaN;
     };
-    for (const stage of ['capture', 'preprocess', 'inference', 'postprocess', 'encode', 'send', 'queue', 'total']) expect(perStage('count', stage), stage).toBeGreaterThanOrEqual(0);
+    for (const stage of ['capture', 'preprocess', 'inference', 'postprocess', 'encode', 'send', 'queue', 'total'])
+      expect(perStage('count', stage), stage).toBeGreaterThanOrEqual(0);
     expect(perStage('count', 'inference')).toBeGreaterThanOrEqual(20);
     expect(perStage('count', 'queue')).toBe(perStage('count', 'inference')); // every frame's wait, too
     expect(perStage('bucket', 'inference', '+Inf')).toBe(perStage('count', 'inference'));
     expect(perStage('bucket', 'inference', '1280')).toBeLessThanOrEqual(perStage('count', 'inference'));
     expect(perStage('sum', 'inference') / perStage('count', 'inference')).toBeGreaterThan(0); // ms per run
-    expect(families.get('crackscope_provider_info')?.metrics).toEqual([{ value: '1', labels: { provider: 'cpu', label: 'CPU', model: manifest.name, version: manifest.version } }]);
+    expect(families.get('crackscope_provider_info')?.metrics).toEqual([
+      { value: '1', labels: { provider: 'cpu', label: 'CPU', model: manifest.name, version: manifest.version } },
+    ]);
     expect(scalar('crackscope_clients')).toBe(0);
     // Node's process metrics, for a field engineer's dashboard
     expect(scalar('nodejs_eventloop_lag_seconds')).toBeGreaterThanOrEqual(0);
@@ -113,7 +118,18 @@ describe('serve on a file:// folder of demo images', () => {
   it('masks light up where the demo labels have cracks, and not where they have none', async () => {
     const refs = await Promise.all(names.map(async (n) => ({ n, thumb: await thumb(path.join(DEMO, `${n}.jpg`)) })));
     const labels = Object.fromEntries(
-      await Promise.all(names.map(async (n) => [n, await sharp(path.join(DEMO, 'labels', `${n}.png`)).greyscale().raw().toBuffer()] as const)),
+      await Promise.all(
+        names.map(
+          async (n) =>
+            [
+              n,
+              await sharp(path.join(DEMO, 'labels', `${n}.png`))
+                .greyscale()
+                .raw()
+                .toBuffer(),
+            ] as const,
+        ),
+      ),
     );
     const { frames } = await collectFrames(d.port, 20);
     const seen = new Set<string>();
@@ -124,7 +140,9 @@ describe('serve on a file:// folder of demo images', () => {
       const { n } = refs.reduce((best, r) => (dist(r.thumb) < dist(best.thumb) ? r : best));
       seen.add(n);
       const label = labels[n];
-      let labelled = 0, hit = 0, unlabelledLit = 0;
+      let labelled = 0,
+        hit = 0,
+        unlabelledLit = 0;
       for (let i = 0; i < label.length; i++) {
         if (label[i] > 127) {
           labelled++;

@@ -50,9 +50,14 @@ describe('SIGTERM with capture requests in flight', () => {
       const answers = await Promise.all(reqs.map((r) => r.status));
       const events = d.logs.map((l) => l.event).filter((e) => /^service\.|capture\./.test(e));
       const at = (e: string) => d.logs.find((l) => l.event === e);
-      log(`exit ${code} after ${ms} ms; answers ${answers.map((a) => a.status).join(' ')}; ${events.join(' ')}; `
-        + `stopping logged ${Date.parse(at('service.stopping')?.t ?? '') - t0} ms after the signal, stop took ${at('service.stopped')?.ms} ms`);
-      expect(answers.map((a) => a.status).filter((s) => s !== 201 && s !== 503), 'requests closed without an answer').toEqual([]);
+      log(
+        `exit ${code} after ${ms} ms; answers ${answers.map((a) => a.status).join(' ')}; ${events.join(' ')}; ` +
+          `stopping logged ${Date.parse(at('service.stopping')?.t ?? '') - t0} ms after the signal, stop took ${at('service.stopped')?.ms} ms`,
+      );
+      expect(
+        answers.map((a) => a.status).filter((s) => s !== 201 && s !== 503),
+        'requests closed without an answer',
+      ).toEqual([]);
       expect(code).toBe(0);
       expect(ms).toBeLessThan(5000);
       // what a 201 says was saved is on disk, whole

@@ -12,7 +12,12 @@ const MAIN = path.join(ROOT, 'dist/server/cli/main.js');
 describe.skipIf(!need('the build (dist/server/cli/main.js)', fs.existsSync(MAIN), 'npm run build'))('crackscope soak', () => {
   it('a 12-second soak on test://: the daemon stays up, serves, samples its metrics and stops cleanly', () => {
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CRACKSCOPE_') && k !== 'NOTIFY_SOCKET'));
-    const r = spawnSync(process.execPath, [MAIN, 'soak', '--minutes', '0.2', '--clients', '2', '--source', 'test://ball', '--json', '--', '--fps', '8'], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync(process.execPath, [MAIN, 'soak', '--minutes', '0.2', '--clients', '2', '--source', 'test://ball', '--json', '--', '--fps', '8'], {
+      cwd: ROOT,
+      env,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     const result = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
     expect(result.ok, r.stderr).toBe(true);
     expect(r.status).toBe(0);

@@ -30,7 +30,11 @@ describe('source URIs', () => {
 });
 
 describe('malformed camera URIs stop start-up', () => {
-  it.each([['test://plaid', /smpte/], ['v4l2://dev/video0', /\/dev\/video0/], ['csi://front', /sensor number/]])('%s', (uri, re) => {
+  it.each([
+    ['test://plaid', /smpte/],
+    ['v4l2://dev/video0', /\/dev\/video0/],
+    ['csi://front', /sensor number/],
+  ])('%s', (uri, re) => {
     expect(() => openSource(uri, g, { log, stallMs: 1000 })).toThrow(SourceUriError);
     expect(() => openSource(uri, g, { log, stallMs: 1000 })).toThrow(re);
   });

@@ -47,7 +47,13 @@ describe('CaptureStore', () => {
     const s = new CaptureStore({ dataDir: dir, quotaMb: 10, log });
     await s.init();
     const a = await s.save(files(10));
-    for (const [id, f] of [['../../etc', 'passwd'], [a.id, '../report.json'], [a.id, 'other.txt'], ['..', 'image.jpg'], [newCaptureId(), 'image.jpg']]) {
+    for (const [id, f] of [
+      ['../../etc', 'passwd'],
+      [a.id, '../report.json'],
+      [a.id, 'other.txt'],
+      ['..', 'image.jpg'],
+      [newCaptureId(), 'image.jpg'],
+    ]) {
       await expect(s.filePath(id, f)).rejects.toBeInstanceOf(CaptureNotFoundError);
     }
     await expect(s.remove('../x')).rejects.toBeInstanceOf(CaptureNotFoundError);
@@ -138,14 +144,33 @@ describe('CaptureStore: what is listed and counted (issue 21, from surviving mut
     const { log, lines } = memLog();
     const s = new CaptureStore({ dataDir: dir, quotaMb: 10, log });
     await s.init();
-    const report = JSON.stringify({ createdAt: '2026-01-02T03:04:05.000Z', source: 'rtsp://***@cam/1', frameId: 77, analysis: { crack_count: 4 }, note: '裂缝' });
+    const report = JSON.stringify({
+      createdAt: '2026-01-02T03:04:05.000Z',
+      source: 'rtsp://***@cam/1',
+      frameId: 77,
+      analysis: { crack_count: 4 },
+      note: '裂缝',
+    });
     const saved = await s.save({ 'image.jpg': Buffer.alloc(300), 'mask.png': Buffer.alloc(20), 'thumb.jpg': Buffer.alloc(10), 'report.json': report });
-    const expected = { id: saved.id, createdAt: '2026-01-02T03:04:05.000Z', source: 'rtsp://***@cam/1', frameId: 77, crackCount: 4, bytes: 330 + Buffer.byteLength(report), protected: false };
+    const expected = {
+      id: saved.id,
+      createdAt: '2026-01-02T03:04:05.000Z',
+      source: 'rtsp://***@cam/1',
+      frameId: 77,
+      crackCount: 4,
+      bytes: 330 + Buffer.byteLength(report),
+      protected: false,
+    };
     expect(saved).toEqual(expected);
     expect(await s.list()).toEqual([expected]);
     expect(lines.find((l) => l.event === 'capture.saved')).toMatchObject({ id: saved.id, bytes: expected.bytes });
     // a report of the wrong shape: the capture is still listed, with its file time and size
-    const odd = await s.save({ 'image.jpg': Buffer.alloc(5), 'mask.png': Buffer.alloc(5), 'thumb.jpg': Buffer.alloc(5), 'report.json': '{"createdAt":5,"source":1,"frameId":"7","analysis":null}' });
+    const odd = await s.save({
+      'image.jpg': Buffer.alloc(5),
+      'mask.png': Buffer.alloc(5),
+      'thumb.jpg': Buffer.alloc(5),
+      'report.json': '{"createdAt":5,"source":1,"frameId":"7","analysis":null}',
+    });
     expect(Object.keys(odd).sort()).toEqual(['bytes', 'createdAt', 'id', 'protected']);
     expect(odd.bytes).toBe(15 + 56);
     expect(Date.parse(odd.createdAt)).toBeGreaterThan(Date.now() - 60_000);
@@ -166,7 +191,16 @@ describe('CalibrationStore', () => {
     const { log } = memLog();
     const c = new CalibrationStore(dir, log);
     expect(await c.get('demo://')).toBeNull();
-    await c.set('demo://', parseCalibrationInput({ points: [[0, 0], [30, 40]], distanceMm: 10 }));
+    await c.set(
+      'demo://',
+      parseCalibrationInput({
+        points: [
+          [0, 0],
+          [30, 40],
+        ],
+        distanceMm: 10,
+      }),
+    );
     await c.set('test://', parseCalibrationInput({ mmPerPx: 0.5 }));
     const again = new CalibrationStore(dir, log);
     expect((await again.get('demo://'))!.mmPerPx).toBeCloseTo(0.2);
@@ -177,7 +211,28 @@ describe('CalibrationStore', () => {
   });
 
   it('validates input', () => {
-    for (const bad of [null, [], {}, { mmPerPx: -1 }, { mmPerPx: 'x' }, { points: [[0, 0]], distanceMm: 1 }, { points: [[0, 0], [1, 0]], distanceMm: 5 }, { points: [[0, 0], [10, 0]], distanceMm: 0 }]) {
+    for (const bad of [
+      null,
+      [],
+      {},
+      { mmPerPx: -1 },
+      { mmPerPx: 'x' },
+      { points: [[0, 0]], distanceMm: 1 },
+      {
+        points: [
+          [0, 0],
+          [1, 0],
+        ],
+        distanceMm: 5,
+      },
+      {
+        points: [
+          [0, 0],
+          [10, 0],
+        ],
+        distanceMm: 0,
+      },
+    ]) {
       expect(() => parseCalibrationInput(bad)).toThrow(CalibrationError);
     }
   });

@@ -11,17 +11,23 @@ import { crackSvg, wavyCracks, type TruthCrack } from './helpers/synthetic-wall.
 
 async function renderMask(width: number, height: number, cracks: TruthCrack[], extraSvg = ''): Promise<Uint8Array> {
   const svg = crackSvg(width, height, cracks, '#ffffff').replace('</svg>', `${extraSvg}</svg>`);
-  const buf = await sharp({ create: { width, height, channels: 3, background: '#000' } }).composite([{ input: Buffer.from(svg) }]).extractChannel(0).raw().toBuffer();
+  const buf = await sharp({ create: { width, height, channels: 3, background: '#000' } })
+    .composite([{ input: Buffer.from(svg) }])
+    .extractChannel(0)
+    .raw()
+    .toBuffer();
   return new Uint8Array(buf);
 }
 const rowsOf = (mask: Uint8Array, width: number) => (y: number, rows: number) => mask.subarray(y * width, (y + rows) * width);
 
 describe('block-wise thinning', () => {
   test('gives exactly the whole-image skeleton, for crossing cracks of widths 1–15 px cut by many block borders', async () => {
-    const W = 1500, H = 1100;
+    const W = 1500,
+      H = 1100;
     const cracks = wavyCracks(W, H, 7, 3, [1, 3, 5, 9, 15, 2, 6], 6);
     // crossings and a branching network across block corners
-    const extra = '<g stroke="#fff" fill="none"><path d="M100,50 L1400,1050" stroke-width="7"/><path d="M1400,60 L90,1000" stroke-width="4"/><circle cx="512" cy="512" r="120" stroke-width="5"/></g>';
+    const extra =
+      '<g stroke="#fff" fill="none"><path d="M100,50 L1400,1050" stroke-width="7"/><path d="M1400,60 L90,1000" stroke-width="4"/><circle cx="512" cy="512" r="120" stroke-width="5"/></g>';
     const mask = await renderMask(W, H, cracks, extra);
     const whole = await skeletonFromMask(rowsOf(mask, W), W, H, { threshold: 0.5, block: 4096 });
     const blocked = await skeletonFromMask(rowsOf(mask, W), W, H, { threshold: 0.5, block: 256, margin: 64 });
@@ -37,8 +43,17 @@ describe('block-wise thinning', () => {
 
 describe('tracing', () => {
   test.each([0, 10, 27, 45, 63, 90, 120])('a straight crack at %i°, 5 px wide and 400 px long: length within 1 %, max width 5', async (deg) => {
-    const W = 700, H = 700, a = (deg * Math.PI) / 180;
-    const c: TruthCrack = { points: [[350 - 200 * Math.cos(a), 350 - 200 * Math.sin(a)], [350 + 200 * Math.cos(a), 350 + 200 * Math.sin(a)]], width: 5, length: 400 };
+    const W = 700,
+      H = 700,
+      a = (deg * Math.PI) / 180;
+    const c: TruthCrack = {
+      points: [
+        [350 - 200 * Math.cos(a), 350 - 200 * Math.sin(a)],
+        [350 + 200 * Math.cos(a), 350 + 200 * Math.sin(a)],
+      ],
+      width: 5,
+      length: 400,
+    };
     const mask = await renderMask(W, H, [c]);
     const { cracks, branches } = traceCracks(await skeletonFromMask(rowsOf(mask, W), W, H, { threshold: 0.5, block: 256 }));
     expect(cracks).toHaveLength(1);
@@ -50,11 +65,33 @@ describe('tracing', () => {
   });
 
   test('a Y is one crack of three branches whose lengths add up; agrees with analyzeMask on one buffer', async () => {
-    const W = 600, H = 600;
+    const W = 600,
+      H = 600;
     const arms: TruthCrack[] = [
-      { points: [[300, 300], [300, 40]], width: 5, length: 260 },
-      { points: [[300, 300], [80, 520]], width: 5, length: Math.hypot(220, 220) },
-      { points: [[300, 300], [540, 480]], width: 5, length: 300 },
+      {
+        points: [
+          [300, 300],
+          [300, 40],
+        ],
+        width: 5,
+        length: 260,
+      },
+      {
+        points: [
+          [300, 300],
+          [80, 520],
+        ],
+        width: 5,
+        length: Math.hypot(220, 220),
+      },
+      {
+        points: [
+          [300, 300],
+          [540, 480],
+        ],
+        width: 5,
+        length: 300,
+      },
     ];
     const mask = await renderMask(W, H, arms);
     const { cracks, branches } = traceCracks(await skeletonFromMask(rowsOf(mask, W), W, H, { threshold: 0.5, block: 200 }));
@@ -71,7 +108,8 @@ describe('tracing', () => {
   });
 
   test('a ring is one closed branch; specks shorter than the minimum are dropped', async () => {
-    const W = 400, H = 400;
+    const W = 400,
+      H = 400;
     const svg = '<g stroke="#fff" fill="none"><circle cx="200" cy="200" r="100" stroke-width="3"/><path d="M20,20 L30,20" stroke-width="3"/></g>';
     const mask = await renderMask(W, H, [], svg);
     const { cracks, branches } = traceCracks(await skeletonFromMask(rowsOf(mask, W), W, H, { threshold: 0.5 }), { minLengthPx: 20 });
@@ -82,7 +120,8 @@ describe('tracing', () => {
   });
 
   test('a crack with a faint middle is one crack across block borders, as in analyzeMask (hysteresis, one bridge)', async () => {
-    const W = 800, H = 500;
+    const W = 800,
+      H = 500;
     const mask = new Uint8Array(W * H);
     // 3 px wide along y = 300; seen at both ends, faint from x 150 to 330 (across the block border
     // at 256, with no seed pixel in the second block or its margin), nearly nothing from 330 to 346
@@ -114,7 +153,16 @@ describe('tracing', () => {
 describe('width classes and tiles', () => {
   test('the default classes, a custom list, and one clear error for a bad one', () => {
     const d = parseWidthClasses('hairline:0.1,fine:0.3,medium:1,wide:3,open');
-    expect([0.05, 0.1, 0.29, 0.3, 0.99, 2.5, 3, 40].map((w) => classify(d, w).name)).toEqual(['hairline', 'fine', 'fine', 'medium', 'medium', 'wide', 'open', 'open']);
+    expect([0.05, 0.1, 0.29, 0.3, 0.99, 2.5, 3, 40].map((w) => classify(d, w).name)).toEqual([
+      'hairline',
+      'fine',
+      'fine',
+      'medium',
+      'medium',
+      'wide',
+      'open',
+      'open',
+    ]);
     expect(parseWidthClasses('narrow:1,broad').map((c) => c.maxMm)).toEqual([1, null]);
     expect(() => parseWidthClasses('a:1,b:0.5,c')).toThrow(/increasing/);
     expect(() => parseWidthClasses('a:1,b:2')).toThrow(/last/);
@@ -122,7 +170,8 @@ describe('width classes and tiles', () => {
   });
 
   test('tile cores cover every pixel exactly once; inputs start on multiples of 32 and mirror only past the edge', () => {
-    const W = 2000, H = 1300;
+    const W = 2000,
+      H = 1300;
     const g = tileGrid(W, H, { core: 640, margin: 64 });
     const hits = new Uint8Array(W * H);
     for (const t of g.tiles) {
@@ -146,11 +195,27 @@ describe('width classes and tiles', () => {
 describe('survey-diff keeps crack identity', () => {
   const ID = { a: 1, b: 0, tx: 0, ty: 0 };
   const branch = (crack: number, line: [number, number][], extra: Partial<MapBranch> = {}): MapBranch => ({
-    id: `${crack}.1`, crack, line, mean_width_px: 3, max_width_px: 3, length_px: Math.hypot(line[1][0] - line[0][0], line[1][1] - line[0][1]), ...extra,
+    id: `${crack}.1`,
+    crack,
+    line,
+    mean_width_px: 3,
+    max_width_px: 3,
+    length_px: Math.hypot(line[1][0] - line[0][0], line[1][1] - line[0][1]),
+    ...extra,
   });
   test('a crack that grew to ten times its length is "longer", not "new"', () => {
-    const a = [branch(1, [[100, 100], [160, 100]])];
-    const b = [branch(1, [[100, 100], [700, 100]])];
+    const a = [
+      branch(1, [
+        [100, 100],
+        [160, 100],
+      ]),
+    ];
+    const b = [
+      branch(1, [
+        [100, 100],
+        [700, 100],
+      ]),
+    ];
     const d = diffMaps(a, b, ID, { sizeA: { width: 800, height: 300 }, sizeB: { width: 800, height: 300 } });
     expect(d.changes.map((c) => c.kind)).toEqual(['longer']);
     expect(d.changes[0].length_px).toBeGreaterThan(520);
@@ -158,8 +223,36 @@ describe('survey-diff keeps crack identity', () => {
     expect(d.not_found_in_b).toEqual([]);
   });
   test('a gap bridged in the earlier survey (inferred) is matched, and has no width to compare', () => {
-    const a = [branch(1, [[100, 100], [300, 100]]), { ...branch(1, [[300, 100], [340, 100]], { inferred: true, mean_width_px: 0, max_width_px: 0 }), id: '1.bridge1' }, { ...branch(1, [[340, 100], [600, 100]]), id: '1.2' }];
-    const b = [branch(7, [[100, 100], [600, 100]])];
+    const a = [
+      branch(1, [
+        [100, 100],
+        [300, 100],
+      ]),
+      {
+        ...branch(
+          1,
+          [
+            [300, 100],
+            [340, 100],
+          ],
+          { inferred: true, mean_width_px: 0, max_width_px: 0 },
+        ),
+        id: '1.bridge1',
+      },
+      {
+        ...branch(1, [
+          [340, 100],
+          [600, 100],
+        ]),
+        id: '1.2',
+      },
+    ];
+    const b = [
+      branch(7, [
+        [100, 100],
+        [600, 100],
+      ]),
+    ];
     const d = diffMaps(a, b, ID, { sizeA: { width: 800, height: 300 }, sizeB: { width: 800, height: 300 } });
     expect(d.changes).toEqual([]);
     expect(d.matched_cracks).toBe(1);

@@ -11,7 +11,9 @@ import { wavyCracks, writeBrightCrackImage } from './helpers/synthetic-wall.js';
 
 let tmp: string, modelsDir: string, wall: string;
 const survey = (lang: string[], out: string) =>
-  runCli(['survey', wall, '--out', out, '--models-dir', modelsDir, '--model', 'tiny', '--providers', 'cpu', '--mm-per-px', '0.04', '--no-pdf', ...lang], { timeoutMs: 120_000 });
+  runCli(['survey', wall, '--out', out, '--models-dir', modelsDir, '--model', 'tiny', '--providers', 'cpu', '--mm-per-px', '0.04', '--no-pdf', ...lang], {
+    timeoutMs: 120_000,
+  });
 const report = (out: string) => fs.readFileSync(path.join(out, 'wall', 'report.html'), 'utf8');
 
 describe('survey --lang', () => {
@@ -25,12 +27,14 @@ describe('survey --lang', () => {
   afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
   it('writes the report in English by default, in French and in Arabic when asked; the figures are the same', async () => {
-    const runs = await Promise.all([[], ['--lang', 'fr'], ['--lang', 'ar']].map(async (l, i) => {
-      const out = path.join(tmp, `out${i}`);
-      const r = await survey(l, out);
-      expect(r.code, r.stderr).toBe(0);
-      return { html: report(out), json: JSON.parse(fs.readFileSync(path.join(out, 'wall', 'survey.json'), 'utf8')) };
-    }));
+    const runs = await Promise.all(
+      [[], ['--lang', 'fr'], ['--lang', 'ar']].map(async (l, i) => {
+        const out = path.join(tmp, `out${i}`);
+        const r = await survey(l, out);
+        expect(r.code, r.stderr).toBe(0);
+        return { html: report(out), json: JSON.parse(fs.readFileSync(path.join(out, 'wall', 'survey.json'), 'utf8')) };
+      }),
+    );
     const [en, fr, ar] = runs;
     expect(en.json.totals).toEqual(fr.json.totals);
     expect(en.html).toContain('<html lang="en" dir="ltr">');

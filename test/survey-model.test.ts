@@ -15,7 +15,9 @@ import { runCli } from './helpers/daemon.js';
 import { wavyCracks, writePlasterCrackImage, type TruthCrack } from './helpers/synthetic-wall.js';
 import { distToPolyline } from './helpers/geometry.js';
 
-const W = 2560, H = 1920, CORE = 640;
+const W = 2560,
+  H = 1920,
+  CORE = 640;
 let tmp: string, img: string, truth: TruthCrack[];
 let session: CrackSession;
 const model = resolveModel(path.join(PROJECT_ROOT, 'models'), '');
@@ -28,7 +30,10 @@ beforeAll(async () => {
   await writePlasterCrackImage(img, W, H, truth, 3);
   session = await createOrtSession({ model, providers: ['cpu'], threads: 0, log: createLogger('error', {}, () => {}) });
 }, 60_000);
-afterAll(async () => { await session?.release(); fs.rmSync(tmp, { recursive: true, force: true }); });
+afterAll(async () => {
+  await session?.release();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
 
 async function survey(name: string, extra: string[] = []) {
   const out = path.join(tmp, name);
@@ -54,17 +59,23 @@ function seamWindows() {
 
 /** Disagreement of the survey mask with single passes over the windows, on each window's inner 320×320. */
 async function seamDisagreement(maskTif: string) {
-  let differ = 0, crack = 0, absDiff = 0, n = 0;
+  let differ = 0,
+    crack = 0,
+    absDiff = 0,
+    n = 0;
   for (const w of seamWindows()) {
     const rgb = await sharp(img).extract({ left: w.x, top: w.y, width: 512, height: 512 }).removeAlpha().raw().toBuffer();
     const single = await session.run(rgb, 512, 512);
     const surveyed = await sharp(maskTif).extract({ left: w.x, top: w.y, width: 512, height: 512 }).extractChannel(0).raw().toBuffer();
     for (let y = 96; y < 416; y++) {
       for (let x = 96; x < 416; x++) {
-        const i = y * 512 + x, a = single[i] >= cut, b = surveyed[i] >= cut;
+        const i = y * 512 + x,
+          a = single[i] >= cut,
+          b = surveyed[i] >= cut;
         if (a !== b) differ++;
         if (a || b) crack++;
-        absDiff += Math.abs(single[i] - surveyed[i]); n++;
+        absDiff += Math.abs(single[i] - surveyed[i]);
+        n++;
       }
     }
   }
@@ -107,6 +118,8 @@ describe('survey with the shipped model', () => {
     // the same check on a survey without context (--margin 0) sees the seams: it can fail
     const bare = await seamDisagreement(path.join(await survey('out-bare', ['--margin', '0']), 'mask.tif'));
     expect(bare.share).toBeGreaterThan(3 * d.share);
-    console.log(`seams: margin 96: ${d.differ} of ${d.crack} crack pixels differ (${(100 * d.share).toFixed(3)} %), mean |Δ| ${d.meanAbs.toFixed(3)}; margin 0: ${(100 * bare.share).toFixed(3)} %, mean |Δ| ${bare.meanAbs.toFixed(3)}`);
+    console.log(
+      `seams: margin 96: ${d.differ} of ${d.crack} crack pixels differ (${(100 * d.share).toFixed(3)} %), mean |Δ| ${d.meanAbs.toFixed(3)}; margin 0: ${(100 * bare.share).toFixed(3)} %, mean |Δ| ${bare.meanAbs.toFixed(3)}`,
+    );
   }, 300_000);
 });

@@ -15,7 +15,9 @@ import { polylineLength, wavyCracks, writeBrightCrackImage, type TruthCrack } fr
 import { writeTinyModel } from './helpers/tiny-model.js';
 import { distToPolyline } from './helpers/geometry.js';
 
-const W = 12000, H = 9000, MM_PER_PX = 0.04;
+const W = 12000,
+  H = 9000,
+  MM_PER_PX = 0.04;
 /** the bound stated in BENCHMARKS.md for 100 MP with the tiny model (the model's own memory comes on top) */
 const RSS_BOUND_MB = 1024;
 
@@ -33,7 +35,9 @@ beforeAll(async () => {
   wall = path.join(tmp, 'wall.tif');
   await writeBrightCrackImage(wall, W, H, truth, { tiff: 'pyramid' });
   out = path.join(tmp, 'out');
-  run = await runCli(['survey', wall, '--out', out, '--models-dir', modelsDir, '--providers', 'cpu', '--mm-per-px', String(MM_PER_PX), '--json'], { timeoutMs: 400_000 });
+  run = await runCli(['survey', wall, '--out', out, '--models-dir', modelsDir, '--providers', 'cpu', '--mm-per-px', String(MM_PER_PX), '--json'], {
+    timeoutMs: 400_000,
+  });
   if (run.code === 0) summary = JSON.parse(fs.readFileSync(path.join(out, 'wall', 'survey.json'), 'utf8'));
 }, 500_000);
 
@@ -41,11 +45,14 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const nearestTruth = (bbox: { x: number; y: number; w: number; h: number }) => {
   const cy = bbox.y + bbox.h / 2;
-  return truth.reduce((best, t) => {
-    const ys = t.points.map((p) => p[1]);
-    const d = Math.abs((Math.min(...ys) + Math.max(...ys)) / 2 - cy);
-    return d < best.d ? { t, d } : best;
-  }, { t: truth[0], d: Infinity }).t;
+  return truth.reduce(
+    (best, t) => {
+      const ys = t.points.map((p) => p[1]);
+      const d = Math.abs((Math.min(...ys) + Math.max(...ys)) / 2 - cy);
+      return d < best.d ? { t, d } : best;
+    },
+    { t: truth[0], d: Infinity },
+  ).t;
 };
 
 describe('survey of a 12000×9000 wall (tiny model: exact mask known)', () => {
@@ -71,7 +78,12 @@ describe('survey of a 12000×9000 wall (tiny model: exact mask known)', () => {
     expect(xor.channels[0].max).toBe(0);
     // the check itself can fail: one pixel changed in the image is seen
     const bumped = path.join(tmp, 'grey-bumped.tif');
-    await sharp(grey).composite([{ input: { create: { width: 1, height: 1, channels: 3, background: '#ffffff' } }, left: 6400, top: 3840 }]).extractChannel(0).toColourspace('b-w').tiff({ compression: 'none' }).toFile(bumped);
+    await sharp(grey)
+      .composite([{ input: { create: { width: 1, height: 1, channels: 3, background: '#ffffff' } }, left: 6400, top: 3840 }])
+      .extractChannel(0)
+      .toColourspace('b-w')
+      .tiff({ compression: 'none' })
+      .toFile(bumped);
     const xorBumped = path.join(tmp, 'xor-bumped.tif');
     await sharp(mask).boolean(bumped, 'eor').extractChannel(0).toColourspace('b-w').tiff({ compression: 'deflate' }).toFile(xorBumped);
     expect((await sharp(xorBumped).stats()).channels[0].max).toBeGreaterThan(0);
@@ -120,7 +132,12 @@ describe('survey of a 12000×9000 wall (tiny model: exact mask known)', () => {
       expect(f.geometry.type).toBe('LineString');
       const pts = f.geometry.coordinates as [number, number][];
       expect(pts.length).toBeGreaterThan(20);
-      for (const [x, y] of pts) { expect(x).toBeGreaterThanOrEqual(0); expect(x).toBeLessThanOrEqual(W); expect(y).toBeGreaterThanOrEqual(0); expect(y).toBeLessThanOrEqual(H); }
+      for (const [x, y] of pts) {
+        expect(x).toBeGreaterThanOrEqual(0);
+        expect(x).toBeLessThanOrEqual(W);
+        expect(y).toBeGreaterThanOrEqual(0);
+        expect(y).toBeLessThanOrEqual(H);
+      }
       expect(polylineLength(pts)).toBeCloseTo(f.properties.length_px, 0);
       expect(f.properties.length_mm).toBeCloseTo(f.properties.length_px * MM_PER_PX, 2);
       const mm = f.properties.mean_width_mm;
@@ -144,7 +161,11 @@ describe('survey of a 12000×9000 wall (tiny model: exact mask known)', () => {
     const dzi = fs.readFileSync(path.join(out, 'wall', 'dzi', 'image.dzi'), 'utf8');
     expect(dzi).toMatch(new RegExp(`Height="${H}"`));
     expect(dzi).toMatch(new RegExp(`Width="${W}"`));
-    const levels = fs.readdirSync(path.join(out, 'wall', 'dzi', 'image_files')).filter((f) => /^\d+$/.test(f)).map(Number).sort((a, b) => a - b);
+    const levels = fs
+      .readdirSync(path.join(out, 'wall', 'dzi', 'image_files'))
+      .filter((f) => /^\d+$/.test(f))
+      .map(Number)
+      .sort((a, b) => a - b);
     expect(levels[0]).toBe(0);
     expect(levels.at(-1)).toBe(Math.ceil(Math.log2(W)));
     const top = await sharp(path.join(out, 'wall', 'dzi', 'image_files', String(levels.at(-1)), '0_0.jpeg')).metadata();
@@ -157,10 +178,16 @@ describe('survey of a 12000×9000 wall (tiny model: exact mask known)', () => {
     const small = await sharp(path.join(out, 'wall', 'overview.jpg')).metadata();
     expect(Math.max(small.width!, small.height!)).toBe(2048);
     // a crack pixel of the overlay is magenta
-    const t = truth[3], [x, y] = t.points[Math.floor(t.points.length / 2)];
-    const px = await sharp(path.join(out, 'wall', 'overlay.jpg')).extract({ left: Math.round(x) - 1, top: Math.round(y) - 1, width: 3, height: 3 }).raw().toBuffer();
+    const t = truth[3],
+      [x, y] = t.points[Math.floor(t.points.length / 2)];
+    const px = await sharp(path.join(out, 'wall', 'overlay.jpg'))
+      .extract({ left: Math.round(x) - 1, top: Math.round(y) - 1, width: 3, height: 3 })
+      .raw()
+      .toBuffer();
     const i = 4 * 3; // centre pixel
-    expect(px[i]).toBeGreaterThan(200); expect(px[i + 1]).toBeLessThan(120); expect(px[i + 2]).toBeGreaterThan(200);
+    expect(px[i]).toBeGreaterThan(200);
+    expect(px[i + 1]).toBeLessThan(120);
+    expect(px[i + 2]).toBeGreaterThan(200);
   });
 
   test('report: self-contained HTML with the map, totals, table, model, calibration and checksum; a PDF printed by Chromium', async () => {
@@ -181,12 +208,24 @@ describe('survey of a 12000×9000 wall (tiny model: exact mask known)', () => {
 
   test('nothing but the survey folder is left in --out', () => {
     expect(fs.readdirSync(out)).toEqual(['wall']);
-    expect(fs.readdirSync(path.join(out, 'wall')).sort()).toEqual(['crackmap.geojson', 'crackmap.svg', 'dzi', 'mask.tif', 'overlay.jpg', 'overview.jpg', 'report.html', 'report.pdf', 'survey.json']);
+    expect(fs.readdirSync(path.join(out, 'wall')).sort()).toEqual([
+      'crackmap.geojson',
+      'crackmap.svg',
+      'dzi',
+      'mask.tif',
+      'overlay.jpg',
+      'overview.jpg',
+      'report.html',
+      'report.pdf',
+      'survey.json',
+    ]);
   });
 
   test('Ctrl-C during the tiles: exit 130, the earlier survey of the same image untouched, nothing half-written', async () => {
     const before = fs.readFileSync(path.join(out, 'wall', 'survey.json'), 'utf8');
-    const child = spawn(process.execPath, [MAIN, 'survey', wall, '--out', out, '--models-dir', modelsDir, '--providers', 'cpu', '--no-pdf'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN, 'survey', wall, '--out', out, '--models-dir', modelsDir, '--providers', 'cpu', '--no-pdf'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     const code = await new Promise<number | null>((resolve) => {
       child.stderr.on('data', (d) => {
@@ -245,9 +284,31 @@ describe('survey: inputs, errors and calibration', () => {
     const dataDir = path.join(tmp, 'data');
     fs.mkdirSync(dataDir, { recursive: true });
     // 0.5 mm per pixel on a 700×500 live mask = 0.25 mm per pixel on the 1400×1000 image
-    fs.writeFileSync(path.join(dataDir, 'calibration.json'), JSON.stringify({ version: 1, sources: { 'v4l2:///dev/video0': { mmPerPx: 0.5, mask: { width: 700, height: 500 }, updatedAt: '2026-01-01T00:00:00Z' } } }));
+    fs.writeFileSync(
+      path.join(dataDir, 'calibration.json'),
+      JSON.stringify({ version: 1, sources: { 'v4l2:///dev/video0': { mmPerPx: 0.5, mask: { width: 700, height: 500 }, updatedAt: '2026-01-01T00:00:00Z' } } }),
+    );
     const o = path.join(tmp, 'out-cal');
-    const r = await runCli(['survey', path.join(dir, 'a.png'), '--out', o, '--models-dir', modelsDir, '--providers', 'cpu', '--no-pdf', '--data-dir', dataDir, '--calibration', 'v4l2:///dev/video0', '--width-classes', 'narrow:1,broad'], { timeoutMs: 120_000 });
+    const r = await runCli(
+      [
+        'survey',
+        path.join(dir, 'a.png'),
+        '--out',
+        o,
+        '--models-dir',
+        modelsDir,
+        '--providers',
+        'cpu',
+        '--no-pdf',
+        '--data-dir',
+        dataDir,
+        '--calibration',
+        'v4l2:///dev/video0',
+        '--width-classes',
+        'narrow:1,broad',
+      ],
+      { timeoutMs: 120_000 },
+    );
     expect(r.code, r.stderr).toBe(0);
     const s = JSON.parse(fs.readFileSync(path.join(o, 'a', 'survey.json'), 'utf8'));
     expect(s.calibration.mmPerPx).toBeCloseTo(0.25, 6);

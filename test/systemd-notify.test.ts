@@ -42,8 +42,12 @@ function listen(socketPath: string) {
 
 class FakePipeline extends EventEmitter {
   st: PipelineStatus = { state: 'starting', fps: 0, framesProcessed: 0, framesDropped: 0, badFrames: 0, lastFrameAt: 0 };
-  status() { return { ...this.st }; }
-  recent() { return undefined; }
+  status() {
+    return { ...this.st };
+  }
+  recent() {
+    return undefined;
+  }
   frame() {
     this.st = { ...this.st, state: 'live', fps: 10, framesProcessed: this.st.framesProcessed + 1, lastFrameAt: Date.now() };
     this.emit('frame', { frameId: this.st.framesProcessed });
@@ -56,7 +60,17 @@ function fakeContext(pipeline: FakePipeline, sourceStallMs = 300): ServiceContex
   return {
     config: { ...loadConfig({ env: {} }), sourceStallMs },
     log: createLogger('debug', {}, (l) => lines.push(l)),
-    manifest: { name: 'tiny', version: '0', input: { name: 'image', dtype: 'uint8', layout: 'NHWC', height: 32, width: 32 }, output: { name: 'mask', dtype: 'uint8', meaning: '', layout: 'NHW' }, threshold: 0.5, params: 1, gflops: 0, metrics: {}, training: {} },
+    manifest: {
+      name: 'tiny',
+      version: '0',
+      input: { name: 'image', dtype: 'uint8', layout: 'NHWC', height: 32, width: 32 },
+      output: { name: 'mask', dtype: 'uint8', meaning: '', layout: 'NHW' },
+      threshold: 0.5,
+      params: 1,
+      gflops: 0,
+      metrics: {},
+      training: {},
+    },
     inference: { provider: 'cpu', providerLabel: 'CPU', fallbacks: [{ provider: 'tensorrt', reason: 'no TensorRT engine for this model at 32x32' }] },
     pipeline: pipeline as unknown as ServiceContext['pipeline'],
   };
@@ -64,7 +78,9 @@ function fakeContext(pipeline: FakePipeline, sourceStallMs = 300): ServiceContex
 
 describe('sd_notify module', () => {
   const cleanups: (() => void)[] = [];
-  afterEach(() => { while (cleanups.length) cleanups.pop()!(); });
+  afterEach(() => {
+    while (cleanups.length) cleanups.pop()!();
+  });
 
   it('parses WATCHDOG_USEC and honours WATCHDOG_PID', () => {
     expect(watchdogIntervalMs({ WATCHDOG_USEC: '2000000' })).toBe(1000);
@@ -144,7 +160,14 @@ describe('sd_notify module', () => {
 const MAIN = process.env.CRACKSCOPE_TEST_MAIN ?? path.join(ROOT, 'dist/server/cli/main.js');
 const hasDaemon = fs.existsSync(MAIN);
 
-const gstAvailable = (() => { try { execFileSync('gst-inspect-1.0', ['--version'], { stdio: 'ignore' }); return true; } catch { return false; } })();
+const gstAvailable = (() => {
+  try {
+    execFileSync('gst-inspect-1.0', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
 
 describe.skipIf(!need('the build (dist/server/cli/main.js)', hasDaemon, 'npm run build'))('the daemon under a fake systemd notify socket', () => {
   let child: ChildProcess | undefined;
@@ -152,56 +175,76 @@ describe.skipIf(!need('the build (dist/server/cli/main.js)', hasDaemon, 'npm run
     if (child && child.exitCode === null) child.kill('SIGKILL');
   });
 
-  it.skipIf(!need('GStreamer (gst-inspect-1.0)', gstAvailable, 'Debian packages gstreamer1.0-tools and plugins'))('READY=1 with a camera that delivers nothing, WATCHDOG=1 all along, live once frames come, STOPPING=1 and exit 0 on SIGTERM', async () => {
-    const sock = tmpSocketPath();
-    const { messages, listener, waitFor } = listen(sock);
-    try {
-      const port = await freePort();
-      const out: string[] = [];
-      // a tiny real model keeps this test about systemd, not about inference speed
-      const modelsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-models-'));
-      writeTinyModel(modelsDir, 'tiny', { height: 64, width: 96 });
-      // gst-launch-1.0 on PATH is a wrapper: while the flag exists, a capture process produces
-      // nothing (it sleeps) — a camera that is missing or hung from the start
-      const binDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-bin-'));
-      const stallFlag = path.join(binDir, 'stall');
-      fs.writeFileSync(stallFlag, '');
-      const realGst = execFileSync('sh', ['-c', 'command -v gst-launch-1.0'], { encoding: 'utf8' }).trim();
-      fs.writeFileSync(path.join(binDir, 'gst-launch-1.0'), `#!/bin/sh\nif [ -e '${stallFlag}' ]; then exec sleep 600; fi\nexec '${realGst}' "$@"\n`, { mode: 0o755 });
-      child = spawn(process.execPath, [MAIN, 'serve', '--source', 'test://', '--port', String(port), '--providers', 'cpu', '--source-stall-ms', '1500', '--models-dir', modelsDir], {
-        cwd: ROOT,
-        env: { ...process.env, PATH: `${binDir}:${process.env.PATH}`, NOTIFY_SOCKET: sock, WATCHDOG_USEC: '400000', CRACKSCOPE_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'cs-data-')) },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      child.stdout!.on('data', (d) => out.push(String(d)));
-      child.stderr!.on('data', (d) => out.push(String(d)));
-      const exited = new Promise<number | null>((r) => child!.on('exit', (code) => r(code)));
+  it.skipIf(!need('GStreamer (gst-inspect-1.0)', gstAvailable, 'Debian packages gstreamer1.0-tools and plugins'))(
+    'READY=1 with a camera that delivers nothing, WATCHDOG=1 all along, live once frames come, STOPPING=1 and exit 0 on SIGTERM',
+    async () => {
+      const sock = tmpSocketPath();
+      const { messages, listener, waitFor } = listen(sock);
+      try {
+        const port = await freePort();
+        const out: string[] = [];
+        // a tiny real model keeps this test about systemd, not about inference speed
+        const modelsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-models-'));
+        writeTinyModel(modelsDir, 'tiny', { height: 64, width: 96 });
+        // gst-launch-1.0 on PATH is a wrapper: while the flag exists, a capture process produces
+        // nothing (it sleeps) — a camera that is missing or hung from the start
+        const binDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-bin-'));
+        const stallFlag = path.join(binDir, 'stall');
+        fs.writeFileSync(stallFlag, '');
+        const realGst = execFileSync('sh', ['-c', 'command -v gst-launch-1.0'], { encoding: 'utf8' }).trim();
+        fs.writeFileSync(path.join(binDir, 'gst-launch-1.0'), `#!/bin/sh\nif [ -e '${stallFlag}' ]; then exec sleep 600; fi\nexec '${realGst}' "$@"\n`, {
+          mode: 0o755,
+        });
+        child = spawn(
+          process.execPath,
+          [MAIN, 'serve', '--source', 'test://', '--port', String(port), '--providers', 'cpu', '--source-stall-ms', '1500', '--models-dir', modelsDir],
+          {
+            cwd: ROOT,
+            env: {
+              ...process.env,
+              PATH: `${binDir}:${process.env.PATH}`,
+              NOTIFY_SOCKET: sock,
+              WATCHDOG_USEC: '400000',
+              CRACKSCOPE_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'cs-data-')),
+            },
+            stdio: ['ignore', 'pipe', 'pipe'],
+          },
+        );
+        child.stdout!.on('data', (d) => out.push(String(d)));
+        child.stderr!.on('data', (d) => out.push(String(d)));
+        const exited = new Promise<number | null>((r) => child!.on('exit', (code) => r(code)));
 
-      const early = exited.then((code) => { throw new Error(`daemon exited early (${code})`); });
-      const ready = await Promise.race([waitFor((m) => m.split('\n').includes('READY=1'), 60_000), early]).catch((e) => { throw new Error(`${e.message}\n--- daemon output ---\n${out.join('').slice(-4000)}`); });
-      early.catch(() => undefined);
-      expect(ready.msg).toMatch(/STATUS=ready, waiting for the first frame/);
-      // no frame for longer than the stall limit and the watchdog timeout: pings go on, the service stays up
-      const afterReady = messages.length;
-      await sleep(2500);
-      listener.drain();
-      const pings = messages.slice(afterReady).filter((m) => m.msg.split('\n').includes('WATCHDOG=1'));
-      expect(pings.length).toBeGreaterThanOrEqual(6); // every 200 ms
-      expect(child.exitCode).toBeNull();
-      expect(messages.some((m) => /^STATUS=(source down|ready, waiting)/m.test(m.msg))).toBe(true);
+        const early = exited.then((code) => {
+          throw new Error(`daemon exited early (${code})`);
+        });
+        const ready = await Promise.race([waitFor((m) => m.split('\n').includes('READY=1'), 60_000), early]).catch((e) => {
+          throw new Error(`${e.message}\n--- daemon output ---\n${out.join('').slice(-4000)}`);
+        });
+        early.catch(() => undefined);
+        expect(ready.msg).toMatch(/STATUS=ready, waiting for the first frame/);
+        // no frame for longer than the stall limit and the watchdog timeout: pings go on, the service stays up
+        const afterReady = messages.length;
+        await sleep(2500);
+        listener.drain();
+        const pings = messages.slice(afterReady).filter((m) => m.msg.split('\n').includes('WATCHDOG=1'));
+        expect(pings.length).toBeGreaterThanOrEqual(6); // every 200 ms
+        expect(child.exitCode).toBeNull();
+        expect(messages.some((m) => /^STATUS=(source down|ready, waiting)/m.test(m.msg))).toBe(true);
 
-      // the camera comes: the source's own restart picks it up, STATUS says live
-      fs.rmSync(stallFlag, { force: true });
-      await waitFor((m) => /^STATUS=live: first mask produced/m.test(m), 20_000);
+        // the camera comes: the source's own restart picks it up, STATUS says live
+        fs.rmSync(stallFlag, { force: true });
+        await waitFor((m) => /^STATUS=live: first mask produced/m.test(m), 20_000);
 
-      const beforeTerm = messages.length;
-      child.kill('SIGTERM');
-      const code = await Promise.race([exited, sleep(20_000).then(() => 'timeout' as const)]);
-      listener.drain();
-      expect(messages.slice(beforeTerm).some((m) => m.msg.split('\n').includes('STOPPING=1'))).toBe(true);
-      expect(code, out.join('').slice(-2000)).toBe(0);
-    } finally {
-      listener.close();
-    }
-  }, 120_000);
+        const beforeTerm = messages.length;
+        child.kill('SIGTERM');
+        const code = await Promise.race([exited, sleep(20_000).then(() => 'timeout' as const)]);
+        listener.drain();
+        expect(messages.slice(beforeTerm).some((m) => m.msg.split('\n').includes('STOPPING=1'))).toBe(true);
+        expect(code, out.join('').slice(-2000)).toBe(0);
+      } finally {
+        listener.close();
+      }
+    },
+    120_000,
+  );
 });

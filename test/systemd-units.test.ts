@@ -16,7 +16,14 @@ import { CONFIG_KEY_NAMES, envName } from '../server/config/schema.js';
 import { loadConfig } from '../server/config/load.js';
 
 const ROOT = path.resolve(__dirname, '..');
-const UNITS = ['crackscope.service', 'crackscope-kiosk.service', 'crackscope-worker.service', 'crackscope-clocks.service', 'crackscope-argus-watch.service', 'crackscope-argus-watch.timer'];
+const UNITS = [
+  'crackscope.service',
+  'crackscope-kiosk.service',
+  'crackscope-worker.service',
+  'crackscope-clocks.service',
+  'crackscope-argus-watch.service',
+  'crackscope-argus-watch.timer',
+];
 const has = (bin: string) => spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0;
 
 function unitText(name: string) {
@@ -143,7 +150,9 @@ function shellScripts(): string[] {
 describe.skipIf(!need('shellcheck', has('shellcheck'), 'Debian package shellcheck'))('shell scripts', () => {
   it('pass shellcheck', () => {
     const scripts = shellScripts();
-    expect(scripts.map((s) => path.relative(ROOT, s))).toEqual(expect.arrayContaining(['.ci/run', 'bench/cpu-runs.sh', 'bench/gpu-run.sh', 'scripts/setup.sh', 'deploy/jetson/install.sh']));
+    expect(scripts.map((s) => path.relative(ROOT, s))).toEqual(
+      expect.arrayContaining(['.ci/run', 'bench/cpu-runs.sh', 'bench/gpu-run.sh', 'scripts/setup.sh', 'deploy/jetson/install.sh']),
+    );
     const r = spawnSync('shellcheck', ['--severity=style', '--external-sources', ...scripts], { encoding: 'utf8', cwd: ROOT });
     expect(r.stdout + r.stderr, `shellcheck ${scripts.map((s) => path.relative(ROOT, s)).join(' ')}`).toBe('');
     expect(r.status).toBe(0);
@@ -160,7 +169,10 @@ describe('build-onnxruntime.sh --check', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-tegra-'));
     const file = path.join(dir, 'nv_tegra_release');
     if (release !== null) fs.writeFileSync(file, release);
-    return spawnSync('bash', [script, '--check', '--work-dir', dir], { encoding: 'utf8', env: { ...process.env, CRACKSCOPE_TEGRA_RELEASE_FILE: file, ORT_VERSION: '' } });
+    return spawnSync('bash', [script, '--check', '--work-dir', dir], {
+      encoding: 'utf8',
+      env: { ...process.env, CRACKSCOPE_TEGRA_RELEASE_FILE: file, ORT_VERSION: '' },
+    });
   };
 
   it('detects JetPack 5.1 and 6.x from the L4T release and prints the pinned plan, disk and time', () => {

@@ -41,7 +41,11 @@ function runSandboxed(tmp: string, dropEnv: string[] = []): Sandboxed {
   expect(u.one('PrivateTmp') ?? 'no').toBe('no'); // the host's /tmp, read-only
   // the unit's writable directories, mapped to folders of this test
   const map: [string, string][] = [];
-  for (const [key, base] of [['StateDirectory', '/var/lib'], ['CacheDirectory', '/var/cache'], ['RuntimeDirectory', '/run']] as const) {
+  for (const [key, base] of [
+    ['StateDirectory', '/var/lib'],
+    ['CacheDirectory', '/var/cache'],
+    ['RuntimeDirectory', '/run'],
+  ] as const) {
     for (const name of (u.one(key) ?? '').split(/\s+/).filter(Boolean)) {
       const dir = path.join(tmp, key, name);
       fs.mkdirSync(dir, { recursive: true });
@@ -65,9 +69,14 @@ function runSandboxed(tmp: string, dropEnv: string[] = []): Sandboxed {
     `if touch /tmp/.cs-sandbox-probe 2>/dev/null; then echo "sandbox: /tmp is writable" >&2; exit 99; fi`,
     `exec "$0" "$@"`,
   ].join('\n');
-  const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, process.execPath, MAIN, 'serve', '--source', 'demo://', '--port', '0', '--fps', '10'], {
-    env, stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    'unshare',
+    ['-m', '--propagation', 'private', 'sh', '-c', script, process.execPath, MAIN, 'serve', '--source', 'demo://', '--port', '0', '--fps', '10'],
+    {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const logs: Record<string, any>[] = [];
   let err = '';
   child.stderr.on('data', (d) => (err += d));

@@ -1,5 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { COMPARISON_HEADER_BYTES, HEADER_BYTES, MASK_DEFLATE, MASK_RAW, WireFormatError, decodeBinaryMessage, decodeFrame, encodeComparisonMask, encodeFrame, frameHeaderBytes, type FrameMessage } from '../server/protocol/wire-format.js';
+import {
+  COMPARISON_HEADER_BYTES,
+  HEADER_BYTES,
+  MASK_DEFLATE,
+  MASK_RAW,
+  WireFormatError,
+  decodeBinaryMessage,
+  decodeFrame,
+  encodeComparisonMask,
+  encodeFrame,
+  frameHeaderBytes,
+  type FrameMessage,
+} from '../server/protocol/wire-format.js';
 import { parseClientMessage } from '../server/protocol/client-messages.js';
 
 function sample(): Omit<FrameMessage, 'comparisons'> & { comparisons?: FrameMessage['comparisons'] } {
@@ -66,7 +78,9 @@ describe('wire format', () => {
     const wrongMask = encodeFrame({ ...sample(), maskBytes: new Uint8Array(31) });
     expect(() => decodeFrame(wrongMask)).toThrow(/raw mask/);
     // a deflated mask may have any length
-    expect(decodeFrame(encodeFrame({ ...sample(), mask: { width: 8, height: 4, encoding: MASK_DEFLATE }, maskBytes: new Uint8Array(9) })).maskBytes.byteLength).toBe(9);
+    expect(
+      decodeFrame(encodeFrame({ ...sample(), mask: { width: 8, height: 4, encoding: MASK_DEFLATE }, maskBytes: new Uint8Array(9) })).maskBytes.byteLength,
+    ).toBe(9);
   });
 
   it('carries per-model comparison stats in the header; readers that skip the block still find the payloads', () => {
@@ -102,7 +116,9 @@ describe('wire format', () => {
     expect(Array.from(d.comparison.maskBytes)).toEqual(Array.from(maskBytes));
     expect(decodeBinaryMessage(encodeFrame(sample())).kind).toBe('frame');
     expect(() => decodeBinaryMessage(msg.subarray(0, msg.byteLength - 1))).toThrow(/comparison length/);
-    expect(() => decodeBinaryMessage(encodeComparisonMask({ frameId: 1, index: 0, mask: { width: 8, height: 4, encoding: MASK_RAW }, maskBytes: new Uint8Array(5) }))).toThrow(/raw comparison mask/);
+    expect(() =>
+      decodeBinaryMessage(encodeComparisonMask({ frameId: 1, index: 0, mask: { width: 8, height: 4, encoding: MASK_RAW }, maskBytes: new Uint8Array(5) })),
+    ).toThrow(/raw comparison mask/);
   });
 
   it('validates client messages', () => {

@@ -54,9 +54,12 @@ describe('the WebSocket server, as a viewer sees it', () => {
     svc.pipeline.state = { ...svc.pipeline.state, state: 'live', fps: 14.96, reason: undefined } as any;
     const v = await viewer(svc.port);
     expect(v.texts[0]).toEqual({
-      type: 'hello', protocol: PROTOCOL_VERSION,
+      type: 'hello',
+      protocol: PROTOCOL_VERSION,
       model: { name: 'fake', version: '0.0.1-test', threshold: 0.6, input: { height: 64, width: 96 } },
-      provider: 'cpu', providerLabel: 'CPU', fallbacks: [],
+      provider: 'cpu',
+      providerLabel: 'CPU',
+      fallbacks: [],
       mask: { width: 96, height: 64 },
       source: expect.not.stringContaining('Sup3rSecret'),
     });
@@ -144,7 +147,12 @@ describe('the WebSocket server, as a viewer sees it', () => {
     expect(limited.length).toBeGreaterThanOrEqual(8);
     expect(limited.length).toBeLessThanOrEqual(10);
     expect(limited[0].message).toBe('more than 20 messages per second');
-    expect(v.texts.filter((t) => t.type === 'pong').map((t) => t.t).slice(0, 20)).toEqual([...Array(20).keys()]);
+    expect(
+      v.texts
+        .filter((t) => t.type === 'pong')
+        .map((t) => t.t)
+        .slice(0, 20),
+    ).toEqual([...Array(20).keys()]);
   });
 
   it('a foreign Host (421) or Origin (403) is refused before the upgrade, counted and logged', async () => {

@@ -9,7 +9,12 @@ export const adminToken = {
 };
 
 export class ApiError extends Error {
-  constructor(readonly status: number, message: string, readonly code?: string, readonly retryAfterS?: number) {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly code?: string,
+    readonly retryAfterS?: number,
+  ) {
     super(message);
   }
 }
@@ -48,7 +53,8 @@ export async function api<T>(method: string, path: string, body?: unknown, admin
   } catch {
     /* not JSON */
   }
-  if (!res.ok) throw new ApiError(res.status, data?.error ?? `HTTP ${res.status}`, data?.code, typeof data?.retryAfterS === 'number' ? data.retryAfterS : undefined);
+  if (!res.ok)
+    throw new ApiError(res.status, data?.error ?? `HTTP ${res.status}`, data?.code, typeof data?.retryAfterS === 'number' ? data.retryAfterS : undefined);
   return data as T;
 }
 

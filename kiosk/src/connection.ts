@@ -1,6 +1,14 @@
 // The WebSocket to the server: hello, binary frames and status messages, decoded with the shared
 // wire format; reconnects by itself with exponential backoff (0.5 s doubling to 8 s, with jitter).
-import { decodeBinaryMessage, PROTOCOL_VERSION, type ComparisonMaskMessage, type FrameMessage, type HelloMessage, type ServerTextMessage, type StatusMessage } from '../../server/protocol/wire-format.js';
+import {
+  decodeBinaryMessage,
+  PROTOCOL_VERSION,
+  type ComparisonMaskMessage,
+  type FrameMessage,
+  type HelloMessage,
+  type ServerTextMessage,
+  type StatusMessage,
+} from '../../server/protocol/wire-format.js';
 
 export type ConnState = 'connecting' | 'open' | 'closed';
 
@@ -29,7 +37,10 @@ export class Connection {
   private lastMessage = 0;
   private watchdog = 0;
 
-  constructor(private readonly url: string, private readonly on: ConnectionEvents) {}
+  constructor(
+    private readonly url: string,
+    private readonly on: ConnectionEvents,
+  ) {}
 
   start(): void {
     this.connect();

@@ -19,7 +19,10 @@ export class Gallery extends Drawer {
   private campaigns: CampaignSummary[] = [];
   private campaignTimer: ReturnType<typeof setInterval> | null = null;
 
-  constructor(private readonly open: (id: string) => void, private readonly openSurvey: (s: SurveySummary) => void) {
+  constructor(
+    private readonly open: (id: string) => void,
+    private readonly openSurvey: (s: SurveySummary) => void,
+  ) {
     super($('gallery'));
     $('gallery-close').addEventListener('click', () => this.hide());
     const tok = $<HTMLInputElement>('admin-token');
@@ -166,7 +169,10 @@ export class Gallery extends Drawer {
       const len = s.lengthMm !== null ? unit('m', s.lengthMm / 1000, 2) : unit('px', s.lengthPx);
       span.textContent = `${s.name} · ${unit('mp', (s.width * s.height) / 1e6)} · ${t('crack_count', { count: s.cracks })} · ${len}`;
       b.append(img, span);
-      b.addEventListener('click', () => { this.hide(); this.openSurvey(s); });
+      b.addEventListener('click', () => {
+        this.hide();
+        this.openSurvey(s);
+      });
       list.appendChild(b);
     }
   }
@@ -192,7 +198,13 @@ export class Gallery extends Drawer {
       const bar = document.createElement('progress');
       bar.max = Math.max(1, n.total);
       bar.value = n.done + n.failed;
-      const label = t('campaign_label', { name: c.name, done: num(n.done), active: num(n.active), waiting: num(n.waiting + n.retrying), failed: num(n.failed) });
+      const label = t('campaign_label', {
+        name: c.name,
+        done: num(n.done),
+        active: num(n.active),
+        waiting: num(n.waiting + n.retrying),
+        failed: num(n.failed),
+      });
       bar.setAttribute('aria-label', label);
       bar.title = label;
       const counts = document.createElement('div');
@@ -200,7 +212,11 @@ export class Gallery extends Drawer {
       const progress = document.createElement('span');
       progress.textContent = t('campaign_progress', { done: num(n.done), total: num(n.total) });
       counts.append(progress);
-      for (const [state, v] of [['active', n.active], ['waiting', n.waiting + n.retrying], ['failed', n.failed]] as const) {
+      for (const [state, v] of [
+        ['active', n.active],
+        ['waiting', n.waiting + n.retrying],
+        ['failed', n.failed],
+      ] as const) {
         if (v === 0) continue;
         const chip = document.createElement('span');
         chip.className = `chip ${state}`;

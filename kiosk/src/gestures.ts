@@ -33,7 +33,12 @@ export class Gestures {
   /** counters for tests and diagnostics */
   readonly counts = { pans: 0, pinches: 0, taps: 0, doubleTaps: 0, wheels: 0 };
 
-  constructor(private el: HTMLElement, private view: ViewState, private geom: Geometry, private hooks: GestureHooks) {
+  constructor(
+    private el: HTMLElement,
+    private view: ViewState,
+    private geom: Geometry,
+    private hooks: GestureHooks,
+  ) {
     el.style.touchAction = 'none';
     el.addEventListener('pointerdown', (e) => this.down(e));
     el.addEventListener('pointermove', (e) => this.move(e));
@@ -55,7 +60,8 @@ export class Gestures {
   }
 
   private mid(): [number, number] {
-    let x = 0, y = 0;
+    let x = 0,
+      y = 0;
     for (const p of this.pointers.values()) {
       x += p.x;
       y += p.y;
@@ -99,7 +105,8 @@ export class Gestures {
     this.hooks.interacted();
     const m = this.mid();
     const [lx, ly] = this.lastMid ?? m;
-    const dx = m[0] - lx, dy = m[1] - ly;
+    const dx = m[0] - lx,
+      dy = m[1] - ly;
     const now = e.timeStamp;
     const dt = Math.max(1, now - this.lastMoveT);
     this.lastMoveT = now;
@@ -162,7 +169,8 @@ export class Gestures {
       const decay = Math.exp(-FRICTION_PER_MS * dt);
       this.vel[0] *= decay;
       this.vel[1] *= decay;
-      const bx = this.view.panX, by = this.view.panY;
+      const bx = this.view.panX,
+        by = this.view.panY;
       this.view.panX += this.vel[0] * dt;
       this.view.panY += this.vel[1] * dt;
       clampView(this.view, this.geom);

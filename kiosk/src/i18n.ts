@@ -40,7 +40,11 @@ export const t = (key: string, opts?: TOptions): string => i18n.t(key, opts) as 
 export function num(v: number | undefined, digits = 0): string {
   if (v === undefined || !Number.isFinite(v)) return '–';
   // grouping from five digits on (1234.5 but 12,345.6), as technical style guides write lengths
-  return new Intl.NumberFormat(i18n.language, { minimumFractionDigits: digits, maximumFractionDigits: digits, useGrouping: 'min2' } as unknown as Intl.NumberFormatOptions).format(v);
+  return new Intl.NumberFormat(i18n.language, {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+    useGrouping: 'min2',
+  } as unknown as Intl.NumberFormatOptions).format(v);
 }
 /** A value with its unit, e.g. unit('mm', 1.5, 2) → "1.50 mm" / "1,50 mm" / "١٫٥٠ ملم". */
 export function unit(u: 'px' | 'px2' | 'mm' | 'mm2' | 'm' | 'ms' | 'kb' | 'mp', v: number | undefined, digits = 0): string {
@@ -62,7 +66,7 @@ export function pickDefault(urlLang: string | null, configured: string | null, b
   if (match(urlLang)) return match(urlLang)!;
   if (match(configured)) return match(configured)!;
   for (const b of browser) if (match(b)) return match(b)!;
-  return have.includes('en') ? 'en' : have[0] ?? 'en';
+  return have.includes('en') ? 'en' : (have[0] ?? 'en');
 }
 
 /**
@@ -74,10 +78,22 @@ export async function loadLanguages(urlLang: string | null): Promise<Lang> {
     const r = await fetch('api/kiosk/languages');
     if (!r.ok) throw new Error(`HTTP ${r.status}`);
     const list = (await r.json()) as { default: string | null; languages: LanguageInfo[] };
-    const cats = await Promise.all(list.languages.map((l) => fetch(`api/kiosk/languages/${encodeURIComponent(l.code)}`).then((x) => (x.ok ? x.json() : null), () => null)));
+    const cats = await Promise.all(
+      list.languages.map((l) =>
+        fetch(`api/kiosk/languages/${encodeURIComponent(l.code)}`).then(
+          (x) => (x.ok ? x.json() : null),
+          () => null,
+        ),
+      ),
+    );
     languages = list.languages.filter((_, i) => cats[i]);
     list.languages.forEach((l, i) => cats[i] && i18n.addResourceBundle(l.code, 'translation', cats[i], true, true));
-    defaultLang = pickDefault(urlLang, list.default, navigator.languages ?? [navigator.language], languages.map((l) => l.code));
+    defaultLang = pickDefault(
+      urlLang,
+      list.default,
+      navigator.languages ?? [navigator.language],
+      languages.map((l) => l.code),
+    );
   } catch (err) {
     console.warn('crackscope: languages not loaded, English only:', (err as Error).message);
     defaultLang = 'en';

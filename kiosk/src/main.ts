@@ -305,7 +305,9 @@ function applyCompare(): void {
   show($('cmp-right'), swipe);
   $('legend-live').textContent = t('only', { name: hello?.model.name ?? '' });
   $('legend-other').textContent = t('only', { name: otherName() });
-  document.querySelectorAll<HTMLButtonElement>('#models-list button').forEach((b) => setOn(b, (b.dataset.model === '' ? null : Number(b.dataset.model)) === cmpModel));
+  document
+    .querySelectorAll<HTMLButtonElement>('#models-list button')
+    .forEach((b) => setOn(b, (b.dataset.model === '' ? null : Number(b.dataset.model)) === cmpModel));
   document.querySelectorAll<HTMLButtonElement>('#cmp-views button').forEach((b) => {
     setOn(b, b.dataset.view === cmpView);
     b.disabled = cmpModel === null;
@@ -381,7 +383,8 @@ async function openCapture(id: string): Promise<void> {
     ]);
     const bmp = await createImageBitmap(img);
     const mbmp = await createImageBitmap(mask, { premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
-    const mw = mbmp.width, mh = mbmp.height;
+    const mw = mbmp.width,
+      mh = mbmp.height;
     const c = new OffscreenCanvas(mw, mh);
     const g = c.getContext('2d', { willReadFrequently: true })!;
     g.drawImage(mbmp, 0, 0);
@@ -408,7 +411,13 @@ $('btn-capture').addEventListener('click', async () => {
   const btn = $<HTMLButtonElement>('btn-capture');
   btn.disabled = true;
   try {
-    const saved = await api<CaptureSummary>('POST', 'captures', { frameId: shownFrameId >= 0 ? shownFrameId : undefined, threshold: overlay.threshold, lang: getLang() }, false, curator.headers());
+    const saved = await api<CaptureSummary>(
+      'POST',
+      'captures',
+      { frameId: shownFrameId >= 0 ? shownFrameId : undefined, threshold: overlay.threshold, lang: getLang() },
+      false,
+      curator.headers(),
+    );
     toast(`${t(saved.protected && curator.active ? 'saved_protected' : 'saved')} · ${saved.id}`);
     if (gallery.visible) await gallery.refresh();
   } catch (err) {
@@ -424,7 +433,10 @@ $('btn-capture').addEventListener('click', async () => {
 
 // --- gallery and measure -------------------------------------------------------------------------------
 const surveyView = new SurveyView(() => {});
-const gallery = new Gallery((id) => void openCapture(id), (s) => void surveyView.open(s));
+const gallery = new Gallery(
+  (id) => void openCapture(id),
+  (s) => void surveyView.open(s),
+);
 $('btn-gallery').addEventListener('click', () => {
   if (gallery.visible) gallery.hide();
   else {
@@ -475,12 +487,16 @@ function placeOverlays(): void {
   } else $('cmp-left').style.left = '50%';
   const parts: string[] = [];
   for (const [a, b] of bridgeLines) {
-    const [x1, y1] = maskToScreen(a[0] + 0.5, a[1] + 0.5), [x2, y2] = maskToScreen(b[0] + 0.5, b[1] + 0.5);
-    parts.push(`<line class="bridge" x1="${x1}" y1="${y1}" x2="${x2}" y2="${y2}" stroke="#0ff" stroke-width="3" stroke-dasharray="6 4" stroke-linecap="round"/>`);
+    const [x1, y1] = maskToScreen(a[0] + 0.5, a[1] + 0.5),
+      [x2, y2] = maskToScreen(b[0] + 0.5, b[1] + 0.5);
+    parts.push(
+      `<line class="bridge" x1="${x1}" y1="${y1}" x2="${x2}" y2="${y2}" stroke="#0ff" stroke-width="3" stroke-dasharray="6 4" stroke-linecap="round"/>`,
+    );
   }
   const pts = markPoints.map(([x, y]) => maskToScreen(x, y));
   if (pts.length === 2) parts.push(`<line x1="${pts[0][0]}" y1="${pts[0][1]}" x2="${pts[1][0]}" y2="${pts[1][1]}" stroke="#0f0" stroke-width="3"/>`);
-  for (const [x, y] of pts) parts.push(`<circle cx="${x}" cy="${y}" r="10" fill="none" stroke="#0f0" stroke-width="3"/><circle cx="${x}" cy="${y}" r="2" fill="#0f0"/>`);
+  for (const [x, y] of pts)
+    parts.push(`<circle cx="${x}" cy="${y}" r="10" fill="none" stroke="#0f0" stroke-width="3"/><circle cx="${x}" cy="${y}" r="2" fill="#0f0"/>`);
   marks.innerHTML = parts.join('');
 }
 
@@ -558,10 +574,17 @@ function hideHint(): void {
 // a touch tells the server that a visitor is here (serve --worker-redis: its campaign worker waits); one ping per 10 s at most
 let touchPingAt = 0;
 for (const ev of ['pointerdown', 'keydown', 'wheel'] as const) {
-  window.addEventListener(ev, () => {
-    const now = Date.now();
-    if (now - touchPingAt > 10_000) { touchPingAt = now; connection.send({ type: 'ping', t: now }); }
-  }, { passive: true, capture: true });
+  window.addEventListener(
+    ev,
+    () => {
+      const now = Date.now();
+      if (now - touchPingAt > 10_000) {
+        touchPingAt = now;
+        connection.send({ type: 'ping', t: now });
+      }
+    },
+    { passive: true, capture: true },
+  );
 }
 new IdleTimer(IDLE_MS, () => {
   gallery.hide();
@@ -586,7 +609,14 @@ function maskBase64(): string {
 }
 (window as any).__crackscope = {
   get survey() {
-    return { visible: surveyView.visible, name: surveyView.name, view: { ...surveyView.view, scale: scaleOf(surveyView.view, surveyView.geom), fit: surveyView.fit }, stats: { ...surveyView.stats }, selected: surveyView.selected ? { id: surveyView.selected.id, ...surveyView.selected.props } : null, info: document.getElementById('survey-info')?.textContent ?? '' };
+    return {
+      visible: surveyView.visible,
+      name: surveyView.name,
+      view: { ...surveyView.view, scale: scaleOf(surveyView.view, surveyView.geom), fit: surveyView.fit },
+      stats: { ...surveyView.stats },
+      selected: surveyView.selected ? { id: surveyView.selected.id, ...surveyView.selected.props } : null,
+      info: document.getElementById('survey-info')?.textContent ?? '',
+    };
   },
   get view() {
     const g = viewer.geom;

@@ -19,7 +19,6 @@ export interface MeasureHost {
   setBridges(lines: [[number, number], [number, number]][]): void;
 }
 
-
 export class Measure extends Drawer {
   analysis: Analysis | null = null;
   labels: Uint16Array | null = null;
@@ -130,7 +129,11 @@ export class Measure extends Drawer {
         `${t('mean_width')}${t('label_sep')}${u ? unit('mm', sel.mean_width_mm, 3) : unit('px', sel.mean_width_px, 2)}`,
         `${t('area')}${t('label_sep')}${u ? unit('mm2', sel.area_mm2, 2) : unit('px2', sel.area_px)}`,
         // the part of its length that bridges faint gaps (issue 20): inferred, not seen
-        ...(sel.bridges > 0 ? [`${t('inferred_length')}${t('label_sep')}${u ? unit('mm', sel.inferred_length_mm, 2) : unit('px', sel.inferred_length_px, 1)} (${num(sel.bridges)}×)`] : []),
+        ...(sel.bridges > 0
+          ? [
+              `${t('inferred_length')}${t('label_sep')}${u ? unit('mm', sel.inferred_length_mm, 2) : unit('px', sel.inferred_length_px, 1)} (${num(sel.bridges)}×)`,
+            ]
+          : []),
       ].join('\n');
     }
   }
@@ -154,13 +157,15 @@ export class Measure extends Drawer {
     }
     const a = this.analysis;
     if (!a || !this.labels) return false;
-    const x = Math.floor(mx), y = Math.floor(my);
+    const x = Math.floor(mx),
+      y = Math.floor(my);
     let id = 0;
     // search a small neighbourhood: cracks are thin and fingers are not
     for (let r = 0; r <= 6 && !id; r++) {
       for (let dy = -r; dy <= r && !id; dy++) {
         for (let dx = -r; dx <= r && !id; dx++) {
-          const xx = x + dx, yy = y + dy;
+          const xx = x + dx,
+            yy = y + dy;
           if (xx >= 0 && yy >= 0 && xx < a.width && yy < a.height) id = this.labels[yy * a.width + xx];
         }
       }
@@ -193,7 +198,12 @@ export class Measure extends Drawer {
     }
     const a = this.analysis;
     try {
-      await api('PUT', 'calibration', { source: this.host.source(), points: this.calibPoints, distanceMm: mm, ...(a ? { mask: { width: a.width, height: a.height } } : {}) }, true);
+      await api(
+        'PUT',
+        'calibration',
+        { source: this.host.source(), points: this.calibPoints, distanceMm: mm, ...(a ? { mask: { width: a.width, height: a.height } } : {}) },
+        true,
+      );
       toast(t('calibrated'));
       this.stopCalibration();
       await this.refresh();

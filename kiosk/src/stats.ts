@@ -35,7 +35,10 @@ export class Rolling {
 export class RateMeter {
   private times: Float64Array;
   private i = 0;
-  constructor(size = 64, private readonly windowMs = 2000) {
+  constructor(
+    size = 64,
+    private readonly windowMs = 2000,
+  ) {
     this.times = new Float64Array(size);
   }
   tick(now: number): void {

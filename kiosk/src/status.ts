@@ -41,7 +41,16 @@ function renderProvider(hello: HelloMessage | null): void {
 export function renderStatus(m: StatusModel): void {
   const conn = $('st-conn');
   const live = m.conn === 'open' && m.status?.state !== 'source-down' && m.status?.state !== 'model-error';
-  conn.textContent = m.conn === 'open' ? (live ? t('connected') : m.status?.state === 'source-down' ? t('offline_camera') : t('offline_model')) : m.conn === 'connecting' ? t('connecting') : t('offline_server');
+  conn.textContent =
+    m.conn === 'open'
+      ? live
+        ? t('connected')
+        : m.status?.state === 'source-down'
+          ? t('offline_camera')
+          : t('offline_model')
+      : m.conn === 'connecting'
+        ? t('connecting')
+        : t('offline_server');
   conn.className = 'pill ' + (live ? 'ok' : m.conn === 'connecting' ? 'warn' : 'bad');
   const mode = $('st-mode');
   mode.textContent = m.mode === 'live' ? t('live') : m.mode === 'frozen' ? t('frozen') : t('capture_view');
@@ -78,7 +87,7 @@ export function renderStatus(m: StatusModel): void {
   const off = $('offline');
   const visible = !!title && m.mode === 'live';
   show(off, visible);
-  off.dataset.state = visible ? (m.conn !== 'open' ? 'server' : m.status?.state ?? '') : '';
+  off.dataset.state = visible ? (m.conn !== 'open' ? 'server' : (m.status?.state ?? '')) : '';
   if (visible) {
     $('offline-title').textContent = title;
     $('offline-detail').textContent = detail;

@@ -19,7 +19,14 @@ interface Feature {
   color: string;
 }
 
-interface Dzi { width: number; height: number; tileSize: number; overlap: number; format: string; maxLevel: number }
+interface Dzi {
+  width: number;
+  height: number;
+  tileSize: number;
+  overlap: number;
+  format: string;
+  maxLevel: number;
+}
 
 export const surveyUrl = (name: string, file: string) => `api/surveys/${encodeURIComponent(name)}/${file}`;
 
@@ -84,16 +91,27 @@ export class SurveyView {
     this.resize();
     try {
       const [dziText, geo] = await Promise.all([
-        fetch(surveyUrl(s.name, 'dzi/image.dzi')).then((r) => { if (!r.ok) throw new Error(`image.dzi: HTTP ${r.status}`); return r.text(); }),
-        fetch(surveyUrl(s.name, 'crackmap.geojson')).then((r) => { if (!r.ok) throw new Error(`crackmap.geojson: HTTP ${r.status}`); return r.json(); }),
+        fetch(surveyUrl(s.name, 'dzi/image.dzi')).then((r) => {
+          if (!r.ok) throw new Error(`image.dzi: HTTP ${r.status}`);
+          return r.text();
+        }),
+        fetch(surveyUrl(s.name, 'crackmap.geojson')).then((r) => {
+          if (!r.ok) throw new Error(`crackmap.geojson: HTTP ${r.status}`);
+          return r.json();
+        }),
       ]);
       this.dzi = parseDzi(dziText);
       const colours = new Map<string, string>((geo.crackscope?.width_classes ?? []).map((c: any) => [c.name, c.color]));
       // bridged gaps (`inferred`, issue 20) have no width to show: the map here draws what was seen
-      this.features = (geo.features ?? []).filter((f: any) => !f.properties?.inferred).map((f: any) => ({
-        id: String(f.properties.id), crack: f.properties.crack, line: f.geometry.coordinates, props: f.properties,
-        color: colours.get(f.properties.width_class) ?? UNCALIBRATED,
-      }));
+      this.features = (geo.features ?? [])
+        .filter((f: any) => !f.properties?.inferred)
+        .map((f: any) => ({
+          id: String(f.properties.id),
+          crack: f.properties.crack,
+          line: f.geometry.coordinates,
+          props: f.properties,
+          color: colours.get(f.properties.width_class) ?? UNCALIBRATED,
+        }));
       const ov = new Image();
       ov.onload = () => this.requestDraw();
       ov.src = surveyUrl(s.name, 'overview.jpg');
@@ -122,7 +140,11 @@ export class SurveyView {
   }
 
   requestDraw(): void {
-    if (!this.frame) this.frame = requestAnimationFrame(() => { this.frame = 0; this.draw(); });
+    if (!this.frame)
+      this.frame = requestAnimationFrame(() => {
+        this.frame = 0;
+        this.draw();
+      });
   }
 
   /** The pyramid level whose pixels are at least as fine as the screen's. */
@@ -139,7 +161,11 @@ export class SurveyView {
       const img = new Image();
       t = { img, ok: false, used: 0 };
       const entry = t;
-      img.onload = () => { entry.ok = true; this.stats.tilesLoaded++; this.requestDraw(); };
+      img.onload = () => {
+        entry.ok = true;
+        this.stats.tilesLoaded++;
+        this.requestDraw();
+      };
       img.src = surveyUrl(this.survey!.name, `dzi/image_files/${key}.${this.dzi!.format}`);
       this.tiles.set(key, t);
       if (this.tiles.size > MAX_TILES) {
@@ -152,7 +178,10 @@ export class SurveyView {
   }
 
   private draw(): void {
-    const c = this.ctx2d, dpr = window.devicePixelRatio || 1, g = this.geom, v = this.view;
+    const c = this.ctx2d,
+      dpr = window.devicePixelRatio || 1,
+      g = this.geom,
+      v = this.view;
     this.drawCount++;
     c.setTransform(dpr, 0, 0, dpr, 0, 0);
     c.fillStyle = '#111';
@@ -164,19 +193,26 @@ export class SurveyView {
     if (this.overview?.complete && this.overview.naturalWidth) c.drawImage(this.overview, ox, oy, g.iw * s, g.ih * s);
     let drawn = 0;
     if (this.dzi) {
-      const d = this.dzi, L = this.level();
+      const d = this.dzi,
+        L = this.level();
       this.stats.level = L;
       const f = 2 ** (d.maxLevel - L); // image px per level px
-      const lw = Math.ceil(d.width / f), lh = Math.ceil(d.height / f);
-      const [ix0, iy0] = screenToImage(v, g, 0, 0), [ix1, iy1] = screenToImage(v, g, g.vw, g.vh);
-      const c0 = Math.max(0, Math.floor(ix0 / f / d.tileSize)), c1 = Math.min(Math.ceil(lw / d.tileSize) - 1, Math.floor(ix1 / f / d.tileSize));
-      const r0 = Math.max(0, Math.floor(iy0 / f / d.tileSize)), r1 = Math.min(Math.ceil(lh / d.tileSize) - 1, Math.floor(iy1 / f / d.tileSize));
+      const lw = Math.ceil(d.width / f),
+        lh = Math.ceil(d.height / f);
+      const [ix0, iy0] = screenToImage(v, g, 0, 0),
+        [ix1, iy1] = screenToImage(v, g, g.vw, g.vh);
+      const c0 = Math.max(0, Math.floor(ix0 / f / d.tileSize)),
+        c1 = Math.min(Math.ceil(lw / d.tileSize) - 1, Math.floor(ix1 / f / d.tileSize));
+      const r0 = Math.max(0, Math.floor(iy0 / f / d.tileSize)),
+        r1 = Math.min(Math.ceil(lh / d.tileSize) - 1, Math.floor(iy1 / f / d.tileSize));
       for (let row = r0; row <= r1; row++) {
         for (let col = c0; col <= c1; col++) {
           const t = this.tile(L, col, row);
           if (!t.ok) continue;
-          const sx = col > 0 ? d.overlap : 0, sy = row > 0 ? d.overlap : 0;
-          const w = Math.min(d.tileSize, lw - col * d.tileSize), h = Math.min(d.tileSize, lh - row * d.tileSize);
+          const sx = col > 0 ? d.overlap : 0,
+            sy = row > 0 ? d.overlap : 0;
+          const w = Math.min(d.tileSize, lw - col * d.tileSize),
+            h = Math.min(d.tileSize, lh - row * d.tileSize);
           c.drawImage(t.img, sx, sy, w, h, ox + col * d.tileSize * f * s, oy + row * d.tileSize * f * s, w * f * s, h * f * s);
           drawn++;
         }
@@ -189,9 +225,18 @@ export class SurveyView {
       for (const ft of this.features) {
         const sel = this.selected?.crack === ft.crack;
         c.beginPath();
-        ft.line.forEach(([x, y], i) => { const px = ox + x * s, py = oy + y * s; if (i) c.lineTo(px, py); else c.moveTo(px, py); });
+        ft.line.forEach(([x, y], i) => {
+          const px = ox + x * s,
+            py = oy + y * s;
+          if (i) c.lineTo(px, py);
+          else c.moveTo(px, py);
+        });
         const w = Math.max(2.5, (ft.props.mean_width_px ?? 1) * s);
-        if (sel) { c.strokeStyle = '#ffffff'; c.lineWidth = w + 6; c.stroke(); }
+        if (sel) {
+          c.strokeStyle = '#ffffff';
+          c.lineWidth = w + 6;
+          c.stroke();
+        }
         c.strokeStyle = ft.color;
         c.lineWidth = w;
         c.stroke();
@@ -204,12 +249,16 @@ export class SurveyView {
   hitTest(sx: number, sy: number): Feature | null {
     const s = scaleOf(this.view, this.geom);
     const [ix, iy] = screenToImage(this.view, this.geom, sx, sy);
-    let best: Feature | null = null, bestD = Infinity;
+    let best: Feature | null = null,
+      bestD = Infinity;
     for (const f of this.features) {
       const tol = HIT_PX / s + (f.props.mean_width_px ?? 0) / 2;
       for (let i = 1; i < f.line.length; i++) {
         const d = segDist(ix, iy, f.line[i - 1], f.line[i]);
-        if (d < tol && d < bestD) { bestD = d; best = f; }
+        if (d < tol && d < bestD) {
+          bestD = d;
+          best = f;
+        }
       }
     }
     return best;
@@ -230,25 +279,33 @@ export class SurveyView {
     const f = this.selected;
     const s = this.survey;
     if (!f || !s) {
-      el.textContent = s ? `${t('crack_count', { count: s.cracks })} · ${s.lengthMm !== null ? unit('m', s.lengthMm / 1000, 2) : unit('px', s.lengthPx)} · ${t('survey_tap')}` : '';
+      el.textContent = s
+        ? `${t('crack_count', { count: s.cracks })} · ${s.lengthMm !== null ? unit('m', s.lengthMm / 1000, 2) : unit('px', s.lengthPx)} · ${t('survey_tap')}`
+        : '';
       return;
     }
-    const p = f.props, mm = p.length_mm !== undefined;
+    const p = f.props,
+      mm = p.length_mm !== undefined;
     const cls = p.width_class ? ` · ${t('width_class', { name: p.width_class })}` : '';
-    el.textContent = `${t('crack', { id: f.id })}${t('label_sep')}${t('length')} ${mm ? `${unit('mm', p.length_mm, 1)} (${unit('px', p.length_px)})` : unit('px', p.length_px)}`
-      + ` · ${t('mean_width')} ${mm ? unit('mm', p.mean_width_mm, 2) : unit('px', p.mean_width_px, 1)}`
-      + ` · ${t('max_width')} ${mm ? unit('mm', p.max_width_mm, 2) : unit('px', p.max_width_px, 1)}${cls}`;
+    el.textContent =
+      `${t('crack', { id: f.id })}${t('label_sep')}${t('length')} ${mm ? `${unit('mm', p.length_mm, 1)} (${unit('px', p.length_px)})` : unit('px', p.length_px)}` +
+      ` · ${t('mean_width')} ${mm ? unit('mm', p.mean_width_mm, 2) : unit('px', p.mean_width_px, 1)}` +
+      ` · ${t('max_width')} ${mm ? unit('mm', p.max_width_mm, 2) : unit('px', p.max_width_px, 1)}${cls}`;
   }
 
   resetView(): void {
     this.gestures.reset();
   }
 
-  get fit(): number { return fitScale(this.geom); }
+  get fit(): number {
+    return fitScale(this.geom);
+  }
 }
 
 function segDist(px: number, py: number, [ax, ay]: [number, number], [bx, by]: [number, number]): number {
-  const dx = bx - ax, dy = by - ay, l2 = dx * dx + dy * dy;
+  const dx = bx - ax,
+    dy = by - ay,
+    l2 = dx * dx + dy * dy;
   const u = l2 ? Math.max(0, Math.min(1, ((px - ax) * dx + (py - ay) * dy) / l2)) : 0;
   return Math.hypot(px - (ax + u * dx), py - (ay + u * dy));
 }
@@ -259,6 +316,14 @@ export function parseDzi(xml: string): Dzi {
     if (!m) throw new Error(`image.dzi has no ${name}`);
     return m[1];
   };
-  const width = Number(attr('Width')), height = Number(attr('Height'));
-  return { width, height, tileSize: Number(attr('TileSize')), overlap: Number(attr('Overlap')), format: attr('Format'), maxLevel: Math.ceil(Math.log2(Math.max(width, height))) };
+  const width = Number(attr('Width')),
+    height = Number(attr('Height'));
+  return {
+    width,
+    height,
+    tileSize: Number(attr('TileSize')),
+    overlap: Number(attr('Overlap')),
+    format: attr('Format'),
+    maxLevel: Math.ceil(Math.log2(Math.max(width, height))),
+  };
 }

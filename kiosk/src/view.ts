@@ -75,7 +75,8 @@ export class Viewer {
       note.id = 'webgl-fallback';
       note.setAttribute('role', 'status');
       note.textContent = 'WebGL is not available here: simplified view (no comparison or outline)';
-      note.style.cssText = 'position:fixed;left:50%;bottom:4px;transform:translateX(-50%);z-index:50;padding:2px 10px;border-radius:4px;background:rgba(0,0,0,.6);color:#fc6;font:13px sans-serif;pointer-events:none';
+      note.style.cssText =
+        'position:fixed;left:50%;bottom:4px;transform:translateX(-50%);z-index:50;padding:2px 10px;border-radius:4px;background:rgba(0,0,0,.6);color:#fc6;font:13px sans-serif;pointer-events:none';
       container.appendChild(note);
     }
     document.documentElement.dataset.renderer = this.backend;
@@ -115,7 +116,8 @@ export class Viewer {
   }
 
   resize(): void {
-    const w = window.innerWidth, h = window.innerHeight;
+    const w = window.innerWidth,
+      h = window.innerHeight;
     this.geom.vw = w;
     this.geom.vh = h;
     if (this.renderer) this.renderer.setSize(w, h, true);
@@ -277,7 +279,8 @@ export class Viewer {
     ctx.setTransform(r, 0, 0, r, 0, 0);
     ctx.fillStyle = '#111';
     ctx.fillRect(0, 0, this.geom.vw, this.geom.vh);
-    const dw = this.geom.iw * s, dh = this.geom.ih * s;
+    const dw = this.geom.iw * s,
+      dh = this.geom.ih * s;
     const x = this.geom.vw / 2 + this.view.panX - dw / 2;
     const y = this.geom.vh / 2 + this.view.panY - dh / 2;
     ctx.imageSmoothingEnabled = s < 4;

@@ -40,7 +40,8 @@ export function clampView(v: ViewState, g: Geometry): ViewState {
 export function zoomAbout(v: ViewState, g: Geometry, k: number, sx: number, sy: number): ViewState {
   const z = Math.min(maxZoom(g), Math.max(MIN_ZOOM, v.zoom * k));
   const kk = z / v.zoom;
-  const cx = g.vw / 2, cy = g.vh / 2;
+  const cx = g.vw / 2,
+    cy = g.vh / 2;
   v.panX = sx - cx - (sx - cx - v.panX) * kk;
   v.panY = sy - cy - (sy - cy - v.panY) * kk;
   v.zoom = z;

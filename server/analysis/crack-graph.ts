@@ -111,7 +111,16 @@ const MIN_DIR_PX = 4;
 /** ends this close are joined whatever their directions */
 const TOUCH_PX = 2.5;
 
-const N8: [number, number][] = [[0, -1], [1, -1], [1, 0], [1, 1], [0, 1], [-1, 1], [-1, 0], [-1, -1]];
+const N8: [number, number][] = [
+  [0, -1],
+  [1, -1],
+  [1, 0],
+  [1, 1],
+  [0, 1],
+  [-1, 1],
+  [-1, 0],
+  [-1, -1],
+];
 
 /** Index of each point by pixel: a dense grid up to this many pixels (a frame, a photo), else binary search (a survey). */
 const DENSE_INDEX_MAX = 8_000_000;
@@ -122,27 +131,31 @@ function adjacency(s: SparseSkeleton, alive: Uint8Array, dense: Int32Array | nul
   const n = keys.length;
   const find = dense
     ? (x: number, y: number): number => {
-      if (x < 0 || y < 0 || x >= W || y >= H) return -1;
-      const i = dense[y * W + x];
-      return i >= 0 && alive[i] ? i : -1;
-    }
-    : (x: number, y: number): number => {
-      if (x < 0 || y < 0 || x >= W || y >= H) return -1;
-      const k = y * W + x;
-      let lo = 0, hi = n - 1;
-      while (lo <= hi) {
-        const mid = (lo + hi) >> 1, v = keys[mid];
-        if (v === k) return alive[mid] ? mid : -1;
-        if (v < k) lo = mid + 1; else hi = mid - 1;
+        if (x < 0 || y < 0 || x >= W || y >= H) return -1;
+        const i = dense[y * W + x];
+        return i >= 0 && alive[i] ? i : -1;
       }
-      return -1;
-    };
+    : (x: number, y: number): number => {
+        if (x < 0 || y < 0 || x >= W || y >= H) return -1;
+        const k = y * W + x;
+        let lo = 0,
+          hi = n - 1;
+        while (lo <= hi) {
+          const mid = (lo + hi) >> 1,
+            v = keys[mid];
+          if (v === k) return alive[mid] ? mid : -1;
+          if (v < k) lo = mid + 1;
+          else hi = mid - 1;
+        }
+        return -1;
+      };
   const nbr = new Int32Array(n * 8).fill(-1);
   const deg = new Uint8Array(n);
   const at = new Int32Array(8);
   for (let i = 0; i < n; i++) {
     if (!alive[i]) continue;
-    const y = Math.floor(keys[i] / W), x = keys[i] - y * W;
+    const y = Math.floor(keys[i] / W),
+      x = keys[i] - y * W;
     for (let k = 0; k < 8; k++) at[k] = find(x + N8[k][0], y + N8[k][1]);
     for (let k = 0; k < 8; k++) {
       if (at[k] < 0) continue;
@@ -154,7 +167,10 @@ function adjacency(s: SparseSkeleton, alive: Uint8Array, dense: Int32Array | nul
   return { nbr, deg };
 }
 
-interface RawEdge { pts: number[]; closed: boolean }
+interface RawEdge {
+  pts: number[];
+  closed: boolean;
+}
 
 /** Splits the point graph into edges between nodes (degree ≠ 2), plus closed rings. */
 function traceEdges(n: number, alive: Uint8Array, nbr: Int32Array, deg: Uint8Array): RawEdge[] {
@@ -167,14 +183,18 @@ function traceEdges(n: number, alive: Uint8Array, nbr: Int32Array, deg: Uint8Arr
   };
   const walk = (start: number, first: number): RawEdge => {
     const pts = [start];
-    let prev = start, cur = first;
+    let prev = start,
+      cur = first;
     markLink(start, first);
     while (deg[cur] === 2 && cur !== start) {
-      pts.push(cur); seen[cur] = 1;
-      const a = nbr[cur * 8], b = nbr[cur * 8 + 1];
+      pts.push(cur);
+      seen[cur] = 1;
+      const a = nbr[cur * 8],
+        b = nbr[cur * 8 + 1];
       const next = a === prev ? b : a;
       markLink(cur, next);
-      prev = cur; cur = next;
+      prev = cur;
+      cur = next;
     }
     pts.push(cur);
     return { pts, closed: cur === start };
@@ -182,7 +202,10 @@ function traceEdges(n: number, alive: Uint8Array, nbr: Int32Array, deg: Uint8Arr
   for (let i = 0; i < n; i++) {
     if (!alive[i] || deg[i] === 2) continue;
     seen[i] = 1;
-    if (deg[i] === 0) { edges.push({ pts: [i], closed: false }); continue; }
+    if (deg[i] === 0) {
+      edges.push({ pts: [i], closed: false });
+      continue;
+    }
     for (let k = 0; k < deg[i]; k++) if (!usedLink[i * 8 + k]) edges.push(walk(i, nbr[i * 8 + k]));
   }
   for (let i = 0; i < n; i++) {
@@ -200,15 +223,25 @@ function simplify(pts: [number, number][], eps: number): [number, number][] {
   const stack: [number, number][] = [[0, pts.length - 1]];
   while (stack.length) {
     const [a, b] = stack.pop()!;
-    const [ax, ay] = pts[a], [bx, by] = pts[b];
-    const dx = bx - ax, dy = by - ay, len = Math.hypot(dx, dy);
-    let best = -1, bestD = eps;
+    const [ax, ay] = pts[a],
+      [bx, by] = pts[b];
+    const dx = bx - ax,
+      dy = by - ay,
+      len = Math.hypot(dx, dy);
+    let best = -1,
+      bestD = eps;
     for (let i = a + 1; i < b; i++) {
       const [px, py] = pts[i];
       const d = len > 0 ? Math.abs(dy * (px - ax) - dx * (py - ay)) / len : Math.hypot(px - ax, py - ay);
-      if (d > bestD) { bestD = d; best = i; }
+      if (d > bestD) {
+        bestD = d;
+        best = i;
+      }
     }
-    if (best > 0) { keep[best] = 1; stack.push([a, best], [best, b]); }
+    if (best > 0) {
+      keep[best] = 1;
+      stack.push([a, best], [best, b]);
+    }
   }
   return pts.filter((_, i) => keep[i]);
 }
@@ -223,8 +256,13 @@ function smooth(pts: [number, number][], k: number, closed: boolean): [number, n
   if (n < 3 || k < 1) return pts;
   return pts.map((_, i) => {
     const h = closed ? Math.min(k, Math.floor((n - 1) / 2)) : Math.min(k, i, n - 1 - i);
-    let sx = 0, sy = 0;
-    for (let j = -h; j <= h; j++) { const q = pts[(i + j + n) % n]; sx += q[0]; sy += q[1]; }
+    let sx = 0,
+      sy = 0;
+    for (let j = -h; j <= h; j++) {
+      const q = pts[(i + j + n) % n];
+      sx += q[0];
+      sy += q[1];
+    }
     return [sx / (2 * h + 1), sy / (2 * h + 1)];
   });
 }
@@ -240,15 +278,19 @@ function endDirection(line: [number, number][], end: 0 | 1, backPx: number): [nu
   const n = line.length;
   if (n < 2) return null;
   const tip = end === 0 ? line[0] : line[n - 1];
-  let acc = 0, back = tip;
+  let acc = 0,
+    back = tip;
   for (let k = 1; k < n; k++) {
-    const p = end === 0 ? line[k] : line[n - 1 - k], q = end === 0 ? line[k - 1] : line[n - k];
+    const p = end === 0 ? line[k] : line[n - 1 - k],
+      q = end === 0 ? line[k - 1] : line[n - k];
     acc += Math.hypot(p[0] - q[0], p[1] - q[1]);
     back = p;
     if (acc >= backPx) break;
   }
   if (acc < MIN_DIR_PX) return null;
-  const dx = tip[0] - back[0], dy = tip[1] - back[1], l = Math.hypot(dx, dy) || 1;
+  const dx = tip[0] - back[0],
+    dy = tip[1] - back[1],
+    l = Math.hypot(dx, dy) || 1;
   return [dx / l, dy / l];
 }
 
@@ -262,9 +304,13 @@ export function traceCracks(s: SparseSkeleton, opts: TraceOptions = {}): TraceRe
     gapLateralWidths: opts.gapLateralWidths ?? IDENTITY_DEFAULTS.gapLateralWidths,
   };
   const eps = opts.simplifyPx ?? 0.5;
-  const n = s.keys.length, W = s.width;
+  const n = s.keys.length,
+    W = s.width;
   const alive = new Uint8Array(n).fill(1);
-  const xy = (i: number): [number, number] => { const y = Math.floor(s.keys[i] / W); return [s.keys[i] - y * W, y]; };
+  const xy = (i: number): [number, number] => {
+    const y = Math.floor(s.keys[i] / W);
+    return [s.keys[i] - y * W, y];
+  };
 
   // spurs: a branch from a tip to a junction no longer than 1.5·d(junction) + 1 steps comes
   // from a jagged mask edge (crack-measure.ts's rule); one round, then the graph is rebuilt
@@ -277,11 +323,18 @@ export function traceCracks(s: SparseSkeleton, opts: TraceOptions = {}): TraceRe
   let pruned = false;
   for (const e of traceEdges(n, alive, nbr, deg)) {
     if (e.closed || e.pts.length < 2) continue;
-    const a = e.pts[0], b = e.pts[e.pts.length - 1];
-    const tipA = deg[a] === 1, tipB = deg[b] === 1;
+    const a = e.pts[0],
+      b = e.pts[e.pts.length - 1];
+    const tipA = deg[a] === 1,
+      tipB = deg[b] === 1;
     if (tipA === tipB) continue;
     const junction = tipA ? b : a;
-    if (deg[junction] >= 3 && e.pts.length - 1 <= 1.5 * s.dist[junction] + 1) for (const p of e.pts) if (p !== junction) { alive[p] = 0; pruned = true; }
+    if (deg[junction] >= 3 && e.pts.length - 1 <= 1.5 * s.dist[junction] + 1)
+      for (const p of e.pts)
+        if (p !== junction) {
+          alive[p] = 0;
+          pruned = true;
+        }
   }
   if (pruned) ({ nbr, deg } = adjacency(s, alive, dense));
 
@@ -293,29 +346,56 @@ export function traceCracks(s: SparseSkeleton, opts: TraceOptions = {}): TraceRe
     if (!alive[i] || comp[i] >= 0) continue;
     const c = seeded.length;
     let seed = !s.seed;
-    comp[i] = c; stack.push(i);
+    comp[i] = c;
+    stack.push(i);
     while (stack.length) {
       const p = stack.pop()!;
       if (!seed && s.seed![p]) seed = true;
-      for (let k = 0; k < deg[p]; k++) { const q = nbr[p * 8 + k]; if (comp[q] < 0) { comp[q] = c; stack.push(q); } }
+      for (let k = 0; k < deg[p]; k++) {
+        const q = nbr[p * 8 + k];
+        if (comp[q] < 0) {
+          comp[q] = c;
+          stack.push(q);
+        }
+      }
     }
     seeded.push(seed);
   }
   if (s.seed) {
     let dropped = false;
-    for (let i = 0; i < n; i++) if (alive[i] && !seeded[comp[i]]) { alive[i] = 0; dropped = true; }
+    for (let i = 0; i < n; i++)
+      if (alive[i] && !seeded[comp[i]]) {
+        alive[i] = 0;
+        dropped = true;
+      }
     if (dropped) ({ nbr, deg } = adjacency(s, alive, dense));
   }
   const edges = traceEdges(n, alive, nbr, deg);
   const nPieces = seeded.length;
 
-  interface Measured { comp: number; pts: number[]; line: [number, number][]; closed: boolean; length: number; mean: number; max: number; tips: number }
-  interface Tip { piece: number; at: [number, number]; dir: [number, number] | null; width: number }
+  interface Measured {
+    comp: number;
+    pts: number[];
+    line: [number, number][];
+    closed: boolean;
+    length: number;
+    mean: number;
+    max: number;
+    tips: number;
+  }
+  interface Tip {
+    piece: number;
+    at: [number, number];
+    dir: [number, number] | null;
+    width: number;
+  }
   const measured: Measured[] = [];
   const tips: Tip[] = [];
   for (const e of edges) {
-    const a = e.pts[0], b = e.pts[e.pts.length - 1];
-    const tipA = deg[a] <= 1, tipB = deg[b] <= 1;
+    const a = e.pts[0],
+      b = e.pts[e.pts.length - 1];
+    const tipA = deg[a] <= 1,
+      tipB = deg[b] <= 1;
     // two junction pixels side by side: a link of about one pixel inside a junction, not a branch
     if (!e.closed && e.pts.length === 2 && !tipA && !tipB) continue;
     let line: [number, number][];
@@ -327,19 +407,44 @@ export function traceCracks(s: SparseSkeleton, opts: TraceOptions = {}): TraceRe
     const extend = (end: 0 | 1, d: number) => {
       const ext = Math.max(0, d - 0.5);
       if (ext === 0) return;
-      if (line.length === 1) { const [x, y] = line[0]; line = [[x - ext, y], [x + ext, y]]; return; }
+      if (line.length === 1) {
+        const [x, y] = line[0];
+        line = [
+          [x - ext, y],
+          [x + ext, y],
+        ];
+        return;
+      }
       const [p, q] = end === 0 ? [line[0], line[1]] : [line[line.length - 1], line[line.length - 2]];
       const len = Math.hypot(p[0] - q[0], p[1] - q[1]) || 1;
       const np: [number, number] = [p[0] + ((p[0] - q[0]) / len) * ext, p[1] + ((p[1] - q[1]) / len) * ext];
-      if (end === 0) line[0] = np; else line[line.length - 1] = np;
+      if (end === 0) line[0] = np;
+      else line[line.length - 1] = np;
     };
     if (e.pts.length === 1) extend(0, s.dist[a]);
-    else if (!e.closed) { if (tipA) extend(0, s.dist[a]); if (tipB) extend(1, s.dist[b]); }
+    else if (!e.closed) {
+      if (tipA) extend(0, s.dist[a]);
+      if (tipB) extend(1, s.dist[b]);
+    }
     // widths along the branch; a junction pixel's distance belongs to the wider crack it joins
     const inner = e.pts.length >= 3 ? e.pts.slice(1, -1) : e.pts;
-    let sum = 0, max = 0;
-    for (const p of inner) { const w = Math.max(1, 2 * s.dist[p] - 1); sum += w; if (w > max) max = w; }
-    const m: Measured = { comp: comp[a], pts: e.pts, line, closed: e.closed, length: polyLength(line), mean: sum / inner.length, max, tips: e.pts.length === 1 ? 2 : (tipA ? 1 : 0) + (tipB && !e.closed ? 1 : 0) };
+    let sum = 0,
+      max = 0;
+    for (const p of inner) {
+      const w = Math.max(1, 2 * s.dist[p] - 1);
+      sum += w;
+      if (w > max) max = w;
+    }
+    const m: Measured = {
+      comp: comp[a],
+      pts: e.pts,
+      line,
+      closed: e.closed,
+      length: polyLength(line),
+      mean: sum / inner.length,
+      max,
+      tips: e.pts.length === 1 ? 2 : (tipA ? 1 : 0) + (tipB && !e.closed ? 1 : 0),
+    };
     measured.push(m);
     if (e.pts.length === 1) {
       const c = xy(a);
@@ -354,66 +459,109 @@ export function traceCracks(s: SparseSkeleton, opts: TraceOptions = {}): TraceRe
 
   // ---- bridges: tip pairs of different pieces, greedy (shortest, straightest first) -------------
   const parent = Int32Array.from({ length: nPieces }, (_, i) => i);
-  const root = (i: number): number => { while (parent[i] !== i) { parent[i] = parent[parent[i]]; i = parent[i]; } return i; };
+  const root = (i: number): number => {
+    while (parent[i] !== i) {
+      parent[i] = parent[parent[i]];
+      i = parent[i];
+    }
+    return i;
+  };
   const cosMax = Math.cos((set.maxGapAngleDeg * Math.PI) / 180);
   // typed arrays and a counting-sorted cell grid: a frame of noisy masks holds thousands of tips
   const nt = tips.length;
-  const TX = new Float64Array(nt), TY = new Float64Array(nt), DX = new Float64Array(nt), DY = new Float64Array(nt);
-  const HAS = new Uint8Array(nt), PIECE = new Int32Array(nt), TW = new Float64Array(nt);
-  tips.forEach((t, i) => { TX[i] = t.at[0]; TY[i] = t.at[1]; PIECE[i] = t.piece; TW[i] = t.width; if (t.dir) { HAS[i] = 1; DX[i] = t.dir[0]; DY[i] = t.dir[1]; } });
-  const pa: number[] = [], pb: number[] = [], pcost: number[] = [], pd: number[] = [], pprob: (number | null)[] = [];
+  const TX = new Float64Array(nt),
+    TY = new Float64Array(nt),
+    DX = new Float64Array(nt),
+    DY = new Float64Array(nt);
+  const HAS = new Uint8Array(nt),
+    PIECE = new Int32Array(nt),
+    TW = new Float64Array(nt);
+  tips.forEach((t, i) => {
+    TX[i] = t.at[0];
+    TY[i] = t.at[1];
+    PIECE[i] = t.piece;
+    TW[i] = t.width;
+    if (t.dir) {
+      HAS[i] = 1;
+      DX[i] = t.dir[0];
+      DY[i] = t.dir[1];
+    }
+  });
+  const pa: number[] = [],
+    pb: number[] = [],
+    pcost: number[] = [],
+    pd: number[] = [],
+    pprob: (number | null)[] = [];
   if (set.maxGapPx > 0 && nt > 1) {
-    const cell = Math.max(1, set.maxGapPx), max2 = set.maxGapPx * set.maxGapPx;
-    const gw = Math.ceil(s.width / cell) + 2, gh = Math.ceil(s.height / cell) + 2;
+    const cell = Math.max(1, set.maxGapPx),
+      max2 = set.maxGapPx * set.maxGapPx;
+    const gw = Math.ceil(s.width / cell) + 2,
+      gh = Math.ceil(s.height / cell) + 2;
     const cellIdx = new Int32Array(nt);
     const start = new Int32Array(gw * gh + 1);
-    for (let i = 0; i < nt; i++) { cellIdx[i] = (Math.floor(TY[i] / cell) + 1) * gw + Math.floor(TX[i] / cell) + 1; start[cellIdx[i] + 1]++; }
+    for (let i = 0; i < nt; i++) {
+      cellIdx[i] = (Math.floor(TY[i] / cell) + 1) * gw + Math.floor(TX[i] / cell) + 1;
+      start[cellIdx[i] + 1]++;
+    }
     for (let c = 0; c < gw * gh; c++) start[c + 1] += start[c];
-    const items = new Int32Array(nt), fill = start.slice(0, gw * gh);
+    const items = new Int32Array(nt),
+      fill = start.slice(0, gw * gh);
     for (let i = 0; i < nt; i++) items[fill[cellIdx[i]]++] = i;
     for (let i = 0; i < nt; i++) {
       const c0 = cellIdx[i];
-      for (let oy = -gw; oy <= gw; oy += gw) for (let ox = -1; ox <= 1; ox++) {
-        const c = c0 + oy + ox;
-        if (c < 0 || c >= gw * gh) continue;
-        for (let q = start[c], qe = start[c + 1]; q < qe; q++) {
-          const j = items[q];
-          if (j <= i || PIECE[j] === PIECE[i]) continue;
-          const dx = TX[j] - TX[i], dy = TY[j] - TY[i], d2 = dx * dx + dy * dy;
-          if (d2 > max2) continue;
-          const d = Math.sqrt(d2);
-          let cost = d;
-          if (d > TOUCH_PX) {
-            if (!HAS[i] && !HAS[j]) continue;
-            const vx = dx / d, vy = dy / d;
-            const ci = HAS[i] ? DX[i] * vx + DY[i] * vy : 1, cj = HAS[j] ? -(DX[j] * vx + DY[j] * vy) : 1;
-            // within the angle, or (ahead, and) within gapLateralWidths crack widths of the end's line
-            const lat = set.gapLateralWidths * Math.max(TW[i], TW[j]);
-            const okI = ci >= cosMax || (ci > 0 && d * Math.sqrt(1 - ci * ci) <= lat);
-            const okJ = cj >= cosMax || (cj > 0 && d * Math.sqrt(1 - cj * cj) <= lat);
-            if (!okI || !okJ) continue;
-            cost = d * (1 + (1 - ci) + (1 - cj));
+      for (let oy = -gw; oy <= gw; oy += gw)
+        for (let ox = -1; ox <= 1; ox++) {
+          const c = c0 + oy + ox;
+          if (c < 0 || c >= gw * gh) continue;
+          for (let q = start[c], qe = start[c + 1]; q < qe; q++) {
+            const j = items[q];
+            if (j <= i || PIECE[j] === PIECE[i]) continue;
+            const dx = TX[j] - TX[i],
+              dy = TY[j] - TY[i],
+              d2 = dx * dx + dy * dy;
+            if (d2 > max2) continue;
+            const d = Math.sqrt(d2);
+            let cost = d;
+            if (d > TOUCH_PX) {
+              if (!HAS[i] && !HAS[j]) continue;
+              const vx = dx / d,
+                vy = dy / d;
+              const ci = HAS[i] ? DX[i] * vx + DY[i] * vy : 1,
+                cj = HAS[j] ? -(DX[j] * vx + DY[j] * vy) : 1;
+              // within the angle, or (ahead, and) within gapLateralWidths crack widths of the end's line
+              const lat = set.gapLateralWidths * Math.max(TW[i], TW[j]);
+              const okI = ci >= cosMax || (ci > 0 && d * Math.sqrt(1 - ci * ci) <= lat);
+              const okJ = cj >= cosMax || (cj > 0 && d * Math.sqrt(1 - cj * cj) <= lat);
+              if (!okI || !okJ) continue;
+              cost = d * (1 + (1 - ci) + (1 - cj));
+            }
+            let prob: number | null = null;
+            if (opts.probAt && d > 1) {
+              const steps = Math.max(1, Math.round(d));
+              let sum = 0,
+                k = 0;
+              for (let t = 1; t < steps; t++, k++) sum += opts.probAt(Math.floor(TX[i] + (dx * t) / steps), Math.floor(TY[i] + (dy * t) / steps));
+              prob = k > 0 ? sum / k / 255 : null;
+              if (prob !== null && prob < set.bridgeMinProb) continue;
+            }
+            pa.push(i);
+            pb.push(j);
+            pcost.push(cost);
+            pd.push(d);
+            pprob.push(prob);
           }
-          let prob: number | null = null;
-          if (opts.probAt && d > 1) {
-            const steps = Math.max(1, Math.round(d));
-            let sum = 0, k = 0;
-            for (let t = 1; t < steps; t++, k++) sum += opts.probAt(Math.floor(TX[i] + (dx * t) / steps), Math.floor(TY[i] + (dy * t) / steps));
-            prob = k > 0 ? sum / k / 255 : null;
-            if (prob !== null && prob < set.bridgeMinProb) continue;
-          }
-          pa.push(i); pb.push(j); pcost.push(cost); pd.push(d); pprob.push(prob);
         }
-      }
     }
   }
   const order = Uint32Array.from(pa.keys()).sort((x, y) => pcost[x] - pcost[y]);
   const tipUsed = new Uint8Array(nt);
   const accepted: { a: number; b: number; d: number; prob: number | null }[] = [];
   for (const k of order) {
-    const a = pa[k], b = pb[k];
+    const a = pa[k],
+      b = pb[k];
     if (tipUsed[a] || tipUsed[b]) continue;
-    const ra = root(PIECE[a]), rb = root(PIECE[b]);
+    const ra = root(PIECE[a]),
+      rb = root(PIECE[b]);
     if (ra === rb) continue; // never close a loop
     parent[ra] = rb;
     tipUsed[a] = tipUsed[b] = 1;
@@ -422,30 +570,66 @@ export function traceCracks(s: SparseSkeleton, opts: TraceOptions = {}): TraceRe
 
   // ---- cracks: joined pieces; specks dropped; numbered longest first ------------------------------
   const groups = new Map<number, { bs: Measured[]; bridges: typeof accepted; drawn: number; bridged: number }>();
-  const groupOf = (r: number) => { let g = groups.get(r); if (!g) { g = { bs: [], bridges: [], drawn: 0, bridged: 0 }; groups.set(r, g); } return g; };
-  for (const m of measured) { const g = groupOf(root(m.comp)); g.bs.push(m); g.drawn += m.length; }
-  for (const b of accepted) { const g = groupOf(root(tips[b.a].piece)); g.bridges.push(b); g.bridged += b.d; }
-  const kept = [...groups.values()].filter((g) => g.bs.length > 0 && g.drawn >= set.minLengthPx)
-    .sort((a, b) => (b.drawn + b.bridged) - (a.drawn + a.bridged) || a.bs[0].line[0][1] - b.bs[0].line[0][1] || a.bs[0].line[0][0] - b.bs[0].line[0][0]);
+  const groupOf = (r: number) => {
+    let g = groups.get(r);
+    if (!g) {
+      g = { bs: [], bridges: [], drawn: 0, bridged: 0 };
+      groups.set(r, g);
+    }
+    return g;
+  };
+  for (const m of measured) {
+    const g = groupOf(root(m.comp));
+    g.bs.push(m);
+    g.drawn += m.length;
+  }
+  for (const b of accepted) {
+    const g = groupOf(root(tips[b.a].piece));
+    g.bridges.push(b);
+    g.bridged += b.d;
+  }
+  const kept = [...groups.values()]
+    .filter((g) => g.bs.length > 0 && g.drawn >= set.minLengthPx)
+    .sort((a, b) => b.drawn + b.bridged - (a.drawn + a.bridged) || a.bs[0].line[0][1] - b.bs[0].line[0][1] || a.bs[0].line[0][0] - b.bs[0].line[0][0]);
   const cracks: SurveyCrack[] = [];
   const branches: CrackBranch[] = [];
   const bridges: CrackBridge[] = [];
   const pointCrack = new Int32Array(n);
   kept.forEach((g, i) => {
     const id = i + 1;
-    let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    let x0 = Infinity,
+      y0 = Infinity,
+      x1 = -Infinity,
+      y1 = -Infinity;
     g.bs.sort((a, b) => b.length - a.length);
     g.bs.forEach((b, j) => {
-      for (const [x, y] of b.line) { x0 = Math.min(x0, x); y0 = Math.min(y0, y); x1 = Math.max(x1, x); y1 = Math.max(y1, y); }
+      for (const [x, y] of b.line) {
+        x0 = Math.min(x0, x);
+        y0 = Math.min(y0, y);
+        x1 = Math.max(x1, x);
+        y1 = Math.max(y1, y);
+      }
       for (const p of b.pts) pointCrack[p] = id;
       branches.push({ id: `${id}.${j + 1}`, crack: id, line: b.line, closed: b.closed, length_px: b.length, mean_width_px: b.mean, max_width_px: b.max });
     });
     for (const b of g.bridges) {
-      const from = tips[b.a].at, to = tips[b.b].at;
-      bridges.push({ crack: id, line: [[from[0] - 0.5, from[1] - 0.5], [to[0] - 0.5, to[1] - 0.5]], length_px: b.d, mean_prob: b.prob });
+      const from = tips[b.a].at,
+        to = tips[b.b].at;
+      bridges.push({
+        crack: id,
+        line: [
+          [from[0] - 0.5, from[1] - 0.5],
+          [to[0] - 0.5, to[1] - 0.5],
+        ],
+        length_px: b.d,
+        mean_prob: b.prob,
+      });
     }
     cracks.push({
-      id, length_px: g.drawn + g.bridged, inferred_length_px: g.bridged, bridges: g.bridges.length,
+      id,
+      length_px: g.drawn + g.bridged,
+      inferred_length_px: g.bridged,
+      bridges: g.bridges.length,
       mean_width_px: g.drawn > 0 ? g.bs.reduce((t, b) => t + b.mean * b.length, 0) / g.drawn : 1,
       max_width_px: Math.max(...g.bs.map((b) => b.max)),
       branches: g.bs.length,

@@ -45,9 +45,13 @@ export interface IdentityConfig {
 /** The analysis options a config sets: what infer, survey, captures and the kiosk's freeze all pass to analyzeMask. */
 export function identityOptions(c: IdentityConfig): Omit<AnalyzeOptions, 'threshold'> {
   return {
-    continueRatio: c.crackContinueRatio, ...(c.crackMinAreaPx > 0 ? { minAreaPx: c.crackMinAreaPx } : {}),
-    minLengthPx: c.crackMinLengthPx, maxGapPx: c.crackMaxGapPx, maxGapAngleDeg: c.crackMaxGapAngleDeg,
-    bridgeMinProb: c.crackBridgeMinProb, gapLateralWidths: c.crackGapLateralWidths,
+    continueRatio: c.crackContinueRatio,
+    ...(c.crackMinAreaPx > 0 ? { minAreaPx: c.crackMinAreaPx } : {}),
+    minLengthPx: c.crackMinLengthPx,
+    maxGapPx: c.crackMaxGapPx,
+    maxGapAngleDeg: c.crackMaxGapAngleDeg,
+    bridgeMinProb: c.crackBridgeMinProb,
+    gapLateralWidths: c.crackGapLateralWidths,
   };
 }
 
@@ -67,8 +71,10 @@ export function analyzeMask(mask: Uint8Array, width: number, height: number, opt
   if (mmPerPx !== undefined && !(mmPerPx > 0 && Number.isFinite(mmPerPx))) throw new RangeError(`analyzeMask: mmPerPx must be > 0, got ${mmPerPx}`);
   const minArea = opts.minAreaPx ?? defaultMinArea(width, height);
   const ident: IdentitySettings = {
-    minLengthPx: opts.minLengthPx ?? IDENTITY_DEFAULTS.minLengthPx, maxGapPx: opts.maxGapPx ?? IDENTITY_DEFAULTS.maxGapPx,
-    maxGapAngleDeg: opts.maxGapAngleDeg ?? IDENTITY_DEFAULTS.maxGapAngleDeg, bridgeMinProb: opts.bridgeMinProb ?? IDENTITY_DEFAULTS.bridgeMinProb,
+    minLengthPx: opts.minLengthPx ?? IDENTITY_DEFAULTS.minLengthPx,
+    maxGapPx: opts.maxGapPx ?? IDENTITY_DEFAULTS.maxGapPx,
+    maxGapAngleDeg: opts.maxGapAngleDeg ?? IDENTITY_DEFAULTS.maxGapAngleDeg,
+    bridgeMinProb: opts.bridgeMinProb ?? IDENTITY_DEFAULTS.bridgeMinProb,
     gapLateralWidths: opts.gapLateralWidths ?? IDENTITY_DEFAULTS.gapLateralWidths,
   };
   // integer cuts: seed = value ≥ high, continue = value ≥ low
@@ -78,31 +84,48 @@ export function analyzeMask(mask: Uint8Array, width: number, height: number, opt
   const low = Math.min(high, Math.ceil(cont * 255 - 1e-9));
 
   // ---- threshold into a padded grid (1-cell background ring) --------------------------------
-  const pw = width + 2, ph = height + 2;
+  const pw = width + 2,
+    ph = height + 2;
   const bin = new Uint8Array(pw * ph);
   let fgCount = 0;
-  let bx0 = pw, by0 = ph, bx1 = -1, by1 = -1; // bounding box of all foreground, padded coords
+  let bx0 = pw,
+    by0 = ph,
+    bx1 = -1,
+    by1 = -1; // bounding box of all foreground, padded coords
   for (let y = 0; y < height; y++) {
-    const row = y * width, prow = (y + 1) * pw + 1;
+    const row = y * width,
+      prow = (y + 1) * pw + 1;
     let any = false;
     for (let x = 0; x < width; x++) {
       if (mask[row + x] >= low) {
-        bin[prow + x] = 1; fgCount++; any = true;
+        bin[prow + x] = 1;
+        fgCount++;
+        any = true;
         if (x + 1 < bx0) bx0 = x + 1;
         if (x + 1 > bx1) bx1 = x + 1;
       }
     }
-    if (any) { if (y + 1 < by0) by0 = y + 1; by1 = y + 1; }
+    if (any) {
+      if (y + 1 < by0) by0 = y + 1;
+      by1 = y + 1;
+    }
   }
 
   // ---- 8-connected components (iterative flood fill) ----------------------------------------
   const nb = neighbourOffsets(pw);
   const comp = new Int32Array(pw * ph); // provisional component index + 1
   const stack = new Int32Array(Math.max(1, fgCount));
-  const cArea: number[] = [], cSx: number[] = [], cSy: number[] = [];
-  const cX0: number[] = [], cY0: number[] = [], cX1: number[] = [], cY1: number[] = [];
+  const cArea: number[] = [],
+    cSx: number[] = [],
+    cSy: number[] = [];
+  const cX0: number[] = [],
+    cY0: number[] = [],
+    cX1: number[] = [],
+    cY1: number[] = [];
   const fgKept: number[] = [];
-  let speckPixels = 0, speckCount = 0, faint = 0;
+  let speckPixels = 0,
+    speckCount = 0,
+    faint = 0;
   const cN: number[] = []; // all pixels (centroid); cArea: pixels at or above the threshold
   if (fgCount > 0) {
     for (let y = by0; y <= by1; y++) {
@@ -110,32 +133,63 @@ export function analyzeMask(mask: Uint8Array, width: number, height: number, opt
         const p0 = y * pw + x;
         if (!bin[p0] || comp[p0]) continue;
         const c = cArea.length + 1;
-        let sp = 0, area = 0, sx = 0, sy = 0, x0 = x, x1 = x, y0 = y, y1 = y, seed = false, faintHere = 0;
-        stack[sp++] = p0; comp[p0] = c;
+        let sp = 0,
+          area = 0,
+          sx = 0,
+          sy = 0,
+          x0 = x,
+          x1 = x,
+          y0 = y,
+          y1 = y,
+          seed = false,
+          faintHere = 0;
+        stack[sp++] = p0;
+        comp[p0] = c;
         const startIdx = fgKept.length;
         while (sp > 0) {
           const p = stack[--sp];
-          const py = (p / pw) | 0, px = p - py * pw;
-          area++; sx += px; sy += py;
-          if (mask[(py - 1) * width + px - 1] >= high) seed = true; else faintHere++;
-          if (px < x0) x0 = px; else if (px > x1) x1 = px;
-          if (py < y0) y0 = py; else if (py > y1) y1 = py;
+          const py = (p / pw) | 0,
+            px = p - py * pw;
+          area++;
+          sx += px;
+          sy += py;
+          if (mask[(py - 1) * width + px - 1] >= high) seed = true;
+          else faintHere++;
+          if (px < x0) x0 = px;
+          else if (px > x1) x1 = px;
+          if (py < y0) y0 = py;
+          else if (py > y1) y1 = py;
           fgKept.push(p);
           for (let k = 0; k < 8; k++) {
             const q = p + nb[k];
-            if (bin[q] && !comp[q]) { comp[q] = c; stack[sp++] = q; }
+            if (bin[q] && !comp[q]) {
+              comp[q] = c;
+              stack[sp++] = q;
+            }
           }
         }
         if (area < minArea || !seed) {
           // a speck, or a faint component with no seed (hysteresis): clear it and forget it
-          for (let i = startIdx; i < fgKept.length; i++) { bin[fgKept[i]] = 0; comp[fgKept[i]] = -1; }
+          for (let i = startIdx; i < fgKept.length; i++) {
+            bin[fgKept[i]] = 0;
+            comp[fgKept[i]] = -1;
+          }
           fgKept.length = startIdx;
-          if (seed) { speckPixels += area; speckCount++; }
+          if (seed) {
+            speckPixels += area;
+            speckCount++;
+          }
           continue;
         }
         faint += faintHere;
-        cArea.push(area - faintHere); cSx.push(sx); cSy.push(sy); cN.push(area);
-        cX0.push(x0); cY0.push(y0); cX1.push(x1); cY1.push(y1);
+        cArea.push(area - faintHere);
+        cSx.push(sx);
+        cSy.push(sy);
+        cN.push(area);
+        cX0.push(x0);
+        cY0.push(y0);
+        cX1.push(x1);
+        cY1.push(y1);
       }
     }
   }
@@ -154,11 +208,13 @@ export function analyzeMask(mask: Uint8Array, width: number, height: number, opt
     const inHigh = (x: number, y: number) => bin[(y + 1) * pw + x + 1] === 1 && mask[y * width + x] >= high;
     // a wide crack (a search past LOCAL_MAX_R) makes one transform of the frame cheaper
     const box = { x0: Math.max(0, bx0 - 1), y0: Math.max(0, by0 - 1), x1: Math.min(pw - 1, bx1 + 1), y1: Math.min(ph - 1, by1 + 1) };
-    let lowDT: Float32Array | null = null, highDT: Float32Array | null = null;
+    let lowDT: Float32Array | null = null,
+      highDT: Float32Array | null = null;
     const dist = new Float32Array(pw * ph);
     const distAt = (p: number) => {
       if (lowDT) return lowDT[p];
-      const py = (p / pw) | 0, d = localDistance(inLow, p - py * pw - 1, py - 1, LOCAL_MAX_R);
+      const py = (p / pw) | 0,
+        d = localDistance(inLow, p - py * pw - 1, py - 1, LOCAL_MAX_R);
       if (d >= 0) return d;
       lowDT = distanceTransform(bin, pw, ph, box);
       return lowDT[p];
@@ -166,7 +222,8 @@ export function analyzeMask(mask: Uint8Array, width: number, height: number, opt
     const widthDistAt = (p: number) => {
       if (faint === 0) return dist[p];
       if (highDT) return highDT[p];
-      const py = (p / pw) | 0, d = localDistance(inHigh, p - py * pw - 1, py - 1, LOCAL_MAX_R);
+      const py = (p / pw) | 0,
+        d = localDistance(inHigh, p - py * pw - 1, py - 1, LOCAL_MAX_R);
       if (d >= 0) return d;
       const hb = new Uint8Array(pw * ph);
       for (const q of fgKept) if (mask[((q / pw) | 0) * width - width + (q % pw) - 1] >= high) hb[q] = 1;
@@ -177,7 +234,10 @@ export function analyzeMask(mask: Uint8Array, width: number, height: number, opt
     let skel = zhangSuen(sk, pw, fgKept);
     skel = removeStaircases(sk, pw, skel);
     let maxD = 0;
-    for (const p of skel) { const d = (dist[p] = distAt(p)); if (d > maxD) maxD = d; }
+    for (const p of skel) {
+      const d = (dist[p] = distAt(p));
+      if (d > maxD) maxD = d;
+    }
     skel = pruneSpurs(sk, pw, skel, dist, maxD);
     skel = removeStaircases(sk, pw, skel);
     for (const p of skel) cSkel[comp[p]]++;
@@ -193,48 +253,77 @@ export function analyzeMask(mask: Uint8Array, width: number, height: number, opt
         dist[p] = distAt(p);
         if (best[c] < 0 || dist[p] > dist[best[c]]) best[c] = p;
       }
-      for (let c = 1; c <= nComp; c++) if (best[c] >= 0) { sk[best[c]] = 1; skel.push(best[c]); cSkel[c] = 1; }
+      for (let c = 1; c <= nComp; c++)
+        if (best[c] >= 0) {
+          sk[best[c]] = 1;
+          skel.push(best[c]);
+          cSkel[c] = 1;
+        }
     }
     // ---- crack identity on the centre lines (crack-graph.ts, shared with the survey) -------------
     // skeleton points in image coordinates, sorted (row-major padded order is image order)
     skelPts = skel.sort((a, b) => a - b);
-    const keys = new Float64Array(skelPts.length), sd = new Float32Array(skelPts.length);
+    const keys = new Float64Array(skelPts.length),
+      sd = new Float32Array(skelPts.length);
     for (let i = 0; i < skelPts.length; i++) {
-      const p = skelPts[i], py = (p / pw) | 0;
+      const p = skelPts[i],
+        py = (p / pw) | 0;
       keys[i] = (py - 1) * width + (p - py * pw - 1);
       sd[i] = widthDistAt(p);
     }
-    trace = traceCracks({ width, height, keys, dist: sd, crackPixels: fgKept.length }, {
-      ...ident,
-      probAt: (x, y) => (x >= 0 && y >= 0 && x < width && y < height ? mask[y * width + x] : 0),
-    });
+    trace = traceCracks(
+      { width, height, keys, dist: sd, crackPixels: fgKept.length },
+      {
+        ...ident,
+        probAt: (x, y) => (x >= 0 && y >= 0 && x < width && y < height ? mask[y * width + x] : 0),
+      },
+    );
   }
 
   // ---- mask components → cracks (bridged pieces share a crack; dropped pieces are specks) ---------
   const compCrack = new Int32Array(nComp + 1);
-  for (let i = 0; i < skelPts.length; i++) { const c = trace.pointCrack[i]; if (c > compCrack[comp[skelPts[i]]]) compCrack[comp[skelPts[i]]] = c; }
+  for (let i = 0; i < skelPts.length; i++) {
+    const c = trace.pointCrack[i];
+    if (c > compCrack[comp[skelPts[i]]]) compCrack[comp[skelPts[i]]] = c;
+  }
   const nCracks = trace.cracks.length;
-  const kN = new Float64Array(nCracks + 1), kArea = new Float64Array(nCracks + 1), kSx = new Float64Array(nCracks + 1), kSy = new Float64Array(nCracks + 1);
-  const kX0 = new Int32Array(nCracks + 1).fill(pw), kY0 = new Int32Array(nCracks + 1).fill(ph), kX1 = new Int32Array(nCracks + 1).fill(-1), kY1 = new Int32Array(nCracks + 1).fill(-1);
+  const kN = new Float64Array(nCracks + 1),
+    kArea = new Float64Array(nCracks + 1),
+    kSx = new Float64Array(nCracks + 1),
+    kSy = new Float64Array(nCracks + 1);
+  const kX0 = new Int32Array(nCracks + 1).fill(pw),
+    kY0 = new Int32Array(nCracks + 1).fill(ph),
+    kX1 = new Int32Array(nCracks + 1).fill(-1),
+    kY1 = new Int32Array(nCracks + 1).fill(-1);
   for (let c = 1; c <= nComp; c++) {
     const k = compCrack[c];
-    if (k === 0) { speckPixels += cArea[c - 1]; speckCount++; continue; }
+    if (k === 0) {
+      speckPixels += cArea[c - 1];
+      speckCount++;
+      continue;
+    }
     kN[k] += cN[c - 1];
-    kArea[k] += cArea[c - 1]; kSx[k] += cSx[c - 1]; kSy[k] += cSy[c - 1];
-    kX0[k] = Math.min(kX0[k], cX0[c - 1]); kY0[k] = Math.min(kY0[k], cY0[c - 1]);
-    kX1[k] = Math.max(kX1[k], cX1[c - 1]); kY1[k] = Math.max(kY1[k], cY1[c - 1]);
+    kArea[k] += cArea[c - 1];
+    kSx[k] += cSx[c - 1];
+    kSy[k] += cSy[c - 1];
+    kX0[k] = Math.min(kX0[k], cX0[c - 1]);
+    kY0[k] = Math.min(kY0[k], cY0[c - 1]);
+    kX1[k] = Math.max(kX1[k], cX1[c - 1]);
+    kY1[k] = Math.max(kY1[k], cY1[c - 1]);
   }
   const labels = new Int32Array(width * height);
   let crackPixels = 0;
   for (const p of fgKept) {
     const k = compCrack[comp[p]];
     if (k === 0) continue;
-    const py = (p / pw) | 0, px = p - py * pw;
+    const py = (p / pw) | 0,
+      px = p - py * pw;
     labels[(py - 1) * width + (px - 1)] = k;
   }
   for (let k = 1; k <= nCracks; k++) crackPixels += kArea[k];
   const cracks: Crack[] = trace.cracks.map((t) => {
-    const k = t.id, area = kArea[k];
+    const k = t.id,
+      area = kArea[k];
     const drawn = t.length_px - t.inferred_length_px;
     const maxW = Math.max(1, t.max_width_px);
     const meanW = drawn > 0 ? area / drawn : maxW;
@@ -267,12 +356,21 @@ export function analyzeMask(mask: Uint8Array, width: number, height: number, opt
   const totalLength = cracks.reduce((s, c) => s + c.length_px, 0);
   const inferred = cracks.reduce((s, c) => s + c.inferred_length_px, 0);
   const settings: IdentityReport = {
-    continue_threshold: low / 255, min_area_px: minArea, min_length_px: ident.minLengthPx, max_gap_px: ident.maxGapPx,
-    max_gap_angle_deg: ident.maxGapAngleDeg, bridge_min_prob: ident.bridgeMinProb, gap_lateral_widths: ident.gapLateralWidths,
+    continue_threshold: low / 255,
+    min_area_px: minArea,
+    min_length_px: ident.minLengthPx,
+    max_gap_px: ident.maxGapPx,
+    max_gap_angle_deg: ident.maxGapAngleDeg,
+    bridge_min_prob: ident.bridgeMinProb,
+    gap_lateral_widths: ident.gapLateralWidths,
     ...(mmPerPx !== undefined ? { min_length_mm: ident.minLengthPx * mmPerPx, max_gap_mm: ident.maxGapPx * mmPerPx } : {}),
   };
   const report: CrackReport = {
-    width, height, threshold, min_area_px: minArea, mm_per_px: mmPerPx ?? null,
+    width,
+    height,
+    threshold,
+    min_area_px: minArea,
+    mm_per_px: mmPerPx ?? null,
     crack_pixels: crackPixels,
     crack_count: cracks.length,
     total_length_px: totalLength,
@@ -298,7 +396,8 @@ export function analyzeMask(mask: Uint8Array, width: number, height: number, opt
 
 /** The crack id under pixel (x, y), 0 for none: kiosk tap hit-testing. */
 export function crackAt(report: CrackReport, x: number, y: number): number {
-  const xi = Math.floor(x), yi = Math.floor(y);
+  const xi = Math.floor(x),
+    yi = Math.floor(y);
   if (xi < 0 || yi < 0 || xi >= report.width || yi >= report.height) return 0;
   return report.labels[yi * report.width + xi];
 }

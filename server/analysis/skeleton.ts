@@ -20,14 +20,19 @@ const INF = 1e20;
  * and the box must include a 1-cell background margin around all foreground.
  */
 export function distanceTransform(
-  bin: Uint8Array, pw: number, ph: number,
+  bin: Uint8Array,
+  pw: number,
+  ph: number,
   box: { x0: number; y0: number; x1: number; y1: number } = { x0: 0, y0: 0, x1: pw - 1, y1: ph - 1 },
 ): Float32Array {
   const out = new Float32Array(pw * ph);
   const { x0, y0, x1, y1 } = box;
-  const bw = x1 - x0 + 1, bh = y1 - y0 + 1;
+  const bw = x1 - x0 + 1,
+    bh = y1 - y0 + 1;
   const n = Math.max(bw, bh);
-  const f = new Float64Array(n), d = new Float64Array(n), z = new Float64Array(n + 1);
+  const f = new Float64Array(n),
+    d = new Float64Array(n),
+    z = new Float64Array(n + 1);
   const v = new Int32Array(n);
   const sq = new Float64Array(bw * bh); // squared distances inside the box
   // pass 1: columns (a column or row without foreground stays all zero)
@@ -37,7 +42,10 @@ export function distanceTransform(
     for (let y = 0; y < bh; y++) {
       const fg = bin[(y + y0) * pw + x + x0];
       f[y] = fg ? INF : 0;
-      if (fg) { any = true; rowHasFg[y] = 1; }
+      if (fg) {
+        any = true;
+        rowHasFg[y] = 1;
+      }
     }
     if (!any) continue;
     edt1d(f, bh, d, v, z);
@@ -57,14 +65,19 @@ export function distanceTransform(
 
 function edt1d(f: Float64Array, n: number, d: Float64Array, v: Int32Array, z: Float64Array) {
   let k = 0;
-  v[0] = 0; z[0] = -INF; z[1] = INF;
+  v[0] = 0;
+  z[0] = -INF;
+  z[1] = INF;
   for (let q = 1; q < n; q++) {
-    let s = ((f[q] + q * q) - (f[v[k]] + v[k] * v[k])) / (2 * q - 2 * v[k]);
+    let s = (f[q] + q * q - (f[v[k]] + v[k] * v[k])) / (2 * q - 2 * v[k]);
     while (s <= z[k]) {
       k--;
-      s = ((f[q] + q * q) - (f[v[k]] + v[k] * v[k])) / (2 * q - 2 * v[k]);
+      s = (f[q] + q * q - (f[v[k]] + v[k] * v[k])) / (2 * q - 2 * v[k]);
     }
-    k++; v[k] = q; z[k] = s; z[k + 1] = INF;
+    k++;
+    v[k] = q;
+    z[k] = s;
+    z[k + 1] = INF;
   }
   k = 0;
   for (let q = 0; q < n; q++) {
@@ -87,7 +100,11 @@ export function zhangSuen(img: Uint8Array, pw: number, fg: Int32Array | number[]
   for (let i = 0; i < fg.length; i++) {
     const p = fg[i];
     for (let k = 0; k < 8; k++) {
-      if (!img[p + nb[k]]) { list.push(p); inList[p] = 1; break; }
+      if (!img[p + nb[k]]) {
+        list.push(p);
+        inList[p] = 1;
+        break;
+      }
     }
   }
   const del: number[] = [];
@@ -96,12 +113,17 @@ export function zhangSuen(img: Uint8Array, pw: number, fg: Int32Array | number[]
     del.length = 0;
     for (let i = 0; i < list.length; i++) {
       const p = list[i];
-      const p2 = img[p + nb[0]], p3 = img[p + nb[1]], p4 = img[p + nb[2]], p5 = img[p + nb[3]];
-      const p6 = img[p + nb[4]], p7 = img[p + nb[5]], p8 = img[p + nb[6]], p9 = img[p + nb[7]];
+      const p2 = img[p + nb[0]],
+        p3 = img[p + nb[1]],
+        p4 = img[p + nb[2]],
+        p5 = img[p + nb[3]];
+      const p6 = img[p + nb[4]],
+        p7 = img[p + nb[5]],
+        p8 = img[p + nb[6]],
+        p9 = img[p + nb[7]];
       const b = p2 + p3 + p4 + p5 + p6 + p7 + p8 + p9;
       if (b < 2 || b > 6) continue;
-      const a = (+(!p2 && p3)) + (+(!p3 && p4)) + (+(!p4 && p5)) + (+(!p5 && p6))
-        + (+(!p6 && p7)) + (+(!p7 && p8)) + (+(!p8 && p9)) + (+(!p9 && p2));
+      const a = +(!p2 && p3) + +(!p3 && p4) + +(!p4 && p5) + +(!p5 && p6) + +(!p6 && p7) + +(!p7 && p8) + +(!p8 && p9) + +(!p9 && p2);
       if (a !== 1) continue;
       if (step === 0) {
         if (p2 && p4 && p6) continue;
@@ -112,15 +134,23 @@ export function zhangSuen(img: Uint8Array, pw: number, fg: Int32Array | number[]
       }
       del.push(p);
     }
-    if (del.length === 0) { quietSteps++; continue; }
+    if (del.length === 0) {
+      quietSteps++;
+      continue;
+    }
     quietSteps = 0;
     for (const p of del) img[p] = 0;
     const next: number[] = [];
-    for (const p of list) if (img[p]) next.push(p); else inList[p] = 0;
+    for (const p of list)
+      if (img[p]) next.push(p);
+      else inList[p] = 0;
     for (const p of del) {
       for (let k = 0; k < 8; k++) {
         const q = p + nb[k];
-        if (img[q] && !inList[q]) { inList[q] = 1; next.push(q); }
+        if (img[q] && !inList[q]) {
+          inList[q] = 1;
+          next.push(q);
+        }
       }
     }
     list = next;
@@ -145,13 +175,26 @@ export function removeStaircases(img: Uint8Array, pw: number, skel: number[]): n
   const nb = neighbourOffsets(pw);
   for (const p of skel) {
     if (!img[p]) continue;
-    const n = img[p + nb[0]] ? 1 : 0, ne = img[p + nb[1]] ? 1 : 0, e = img[p + nb[2]] ? 1 : 0, se = img[p + nb[3]] ? 1 : 0;
-    const s = img[p + nb[4]] ? 1 : 0, sw = img[p + nb[5]] ? 1 : 0, w = img[p + nb[6]] ? 1 : 0, nw = img[p + nb[7]] ? 1 : 0;
+    const n = img[p + nb[0]] ? 1 : 0,
+      ne = img[p + nb[1]] ? 1 : 0,
+      e = img[p + nb[2]] ? 1 : 0,
+      se = img[p + nb[3]] ? 1 : 0;
+    const s = img[p + nb[4]] ? 1 : 0,
+      sw = img[p + nb[5]] ? 1 : 0,
+      w = img[p + nb[6]] ? 1 : 0,
+      nw = img[p + nb[7]] ? 1 : 0;
     if (!((n && e) || (e && s) || (s && w) || (w && n))) continue;
     if (n + ne + e + se + s + sw + w + nw < 2) continue;
     // Yokoi connectivity number for 8-connectivity, on complements
-    const cn = 1 - n, cne = 1 - ne, ce = 1 - e, cse = 1 - se, cs = 1 - s, csw = 1 - sw, cw = 1 - w, cnw = 1 - nw;
-    const yokoi = (ce - ce * cne * cn) + (cn - cn * cnw * cw) + (cw - cw * csw * cs) + (cs - cs * cse * ce);
+    const cn = 1 - n,
+      cne = 1 - ne,
+      ce = 1 - e,
+      cse = 1 - se,
+      cs = 1 - s,
+      csw = 1 - sw,
+      cw = 1 - w,
+      cnw = 1 - nw;
+    const yokoi = ce - ce * cne * cn + (cn - cn * cnw * cw) + (cw - cw * csw * cs) + (cs - cs * cse * ce);
     if (yokoi === 1) img[p] = 0;
   }
   return skel.filter((p) => img[p]);
@@ -175,12 +218,21 @@ export function pruneSpurs(img: Uint8Array, pw: number, skel: number[], dist: Fl
     let cur = start;
     let junction = -1;
     for (let steps = 0; steps <= cap; steps++) {
-      path.push(cur); onPath[cur] = 1;
-      if (countNeighbours(img, cur, nb) >= 3 && cur !== start) { path.pop(); onPath[cur] = 0; junction = cur; break; }
+      path.push(cur);
+      onPath[cur] = 1;
+      if (countNeighbours(img, cur, nb) >= 3 && cur !== start) {
+        path.pop();
+        onPath[cur] = 0;
+        junction = cur;
+        break;
+      }
       let next = -1;
       for (let k = 0; k < 8; k++) {
         const q = cur + nb[k];
-        if (img[q] && !onPath[q]) { next = q; break; }
+        if (img[q] && !onPath[q]) {
+          next = q;
+          break;
+        }
       }
       if (next < 0) break; // reached another end: an isolated segment, keep it
       cur = next;

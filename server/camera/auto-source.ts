@@ -28,7 +28,10 @@ export function detectSource(root = '/', opts: { hasArgus?: boolean } = {}): Aut
   const dir = path.join(root, 'sys/class/video4linux');
   let nodes: string[] = [];
   try {
-    nodes = fs.readdirSync(dir).filter((n) => /^video\d+$/.test(n)).sort((a, b) => Number(a.slice(5)) - Number(b.slice(5)));
+    nodes = fs
+      .readdirSync(dir)
+      .filter((n) => /^video\d+$/.test(n))
+      .sort((a, b) => Number(a.slice(5)) - Number(b.slice(5)));
   } catch {
     /* no V4L2 at all */
   }
@@ -47,5 +50,10 @@ export function detectSource(root = '/', opts: { hasArgus?: boolean } = {}): Aut
   if (csi.length && hasArgus) return { uri: 'csi://0', why: `CSI sensor ${csi[0].name} (/dev/${csi[0].node}) through nvarguscamerasrc` };
   const usb = info.find((i) => !/^vi-output/i.test(i.name) && i.index === 0 && (i.driver === 'uvcvideo' || i.driver === ''));
   if (usb) return { uri: `v4l2:///dev/${usb.node}`, why: `V4L2 camera ${usb.name || usb.node}${usb.driver ? ` (${usb.driver})` : ''}` };
-  return { uri: 'demo://', why: nodes.length ? `no usable camera among ${nodes.map((n) => `/dev/${n}`).join(', ')}: the bundled demo sequence` : 'no camera attached: the bundled demo sequence' };
+  return {
+    uri: 'demo://',
+    why: nodes.length
+      ? `no usable camera among ${nodes.map((n) => `/dev/${n}`).join(', ')}: the bundled demo sequence`
+      : 'no camera attached: the bundled demo sequence',
+  };
 }

@@ -16,7 +16,8 @@ export interface Crop {
 
 export function cropToAspect(srcW: number, srcH: number, dstW: number, dstH: number): Crop {
   const want = dstW / dstH;
-  let width = srcW, height = srcH;
+  let width = srcW,
+    height = srcH;
   if (srcW / srcH > want) width = Math.round((srcH * want) / 2) * 2;
   else height = Math.round(srcW / want / 2) * 2;
   const left = Math.floor((srcW - width) / 2 / 2) * 2;

@@ -122,10 +122,20 @@ export class GstSource extends EventEmitter implements FrameSource {
     this.spec = spec;
     const { width, height } = this.opts.geometry;
     const args = [
-      '-q', '-e', ...spec.elements,
-      '!', 'videoscale', 'add-borders=true', '!', 'videoconvert',
-      '!', `video/x-raw,format=RGB,width=${width},height=${height},pixel-aspect-ratio=1/1`,
-      '!', 'fdsink', `fd=${FRAME_FD}`, `sync=${this.mode === 'paced'}`,
+      '-q',
+      '-e',
+      ...spec.elements,
+      '!',
+      'videoscale',
+      'add-borders=true',
+      '!',
+      'videoconvert',
+      '!',
+      `video/x-raw,format=RGB,width=${width},height=${height},pixel-aspect-ratio=1/1`,
+      '!',
+      'fdsink',
+      `fd=${FRAME_FD}`,
+      `sync=${this.mode === 'paced'}`,
     ];
     this.setState(this.counters.framesRead === 0 && this.counters.restarts === 0 ? 'starting' : 'restarting', this.reason);
     this.stderrTail = '';
@@ -145,7 +155,11 @@ export class GstSource extends EventEmitter implements FrameSource {
       this.stderrTail = (this.stderrTail + text).slice(-2000);
       const lines = (outPartial + text).split('\n');
       outPartial = lines.pop()!.slice(-1000);
-      for (const line of lines.map((l) => l.trim()).filter(Boolean).slice(0, 20)) this.opts.log.info('source.stdout', { uri: this.shownUri, pid: child.pid, line: line.slice(0, 300) });
+      for (const line of lines
+        .map((l) => l.trim())
+        .filter(Boolean)
+        .slice(0, 20))
+        this.opts.log.info('source.stdout', { uri: this.shownUri, pid: child.pid, line: line.slice(0, 300) });
     });
     child.stderr!.on('data', (d: Buffer) => (this.stderrTail = (this.stderrTail + d.toString()).slice(-2000)));
     // a spawn failure (gst-launch-1.0 not installed) also ends in 'close', which schedules the restart
@@ -353,6 +367,9 @@ function endChild(child: ChildProcess, graceMs: number, wake = true) {
 }
 
 function lastLine(text: string): string {
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return (lines.at(-1) ?? '').replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi, '$1***@').slice(0, 300);
 }

@@ -100,10 +100,7 @@ export async function imageFolderPipeline(target: string, g: FrameGeometry): Pro
   const seqDir = fs.mkdtempSync(path.join(os.tmpdir(), 'crackscope-seq-'));
   chosen.forEach((img, i) => fs.symlinkSync(path.resolve(img), path.join(seqDir, `${String(i).padStart(6, '0')}.img`)));
   return {
-    elements: [
-      'multifilesrc', `location=${seqDir}/%06d.img`, 'index=0', 'loop=true', `caps=${caps},framerate=${fraction(g.fps)}`,
-      '!', decoder,
-    ],
+    elements: ['multifilesrc', `location=${seqDir}/%06d.img`, 'index=0', 'loop=true', `caps=${caps},framerate=${fraction(g.fps)}`, '!', decoder],
     loops: false,
     requiredPaths: chosen,
     skipped: fresh,

@@ -31,7 +31,8 @@ function specFor(uri: string, g: FrameGeometry): () => GstPipelineSpec | Promise
       return validated(() => testPatternPipeline(url, g));
     case 'file:': {
       const file = fileURLToPath(url);
-      const isImageOrDir = (p: string) => (fs.existsSync(p) && fs.statSync(p).isDirectory()) || p.endsWith('/') || IMAGE_EXTENSIONS.includes(path.extname(p).slice(1).toLowerCase());
+      const isImageOrDir = (p: string) =>
+        (fs.existsSync(p) && fs.statSync(p).isDirectory()) || p.endsWith('/') || IMAGE_EXTENSIONS.includes(path.extname(p).slice(1).toLowerCase());
       // remember what the path was: a folder that is deleted (a USB stick pulled) is reported as a missing folder
       let folder = isImageOrDir(file);
       return () => {

@@ -12,7 +12,22 @@ export function afterDecodebin(jetson = onJetson()): string[] {
 
 export function rtspPipeline(uri: string, g: FrameGeometry, jetson = onJetson()): GstPipelineSpec {
   return {
-    elements: ['rtspsrc', `location=${uri}`, 'latency=200', 'protocols=tcp', '!', 'decodebin', ...afterDecodebin(jetson), '!', 'videoconvert', '!', 'videorate', 'drop-only=true', '!', `video/x-raw,framerate=${fraction(g.fps)}`],
+    elements: [
+      'rtspsrc',
+      `location=${uri}`,
+      'latency=200',
+      'protocols=tcp',
+      '!',
+      'decodebin',
+      ...afterDecodebin(jetson),
+      '!',
+      'videoconvert',
+      '!',
+      'videorate',
+      'drop-only=true',
+      '!',
+      `video/x-raw,framerate=${fraction(g.fps)}`,
+    ],
     loops: false,
   };
 }

@@ -17,9 +17,20 @@ export function v4l2Pipeline(device: string, g: FrameGeometry, attempt = 0): Gst
     : ['v4l2src', `device=${device}`, '!', `video/x-raw,width=${cw},height=${ch}`];
   return {
     elements: [
-      ...head, '!', 'videoconvert',
-      '!', 'videocrop', `left=${c.left}`, `right=${c.right}`, `top=${c.top}`, `bottom=${c.bottom}`,
-      '!', 'videorate', 'drop-only=true', '!', `video/x-raw,framerate=${fraction(g.fps)}`,
+      ...head,
+      '!',
+      'videoconvert',
+      '!',
+      'videocrop',
+      `left=${c.left}`,
+      `right=${c.right}`,
+      `top=${c.top}`,
+      `bottom=${c.bottom}`,
+      '!',
+      'videorate',
+      'drop-only=true',
+      '!',
+      `video/x-raw,framerate=${fraction(g.fps)}`,
     ],
     loops: false,
     requiredPaths: [device],

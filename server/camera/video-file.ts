@@ -7,7 +7,19 @@ import { fraction } from './test-pattern.js';
 
 export function videoFilePipeline(file: string, g: FrameGeometry, jetson = onJetson()): GstPipelineSpec {
   return {
-    elements: ['filesrc', `location=${file}`, '!', 'decodebin', ...afterDecodebin(jetson), '!', 'videoconvert', '!', 'videorate', '!', `video/x-raw,framerate=${fraction(g.fps)}`],
+    elements: [
+      'filesrc',
+      `location=${file}`,
+      '!',
+      'decodebin',
+      ...afterDecodebin(jetson),
+      '!',
+      'videoconvert',
+      '!',
+      'videorate',
+      '!',
+      `video/x-raw,framerate=${fraction(g.fps)}`,
+    ],
     loops: true,
     requiredPaths: [file],
   };

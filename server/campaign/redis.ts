@@ -21,9 +21,16 @@ export function maskRedisUrl(url: string): string {
 
 /** redis://[user:password@]host[:port][/db] or rediss://… (TLS); anything else throws RedisUnavailableError. */
 export function parseRedisUrl(url: string): { host: string; port: number; db: number; tls: boolean } {
-  const bad = (why: string) => new RedisUnavailableError(`crackscope: --redis ${JSON.stringify(maskRedisUrl(url))} is not a Redis URL (${why}); expected redis://[user:password@]host[:port][/db]`);
+  const bad = (why: string) =>
+    new RedisUnavailableError(
+      `crackscope: --redis ${JSON.stringify(maskRedisUrl(url))} is not a Redis URL (${why}); expected redis://[user:password@]host[:port][/db]`,
+    );
   let u: URL;
-  try { u = new URL(url); } catch { throw bad('cannot be parsed'); }
+  try {
+    u = new URL(url);
+  } catch {
+    throw bad('cannot be parsed');
+  }
   if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw bad(`scheme ${u.protocol.replace(/:$/, '')}`);
   if (!u.hostname) throw bad('no host');
   const port = u.port === '' ? 6379 : Number(u.port);
@@ -49,14 +56,18 @@ export async function connectRedis(url: string, opts: { timeoutMs?: number; name
   };
   const redis = new Redis(url, options);
   let lastError = '';
-  redis.on('error', (err: Error) => { lastError = err.message; }); // reconnects; the last reason is kept for the message
+  redis.on('error', (err: Error) => {
+    lastError = err.message;
+  }); // reconnects; the last reason is kept for the message
   const timer = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), timeoutMs).unref());
   try {
     await Promise.race([redis.connect().then(() => redis.ping()), timer]);
   } catch (err) {
     redis.disconnect();
     const why = lastError || (err as Error).message;
-    throw new RedisUnavailableError(`crackscope: cannot reach Redis at ${maskRedisUrl(url)}: ${why === 'timeout' ? `no answer within ${timeoutMs / 1000} s` : why}`);
+    throw new RedisUnavailableError(
+      `crackscope: cannot reach Redis at ${maskRedisUrl(url)}: ${why === 'timeout' ? `no answer within ${timeoutMs / 1000} s` : why}`,
+    );
   }
   return redis;
 }

@@ -12,27 +12,48 @@ import { reportLanguage, type ReportLanguage } from '../i18n/report-language.js'
 const ltr = (html: string) => `<bdi dir="ltr">${html}</bdi>`;
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-export interface ReportImage { name: string; image: string; state: string; megapixels: number; reason: string | null; survey: any | null }
+export interface ReportImage {
+  name: string;
+  image: string;
+  state: string;
+  megapixels: number;
+  reason: string | null;
+  survey: any | null;
+}
 
 /**
  * The campaign report in `L`'s language (`campaign report --lang`, the survey report's catalogues:
  * the "report.campaign" section), its figures in that language's number format; English by default.
  */
-export function campaignReportHtml(status: CampaignStatus, images: ReportImage[], comparison: CampaignComparison | null, created: string, L: ReportLanguage = reportLanguage('en')): string {
+export function campaignReportHtml(
+  status: CampaignStatus,
+  images: ReportImage[],
+  comparison: CampaignComparison | null,
+  created: string,
+  L: ReportLanguage = reportLanguage('en'),
+): string {
   const t = (key: string, opts?: Record<string, unknown>) => L.t(`campaign.${key}`, opts);
   const f = (v: number, d = 0) => L.num(v, d);
   const state = (s: string) => t(`state_${s}`, { defaultValue: s });
   const classes = new Map<string, ClassTotal>();
-  let cracks = 0, lengthPx = 0, lengthMm = 0, calibrated = 0;
+  let cracks = 0,
+    lengthPx = 0,
+    lengthMm = 0,
+    calibrated = 0;
   for (const im of images) {
     const s = im.survey;
     if (!s) continue;
     cracks += s.totals.cracks;
     lengthPx += s.totals.length_px;
-    if (s.totals.length_mm !== undefined) { lengthMm += s.totals.length_mm; calibrated++; }
+    if (s.totals.length_mm !== undefined) {
+      lengthMm += s.totals.length_mm;
+      calibrated++;
+    }
     for (const c of (s.width_classes ?? []) as ClassTotal[]) {
       const e = classes.get(c.name) ?? { ...c, branches: 0, length_px: 0, length_mm: 0 };
-      e.branches += c.branches; e.length_px += c.length_px; e.length_mm += c.length_mm;
+      e.branches += c.branches;
+      e.length_px += c.length_px;
+      e.length_mm += c.length_mm;
       classes.set(c.name, e);
     }
   }
@@ -40,17 +61,26 @@ export function campaignReportHtml(status: CampaignStatus, images: ReportImage[]
   const classTable = classes.size
     ? `<table><thead><tr><th>${L.t('th_class')}</th><th>${L.t('th_width')}</th><th>${L.t('th_branches')}</th><th>${L.t('th_length_m')}</th></tr></thead><tbody>${[...classes.values()].map((k) => `<tr><td><span class="sw" style="background:${k.color}"></span>${esc(k.name)}</td><td>${ltr(esc(L.nums(k.range)))}</td><td>${f(k.branches)}</td><td>${f(k.length_mm / 1000, 3)}</td></tr>`).join('')}</tbody></table>`
     : `<p class="note">${t('not_calibrated')}</p>`;
-  const rows = images.map((im) => {
-    const s = im.survey;
-    const link = s ? `<a href="${encodeURI(im.name)}/report.html">${esc(im.name)}</a>` : esc(im.name);
-    const cls = (s?.width_classes ?? []) as ClassTotal[];
-    return `<tr class="${esc(im.state)}"><td>${link}</td><td>${esc(state(im.state))}</td><td>${s ? ltr(`${f(s.input.width)}×${f(s.input.height)}`) : '–'}</td><td>${f(im.megapixels, 1)}</td><td>${s ? f(s.totals.cracks) : '–'}</td><td>${s ? f(s.totals.length_px) : '–'}</td><td>${s?.totals.length_mm !== undefined ? f(s.totals.length_mm / 1000, 3) : '–'}</td><td>${cls.filter((k) => k.length_mm > 0).map((k) => `<span class="sw" style="background:${k.color}"></span>${esc(k.name)} ${f(k.length_mm / 1000, 2)}`).join(' ') || '–'}</td><td>${s ? `${ltr(esc(s.provider_label ?? s.provider))}${L.dir === 'rtl' ? '، ' : ', '}${t('seconds', { s: f(s.timings_s.total, 1) })}` : esc(im.reason ?? '')}</td></tr>`;
-  }).join('\n');
-  const cmp = comparison ? `<h2>${t('h_compare', { base: esc(comparison.base), from: esc(comparison.model_base), to: esc(comparison.model_new) })}</h2>
+  const rows = images
+    .map((im) => {
+      const s = im.survey;
+      const link = s ? `<a href="${encodeURI(im.name)}/report.html">${esc(im.name)}</a>` : esc(im.name);
+      const cls = (s?.width_classes ?? []) as ClassTotal[];
+      return `<tr class="${esc(im.state)}"><td>${link}</td><td>${esc(state(im.state))}</td><td>${s ? ltr(`${f(s.input.width)}×${f(s.input.height)}`) : '–'}</td><td>${f(im.megapixels, 1)}</td><td>${s ? f(s.totals.cracks) : '–'}</td><td>${s ? f(s.totals.length_px) : '–'}</td><td>${s?.totals.length_mm !== undefined ? f(s.totals.length_mm / 1000, 3) : '–'}</td><td>${
+        cls
+          .filter((k) => k.length_mm > 0)
+          .map((k) => `<span class="sw" style="background:${k.color}"></span>${esc(k.name)} ${f(k.length_mm / 1000, 2)}`)
+          .join(' ') || '–'
+      }</td><td>${s ? `${ltr(esc(s.provider_label ?? s.provider))}${L.dir === 'rtl' ? '، ' : ', '}${t('seconds', { s: f(s.timings_s.total, 1) })}` : esc(im.reason ?? '')}</td></tr>`;
+    })
+    .join('\n');
+  const cmp = comparison
+    ? `<h2>${t('h_compare', { base: esc(comparison.base), from: esc(comparison.model_base), to: esc(comparison.model_new) })}</h2>
 <p>${t('compare', { n: f(comparison.images.length), before: f(comparison.totals.cracks_base), after: f(comparison.totals.cracks_new), added: f(comparison.totals.added), lost: f(comparison.totals.lost), changed: f(comparison.totals.changed), iou: f(comparison.totals.iou_pooled, 4), f1: f(comparison.totals.f1_pooled, 4) })}${comparison.missing.length ? t('compare_missing', { list: comparison.missing.map(esc).join(', ') }) : ''}</p>
 <table><thead><tr><th>${t('th_image_short')}</th><th>${t('th_cracks_before')}</th><th>${t('th_after')}</th><th>${t('th_added')}</th><th>${t('th_lost')}</th><th>${t('th_changed')}</th><th>${t('th_length_before')}</th><th>${t('th_after')}</th><th>IoU</th><th>F1</th></tr></thead><tbody>
 ${comparison.images.map((r) => `<tr><td>${esc(r.name)}</td><td>${f(r.cracks_base)}</td><td>${f(r.cracks_new)}</td><td>${f(r.added)}</td><td>${f(r.lost)}</td><td>${f(r.changed)}</td><td>${f(r.length_base_px)}</td><td>${f(r.length_new_px)}</td><td>${f(r.iou, 4)}</td><td>${f(r.f1, 4)}</td></tr>`).join('\n')}
-</tbody></table>` : '';
+</tbody></table>`
+    : '';
   const todo = c.active + c.waiting + c.retrying;
   const calib = calibrated ? t('calibrated', { m: f(lengthMm / 1000, 3), n: f(calibrated) }) : '';
   const workers = status.workers.length ? ` ${t('workers', { count: status.workers.length })}` : '';
@@ -80,4 +110,3 @@ ${cmp}
 </body></html>
 `;
 }
-

@@ -38,16 +38,23 @@ export interface CampaignStatus {
 export async function campaignStatus(store: CampaignStore, queue: Queue<JobData>, meta: CampaignMeta, now = Date.now()): Promise<CampaignStatus> {
   const records = await store.jobs(meta.name);
   const rows = await campaignJobs(queue, [...records.keys()]);
-  const images: ImageStatus[] = rows.map(({ id, job, state }) => {
-    const rec = records.get(id)!;
-    return {
-      job: id, name: rec.name, image: rec.path, megapixels: (rec.width * rec.height) / 1e6, state,
-      attempts: job?.attemptsMade ?? 0, reason: state === 'failed' || state === 'retrying' ? job?.failedReason ?? null : null,
-      progress: state === 'active' && typeof job?.progress === 'number' ? job.progress : null,
-      result: state === 'done' ? (job?.returnvalue as JobResult) ?? null : null,
-      finished: state === 'done' ? job?.finishedOn ?? null : null,
-    };
-  }).sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+  const images: ImageStatus[] = rows
+    .map(({ id, job, state }) => {
+      const rec = records.get(id)!;
+      return {
+        job: id,
+        name: rec.name,
+        image: rec.path,
+        megapixels: (rec.width * rec.height) / 1e6,
+        state,
+        attempts: job?.attemptsMade ?? 0,
+        reason: state === 'failed' || state === 'retrying' ? (job?.failedReason ?? null) : null,
+        progress: state === 'active' && typeof job?.progress === 'number' ? job.progress : null,
+        result: state === 'done' ? ((job?.returnvalue as JobResult) ?? null) : null,
+        finished: state === 'done' ? (job?.finishedOn ?? null) : null,
+      };
+    })
+    .sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
   const counts = { total: images.length, waiting: 0, active: 0, retrying: 0, done: 0, failed: 0 };
   for (const im of images) if (im.state !== 'unknown') counts[im.state]++;
   const mpOf = (im: ImageStatus) => im.result?.megapixels ?? im.megapixels;
@@ -63,19 +70,31 @@ export async function campaignStatus(store: CampaignStore, queue: Queue<JobData>
   const throughput = firstStart !== null && span > 0.5 && recent > 0 ? recent / span : null;
   const workers = [...new Set(images.map((im) => im.result?.worker).filter((w): w is string => !!w))].sort();
   return {
-    campaign: meta.name, out: meta.out, model: `${meta.model.name} ${meta.model.version}`, base: meta.base,
-    counts, megapixels: { total: r2(total), done: r2(done), remaining: r2(remaining) },
-    throughput_mp_per_s: throughput === null ? null : Math.round(throughput * 1000) / 1000, window_s: Math.round(span),
+    campaign: meta.name,
+    out: meta.out,
+    model: `${meta.model.name} ${meta.model.version}`,
+    base: meta.base,
+    counts,
+    megapixels: { total: r2(total), done: r2(done), remaining: r2(remaining) },
+    throughput_mp_per_s: throughput === null ? null : Math.round(throughput * 1000) / 1000,
+    window_s: Math.round(span),
     eta_s: throughput && remaining > 0 ? Math.round(remaining / throughput) : remaining === 0 ? 0 : null,
     workers,
-    failures: images.filter((im) => im.state === 'failed').map((im) => ({ image: im.image, name: im.name, attempts: im.attempts, reason: im.reason ?? 'unknown' })),
+    failures: images
+      .filter((im) => im.state === 'failed')
+      .map((im) => ({ image: im.image, name: im.name, attempts: im.attempts, reason: im.reason ?? 'unknown' })),
     images,
   };
 }
 
 const r2 = (v: number) => Math.round(v * 100) / 100;
 
-export const formatDuration = (s: number) => (s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`);
+export const formatDuration = (s: number) =>
+  s >= 3600
+    ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
+    : s >= 60
+      ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`
+      : `${Math.round(s)}s`;
 
 export function formatStatus(s: CampaignStatus): string {
   const c = s.counts;

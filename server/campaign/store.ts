@@ -68,7 +68,10 @@ export interface JobData {
 }
 
 export function jobIdFor(campaign: string, imageSha: string, model: CampaignModel, options: SurveyJobOptions): string {
-  const h = crypto.createHash('sha256').update(JSON.stringify({ image: imageSha, model: { name: model.name, version: model.version, sha256: model.sha256 }, options })).digest('hex');
+  const h = crypto
+    .createHash('sha256')
+    .update(JSON.stringify({ image: imageSha, model: { name: model.name, version: model.version, sha256: model.sha256 }, options }))
+    .digest('hex');
   return `${campaign}--${h.slice(0, 32)}`;
 }
 
@@ -81,7 +84,11 @@ export class CampaignStore {
   }
 
   async saveMeta(meta: CampaignMeta): Promise<void> {
-    await this.redis.multi().hset(KEY + meta.name, 'meta', JSON.stringify(meta)).sadd(SET, meta.name).exec();
+    await this.redis
+      .multi()
+      .hset(KEY + meta.name, 'meta', JSON.stringify(meta))
+      .sadd(SET, meta.name)
+      .exec();
   }
 
   async names(): Promise<string[]> {
@@ -119,11 +126,13 @@ export async function campaignJobs(queue: Queue<JobData>, ids: string[]): Promis
   const out: { id: string; job: Job<JobData> | undefined; state: JobStateName }[] = [];
   for (let i = 0; i < ids.length; i += 200) {
     const batch = ids.slice(i, i + 200);
-    const rows = await Promise.all(batch.map(async (id) => {
-      const job = await queue.getJob(id);
-      const state = job ? stateName(await job.getState()) : 'unknown';
-      return { id, job, state };
-    }));
+    const rows = await Promise.all(
+      batch.map(async (id) => {
+        const job = await queue.getJob(id);
+        const state = job ? stateName(await job.getState()) : 'unknown';
+        return { id, job, state };
+      }),
+    );
     out.push(...rows);
   }
   return out;

@@ -66,7 +66,10 @@ export interface CampaignWorkerOptions {
 class SessionPool {
   private idle = new Map<string, CrackSession[]>();
   private count = 0;
-  constructor(private readonly max: number, private readonly make: (model: ModelFiles) => Promise<CrackSession>) {}
+  constructor(
+    private readonly max: number,
+    private readonly make: (model: ModelFiles) => Promise<CrackSession>,
+  ) {}
   async acquire(key: string, model: ModelFiles): Promise<CrackSession> {
     const free = this.idle.get(key);
     if (free?.length) return free.pop()!;
@@ -74,11 +77,21 @@ class SessionPool {
       // every slot busy is impossible (one job per slot): drop an idle session of another model
       for (const [k, list] of this.idle) {
         const s = list.pop();
-        if (s) { this.count--; if (!list.length) this.idle.delete(k); await s.release(); break; }
+        if (s) {
+          this.count--;
+          if (!list.length) this.idle.delete(k);
+          await s.release();
+          break;
+        }
       }
     }
     this.count++;
-    try { return await this.make(model); } catch (err) { this.count--; throw err; }
+    try {
+      return await this.make(model);
+    } catch (err) {
+      this.count--;
+      throw err;
+    }
   }
   release(key: string, s: CrackSession) {
     const list = this.idle.get(key) ?? [];
@@ -94,17 +107,28 @@ class SessionPool {
 
 function fsyncDir(dir: string) {
   const fd = fs.openSync(dir, 'r');
-  try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 const readMarker = (folder: string): { job?: string } | null => {
-  try { return JSON.parse(fs.readFileSync(path.join(folder, MARKER), 'utf8')); } catch { return null; }
+  try {
+    return JSON.parse(fs.readFileSync(path.join(folder, MARKER), 'utf8'));
+  } catch {
+    return null;
+  }
 };
 
 /** One line for a job's failure (BullMQ keeps it as failedReason; `campaign status` shows it). */
 export function reasonOf(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
-  const first = String(e?.message ?? e).split('\n')[0].trim() || 'unknown error';
+  const first =
+    String(e?.message ?? e)
+      .split('\n')[0]
+      .trim() || 'unknown error';
   if (e?.code === 'ENOSPC' || /ENOSPC|no space left/i.test(first)) return `disk full: ${first}`;
   return first;
 }
@@ -116,7 +140,12 @@ export function reasonOf(err: unknown): string {
  */
 export function diskFull(err: unknown, dir: string, image: { width: number; height: number }): string | null {
   let free: number;
-  try { const st = fs.statfsSync(dir); free = st.bavail * st.bsize; } catch { return null; }
+  try {
+    const st = fs.statfsSync(dir);
+    free = st.bavail * st.bsize;
+  } catch {
+    return null;
+  }
   const need = Math.max(16 << 20, image.width * image.height * 4);
   if ((err as NodeJS.ErrnoException)?.code !== 'ENOSPC' && free >= need) return null;
   const mb = (b: number) => `${(b / 1048576).toFixed(1)} MB`;
@@ -126,17 +155,33 @@ export function diskFull(err: unknown, dir: string, image: { width: number; heig
 export function workerMetrics(registry: Registry, queue: ReturnType<typeof openQueue>) {
   const registers = [registry];
   new Gauge({
-    name: 'crackscope_campaign_queue_jobs', help: 'Survey jobs in the BullMQ queue (all campaigns) by state.', labelNames: ['state'] as const, registers,
+    name: 'crackscope_campaign_queue_jobs',
+    help: 'Survey jobs in the BullMQ queue (all campaigns) by state.',
+    labelNames: ['state'] as const,
+    registers,
     async collect() {
       try {
         const c = await queue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed', 'prioritized');
         for (const [state, n] of Object.entries(c)) this.set({ state }, n);
-      } catch { /* Redis away: keep the last values */ }
+      } catch {
+        /* Redis away: keep the last values */
+      }
     },
   });
   return {
-    duration: new Histogram({ name: 'crackscope_campaign_job_seconds', help: 'Survey job duration on this worker, by outcome.', labelNames: ['outcome'] as const, buckets: [1, 2, 5, 10, 30, 60, 120, 300, 600, 1800], registers }),
-    jobs: new Counter({ name: 'crackscope_campaign_jobs_total', help: 'Survey jobs finished on this worker: completed, failed (an attempt), failed_final (no attempts left).', labelNames: ['outcome'] as const, registers }),
+    duration: new Histogram({
+      name: 'crackscope_campaign_job_seconds',
+      help: 'Survey job duration on this worker, by outcome.',
+      labelNames: ['outcome'] as const,
+      buckets: [1, 2, 5, 10, 30, 60, 120, 300, 600, 1800],
+      registers,
+    }),
+    jobs: new Counter({
+      name: 'crackscope_campaign_jobs_total',
+      help: 'Survey jobs finished on this worker: completed, failed (an attempt), failed_final (no attempts left).',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
     megapixels: new Counter({ name: 'crackscope_campaign_megapixels_total', help: 'Image megapixels surveyed by this worker.', registers }),
     active: new Gauge({ name: 'crackscope_campaign_jobs_active', help: 'Jobs this worker is running now.', registers }),
     paused: new Gauge({ name: 'crackscope_campaign_worker_paused', help: '1 while the worker waits (serve: visitors are using the kiosk).', registers }),
@@ -156,12 +201,23 @@ export async function startCampaignWorker(opts: CampaignWorkerOptions) {
   const pool = new SessionPool(opts.concurrency, async (model) => {
     const providers = webgpu.size ? config.providers.filter((p) => p !== 'webgpu') : config.providers;
     const s = await createCrackSession({
-      model, providers: providers.length ? providers : ['cpu'], threads, log: log.child({ model: model.manifest.name }), logLevel: config.logLevel, nice: opts.nice,
+      model,
+      providers: providers.length ? providers : ['cpu'],
+      threads,
+      log: log.child({ model: model.manifest.name }),
+      logLevel: config.logLevel,
+      nice: opts.nice,
       resolveTensorrt: () => ({ ok: false, reason: 'survey runs tiles of their own size; the TensorRT engine is built for the live size only' }),
     });
     if (s.provider !== 'webgpu') return s;
     webgpu.add(s);
-    return { ...s, release: async () => { webgpu.delete(s); await s.release(); } };
+    return {
+      ...s,
+      release: async () => {
+        webgpu.delete(s);
+        await s.release();
+      },
+    };
   });
   const queue = openQueue(opts.redis);
   const metrics = opts.registry ? workerMetrics(opts.registry, queue) : null;
@@ -178,8 +234,18 @@ export async function startCampaignWorker(opts: CampaignWorkerOptions) {
     const done = (folder: string, reused: boolean): JobResult => {
       const s = JSON.parse(fs.readFileSync(path.join(folder, 'survey.json'), 'utf8'));
       return {
-        name: d.image.name, folder, width: s.input.width, height: s.input.height, megapixels: s.megapixels, cracks: s.totals.cracks, length_px: s.totals.length_px,
-        seconds: Math.round((performance.now() - t0) / 10) / 100, infer_mp_per_s: s.infer_mp_per_s, provider: s.provider_label ?? s.provider, worker: id, reused,
+        name: d.image.name,
+        folder,
+        width: s.input.width,
+        height: s.input.height,
+        megapixels: s.megapixels,
+        cracks: s.totals.cracks,
+        length_px: s.totals.length_px,
+        seconds: Math.round((performance.now() - t0) / 10) / 100,
+        infer_mp_per_s: s.infer_mp_per_s,
+        provider: s.provider_label ?? s.provider,
+        worker: id,
+        reused,
       };
     };
     // 4. published by an earlier attempt that was killed before BullMQ heard of it
@@ -190,7 +256,8 @@ export async function startCampaignWorker(opts: CampaignWorkerOptions) {
     // the campaign's model, from this worker's models folder (a worker without it fails the job with the reason)
     const modelRef = d.model.ref.endsWith('.onnx') && fs.existsSync(d.model.ref) ? d.model.ref : d.model.name;
     const model = resolveModel(config.modelsDir, modelRef);
-    if (model.manifest.version !== d.model.version) throw new Error(`this worker's model ${model.manifest.name} is version ${model.manifest.version}; the campaign asks for ${d.model.version}`);
+    if (model.manifest.version !== d.model.version)
+      throw new Error(`this worker's model ${model.manifest.name} is version ${model.manifest.version}; the campaign asks for ${d.model.version}`);
     const workRoot = path.join(campaignDir, '.work');
     fs.mkdirSync(workRoot, { recursive: true });
     const safeId = String(job.id).replace(/[^A-Za-z0-9._-]/g, '_');
@@ -198,36 +265,84 @@ export async function startCampaignWorker(opts: CampaignWorkerOptions) {
     const work = path.join(workRoot, `${safeId}-${crypto.randomBytes(4).toString('hex')}`);
     const key = `${model.onnxPath}@${model.manifest.version}`;
     const session = await pool.acquire(key, model);
-    const runSession: CrackSession = opts.gate ? { ...session, run: async (rgb, h, w) => { await opts.gate!(); return session.run(rgb, h, w); } } : session;
+    const runSession: CrackSession = opts.gate
+      ? {
+          ...session,
+          run: async (rgb, h, w) => {
+            await opts.gate!();
+            return session.run(rgb, h, w);
+          },
+        }
+      : session;
     let lastPct = -1;
     try {
       fs.mkdirSync(work);
       const o = d.options;
       const r = await runSurvey({
-        input: d.image.path, outDir: work, name: d.image.name, session: runSession,
-        threshold: o.threshold ?? model.manifest.threshold, mmPerPx: o.mmPerPx, calibrationSource: o.mmPerPx === null ? undefined : '--mm-per-px (campaign)',
-        classes: parseWidthClasses(o.widthClasses ?? DEFAULT_WIDTH_CLASSES), core: o.tile ?? undefined, margin: o.margin ?? undefined, minLengthPx: o.minLengthPx ?? undefined, identity: identityOptions(config),
+        input: d.image.path,
+        outDir: work,
+        name: d.image.name,
+        session: runSession,
+        threshold: o.threshold ?? model.manifest.threshold,
+        mmPerPx: o.mmPerPx,
+        calibrationSource: o.mmPerPx === null ? undefined : '--mm-per-px (campaign)',
+        classes: parseWidthClasses(o.widthClasses ?? DEFAULT_WIDTH_CLASSES),
+        core: o.tile ?? undefined,
+        margin: o.margin ?? undefined,
+        minLengthPx: o.minLengthPx ?? undefined,
+        identity: identityOptions(config),
         chromium: o.pdf ? (process.env.CRACKSCOPE_CHROMIUM ?? '/usr/bin/chromium') : null,
         onProgress: (p) => {
           if (p.phase !== 'tiles') return;
           const pct = Math.floor((100 * p.done) / p.total / 10) * 10;
-          if (pct !== lastPct) { lastPct = pct; job.updateProgress(pct).catch(() => undefined); }
+          if (pct !== lastPct) {
+            lastPct = pct;
+            job.updateProgress(pct).catch(() => undefined);
+          }
         },
       });
       const sha = (r.summary.input as { sha256: string }).sha256;
-      if (sha !== d.image.sha256) throw new Error(`the image changed since it was added to the campaign (SHA-256 ${sha.slice(0, 12)}…, added as ${d.image.sha256.slice(0, 12)}…)`);
+      if (sha !== d.image.sha256)
+        throw new Error(`the image changed since it was added to the campaign (SHA-256 ${sha.slice(0, 12)}…, added as ${d.image.sha256.slice(0, 12)}…)`);
       const made = path.join(work, d.image.name);
-      fs.writeFileSync(path.join(made, MARKER), JSON.stringify({ job: job.id, campaign: d.campaign, image: d.image.path, sha256: sha, model: d.model, attempt: job.attemptsMade + 1, worker: id, finished: new Date().toISOString() }, null, 2) + '\n');
-      { const fd = fs.openSync(path.join(made, MARKER), 'r'); try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); } }
+      fs.writeFileSync(
+        path.join(made, MARKER),
+        JSON.stringify(
+          {
+            job: job.id,
+            campaign: d.campaign,
+            image: d.image.path,
+            sha256: sha,
+            model: d.model,
+            attempt: job.attemptsMade + 1,
+            worker: id,
+            finished: new Date().toISOString(),
+          },
+          null,
+          2,
+        ) + '\n',
+      );
+      {
+        const fd = fs.openSync(path.join(made, MARKER), 'r');
+        try {
+          fs.fsyncSync(fd);
+        } finally {
+          fs.closeSync(fd);
+        }
+      }
       // 2. still ours? (a lost lock: another worker has the job; our copy is dropped)
-      if (token && (await job.extendLock(token, lockMs)) !== 1) throw new Error('lost the job lock (another worker has taken the job up); this attempt is dropped');
+      if (token && (await job.extendLock(token, lockMs)) !== 1)
+        throw new Error('lost the job lock (another worker has taken the job up); this attempt is dropped');
       // 3. publish
       const there = readMarker(finalDir);
       if (there?.job === job.id) {
         log.info('campaign.job.reused', { ...base, folder: finalDir });
       } else {
         let old: string | null = null;
-        if (fs.existsSync(finalDir)) { old = path.join(work, '.replaced'); fs.renameSync(finalDir, old); }
+        if (fs.existsSync(finalDir)) {
+          old = path.join(work, '.replaced');
+          fs.renameSync(finalDir, old);
+        }
         fs.renameSync(made, finalDir);
         fsyncDir(campaignDir);
         if (old) fs.rmSync(old, { recursive: true, force: true });
@@ -248,32 +363,57 @@ export async function startCampaignWorker(opts: CampaignWorkerOptions) {
 
   const blocking = opts.redis.duplicate(); // BullMQ leaves a connection it was given open on close: ours to close
   blocking.on('error', () => undefined);
-  const worker = new Worker<JobData, JobResult>(QUEUE, async (job, token) => {
-    active++;
-    metrics?.active.set(active);
-    try { return await processor(job, token); } finally { active--; metrics?.active.set(active); }
-  }, {
-    connection: blocking,
-    concurrency: opts.concurrency,
-    lockDuration: lockMs,
-    stalledInterval: Math.max(1000, Math.round(lockMs / 2)),
-    maxStalledCount: 3,
-    autorun: true,
-  });
+  const worker = new Worker<JobData, JobResult>(
+    QUEUE,
+    async (job, token) => {
+      active++;
+      metrics?.active.set(active);
+      try {
+        return await processor(job, token);
+      } finally {
+        active--;
+        metrics?.active.set(active);
+      }
+    },
+    {
+      connection: blocking,
+      concurrency: opts.concurrency,
+      lockDuration: lockMs,
+      stalledInterval: Math.max(1000, Math.round(lockMs / 2)),
+      maxStalledCount: 3,
+      autorun: true,
+    },
+  );
   worker.on('failed', (job, err) => {
     if (!job) return;
     const final = job.attemptsMade >= (job.opts.attempts ?? 1);
     metrics?.jobs.inc({ outcome: final ? 'failed_final' : 'failed' });
-    log.warn('campaign.job.failed', { job: job.id, campaign: job.data.campaign, image: job.data.image.path, attempt: job.attemptsMade, final, reason: err.message });
+    log.warn('campaign.job.failed', {
+      job: job.id,
+      campaign: job.data.campaign,
+      image: job.data.image.path,
+      attempt: job.attemptsMade,
+      final,
+      reason: err.message,
+    });
   });
   worker.on('completed', () => metrics?.jobs.inc({ outcome: 'completed' }));
   worker.on('error', (err) => log.warn('campaign.worker.error', { err: reasonOf(err) }));
-  log.info('campaign.worker.start', { worker: id, queue: QUEUE, concurrency: opts.concurrency, threads, lock_ms: lockMs, providers: config.providers.join(',') });
+  log.info('campaign.worker.start', {
+    worker: id,
+    queue: QUEUE,
+    concurrency: opts.concurrency,
+    threads,
+    lock_ms: lockMs,
+    providers: config.providers.join(','),
+  });
   return {
     worker,
     queue,
     metrics,
-    get active() { return active; },
+    get active() {
+      return active;
+    },
     /** force: do not wait for the running surveys (their jobs are taken up again after the lock expires) */
     async close(force = false) {
       await worker.close(force);

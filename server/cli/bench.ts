@@ -37,9 +37,22 @@ async function demoFrame(width: number, height: number): Promise<Uint8Array> {
   return new Uint8Array(await base.resize(width, height, { fit: 'fill' }).removeAlpha().raw().toBuffer());
 }
 
-export async function rawBench(opts: { frames: number; modelName: string; modelsDir: string; providers: Parameters<typeof createOrtSession>[0]['providers']; threads: number; config: Config }) {
+export async function rawBench(opts: {
+  frames: number;
+  modelName: string;
+  modelsDir: string;
+  providers: Parameters<typeof createOrtSession>[0]['providers'];
+  threads: number;
+  config: Config;
+}) {
   const model = resolveModel(opts.modelsDir, opts.modelName);
-  const session = await createOrtSession({ model, providers: opts.providers, threads: opts.threads, log: createLogger('error'), resolveTensorrt: tensorrtResolver(opts.config) });
+  const session = await createOrtSession({
+    model,
+    providers: opts.providers,
+    threads: opts.threads,
+    log: createLogger('error'),
+    resolveTensorrt: tensorrtResolver(opts.config),
+  });
   const { height, width } = model.manifest.input;
   const rgb = await demoFrame(width, height);
   for (let i = 0; i < 3; i++) await session.run(rgb, height, width);
@@ -52,7 +65,17 @@ export async function rawBench(opts: { frames: number; modelName: string; models
   }
   const wall = performance.now() - t0;
   await session.release();
-  return { provider: session.provider, providerLabel: session.providerLabel, fallbacks: session.fallbacks, model: `${model.manifest.name}@${model.manifest.version}`, input: `${height}x${width}`, gflops: model.manifest.gflops, raw_infer_ms_p50: round(pct(times, 50)), raw_infer_ms_p95: round(pct(times, 95)), raw_fps: round((opts.frames * 1000) / wall) };
+  return {
+    provider: session.provider,
+    providerLabel: session.providerLabel,
+    fallbacks: session.fallbacks,
+    model: `${model.manifest.name}@${model.manifest.version}`,
+    input: `${height}x${width}`,
+    gflops: model.manifest.gflops,
+    raw_infer_ms_p50: round(pct(times, 50)),
+    raw_infer_ms_p95: round(pct(times, 95)),
+    raw_fps: round((opts.frames * 1000) / wall),
+  };
 }
 
 function startDaemon(args: string[], main = MAIN): Promise<{ child: ChildProcess; port: number }> {
@@ -60,14 +83,25 @@ function startDaemon(args: string[], main = MAIN): Promise<{ child: ChildProcess
     const child = spawn(process.execPath, [main, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`daemon did not start in 60 s: ${err || out.slice(-500)}`)); }, 60_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`daemon did not start in 60 s: ${err || out.slice(-500)}`));
+    }, 60_000);
     child.stderr!.on('data', (d) => (err += d));
     child.stdout!.on('data', (d) => {
       out += d;
       const m = /"event":"http.listening".*?"port":(\d+)/.exec(out);
-      if (m) { clearTimeout(timer); child.stdout!.removeAllListeners('data'); child.stdout!.resume(); resolve({ child, port: Number(m[1]) }); }
+      if (m) {
+        clearTimeout(timer);
+        child.stdout!.removeAllListeners('data');
+        child.stdout!.resume();
+        resolve({ child, port: Number(m[1]) });
+      }
     });
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`daemon exited with ${code}: ${err.trim() || out.slice(-500)}`)); });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`daemon exited with ${code}: ${err.trim() || out.slice(-500)}`));
+    });
   });
 }
 
@@ -90,9 +124,9 @@ function cpuMs(pid: number): number {
 
 function childPids(pid: number): number[] {
   try {
-    return fs.readdirSync(`/proc/${pid}/task`).flatMap((t) =>
-      fs.readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
-    );
+    return fs
+      .readdirSync(`/proc/${pid}/task`)
+      .flatMap((t) => fs.readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
   } catch {
     return [];
   }
@@ -124,7 +158,14 @@ const ANALYSIS_FRAMES = 24;
  * stage and end-to-end latency at receipt, and the arrival rate. `onMeasuring` runs once, when the
  * warm-up frames have passed (the bench samples CPU counters there).
  */
-export async function measureClients(opts: { port: number; frames: number; clients: number; warmup?: number; onMeasuring?: () => void; identity?: Omit<AnalyzeOptions, 'threshold'> }): Promise<ClientMeasurements> {
+export async function measureClients(opts: {
+  port: number;
+  frames: number;
+  clients: number;
+  warmup?: number;
+  onMeasuring?: () => void;
+  identity?: Omit<AnalyzeOptions, 'threshold'>;
+}): Promise<ClientMeasurements> {
   const warmup = opts.warmup ?? 5;
   const e2e: number[] = [];
   /** each frame's latency less its own model round trip: what the pipeline adds, load-robust since both halves are one frame's */
@@ -146,7 +187,12 @@ export async function measureClients(opts: { port: number; frames: number; clien
         ws.on('error', reject);
         ws.on('message', (data, isBinary) => {
           if (!isBinary && c === 0) {
-            try { const m = JSON.parse(String(data)); if (m.type === 'hello' && typeof m.model?.threshold === 'number') threshold = m.model.threshold; } catch { /* not ours */ }
+            try {
+              const m = JSON.parse(String(data));
+              if (m.type === 'hello' && typeof m.model?.threshold === 'number') threshold = m.model.threshold;
+            } catch {
+              /* not ours */
+            }
           }
           if (!isBinary || c !== 0) return; // extra clients only load the server
           if (++seen <= warmup) {
@@ -202,13 +248,24 @@ export async function measureClients(opts: { port: number; frames: number; clien
   };
 }
 
-export async function pipelineBench(opts: { frames: number; clients: number; source: string; fps: number; extraArgs: string[]; daemon?: string; identity?: Omit<AnalyzeOptions, 'threshold'> }) {
+export async function pipelineBench(opts: {
+  frames: number;
+  clients: number;
+  source: string;
+  fps: number;
+  extraArgs: string[];
+  daemon?: string;
+  identity?: Omit<AnalyzeOptions, 'threshold'>;
+}) {
   const { child, port } = await startDaemon(['--source', opts.source, '--fps', String(opts.fps), ...opts.extraArgs], opts.daemon);
   try {
     const pid = child.pid!;
     let cpu0 = { daemon: 0, capture: 0, t: 0 };
     const m = await measureClients({
-      port, frames: opts.frames, clients: opts.clients, identity: opts.identity,
+      port,
+      frames: opts.frames,
+      clients: opts.clients,
+      identity: opts.identity,
       onMeasuring: () => (cpu0 = { daemon: cpuMs(pid), capture: cpuOf(childPids(pid)), t: performance.now() }),
     });
     const cpu1 = { daemon: cpuMs(pid), capture: cpuOf(childPids(pid)), t: performance.now() };
@@ -258,20 +315,38 @@ async function bench({ frames, clients, rawOnly, json, fpsGiven, passthrough = f
   const load1 = os.loadavg()[0];
   const raw = await rawBench({ frames, modelName: config.model, modelsDir: config.modelsDir, providers: config.providers, threads: config.threads, config });
   let result: Record<string, unknown> = {
-    ...raw, threads: config.threads || os.availableParallelism(), cores: os.availableParallelism(), cpu: os.cpus()[0]?.model, node: process.version,
+    ...raw,
+    threads: config.threads || os.availableParallelism(),
+    cores: os.availableParallelism(),
+    cpu: os.cpus()[0]?.model,
+    node: process.version,
   };
   if (!rawOnly) {
     // pace the source just above what the model can take, so the model, not the source, is the limit
     const fps = fpsGiven ? config.fps : Math.min(120, Math.ceil(raw.raw_fps * 1.3) + 1);
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'crackscope-bench-'));
     const pairs: [string, string][] = [
-      ['--model', config.model], ['--providers', config.providers.join(',')], ['--threads', String(config.threads)],
-      ['--mask-encoding', config.maskEncoding], ['--models-dir', config.modelsDir], ['--data-dir', dataDir],
+      ['--model', config.model],
+      ['--providers', config.providers.join(',')],
+      ['--threads', String(config.threads)],
+      ['--mask-encoding', config.maskEncoding],
+      ['--models-dir', config.modelsDir],
+      ['--data-dir', dataDir],
     ];
     const cleaned = pairs.filter(([, v]) => v !== '').flat();
-    const pipe = await pipelineBench({ frames, clients, source: config.source, fps, extraArgs: cleaned, daemon, identity: identityOptions(config) }).finally(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+    const pipe = await pipelineBench({ frames, clients, source: config.source, fps, extraArgs: cleaned, daemon, identity: identityOptions(config) }).finally(
+      () => fs.rmSync(dataDir, { recursive: true, force: true }),
+    );
     if (daemon) result.daemon = path.resolve(daemon);
-    result = { ...result, source: config.source, source_fps: fps, mask_encoding: config.maskEncoding, ...pipe, pipeline_vs_raw: round(pipe.pipeline_fps / raw.raw_fps, 3), e2e_minus_raw_ms: round(pipe.e2e_latency_ms_p50 - raw.raw_infer_ms_p50) };
+    result = {
+      ...result,
+      source: config.source,
+      source_fps: fps,
+      mask_encoding: config.maskEncoding,
+      ...pipe,
+      pipeline_vs_raw: round(pipe.pipeline_fps / raw.raw_fps, 3),
+      e2e_minus_raw_ms: round(pipe.e2e_latency_ms_p50 - raw.raw_infer_ms_p50),
+    };
     if (config.compare.length) result.compare = await compareBench({ frames, clients, fps, config, args: cleaned, alone: pipe, liveRaw: raw });
     if (passthrough) {
       // what everything but the model allows; when the source's own pace is reached, that is the limit seen
@@ -292,22 +367,60 @@ async function bench({ frames, clients, rawOnly, json, fpsGiven, passthrough = f
  * own cost is its raw session.run time alone (all cores); then the same pipeline runs with them, and
  * the live model's frame time may grow by at most their sum (`within_own_cost`).
  */
-async function compareBench(o: { frames: number; clients: number; fps: number; config: Config; args: string[]; alone: Awaited<ReturnType<typeof pipelineBench>>; liveRaw: Awaited<ReturnType<typeof rawBench>> }) {
+async function compareBench(o: {
+  frames: number;
+  clients: number;
+  fps: number;
+  config: Config;
+  args: string[];
+  alone: Awaited<ReturnType<typeof pipelineBench>>;
+  liveRaw: Awaited<ReturnType<typeof rawBench>>;
+}) {
   const own = [];
   for (const name of o.config.compare) {
-    const r = await rawBench({ frames: o.frames, modelName: name, modelsDir: o.config.modelsDir, providers: o.config.providers, threads: o.config.threads, config: o.config });
+    const r = await rawBench({
+      frames: o.frames,
+      modelName: name,
+      modelsDir: o.config.modelsDir,
+      providers: o.config.providers,
+      threads: o.config.threads,
+      config: o.config,
+    });
     own.push({ model: r.model, raw_infer_ms_p50: r.raw_infer_ms_p50 });
   }
   const threadsArgs = o.args.filter((_, i, a) => a[i] !== '--threads' && a[i - 1] !== '--threads');
-  const withCompare = await pipelineBench({ frames: o.frames, clients: o.clients, source: o.config.source, fps: o.fps, extraArgs: [...threadsArgs, '--threads', String(o.config.threads), '--compare', o.config.compare.join(',')] });
+  const withCompare = await pipelineBench({
+    frames: o.frames,
+    clients: o.clients,
+    source: o.config.source,
+    fps: o.fps,
+    extraArgs: [...threadsArgs, '--threads', String(o.config.threads), '--compare', o.config.compare.join(',')],
+  });
   const frameMs = (fps: number) => round(1000 / fps, 1);
-  const ownSum = round(own.reduce((a, m) => a + m.raw_infer_ms_p50, 0), 1);
+  const ownSum = round(
+    own.reduce((a, m) => a + m.raw_infer_ms_p50, 0),
+    1,
+  );
   const added = round(frameMs(withCompare.pipeline_fps) - frameMs(o.alone.pipeline_fps), 1);
   return {
     models: own,
     threads_per_model: threadsPerModel(o.config),
-    live_alone: { pipeline_fps: o.alone.pipeline_fps, frame_ms: frameMs(o.alone.pipeline_fps), inference_ms_p50: o.alone.stage_ms.inference.p50, e2e_latency_ms_p50: o.alone.e2e_latency_ms_p50, daemon_cpu_ms_per_frame: o.alone.daemon_cpu_ms_per_frame, rss_mb: o.alone.rss_mb },
-    with_compare: { pipeline_fps: withCompare.pipeline_fps, frame_ms: frameMs(withCompare.pipeline_fps), inference_ms_p50: withCompare.stage_ms.inference.p50, e2e_latency_ms_p50: withCompare.e2e_latency_ms_p50, daemon_cpu_ms_per_frame: withCompare.daemon_cpu_ms_per_frame, rss_mb: withCompare.rss_mb },
+    live_alone: {
+      pipeline_fps: o.alone.pipeline_fps,
+      frame_ms: frameMs(o.alone.pipeline_fps),
+      inference_ms_p50: o.alone.stage_ms.inference.p50,
+      e2e_latency_ms_p50: o.alone.e2e_latency_ms_p50,
+      daemon_cpu_ms_per_frame: o.alone.daemon_cpu_ms_per_frame,
+      rss_mb: o.alone.rss_mb,
+    },
+    with_compare: {
+      pipeline_fps: withCompare.pipeline_fps,
+      frame_ms: frameMs(withCompare.pipeline_fps),
+      inference_ms_p50: withCompare.stage_ms.inference.p50,
+      e2e_latency_ms_p50: withCompare.e2e_latency_ms_p50,
+      daemon_cpu_ms_per_frame: withCompare.daemon_cpu_ms_per_frame,
+      rss_mb: withCompare.rss_mb,
+    },
     frame_ms_added: added,
     own_cost_ms: ownSum,
     within_own_cost: added <= ownSum,
@@ -319,16 +432,20 @@ function printTable(r: Record<string, any>) {
     `crackscope bench — ${r.model} at ${r.input} on ${r.providerLabel}, ${r.threads} threads (${r.cores} cores, ${r.cpu}; load ${r.load_1m.join(' → ')})`,
     `  raw session.run      p50 ${r.raw_infer_ms_p50} ms   p95 ${r.raw_infer_ms_p95} ms   ${r.raw_fps} fps`,
   ];
-  if (r.passthrough) lines.push('  model                a pass-through stand-in (max of R, G, B), not the crack model: the figures are the pipeline without a model');
+  if (r.passthrough)
+    lines.push('  model                a pass-through stand-in (max of R, G, B), not the crack model: the figures are the pipeline without a model');
   if (r.pipeline_fps !== undefined) {
     lines.push(`  full pipeline        ${r.pipeline_fps} fps (${Math.round(r.pipeline_vs_raw * 100)}% of raw), source ${r.source} at ≤${r.source_fps} fps`);
     if (r.passthrough) {
-      lines.push(`  non-model ceiling    ${r.non_model_ceiling_fps} fps${r.ceiling_source_bound ? ` (the source's pace, ${r.source_fps} fps, is reached: the pipeline could go faster)` : ''}`);
+      lines.push(
+        `  non-model ceiling    ${r.non_model_ceiling_fps} fps${r.ceiling_source_bound ? ` (the source's pace, ${r.source_fps} fps, is reached: the pipeline could go faster)` : ''}`,
+      );
     }
     lines.push(`  end-to-end latency   p50 ${r.e2e_latency_ms_p50} ms   p95 ${r.e2e_latency_ms_p95} ms (capture → WebSocket client)`);
     lines.push(`  … less its own model p50 ${r.e2e_minus_inference_ms_p50} ms   p95 ${r.e2e_minus_inference_ms_p95} ms (per frame: what the pipeline adds)`);
     lines.push('  stage (its own time) p50 ms    p95 ms   (stages overlap across frames; queue = the frame waiting)');
-    for (const [s, v] of Object.entries(r.stage_ms as Record<string, { p50: number; p95: number }>)) lines.push(`  ${s.padEnd(20)} ${String(v.p50).padStart(6)}    ${String(v.p95).padStart(6)}`);
+    for (const [s, v] of Object.entries(r.stage_ms as Record<string, { p50: number; p95: number }>))
+      lines.push(`  ${s.padEnd(20)} ${String(v.p50).padStart(6)}    ${String(v.p95).padStart(6)}`);
     lines.push(
       `  all but inference    ${r.non_inference_ms_p50} ms (p50 sum)`,
       `  crack analysis       p50 ${r.analysis_ms.p50} ms   p95 ${r.analysis_ms.p95} ms (on ${r.analysis_ms.frames} received masks; a freeze or capture, not per frame)`,

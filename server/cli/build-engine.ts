@@ -26,8 +26,14 @@ import { listImages } from '../camera/image-folder.js';
 import { thresholdByte } from '../inference/agreement.js';
 import { compareOnImages, describeReport, listComparisonImages, type ComparisonReport, type MaskModel } from './compare.js';
 import {
-  detectPlatform, engineBaseName, keyPathFor, sha256File, PRECISION_LABEL,
-  type EngineKey, type PlatformInfo, type Precision,
+  detectPlatform,
+  engineBaseName,
+  keyPathFor,
+  sha256File,
+  PRECISION_LABEL,
+  type EngineKey,
+  type PlatformInfo,
+  type Precision,
 } from '../inference/engine-cache.js';
 
 /** Default IoU the INT8 or FP16 mask must reach against FP32 (the same default as `crackscope compare`). */
@@ -64,9 +70,15 @@ export interface ModelIo {
 export function modelIo(modelFiles: ModelFiles, bytes: Buffer): ModelIo {
   const m = modelFiles.manifest;
   const info = parseOnnxModel(bytes);
-  const fail = (what: string) => { throw new ModelError(`model error: ${modelFiles.onnxPath}: ${what}`); };
-  const input = info.inputs.find((i) => i.name === m.input.name) ?? fail(`graph has no input named ${JSON.stringify(m.input.name)} (inputs: ${info.inputs.map((i) => i.name).join(', ')})`);
-  const output = info.outputs.find((o) => o.name === m.output.name) ?? fail(`graph has no output named ${JSON.stringify(m.output.name)} (outputs: ${info.outputs.map((o) => o.name).join(', ')})`);
+  const fail = (what: string) => {
+    throw new ModelError(`model error: ${modelFiles.onnxPath}: ${what}`);
+  };
+  const input =
+    info.inputs.find((i) => i.name === m.input.name) ??
+    fail(`graph has no input named ${JSON.stringify(m.input.name)} (inputs: ${info.inputs.map((i) => i.name).join(', ')})`);
+  const output =
+    info.outputs.find((o) => o.name === m.output.name) ??
+    fail(`graph has no output named ${JSON.stringify(m.output.name)} (outputs: ${info.outputs.map((o) => o.name).join(', ')})`);
   if (info.inputs.length !== 1) fail(`graph has ${info.inputs.length} inputs; an engine wrapper needs exactly the one image input`);
   if (input.elemType !== ONNX_DTYPE.uint8) fail(`input ${input.name} is ${dtypeName(input.elemType)}, the manifest says uint8`);
   if (output.elemType !== ONNX_DTYPE.uint8) fail(`output ${output.name} is ${dtypeName(output.elemType)}, the manifest says uint8`);
@@ -101,7 +113,16 @@ function versionAtLeast(v: string, major: number, minor: number): boolean {
 }
 
 /** The trtexec command line for one build. */
-export function trtexecArgs(o: { onnx: string; engineOut: string; timingCache: string; precision: Precision; shapesArg?: string; calibCache?: string; workspaceMb?: number; tensorrtVersion?: string }): string[] {
+export function trtexecArgs(o: {
+  onnx: string;
+  engineOut: string;
+  timingCache: string;
+  precision: Precision;
+  shapesArg?: string;
+  calibCache?: string;
+  workspaceMb?: number;
+  tensorrtVersion?: string;
+}): string[] {
   const args = [`--onnx=${o.onnx}`, `--saveEngine=${o.engineOut}`, `--timingCacheFile=${o.timingCache}`, '--fp16'];
   // no 10-15 s benchmark after the build: --skipInference from TensorRT 8.6, --buildOnly before
   if (o.tensorrtVersion) args.push(versionAtLeast(o.tensorrtVersion, 8, 6) ? '--skipInference' : '--buildOnly');
@@ -126,7 +147,9 @@ function runTrtexec(bin: string, args: string[], out: Out): Promise<{ code: numb
       partial += s;
       const lines = partial.split('\n');
       partial = lines.pop() ?? '';
-      for (const l of lines) if (/\[E\]|\[W\]|PASSED|FAILED|TensorRT version|Selected Device|Compute Capability|GPU Compute Time|Engine built/i.test(l)) out(`  trtexec: ${l.trim()}`);
+      for (const l of lines)
+        if (/\[E\]|\[W\]|PASSED|FAILED|TensorRT version|Selected Device|Compute Capability|GPU Compute Time|Engine built/i.test(l))
+          out(`  trtexec: ${l.trim()}`);
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
@@ -139,7 +162,9 @@ function runTrtexec(bin: string, args: string[], out: Out): Promise<{ code: numb
 export function parseTrtexecLog(log: string): { tensorrtVersion?: string; device?: string; computeCapability?: string } {
   // "TensorRT version: 8.6.2", or the banner "[TensorRT v8502]" (8.5.2) / "[TensorRT v100300]" (10.3.0)
   const banner = /TensorRT v(\d{4}|\d{6})\b/.exec(log)?.[1];
-  const fromBanner = banner ? (banner.length === 4 ? [banner[0], banner[1], banner.slice(2)] : [banner.slice(0, 2), banner.slice(2, 4), banner.slice(4)]).map(Number).join('.') : undefined;
+  const fromBanner = banner
+    ? (banner.length === 4 ? [banner[0], banner[1], banner.slice(2)] : [banner.slice(0, 2), banner.slice(2, 4), banner.slice(4)]).map(Number).join('.')
+    : undefined;
   const ver = /TensorRT version:\s*(\d+\.\d+\.\d+)/.exec(log)?.[1] ?? fromBanner;
   const device = /Selected Device:\s*(.+)/.exec(log)?.[1]?.trim();
   const cc = /Compute Capability:\s*(\d+)\.(\d+)/.exec(log);
@@ -170,8 +195,14 @@ export function calibrationImages(calib: string | undefined, dataDir: string, en
   if (!calib) return undefined;
   if (calib === 'captures') {
     const capturesDir = path.join(dataDir, 'captures');
-    const ids = fs.existsSync(capturesDir) ? fs.readdirSync(capturesDir).filter((id) => fs.existsSync(path.join(capturesDir, id, 'image.jpg'))).sort() : [];
-    if (ids.length === 0) throw new UsageError(`--calib captures: no captures in ${capturesDir}; save some frames from the kiosk first (the Capture button), or pass --calib DIR`);
+    const ids = fs.existsSync(capturesDir)
+      ? fs
+          .readdirSync(capturesDir)
+          .filter((id) => fs.existsSync(path.join(capturesDir, id, 'image.jpg')))
+          .sort()
+      : [];
+    if (ids.length === 0)
+      throw new UsageError(`--calib captures: no captures in ${capturesDir}; save some frames from the kiosk first (the Capture button), or pass --calib DIR`);
     const dir = path.join(engineDir, 'calib-images');
     fs.mkdirSync(dir, { recursive: true });
     // links from an earlier run go (captures may have been deleted since); a calibration.cache made from them stays
@@ -192,7 +223,15 @@ export function calibrationImages(calib: string | undefined, dataDir: string, en
  * every image in valDir and measures their agreement (compare.ts: pooled IoU of the thresholded
  * masks; two empty masks agree).
  */
-export async function evaluateAgreement(o: { reference: string; candidate: string; provider: string; modelFiles: ModelFiles; valDir: string; maxImages?: number; candidateLabel?: string }): Promise<{ iou: number; images: number; report: ComparisonReport }> {
+export async function evaluateAgreement(o: {
+  reference: string;
+  candidate: string;
+  provider: string;
+  modelFiles: ModelFiles;
+  valDir: string;
+  maxImages?: number;
+  candidateLabel?: string;
+}): Promise<{ iou: number; images: number; report: ComparisonReport }> {
   const ort = await import('onnxruntime-node');
   const m = o.modelFiles.manifest;
   const items = listComparisonImages(o.valDir).slice(0, o.maxImages ?? 500);
@@ -207,7 +246,13 @@ export async function evaluateAgreement(o: { reference: string; candidate: strin
     run: async (rgb, h, w) => (await s.run({ [m.input.name]: new ort.Tensor('uint8', rgb, [1, h, w, 3]) }))[m.output.name].data as Uint8Array,
   });
   try {
-    const report = await compareOnImages({ a: asModel(ref, 'FP32'), b: asModel(cand, o.candidateLabel ?? path.basename(o.candidate)), items, width: m.input.width, height: m.input.height });
+    const report = await compareOnImages({
+      a: asModel(ref, 'FP32'),
+      b: asModel(cand, o.candidateLabel ?? path.basename(o.candidate)),
+      items,
+      width: m.input.width,
+      height: m.input.height,
+    });
     return { iou: report.iou, images: report.images, report };
   } finally {
     await ref.release();
@@ -272,10 +317,19 @@ async function buildEngine(opts: Record<string, unknown>, out: Out, err: Out, de
   const valDir = (extra.val as string | undefined) ?? calibImages;
   if (skip && typeof extra.engine !== 'string') throw new UsageError('--skip-trtexec needs --engine FILE (an engine built elsewhere, e.g. by trtexec by hand)');
   if (!skip && extra.engine !== undefined) throw new UsageError('--engine FILE goes with --skip-trtexec');
-  if (int8 && !skip && !extra.calib) throw new UsageError('--int8 needs --calib DIR|captures (calibration images and their calibration.cache, or the cache file itself)');
-  if (int8 && !valDir) throw new UsageError('--int8 needs images to check it on: --calib DIR|captures with images, or --val DIR. INT8 is only kept when its masks agree with FP32');
+  if (int8 && !skip && !extra.calib)
+    throw new UsageError('--int8 needs --calib DIR|captures (calibration images and their calibration.cache, or the cache file itself)');
+  if (int8 && !valDir)
+    throw new UsageError(
+      '--int8 needs images to check it on: --calib DIR|captures with images, or --val DIR. INT8 is only kept when its masks agree with FP32',
+    );
 
-  const steps = [skip ? 'copy the given engine' : `trtexec ${PRECISION_LABEL[precision]} build`, 'EPContext wrapper', ...(valDir && !skip ? ['accuracy gate'] : []), 'engine key'];
+  const steps = [
+    skip ? 'copy the given engine' : `trtexec ${PRECISION_LABEL[precision]} build`,
+    'EPContext wrapper',
+    ...(valDir && !skip ? ['accuracy gate'] : []),
+    'engine key',
+  ];
   let step = 0;
   const nextStep = () => progress?.update(step, steps[step++]);
   progress?.setTotal(steps.length);
@@ -286,9 +340,13 @@ async function buildEngine(opts: Record<string, unknown>, out: Out, err: Out, de
   const modelSha = sha256File(modelFiles.onnxPath);
   const io = modelIo(modelFiles, bytes);
   const platform = deps.platform ?? detectPlatform();
-  out(`model ${m.name} ${m.version} (${path.basename(modelFiles.onnxPath)}, sha256 ${modelSha.slice(0, 12)}…), live input ${io.staticShape.join('x')} uint8 NHWC, ${PRECISION_LABEL[precision]}`);
+  out(
+    `model ${m.name} ${m.version} (${path.basename(modelFiles.onnxPath)}, sha256 ${modelSha.slice(0, 12)}…), live input ${io.staticShape.join('x')} uint8 NHWC, ${PRECISION_LABEL[precision]}`,
+  );
   for (const w of io.warnings) out(`warning: ${w}`);
-  out(`platform: GPU ${platform.gpu ? `${platform.gpu.name} (sm ${platform.gpu.computeCapability || '?'})` : 'none'}, TensorRT ${platform.tensorrtVersion ?? 'none'}`);
+  out(
+    `platform: GPU ${platform.gpu ? `${platform.gpu.name} (sm ${platform.gpu.computeCapability || '?'})` : 'none'}, TensorRT ${platform.tensorrtVersion ?? 'none'}`,
+  );
 
   fs.mkdirSync(config.engineDir, { recursive: true });
   const base = engineBaseName(m.name, modelSha, m.input.height, m.input.width, precision);
@@ -327,26 +385,42 @@ async function buildEngine(opts: Record<string, unknown>, out: Out, err: Out, de
     }
     const calibCache = int8 ? calibCacheFrom(extra.calib as string) : undefined;
     if (int8 && !calibCache) {
-      err(`build-engine: no INT8 calibration cache in ${extra.calib}. trtexec reads a TensorRT calibration cache, not images; make one from ${calibImages ? `the calibration images in ${calibImages} (CRACKSCOPE_CALIB_DIR=${calibImages})` : 'your calibration images'} with deploy/jetson/README.md "INT8 calibration" (polygraphy), put it there as calibration.cache, then pass --calib ${calibImages ?? 'DIR'}.`);
+      err(
+        `build-engine: no INT8 calibration cache in ${extra.calib}. trtexec reads a TensorRT calibration cache, not images; make one from ${calibImages ? `the calibration images in ${calibImages} (CRACKSCOPE_CALIB_DIR=${calibImages})` : 'your calibration images'} with deploy/jetson/README.md "INT8 calibration" (polygraphy), put it there as calibration.cache, then pass --calib ${calibImages ?? 'DIR'}.`,
+      );
       return 1;
     }
     const timingCache = path.join(config.engineDir, `timing-sm${gpu.computeCapability || 'x'}-trt${trtVersion}.cache`);
     const tmpEngine = `${enginePath}.tmp-${process.pid}`;
-    const args = trtexecArgs({ onnx: modelFiles.onnxPath, engineOut: tmpEngine, timingCache, precision, shapesArg: io.shapesArg, calibCache, workspaceMb: extra.workspaceMb, tensorrtVersion: trtVersion });
+    const args = trtexecArgs({
+      onnx: modelFiles.onnxPath,
+      engineOut: tmpEngine,
+      timingCache,
+      precision,
+      shapesArg: io.shapesArg,
+      calibCache,
+      workspaceMb: extra.workspaceMb,
+      tensorrtVersion: trtVersion,
+    });
     const t0 = Date.now();
     const r = await runTrtexec(bin, args, out);
     if (r.code !== 0 || !fs.existsSync(tmpEngine)) {
       fs.rmSync(tmpEngine, { force: true });
       const tail = r.log.trim().split('\n').slice(-15).join('\n');
       err(`build-engine: trtexec failed (exit ${r.code}). Last lines:\n${tail}`);
-      if (/UINT8|data type/i.test(r.log)) err('build-engine: this TensorRT rejects the uint8 network input/output; TensorRT 8.6+ (JetPack 6) accepts uint8 I/O that goes straight into/out of a Cast. See deploy/jetson/README.md.');
+      if (/UINT8|data type/i.test(r.log))
+        err(
+          'build-engine: this TensorRT rejects the uint8 network input/output; TensorRT 8.6+ (JetPack 6) accepts uint8 I/O that goes straight into/out of a Cast. See deploy/jetson/README.md.',
+        );
       return 1;
     }
     retireOldKey();
     fs.renameSync(tmpEngine, enginePath);
     const seen = parseTrtexecLog(r.log);
     if (seen.tensorrtVersion && seen.tensorrtVersion !== trtVersion) {
-      err(`build-engine: trtexec reports TensorRT ${seen.tensorrtVersion} but the runtime library here is ${trtVersion}; the key records ${seen.tensorrtVersion}`);
+      err(
+        `build-engine: trtexec reports TensorRT ${seen.tensorrtVersion} but the runtime library here is ${trtVersion}; the key records ${seen.tensorrtVersion}`,
+      );
       trtVersion = seen.tensorrtVersion;
     }
     if (seen.computeCapability && gpu.computeCapability && seen.computeCapability !== gpu.computeCapability) {
@@ -379,7 +453,14 @@ async function buildEngine(opts: Record<string, unknown>, out: Out, err: Out, de
   if (valDir && !skip) {
     nextStep();
     out(`accuracy gate: ${PRECISION_LABEL[precision]} vs FP32 on ${valDir} (IoU at threshold ${m.threshold}, must be ≥ ${minIou})`);
-    const r = await evaluateAgreement({ reference: modelFiles.onnxPath, candidate: wrapperPath, provider: 'tensorrt', modelFiles, valDir, candidateLabel: PRECISION_LABEL[precision] });
+    const r = await evaluateAgreement({
+      reference: modelFiles.onnxPath,
+      candidate: wrapperPath,
+      provider: 'tensorrt',
+      modelFiles,
+      valDir,
+      candidateLabel: PRECISION_LABEL[precision],
+    });
     for (const l of describeReport(r.report)) out(`  ${l}`);
     let fp16Note = '';
     if (precision === 'int8') {
@@ -397,7 +478,9 @@ async function buildEngine(opts: Record<string, unknown>, out: Out, err: Out, de
     if (r.iou < minIou) {
       fs.rmSync(enginePath, { force: true });
       fs.rmSync(wrapperPath, { force: true });
-      err(`build-engine: REFUSED ${PRECISION_LABEL[precision]}: IoU vs FP32 = ${r.iou.toFixed(4)} < required ${minIou} on ${r.images} images (worst ${r.report.worst?.image}: ${r.report.worst?.iou.toFixed(4)})${fp16Note}. The engine was deleted.`);
+      err(
+        `build-engine: REFUSED ${PRECISION_LABEL[precision]}: IoU vs FP32 = ${r.iou.toFixed(4)} < required ${minIou} on ${r.images} images (worst ${r.report.worst?.image}: ${r.report.worst?.iou.toFixed(4)})${fp16Note}. The engine was deleted.`,
+      );
       return 1;
     }
     out(`accuracy gate passed: ${PRECISION_LABEL[precision]} IoU vs FP32 = ${r.iou.toFixed(4)} ≥ ${minIou} on ${r.images} images${fp16Note}`);

@@ -74,8 +74,15 @@ export function listComparisonImages(folder: string, labels?: string): { image: 
   let files = listImages(folder);
   // a captures folder (<dataDir>/captures): one image.jpg per capture, named by its capture id
   if (files.length === 0) {
-    const captures = fs.readdirSync(folder).filter((id) => !id.startsWith('.') && fs.existsSync(path.join(folder, id, 'image.jpg'))).sort();
-    if (captures.length) return captures.map((id) => ({ image: path.join(folder, id, 'image.jpg'), label: labels && fs.existsSync(path.join(labels, `${id}.png`)) ? path.join(labels, `${id}.png`) : undefined }));
+    const captures = fs
+      .readdirSync(folder)
+      .filter((id) => !id.startsWith('.') && fs.existsSync(path.join(folder, id, 'image.jpg')))
+      .sort();
+    if (captures.length)
+      return captures.map((id) => ({
+        image: path.join(folder, id, 'image.jpg'),
+        label: labels && fs.existsSync(path.join(labels, `${id}.png`)) ? path.join(labels, `${id}.png`) : undefined,
+      }));
   }
   if (labels && path.resolve(labels) === path.resolve(folder)) {
     const others = new Set(files.filter((f) => path.extname(f).toLowerCase() !== '.png').map(stem));
@@ -102,7 +109,14 @@ const r4 = (x: number) => Math.round(x * 1e4) / 1e4;
 const prf = (c: MaskCounts) => ({ f1: r4(agreementOf(c).f1), precision: r4(c.b === 0 ? 1 : c.both / c.b), recall: r4(c.a === 0 ? 1 : c.both / c.a) });
 
 /** Runs A and B on every image and measures them against each other (and against labels). */
-export async function compareOnImages(o: { a: MaskModel; b: MaskModel; items: { image: string; label?: string }[]; width: number; height: number; onImage?: (r: ImageResult) => void }): Promise<ComparisonReport> {
+export async function compareOnImages(o: {
+  a: MaskModel;
+  b: MaskModel;
+  items: { image: string; label?: string }[];
+  width: number;
+  height: number;
+  onImage?: (r: ImageResult) => void;
+}): Promise<ComparisonReport> {
   const cmp = await MaskComparer.create();
   const pooled: MaskCounts = { a: 0, b: 0, both: 0 };
   const labelA: MaskCounts = { a: 0, b: 0, both: 0 };
@@ -151,7 +165,8 @@ export async function compareOnImages(o: { a: MaskModel; b: MaskModel; items: { 
 
 export function judge(r: ComparisonReport, limits: GateLimits): GateVerdict {
   const reasons: string[] = [];
-  if (r.iou < limits.minIou) reasons.push(`IoU of ${r.b} with ${r.a} is ${r.iou.toFixed(4)} < ${limits.minIou} (worst image ${r.worst?.image}: ${r.worst?.iou.toFixed(4)})`);
+  if (r.iou < limits.minIou)
+    reasons.push(`IoU of ${r.b} with ${r.a} is ${r.iou.toFixed(4)} < ${limits.minIou} (worst image ${r.worst?.image}: ${r.worst?.iou.toFixed(4)})`);
   if (r.labels && r.labels.b.f1 < r.labels.a.f1 - limits.maxF1Drop) {
     reasons.push(`F1 against the labels fell from ${r.labels.a.f1.toFixed(4)} (${r.a}) to ${r.labels.b.f1.toFixed(4)} (${r.b}), more than ${limits.maxF1Drop}`);
   }
@@ -159,16 +174,26 @@ export function judge(r: ComparisonReport, limits: GateLimits): GateVerdict {
 }
 
 export function describeReport(r: ComparisonReport): string[] {
-  const lines = [`${r.b} vs ${r.a} on ${r.images} images at ${r.input}: IoU ${r.iou.toFixed(4)} (pooled), mean per image ${r.meanIou.toFixed(4)}, worst ${r.worst?.image} ${r.worst?.iou.toFixed(4)}; F1 ${r.f1.toFixed(4)}`];
+  const lines = [
+    `${r.b} vs ${r.a} on ${r.images} images at ${r.input}: IoU ${r.iou.toFixed(4)} (pooled), mean per image ${r.meanIou.toFixed(4)}, worst ${r.worst?.image} ${r.worst?.iou.toFixed(4)}; F1 ${r.f1.toFixed(4)}`,
+  ];
   if (r.labels) {
     const l = r.labels;
-    lines.push(`against labels (${l.images} images): ${r.a} F1 ${l.a.f1.toFixed(4)} (P ${l.a.precision.toFixed(3)} R ${l.a.recall.toFixed(3)}), ${r.b} F1 ${l.b.f1.toFixed(4)} (P ${l.b.precision.toFixed(3)} R ${l.b.recall.toFixed(3)})`);
+    lines.push(
+      `against labels (${l.images} images): ${r.a} F1 ${l.a.f1.toFixed(4)} (P ${l.a.precision.toFixed(3)} R ${l.a.recall.toFixed(3)}), ${r.b} F1 ${l.b.f1.toFixed(4)} (P ${l.b.precision.toFixed(3)} R ${l.b.recall.toFixed(3)})`,
+    );
   }
   return lines;
 }
 
 async function sessionModel(files: ModelFiles, providers: Config['providers'], config: Config, label: string) {
-  const session = await createOrtSession({ model: files, providers, threads: config.threads, log: createLogger('error'), resolveTensorrt: tensorrtResolver(config) });
+  const session = await createOrtSession({
+    model: files,
+    providers,
+    threads: config.threads,
+    log: createLogger('error'),
+    resolveTensorrt: tensorrtResolver(config),
+  });
   const model: MaskModel = { label, thresholdByte: thresholdByte(files.manifest.threshold), run: (rgb, h, w) => session.run(rgb, h, w) };
   return { model, session };
 }
@@ -182,26 +207,49 @@ export interface CompareOptions {
 }
 
 /** `crackscope compare` (commands/compare.ts parses the command line). */
-export async function runCompare(positional: string[], o: CompareOptions, config: Config, out = (l: string) => process.stdout.write(l + '\n')): Promise<number> {
+export async function runCompare(
+  positional: string[],
+  o: CompareOptions,
+  config: Config,
+  out = (l: string) => process.stdout.write(l + '\n'),
+): Promise<number> {
   const [nameA, nameB, folder, labels] = positional;
   const limits: GateLimits = { minIou: o.minIou, maxF1Drop: o.maxF1Drop };
   const items = listComparisonImages(folder, labels).slice(0, o.maxImages);
   const fa = resolveModel(config.modelsDir, nameA);
   const fb = resolveModel(config.modelsDir, nameB);
-  const ia = fa.manifest.input, ib = fb.manifest.input;
-  if (ia.height !== ib.height || ia.width !== ib.width) throw new ModelError(`model error: ${fb.manifestPath}: input ${ib.height}x${ib.width} differs from ${fa.manifestPath}'s ${ia.height}x${ia.width}; compare needs the same input size`);
+  const ia = fa.manifest.input,
+    ib = fb.manifest.input;
+  if (ia.height !== ib.height || ia.width !== ib.width)
+    throw new ModelError(
+      `model error: ${fb.manifestPath}: input ${ib.height}x${ib.width} differs from ${fa.manifestPath}'s ${ia.height}x${ia.width}; compare needs the same input size`,
+    );
   const labelOf = (f: ModelFiles) => `${f.manifest.name}@${f.manifest.version}`;
   const A = await sessionModel(fa, config.providers, config, labelOf(fa));
-  const B = await sessionModel(fb, o.providersB ?? config.providers, config, labelOf(fb) === labelOf(fa) ? `${labelOf(fb)} (${path.basename(fb.onnxPath)})` : labelOf(fb)).catch(async (e) => {
+  const B = await sessionModel(
+    fb,
+    o.providersB ?? config.providers,
+    config,
+    labelOf(fb) === labelOf(fa) ? `${labelOf(fb)} (${path.basename(fb.onnxPath)})` : labelOf(fb),
+  ).catch(async (e) => {
     await A.session.release();
     throw e;
   });
   let report: ComparisonReport;
   try {
-    out(`A = ${A.model.label} on ${A.session.providerLabel}, B = ${B.model.label} on ${B.session.providerLabel}; ${items.length} images${labels ? `, labels in ${labels}` : ''}`);
+    out(
+      `A = ${A.model.label} on ${A.session.providerLabel}, B = ${B.model.label} on ${B.session.providerLabel}; ${items.length} images${labels ? `, labels in ${labels}` : ''}`,
+    );
     report = await compareOnImages({
-      a: A.model, b: B.model, items, width: ia.width, height: ia.height,
-      onImage: (r) => out(`  ${r.image}: IoU ${r.iou.toFixed(4)} F1 ${r.f1.toFixed(4)}${r.labelF1 ? `  vs label: A ${r.labelF1.a.toFixed(4)} B ${r.labelF1.b.toFixed(4)}` : ''}`),
+      a: A.model,
+      b: B.model,
+      items,
+      width: ia.width,
+      height: ia.height,
+      onImage: (r) =>
+        out(
+          `  ${r.image}: IoU ${r.iou.toFixed(4)} F1 ${r.f1.toFixed(4)}${r.labelF1 ? `  vs label: A ${r.labelF1.a.toFixed(4)} B ${r.labelF1.b.toFixed(4)}` : ''}`,
+        ),
     });
   } finally {
     await A.session.release();
@@ -209,7 +257,11 @@ export async function runCompare(positional: string[], o: CompareOptions, config
   }
   for (const l of describeReport(report)) out(l);
   const verdict = judge(report, limits);
-  out(verdict.accepted ? `ACCEPTED: ${report.b} (IoU ≥ ${limits.minIou}${report.labels ? `, F1 drop ≤ ${limits.maxF1Drop}` : ''})` : `REFUSED: ${verdict.reasons.join('; ')}`);
+  out(
+    verdict.accepted
+      ? `ACCEPTED: ${report.b} (IoU ≥ ${limits.minIou}${report.labels ? `, F1 drop ≤ ${limits.maxF1Drop}` : ''})`
+      : `REFUSED: ${verdict.reasons.join('; ')}`,
+  );
   if (o.json) out(JSON.stringify({ ...report, limits, accepted: verdict.accepted, reasons: verdict.reasons }));
   return verdict.accepted ? 0 : 1;
 }

@@ -81,13 +81,18 @@ function gpuNodes(jetson: boolean): string[] {
 
 /** uint8 NHWC in -> Cast -> ReduceMean -> Round -> Clip -> Cast -> uint8 out: the TensorRT-friendly edges of the real models. */
 function tinyModel(): Buffer {
-  return onnxModel('doctor', [
-    onnxNode('Cast', ['image'], ['x'], [intAttr('to', ONNX_DTYPE.float32)]),
-    onnxNode('ReduceMean', ['x'], ['m'], [intsAttr('axes', [3]), intAttr('keepdims', 0)]),
-    onnxNode('Round', ['m'], ['r']),
-    onnxNode('Clip', ['r'], ['c']),
-    onnxNode('Cast', ['c'], ['mask'], [intAttr('to', ONNX_DTYPE.uint8)]),
-  ], valueInfo('image', ONNX_DTYPE.uint8, [1, 32, 32, 3]), valueInfo('mask', ONNX_DTYPE.uint8, [1, 32, 32]));
+  return onnxModel(
+    'doctor',
+    [
+      onnxNode('Cast', ['image'], ['x'], [intAttr('to', ONNX_DTYPE.float32)]),
+      onnxNode('ReduceMean', ['x'], ['m'], [intsAttr('axes', [3]), intAttr('keepdims', 0)]),
+      onnxNode('Round', ['m'], ['r']),
+      onnxNode('Clip', ['r'], ['c']),
+      onnxNode('Cast', ['c'], ['mask'], [intAttr('to', ONNX_DTYPE.uint8)]),
+    ],
+    valueInfo('image', ONNX_DTYPE.uint8, [1, 32, 32, 3]),
+    valueInfo('mask', ONNX_DTYPE.uint8, [1, 32, 32]),
+  );
 }
 
 async function openSession(provider: 'cuda' | 'tensorrt'): Promise<string> {
@@ -161,7 +166,11 @@ async function probeWebgl(browser: string): Promise<{ started: boolean; webgl: b
       const ext = gl.getExtension('WEBGL_debug_renderer_info');
       return String(ext ? gl.getParameter(ext.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER));
     });
-    return { started: true, webgl: r !== null, detail: `${browser} ${b.version()} starts; WebGL: ${r ?? 'none (the kiosk would draw with its Canvas2D fallback)'}` };
+    return {
+      started: true,
+      webgl: r !== null,
+      detail: `${browser} ${b.version()} starts; WebGL: ${r ?? 'none (the kiosk would draw with its Canvas2D fallback)'}`,
+    };
   } finally {
     await b.close();
   }
@@ -176,28 +185,57 @@ export async function runChecks(config: Config, opts: { probeMs?: number; browse
 
   // ---- versions
   if (!l4t) add({ name: 'JetPack / L4T', result: 'n/a', detail: `not a Jetson (no /etc/nv_tegra_release): ${os.type()} ${os.release()} ${process.arch}` });
-  else if (!row) add({ name: 'JetPack / L4T', result: 'fail', detail: `L4T R${l4t.major}.${l4t.revision} is not supported`, fix: 'flash JetPack 6.2.x (L4T R36.4.x); JetPack 5.1.x (R35.2-R35.6) runs on cuda only' });
-  else add({ name: 'JetPack / L4T', result: 'pass', detail: `L4T R${l4t.major}.${l4t.revision} = JetPack ${row.jetpack}${row.tensorrtPath ? '' : ' (cuda only: no TensorRT FP16 path on JetPack 5)'}` });
+  else if (!row)
+    add({
+      name: 'JetPack / L4T',
+      result: 'fail',
+      detail: `L4T R${l4t.major}.${l4t.revision} is not supported`,
+      fix: 'flash JetPack 6.2.x (L4T R36.4.x); JetPack 5.1.x (R35.2-R35.6) runs on cuda only',
+    });
+  else
+    add({
+      name: 'JetPack / L4T',
+      result: 'pass',
+      detail: `L4T R${l4t.major}.${l4t.revision} = JetPack ${row.jetpack}${row.tensorrtPath ? '' : ' (cuda only: no TensorRT FP16 path on JetPack 5)'}`,
+    });
 
   const cuda = cudaVersion();
   const trt = detectTensorrtVersion();
   if (!row) add({ name: 'CUDA / TensorRT', result: 'n/a', detail: `CUDA ${cuda ?? 'none'}, TensorRT ${trt ?? 'none'} (no supported JetPack to compare with)` });
   else {
     const ok = mm(cuda) === row.cuda && (!row.tensorrtPath || mm(trt) === row.tensorrt);
-    add({ name: 'CUDA / TensorRT', result: ok ? 'pass' : 'fail', detail: `CUDA ${cuda ?? 'none'} (want ${row.cuda}), TensorRT ${trt ?? 'none'} (want ${row.tensorrt})`, fix: ok ? undefined : 'sudo apt install nvidia-jetpack (CUDA, cuDNN, TensorRT of this JetPack)' });
+    add({
+      name: 'CUDA / TensorRT',
+      result: ok ? 'pass' : 'fail',
+      detail: `CUDA ${cuda ?? 'none'} (want ${row.cuda}), TensorRT ${trt ?? 'none'} (want ${row.tensorrt})`,
+      fix: ok ? undefined : 'sudo apt install nvidia-jetpack (CUDA, cuDNN, TensorRT of this JetPack)',
+    });
   }
 
   const binding = inspectOrtBinding();
   const ortDesc = `onnxruntime-node ${binding.version ?? '?'}${binding.build ? ` (own build: ORT ${binding.build.ortVersion}, TensorRT ${binding.build.tensorrtVersion ?? '-'}, CUDA ${binding.build.cudaVersion ?? '-'}, JetPack ${binding.build.jetpack ?? '?'})` : ' (prebuilt)'}; providers: ${['cpu', binding.hasCuda && 'cuda', binding.hasTensorrt && 'tensorrt'].filter(Boolean).join(', ')}`;
   if (!row) add({ name: 'ONNX Runtime', result: 'n/a', detail: ortDesc });
   else {
-    const ok = !!binding.build && binding.hasCuda && (!row.tensorrtPath || binding.hasTensorrt) && binding.build.ortVersion === row.ort && (!binding.build.jetpack || binding.build.jetpack === row.jetpack);
-    add({ name: 'ONNX Runtime', result: ok ? 'pass' : 'fail', detail: `${ortDesc}; want ORT ${row.ort} built for JetPack ${row.jetpack}`, fix: ok ? undefined : 'sudo deploy/jetson/install.sh --ort-tarball FILE (a build packed on an identical device), or sudo deploy/jetson/build-onnxruntime.sh --app-dir /opt/crackscope' });
+    const ok =
+      !!binding.build &&
+      binding.hasCuda &&
+      (!row.tensorrtPath || binding.hasTensorrt) &&
+      binding.build.ortVersion === row.ort &&
+      (!binding.build.jetpack || binding.build.jetpack === row.jetpack);
+    add({
+      name: 'ONNX Runtime',
+      result: ok ? 'pass' : 'fail',
+      detail: `${ortDesc}; want ORT ${row.ort} built for JetPack ${row.jetpack}`,
+      fix: ok
+        ? undefined
+        : 'sudo deploy/jetson/install.sh --ort-tarball FILE (a build packed on an identical device), or sudo deploy/jetson/build-onnxruntime.sh --app-dir /opt/crackscope',
+    });
   }
 
   const nodeMajor = Number(process.versions.node.split('.')[0]);
   add({
-    name: 'Node.js', result: !jetson ? 'n/a' : nodeMajor >= 22 ? 'pass' : 'fail',
+    name: 'Node.js',
+    result: !jetson ? 'n/a' : nodeMajor >= 22 ? 'pass' : 'fail',
     detail: `node ${process.versions.node}${nodeMajor < 22 ? ' (20 is end-of-life since 2026-04-30)' : ''}`,
     fix: jetson && nodeMajor < 22 ? 'sudo deploy/jetson/install.sh (installs Node 22 LTS from NodeSource)' : undefined,
   });
@@ -208,7 +246,12 @@ export async function runChecks(config: Config, opts: { probeMs?: number; browse
   if (!nodes.length && !jetson) {
     add({ name: 'GPU device nodes', result: 'n/a', detail: 'no GPU here: no /dev/nvidia* and not a Jetson; inference runs on the cpu provider' });
   } else if (!nodes.length) {
-    add({ name: 'GPU device nodes', result: 'fail', detail: 'no /dev/nvmap, /dev/nvhost-*, /dev/nvgpu/* on this Jetson', fix: 'a JetPack install problem: reinstall nvidia-l4t-core / reflash' });
+    add({
+      name: 'GPU device nodes',
+      result: 'fail',
+      detail: 'no /dev/nvmap, /dev/nvhost-*, /dev/nvgpu/* on this Jetson',
+      fix: 'a JetPack install problem: reinstall nvidia-l4t-core / reflash',
+    });
   } else {
     const denied = nodes.filter((p) => {
       try {
@@ -219,7 +262,7 @@ export async function runChecks(config: Config, opts: { probeMs?: number; browse
       }
     });
     // the unit's device cgroup: any DeviceAllow= (ProtectClock=yes adds one before systemd 252) closes all other nodes
-    const show = which('systemctl') ? sh('systemctl', ['show', '-p', 'DeviceAllow', '-p', 'DevicePolicy', 'crackscope']).stdout ?? '' : '';
+    const show = which('systemctl') ? (sh('systemctl', ['show', '-p', 'DeviceAllow', '-p', 'DevicePolicy', 'crackscope']).stdout ?? '') : '';
     const allow = /^DeviceAllow=(.+)$/m.exec(show)?.[1];
     const policy = /^DevicePolicy=(.+)$/m.exec(show)?.[1];
     const cgroupBad = !!allow || (policy && policy !== 'auto');
@@ -228,7 +271,11 @@ export async function runChecks(config: Config, opts: { probeMs?: number; browse
       name: 'GPU device nodes',
       result: denied.length || cgroupBad ? 'fail' : 'pass',
       detail: `${gpu?.name ?? 'GPU'}: ${nodes.join(', ')} ${denied.length ? `— not readable/writable by ${user}: ${denied.join(', ')}` : `open to ${user}`}${cgroupBad ? `; crackscope.service DevicePolicy=${policy} DeviceAllow=${allow}` : ''}`,
-      fix: denied.length ? 'run doctor as the service user (sudo -u crackscope crackscope doctor); add it to the video and render groups (install.sh does)' : cgroupBad ? 'remove DeviceAllow=/ProtectClock= from the unit (they close the device cgroup before systemd 252) and systemctl daemon-reload' : undefined,
+      fix: denied.length
+        ? 'run doctor as the service user (sudo -u crackscope crackscope doctor); add it to the video and render groups (install.sh does)'
+        : cgroupBad
+          ? 'remove DeviceAllow=/ProtectClock= from the unit (they close the device cgroup before systemd 252) and systemctl daemon-reload'
+          : undefined,
     });
   }
 
@@ -238,13 +285,23 @@ export async function runChecks(config: Config, opts: { probeMs?: number; browse
     const applies = jetson ? provider === 'cuda' || !!row?.tensorrtPath : nodes.length > 0;
     const name = `${provider === 'cuda' ? 'CUDA' : 'TensorRT'} session (tiny model)`;
     if (!has) {
-      add({ name, result: applies ? 'fail' : 'n/a', detail: `onnxruntime-node here has no ${provider} provider${applies ? '' : ' (no GPU)'}`, fix: applies ? 'install the ONNX Runtime build for this JetPack (install.sh --ort-tarball FILE or build-onnxruntime.sh)' : undefined });
+      add({
+        name,
+        result: applies ? 'fail' : 'n/a',
+        detail: `onnxruntime-node here has no ${provider} provider${applies ? '' : ' (no GPU)'}`,
+        fix: applies ? 'install the ONNX Runtime build for this JetPack (install.sh --ort-tarball FILE or build-onnxruntime.sh)' : undefined,
+      });
       continue;
     }
     try {
       add({ name, result: 'pass', detail: await openSession(provider) });
     } catch (err) {
-      add({ name, result: applies ? 'fail' : 'n/a', detail: (err as Error).message.split('\n')[0], fix: applies ? 'see the journal for EPERM on /dev/nvhost-* or missing libcudnn/libnvinfer (ldd on the provider .so)' : undefined });
+      add({
+        name,
+        result: applies ? 'fail' : 'n/a',
+        detail: (err as Error).message.split('\n')[0],
+        fix: applies ? 'see the journal for EPERM on /dev/nvhost-* or missing libcudnn/libnvinfer (ldd on the provider .so)' : undefined,
+      });
     }
   }
 
@@ -256,7 +313,9 @@ export async function runChecks(config: Config, opts: { probeMs?: number; browse
     add({
       name: 'TensorRT engine cache',
       result: r.ok ? 'pass' : applies ? 'fail' : 'n/a',
-      detail: r.ok ? `${r.label} engine for ${model.manifest.name} at ${model.manifest.input.height}x${model.manifest.input.width}: ${path.basename(r.path)}` : `${model.manifest.name}: ${r.reason}`,
+      detail: r.ok
+        ? `${r.label} engine for ${model.manifest.name} at ${model.manifest.input.height}x${model.manifest.input.width}: ${path.basename(r.path)}`
+        : `${model.manifest.name}: ${r.reason}`,
       fix: !r.ok && applies ? `sudo -u crackscope CRACKSCOPE_DATA_DIR=${config.dataDir} crackscope build-engine` : undefined,
     });
   } catch (err) {
@@ -265,7 +324,14 @@ export async function runChecks(config: Config, opts: { probeMs?: number; browse
 
   // ---- source
   const probe = await probeSource(config, opts.probeMs ?? 2000);
-  add({ name: 'source negotiates', result: probe.ok ? 'pass' : 'fail', detail: probe.detail, fix: probe.ok ? undefined : 'check the camera (v4l2-ctl --list-devices; for csi:// systemctl status nvargus-daemon), or set CRACKSCOPE_SOURCE in /etc/crackscope/crackscope.env' });
+  add({
+    name: 'source negotiates',
+    result: probe.ok ? 'pass' : 'fail',
+    detail: probe.detail,
+    fix: probe.ok
+      ? undefined
+      : 'check the camera (v4l2-ctl --list-devices; for csi:// systemctl status nvargus-daemon), or set CRACKSCOPE_SOURCE in /etc/crackscope/crackscope.env',
+  });
 
   // ---- state directory
   try {
@@ -276,21 +342,38 @@ export async function runChecks(config: Config, opts: { probeMs?: number; browse
     const st = fs.statfsSync(config.dataDir);
     const freeMb = Math.floor((st.bavail * st.bsize) / 2 ** 20);
     const need = Math.max(512, Math.min(config.captureQuotaMb ?? 0, 4096) / 4);
-    add({ name: 'state directory', result: freeMb >= need ? 'pass' : 'fail', detail: `${config.dataDir} writable, ${freeMb} MB free (want ≥ ${need} MB)`, fix: freeMb >= need ? undefined : 'free space on that disk, or lower CRACKSCOPE_CAPTURE_QUOTA_MB' });
+    add({
+      name: 'state directory',
+      result: freeMb >= need ? 'pass' : 'fail',
+      detail: `${config.dataDir} writable, ${freeMb} MB free (want ≥ ${need} MB)`,
+      fix: freeMb >= need ? undefined : 'free space on that disk, or lower CRACKSCOPE_CAPTURE_QUOTA_MB',
+    });
   } catch (err) {
-    add({ name: 'state directory', result: 'fail', detail: `${config.dataDir}: ${(err as Error).message}`, fix: `sudo install -d -o crackscope -g crackscope ${config.dataDir} (the unit's StateDirectory creates /var/lib/crackscope)` });
+    add({
+      name: 'state directory',
+      result: 'fail',
+      detail: `${config.dataDir}: ${(err as Error).message}`,
+      fix: `sudo install -d -o crackscope -g crackscope ${config.dataDir} (the unit's StateDirectory creates /var/lib/crackscope)`,
+    });
   }
 
   // ---- kiosk browser
   const kioskInstalled = fs.existsSync('/etc/systemd/system/crackscope-kiosk.service');
   const browser = kioskBrowser();
-  if (!browser) add({ name: 'kiosk browser + WebGL', result: kioskInstalled ? 'fail' : 'n/a', detail: 'no chromium-browser / chromium found', fix: kioskInstalled ? 'sudo deploy/jetson/install.sh --kiosk' : undefined });
+  if (!browser)
+    add({
+      name: 'kiosk browser + WebGL',
+      result: kioskInstalled ? 'fail' : 'n/a',
+      detail: 'no chromium-browser / chromium found',
+      fix: kioskInstalled ? 'sudo deploy/jetson/install.sh --kiosk' : undefined,
+    });
   else if (opts.browser === false) add({ name: 'kiosk browser + WebGL', result: 'n/a', detail: `${browser} (probe skipped: --no-browser)` });
   else {
     const w = await probeWebgl(browser);
     const applies = kioskInstalled;
     add({
-      name: 'kiosk browser + WebGL', result: !applies ? 'n/a' : w.started && w.webgl ? 'pass' : 'fail',
+      name: 'kiosk browser + WebGL',
+      result: !applies ? 'n/a' : w.started && w.webgl ? 'pass' : 'fail',
       detail: `${w.detail}${applies ? '' : ' (no kiosk unit installed here)'}`,
       fix: applies && !(w.started && w.webgl) ? 'journalctl -u crackscope-kiosk; chrome://gpu on the kiosk; deploy/jetson/README.md "Kiosk"' : undefined,
     });
@@ -303,8 +386,11 @@ export async function runChecks(config: Config, opts: { probeMs?: number; browse
     const mode = /NV Power Mode: (\S+)/.exec(q.stdout ?? '')?.[1];
     const clocks = which('systemctl') ? (sh('systemctl', ['is-enabled', 'crackscope-clocks.service']).stdout ?? '').trim() : '';
     add({
-      name: 'power mode / clocks', result: mode ? 'pass' : 'fail',
-      detail: mode ? `nvpmodel ${mode}${/MAXN/i.test(mode) ? '' : ' (not MAXN: lower clocks, see BENCHMARKS.md estimates)'}; jetson_clocks at boot: ${clocks === 'enabled' ? 'yes' : 'no'}` : `nvpmodel -q failed: ${(q.stderr || q.error?.message || '').trim().split('\n')[0]}`,
+      name: 'power mode / clocks',
+      result: mode ? 'pass' : 'fail',
+      detail: mode
+        ? `nvpmodel ${mode}${/MAXN/i.test(mode) ? '' : ' (not MAXN: lower clocks, see BENCHMARKS.md estimates)'}; jetson_clocks at boot: ${clocks === 'enabled' ? 'yes' : 'no'}`
+        : `nvpmodel -q failed: ${(q.stderr || q.error?.message || '').trim().split('\n')[0]}`,
       fix: mode ? undefined : 'sudo deploy/jetson/install.sh --power-mode ID (ids in /etc/nvpmodel.conf)',
     });
   }
@@ -325,8 +411,16 @@ export async function runDoctor(opts: Record<string, unknown>): Promise<number> 
   const config = configFromOptions(opts);
   const checks = await runChecks(config, { probeMs: Number(opts.probeMs ?? 2000), browser: opts.browser !== false });
   const failed = checks.filter((c) => c.result === 'fail');
-  const summary = { ok: failed.length === 0, passed: checks.filter((c) => c.result === 'pass').length, failed: failed.length, notApplicable: checks.filter((c) => c.result === 'n/a').length };
+  const summary = {
+    ok: failed.length === 0,
+    passed: checks.filter((c) => c.result === 'pass').length,
+    failed: failed.length,
+    notApplicable: checks.filter((c) => c.result === 'n/a').length,
+  };
   if (opts.json) process.stdout.write(`${JSON.stringify({ ...summary, checks })}\n`);
-  else process.stdout.write(`${formatTable(checks)}\n\n${summary.ok ? 'OK' : 'FAILED'}: ${summary.passed} passed, ${summary.failed} failed, ${summary.notApplicable} not applicable here\n`);
+  else
+    process.stdout.write(
+      `${formatTable(checks)}\n\n${summary.ok ? 'OK' : 'FAILED'}: ${summary.passed} passed, ${summary.failed} failed, ${summary.notApplicable} not applicable here\n`,
+    );
   return summary.ok ? 0 : 1;
 }

@@ -82,7 +82,8 @@ export function expandInput(p: string): { images: string[]; error?: string } {
 /** Model input size for an image: scale so the longer side ≤ 1280, then pad each side up to a multiple of 32. */
 export function modelGeometry(width: number, height: number, maxSide = MAX_MODEL_SIDE) {
   const s = Math.min(1, maxSide / Math.max(width, height));
-  const w = Math.max(1, Math.round(width * s)), h = Math.max(1, Math.round(height * s));
+  const w = Math.max(1, Math.round(width * s)),
+    h = Math.max(1, Math.round(height * s));
   return { scaledWidth: w, scaledHeight: h, inputWidth: Math.max(32, Math.ceil(w / 32) * 32), inputHeight: Math.max(32, Math.ceil(h / 32) * 32) };
 }
 
@@ -92,7 +93,6 @@ function decodeError(err: unknown): string {
   if (/unsupported image format/i.test(msg)) return 'not an image, or a format sharp cannot read';
   return `cannot decode the image: ${msg}`;
 }
-
 
 export async function runInfer(inputs: string[], opts: Record<string, unknown>): Promise<number> {
   const config = configFromOptions(opts); // ConfigError → main prints it and exits 78
@@ -104,14 +104,16 @@ export async function runInfer(inputs: string[], opts: Record<string, unknown>):
   let mmPerPx: number | undefined;
   if (extra.mmPerPx !== undefined) {
     mmPerPx = Number(extra.mmPerPx);
-    if (!(mmPerPx > 0 && Number.isFinite(mmPerPx))) throw new ConfigError(`config error: --mm-per-px = ${JSON.stringify(extra.mmPerPx)} is not allowed; expected a number > 0 (millimetres per image pixel)`);
+    if (!(mmPerPx > 0 && Number.isFinite(mmPerPx)))
+      throw new ConfigError(`config error: --mm-per-px = ${JSON.stringify(extra.mmPerPx)} is not allowed; expected a number > 0 (millimetres per image pixel)`);
   }
 
   const model = resolveModel(config.modelsDir, config.model); // ModelError → exit 78
   let threshold = model.manifest.threshold;
   if (extra.threshold !== undefined) {
     threshold = Number(extra.threshold);
-    if (!(threshold > 0 && threshold < 1)) throw new ConfigError(`config error: --threshold = ${JSON.stringify(extra.threshold)} is not allowed; expected a number in (0, 1)`);
+    if (!(threshold > 0 && threshold < 1))
+      throw new ConfigError(`config error: --threshold = ${JSON.stringify(extra.threshold)} is not allowed; expected a number in (0, 1)`);
   }
 
   // Logs go to stderr so stdout stays the summary; only errors unless --log-level says otherwise.
@@ -166,7 +168,9 @@ export async function runInfer(inputs: string[], opts: Record<string, unknown>):
       try {
         const r = await inferOne(session, image, name, outDir, { threshold, mmPerPx, identity: identityOptions(config) });
         results.push(r);
-        say(`${L.t('infer_line', { image, cracks: L.t('infer_cracks', { count: r.crack_count!, defaultValue: String(r.crack_count) }), pixels: L.num(r.crack_pixels!), length: L.num(r.total_length_px!, 1), max: L.num(r.max_width_px!, 1), mean: L.num(r.mean_width_px!, 1) })}  [${r.width}x${r.height}, ${session.providerLabel}, ${Math.round(r.ms!)} ms] -> ${path.join(outDir, name)}.{mask.png,overlay.png,json}`);
+        say(
+          `${L.t('infer_line', { image, cracks: L.t('infer_cracks', { count: r.crack_count!, defaultValue: String(r.crack_count) }), pixels: L.num(r.crack_pixels!), length: L.num(r.total_length_px!, 1), max: L.num(r.max_width_px!, 1), mean: L.num(r.mean_width_px!, 1) })}  [${r.width}x${r.height}, ${session.providerLabel}, ${Math.round(r.ms!)} ms] -> ${path.join(outDir, name)}.{mask.png,overlay.png,json}`,
+        );
       } catch (err) {
         usedNames.delete(name);
         const msg = err instanceof ImageError ? err.message : `failed: ${oneLine(err)}`;
@@ -183,11 +187,21 @@ export async function runInfer(inputs: string[], opts: Record<string, unknown>):
   const failed = results.filter((r) => !r.ok).length;
   if (json) {
     const m = model.manifest;
-    process.stdout.write(JSON.stringify({
-      model: m.name, version: m.version, provider: session.provider, provider_label: session.providerLabel,
-      fallbacks: session.fallbacks, threshold, mm_per_px: mmPerPx ?? null, out: outDir,
-      processed: results.length - failed, failed, images: results,
-    }) + '\n');
+    process.stdout.write(
+      JSON.stringify({
+        model: m.name,
+        version: m.version,
+        provider: session.provider,
+        provider_label: session.providerLabel,
+        fallbacks: session.fallbacks,
+        threshold,
+        mm_per_px: mmPerPx ?? null,
+        out: outDir,
+        processed: results.length - failed,
+        failed,
+        images: results,
+      }) + '\n',
+    );
   }
   return failed > 0 ? 1 : 0;
 }
@@ -196,7 +210,10 @@ export async function runInfer(inputs: string[], opts: Record<string, unknown>):
 class ImageError extends Error {}
 
 async function inferOne(
-  session: CrackSession, image: string, name: string, outDir: string,
+  session: CrackSession,
+  image: string,
+  name: string,
+  outDir: string,
   opts: { threshold: number; mmPerPx?: number; identity: Omit<AnalyzeOptions, 'threshold'> },
 ): Promise<InferImageResult> {
   const t0 = performance.now();
@@ -204,10 +221,15 @@ async function inferOne(
   let rgb: Buffer, width: number, height: number;
   try {
     const { data, info } = await sharp(image, { failOn: 'error', limitInputPixels: 200_000_000 })
-      .autoOrient().removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' })
+      .autoOrient()
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
-    rgb = data; width = info.width; height = info.height;
+    rgb = data;
+    width = info.width;
+    height = info.height;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EACCES') throw new ImageError('permission denied');
     throw new ImageError(decodeError(err));
@@ -223,7 +245,8 @@ async function inferOne(
   } else {
     let pipe = sharp(rgb, raw(width, height, 3));
     if (g.scaledWidth !== width || g.scaledHeight !== height) pipe = pipe.resize(g.scaledWidth, g.scaledHeight, { fit: 'fill' });
-    const right = g.inputWidth - g.scaledWidth, bottom = g.inputHeight - g.scaledHeight;
+    const right = g.inputWidth - g.scaledWidth,
+      bottom = g.inputHeight - g.scaledHeight;
     if (right || bottom) {
       // mirror needs a pad smaller than the image; tiny images fall back to edge copies
       const extendWith = right < g.scaledWidth && bottom < g.scaledHeight ? 'mirror' : 'copy';
@@ -242,11 +265,24 @@ async function inferOne(
 
   // ---- back to the image's size (capped) ----------------------------------------------------
   const a = modelGeometry(width, height, MAX_ANALYSIS_SIDE);
-  const aw = a.scaledWidth, ah = a.scaledHeight;
+  const aw = a.scaledWidth,
+    ah = a.scaledHeight;
   if (aw !== g.scaledWidth || ah !== g.scaledHeight) {
-    mask = new Uint8Array(await sharp(mask, raw(g.scaledWidth, g.scaledHeight, 1)).resize(aw, ah, { fit: 'fill', kernel: 'linear' }).toColourspace('b-w').raw().toBuffer());
+    mask = new Uint8Array(
+      await sharp(mask, raw(g.scaledWidth, g.scaledHeight, 1))
+        .resize(aw, ah, { fit: 'fill', kernel: 'linear' })
+        .toColourspace('b-w')
+        .raw()
+        .toBuffer(),
+    );
   }
-  const picture = aw === width && ah === height ? rgb : await sharp(rgb, raw(width, height, 3)).resize(aw, ah, { fit: 'fill' }).raw().toBuffer();
+  const picture =
+    aw === width && ah === height
+      ? rgb
+      : await sharp(rgb, raw(width, height, 3))
+          .resize(aw, ah, { fit: 'fill' })
+          .raw()
+          .toBuffer();
   const scale = width / aw; // image px per analysed px (1 unless the image was larger than 4096 px)
   const mmPerPx = opts.mmPerPx !== undefined ? opts.mmPerPx * scale : undefined;
   const report = analyzeMask(mask, aw, ah, { ...opts.identity, threshold: opts.threshold, mmPerPx });
@@ -267,10 +303,13 @@ async function inferOne(
     const [[x0, y0], [x1, y1]] = b.line;
     const steps = Math.max(1, Math.ceil(Math.hypot(x1 - x0, y1 - y0)));
     for (let k = 0; k <= steps; k++) {
-      const x = Math.round(x0 + ((x1 - x0) * k) / steps), y = Math.round(y0 + ((y1 - y0) * k) / steps);
+      const x = Math.round(x0 + ((x1 - x0) * k) / steps),
+        y = Math.round(y0 + ((y1 - y0) * k) / steps);
       if (x < 0 || y < 0 || x >= aw || y >= ah) continue;
       const j = (y * aw + x) * 3;
-      overlay[j] = BRIDGE_RGB[0]; overlay[j + 1] = BRIDGE_RGB[1]; overlay[j + 2] = BRIDGE_RGB[2];
+      overlay[j] = BRIDGE_RGB[0];
+      overlay[j + 1] = BRIDGE_RGB[1];
+      overlay[j + 2] = BRIDGE_RGB[2];
     }
   }
   const base = path.join(outDir, name);
@@ -292,14 +331,33 @@ async function inferOne(
     ...measured,
   };
   await Promise.all([
-    writeFileAtomic(outputs.mask, await sharp(mask, raw(aw, ah, 1)).toColourspace('b-w').png().toBuffer()),
-    writeFileAtomic(outputs.overlay, await sharp(overlay, raw(aw, ah, 3)).png().toBuffer()),
+    writeFileAtomic(
+      outputs.mask,
+      await sharp(mask, raw(aw, ah, 1))
+        .toColourspace('b-w')
+        .png()
+        .toBuffer(),
+    ),
+    writeFileAtomic(
+      outputs.overlay,
+      await sharp(overlay, raw(aw, ah, 3))
+        .png()
+        .toBuffer(),
+    ),
     writeFileAtomic(outputs.report, JSON.stringify(doc, null, 2) + '\n'),
   ]);
   return {
-    image, ok: true, name, outputs, width, height,
-    crack_pixels: report.crack_pixels, crack_count: report.crack_count,
-    total_length_px: round1(report.total_length_px), max_width_px: round1(report.max_width_px), mean_width_px: round1(report.mean_width_px),
+    image,
+    ok: true,
+    name,
+    outputs,
+    width,
+    height,
+    crack_pixels: report.crack_pixels,
+    crack_count: report.crack_count,
+    total_length_px: round1(report.total_length_px),
+    max_width_px: round1(report.max_width_px),
+    mean_width_px: round1(report.mean_width_px),
     ms: round1(performance.now() - t0),
   };
 }

@@ -9,7 +9,8 @@ export function scalarMetrics(text: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const f of parseMetricsText(text)) {
     const [only] = f.metrics;
-    if ((f.type === 'COUNTER' || f.type === 'GAUGE') && f.metrics.length === 1 && only.value !== undefined && !Object.keys(only.labels ?? {}).length) out[f.name] = Number(only.value);
+    if ((f.type === 'COUNTER' || f.type === 'GAUGE') && f.metrics.length === 1 && only.value !== undefined && !Object.keys(only.labels ?? {}).length)
+      out[f.name] = Number(only.value);
   }
   return out;
 }

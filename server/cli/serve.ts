@@ -34,26 +34,51 @@ export async function startService(config: Config) {
   fs.mkdirSync(config.dataDir, { recursive: true });
   const kioskLanguages = loadKioskLanguages(config, log); // a bad kioskLanguages / kioskDefaultLanguage stops here (78)
   const model = resolveModel(config.modelsDir, config.model);
-  const makeSession = () => createCrackSession({ model, providers: config.providers, threads: threadsPerModel(config), log: log.child({ component: 'inference' }), resolveTensorrt: tensorrtResolver(config) });
+  const makeSession = () =>
+    createCrackSession({
+      model,
+      providers: config.providers,
+      threads: threadsPerModel(config),
+      log: log.child({ component: 'inference' }),
+      resolveTensorrt: tensorrtResolver(config),
+    });
   const session = await makeSession();
   const { height, width } = model.manifest.input;
   const extra = await loadExtraModels(config, model, log.child({ component: 'inference' }), session.provider).catch(async (err) => {
     await session.release().catch(() => undefined);
     throw err;
   });
-  const comparer = extra.compare.length || extra.shadow
-    ? await FrameComparer.create({
-        compare: extra.compare, shadow: extra.shadow, live: { name: model.manifest.name, version: model.manifest.version, thresholdByte: thresholdByte(model.manifest.threshold) },
-        shadowRate: config.shadowRate, shadowKeep: config.shadowKeep, dataDir: config.dataDir, width, height, log: log.child({ component: 'compare' }),
-      })
-    : undefined;
+  const comparer =
+    extra.compare.length || extra.shadow
+      ? await FrameComparer.create({
+          compare: extra.compare,
+          shadow: extra.shadow,
+          live: { name: model.manifest.name, version: model.manifest.version, thresholdByte: thresholdByte(model.manifest.threshold) },
+          shadowRate: config.shadowRate,
+          shadowKeep: config.shadowKeep,
+          dataDir: config.dataDir,
+          width,
+          height,
+          log: log.child({ component: 'compare' }),
+        })
+      : undefined;
   const source = openSource(config.source, { width, height, fps: config.fps }, { log, stallMs: config.sourceStallMs });
   const pipeline = new FramePipeline({
-    source, session, recreateSession: makeSession, width, height,
-    jpegQuality: config.jpegQuality, maskEncoding: config.maskEncoding, sourceStallMs: config.sourceStallMs, log: log.child({ component: 'pipeline' }), comparer,
+    source,
+    session,
+    recreateSession: makeSession,
+    width,
+    height,
+    jpegQuality: config.jpegQuality,
+    maskEncoding: config.maskEncoding,
+    sourceStallMs: config.sourceStallMs,
+    log: log.child({ component: 'pipeline' }),
+    comparer,
   });
   const ctx: ServiceContext = {
-    config, log, manifest: model.manifest,
+    config,
+    log,
+    manifest: model.manifest,
     inference: { provider: session.provider, providerLabel: session.providerLabel, fallbacks: session.fallbacks },
     pipeline,
     comparer,
@@ -100,7 +125,8 @@ export async function startService(config: Config) {
       // before the listener closes: connections waiting to be accepted would be reset by close()
       app.writes.closing = true;
       const readBy = Date.now() + 500;
-      do await new Promise((r) => setTimeout(r, 20)); while (unread.size > 0 && Date.now() < readBy);
+      do await new Promise((r) => setTimeout(r, 20));
+      while (unread.size > 0 && Date.now() < readBy);
       server.close();
       const inflight = app.writes.active;
       // the writes in flight finish while viewers are closed and the capture process stops (a save
@@ -131,7 +157,12 @@ export async function startService(config: Config) {
  * Redis unreachable at start: the service runs on and says so in the log (a kiosk is not stopped
  * for a campaign).
  */
-async function startBackgroundWorker(config: Config, log: ReturnType<typeof createLogger>, stream: FrameStream, registry: import('prom-client').Registry | undefined) {
+async function startBackgroundWorker(
+  config: Config,
+  log: ReturnType<typeof createLogger>,
+  stream: FrameStream,
+  registry: import('prom-client').Registry | undefined,
+) {
   const { connectRedis } = await import('../campaign/redis.js');
   const { startCampaignWorker } = await import('../campaign/worker.js');
   const wlog = log.child({ component: 'campaign-worker' });
@@ -149,14 +180,36 @@ async function startBackgroundWorker(config: Config, log: ReturnType<typeof crea
   let pausedLogged = false;
   const gate = async () => {
     while (busy()) {
-      if (!pausedLogged) { pausedLogged = true; metrics?.paused.set(1); wlog.info('campaign.worker.paused', { reason: 'a visitor is using the kiosk', idle_s: config.workerIdleS }); }
+      if (!pausedLogged) {
+        pausedLogged = true;
+        metrics?.paused.set(1);
+        wlog.info('campaign.worker.paused', { reason: 'a visitor is using the kiosk', idle_s: config.workerIdleS });
+      }
       await new Promise((r) => setTimeout(r, 1000));
     }
-    if (pausedLogged) { pausedLogged = false; metrics?.paused.set(0); wlog.info('campaign.worker.resumed', {}); }
+    if (pausedLogged) {
+      pausedLogged = false;
+      metrics?.paused.set(0);
+      wlog.info('campaign.worker.resumed', {});
+    }
   };
-  const w = await startCampaignWorker({ redis, config, log: wlog, concurrency: 1, nice: 10, gate, registry, id: `serve@${(await import('node:os')).hostname()}:${process.pid}` });
+  const w = await startCampaignWorker({
+    redis,
+    config,
+    log: wlog,
+    concurrency: 1,
+    nice: 10,
+    gate,
+    registry,
+    id: `serve@${(await import('node:os')).hostname()}:${process.pid}`,
+  });
   metrics = w.metrics;
-  return { close: async () => { await w.close(true).catch(() => undefined); redis.disconnect(); } };
+  return {
+    close: async () => {
+      await w.close(true).catch(() => undefined);
+      redis.disconnect();
+    },
+  };
 }
 
 /** Runs the daemon until SIGTERM/SIGINT; the exit code. */

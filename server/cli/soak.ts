@@ -53,7 +53,11 @@ class Viewer {
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
 
-  constructor(private readonly url: string, readonly slow: boolean, private readonly churn: boolean) {}
+  constructor(
+    private readonly url: string,
+    readonly slow: boolean,
+    private readonly churn: boolean,
+  ) {}
 
   start() {
     this.connect();
@@ -101,7 +105,23 @@ export async function runSoak(opts: SoakOptions): Promise<number> {
   let say = (msg: string): void => void process.stderr.write(`soak: ${msg}\n`);
   const child = spawn(
     process.execPath,
-    [MAIN, 'serve', '--port', '0', '--listen', '127.0.0.1', '--data-dir', dataDir, '--source', opts.source, '--max-clients', String(opts.clients + 8), '--capture-quota-mb', '50', ...opts.extra],
+    [
+      MAIN,
+      'serve',
+      '--port',
+      '0',
+      '--listen',
+      '127.0.0.1',
+      '--data-dir',
+      dataDir,
+      '--source',
+      opts.source,
+      '--max-clients',
+      String(opts.clients + 8),
+      '--capture-quota-mb',
+      '50',
+      ...opts.extra,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const counts = { warn: 0, error: 0 };
@@ -189,7 +209,10 @@ export async function runSoak(opts: SoakOptions): Promise<number> {
       await sample();
       nextSample += SAMPLE_EVERY_MS;
       const s = samples.at(-1);
-      if (s) say(`${Math.round((Date.now() - t0) / 1000)} s: rss ${mb(s.rss)} MB, heap ${mb(s.heap)} MB, handles ${s.handles}, frames ${s.frames}, clients ${s.clients}`);
+      if (s)
+        say(
+          `${Math.round((Date.now() - t0) / 1000)} s: rss ${mb(s.rss)} MB, heap ${mb(s.heap)} MB, handles ${s.handles}, frames ${s.frames}, clients ${s.clients}`,
+        );
     }
     if (Date.now() >= nextCapture) {
       await capture();
@@ -250,7 +273,9 @@ export async function runSoak(opts: SoakOptions): Promise<number> {
   };
   const ok = !crashed && code === 0 && unhealthy === 0 && captureErrors === 0 && result.frames_processed > 0;
   if (!opts.json) {
-    say(`rss ${result.rss_mb_start} → ${result.rss_mb_end} MB (max ${result.rss_mb_max}), heap ${result.heap_used_mb_start} → ${result.heap_used_mb_end} MB, handles ${result.handles_start} → ${result.handles_end}, ${result.frames_processed} frames at ${result.fps_avg} fps; ${ok ? 'OK' : 'FAILED'}`);
+    say(
+      `rss ${result.rss_mb_start} → ${result.rss_mb_end} MB (max ${result.rss_mb_max}), heap ${result.heap_used_mb_start} → ${result.heap_used_mb_end} MB, handles ${result.handles_start} → ${result.handles_end}, ${result.frames_processed} frames at ${result.fps_avg} fps; ${ok ? 'OK' : 'FAILED'}`,
+    );
   }
   process.stdout.write(JSON.stringify({ ok, ...result }) + '\n');
   return ok ? 0 : 1;

@@ -17,7 +17,10 @@ export async function runSurveyDiff(positional: string[], opts: Record<string, u
   const extra = opts as { out?: string; points?: string; tolerancePx?: string; pdf?: boolean; json?: boolean };
   const config = configFromOptions(opts);
   const tol = extra.tolerancePx === undefined ? 6 : Number(extra.tolerancePx);
-  if (!(tol > 0 && tol <= 100)) throw new ConfigError(`config error: --tolerance-px = ${JSON.stringify(extra.tolerancePx)} is not allowed; expected a number in (0, 100] (pixels of survey A)`);
+  if (!(tol > 0 && tol <= 100))
+    throw new ConfigError(
+      `config error: --tolerance-px = ${JSON.stringify(extra.tolerancePx)} is not allowed; expected a number in (0, 100] (pixels of survey A)`,
+    );
   let a: Loaded, b: Loaded;
   try {
     a = loadSurvey(positional[0], config.surveyDir);
@@ -32,9 +35,19 @@ export async function runSurveyDiff(positional: string[], opts: Record<string, u
     if (extra.points !== undefined) {
       alignment = alignByPoints(JSON.parse(fs.readFileSync(extra.points, 'utf8')));
     } else {
-      alignment = await alignByFeatures({ overview: path.join(a.dir, 'overview.jpg'), width: a.summary.input.width }, { overview: path.join(b.dir, 'overview.jpg'), width: b.summary.input.width });
-      const r = refineOnCracks(alignment.transform, a.branches.map((x) => x.line), b.branches.map((x) => x.line));
-      if (r.pairs >= 10) { alignment.transform = r.transform; alignment.refined = { pairs: r.pairs, rms_px: r.rms_px }; }
+      alignment = await alignByFeatures(
+        { overview: path.join(a.dir, 'overview.jpg'), width: a.summary.input.width },
+        { overview: path.join(b.dir, 'overview.jpg'), width: b.summary.input.width },
+      );
+      const r = refineOnCracks(
+        alignment.transform,
+        a.branches.map((x) => x.line),
+        b.branches.map((x) => x.line),
+      );
+      if (r.pairs >= 10) {
+        alignment.transform = r.transform;
+        alignment.refined = { pairs: r.pairs, rms_px: r.rms_px };
+      }
     }
   } catch (err) {
     process.stderr.write(`crackscope survey-diff: cannot align ${b.name} to ${a.name}: ${oneLine(err)}\n`);
@@ -47,7 +60,8 @@ export async function runSurveyDiff(positional: string[], opts: Record<string, u
   });
   const mmPerPx: number | null = a.summary.calibration?.mmPerPx ?? null;
   const created = new Date().toISOString();
-  const W = a.summary.input.width, H = a.summary.input.height;
+  const W = a.summary.input.width,
+    H = a.summary.input.height;
 
   const outDir = path.resolve(extra.out !== undefined ? extra.out : path.join(config.surveyDir, `diff-${a.name}-vs-${b.name}`));
   const parent = path.dirname(outDir);
@@ -56,10 +70,19 @@ export async function runSurveyDiff(positional: string[], opts: Record<string, u
   const doc = {
     a: { name: a.name, sha256: a.summary.input.sha256, created: a.summary.created, width: W, height: H },
     b: { name: b.name, sha256: b.summary.input.sha256, created: b.summary.created, width: b.summary.input.width, height: b.summary.input.height },
-    created, tolerance_px: tol, mm_per_px: mmPerPx, alignment,
-    counts: { new: result.changes.filter((c) => c.kind === 'new').length, longer: result.changes.filter((c) => c.kind === 'longer').length, wider: result.changes.filter((c) => c.kind === 'wider').length },
+    created,
+    tolerance_px: tol,
+    mm_per_px: mmPerPx,
+    alignment,
+    counts: {
+      new: result.changes.filter((c) => c.kind === 'new').length,
+      longer: result.changes.filter((c) => c.kind === 'longer').length,
+      wider: result.changes.filter((c) => c.kind === 'wider').length,
+    },
     joined: result.changes.filter((c) => c.kind === 'joined').length,
-    matched_cracks: result.matched_cracks, not_found_in_b: result.not_found_in_b, not_found_length_px: Math.round(result.not_found_length_px * 100) / 100,
+    matched_cracks: result.matched_cracks,
+    not_found_in_b: result.not_found_in_b,
+    not_found_length_px: Math.round(result.not_found_length_px * 100) / 100,
     changes: result.changes.map(({ lines: _l, ...c }) => c),
   };
   try {
@@ -67,10 +90,23 @@ export async function runSurveyDiff(positional: string[], opts: Record<string, u
     fs.writeFileSync(path.join(work, 'diff.geojson'), JSON.stringify(diffGeoJson(result, mmPerPx, { a: a.name, b: b.name, created })) + '\n');
     fs.writeFileSync(path.join(work, 'diff.svg'), diffSvg(W, H, a.branches, result, undefined, Math.max(W, H) / 1500));
     const ov = fs.readFileSync(path.join(a.dir, 'overview.jpg')).toString('base64');
-    const html = diffHtml({ a: a.name, b: b.name, created, alignment, result, mmPerPx, tolerancePx: tol, svg: diffSvg(W, H, a.branches, result, `data:image/jpeg;base64,${ov}`, Math.max(W, H) / 600) });
+    const html = diffHtml({
+      a: a.name,
+      b: b.name,
+      created,
+      alignment,
+      result,
+      mmPerPx,
+      tolerancePx: tol,
+      svg: diffSvg(W, H, a.branches, result, `data:image/jpeg;base64,${ov}`, Math.max(W, H) / 600),
+    });
     fs.writeFileSync(path.join(work, 'report.html'), html);
     if (extra.pdf !== false) {
-      try { await printPdf(html, path.join(work, 'report.pdf'), process.env.CRACKSCOPE_CHROMIUM ?? '/usr/bin/chromium'); } catch (err) { process.stderr.write(`crackscope survey-diff: no PDF: ${oneLine(err)}\n`); }
+      try {
+        await printPdf(html, path.join(work, 'report.pdf'), process.env.CRACKSCOPE_CHROMIUM ?? '/usr/bin/chromium');
+      } catch (err) {
+        process.stderr.write(`crackscope survey-diff: no PDF: ${oneLine(err)}\n`);
+      }
     }
     if (fs.existsSync(outDir)) fs.rmSync(outDir, { recursive: true, force: true });
     fs.renameSync(work, outDir);
@@ -80,6 +116,9 @@ export async function runSurveyDiff(positional: string[], opts: Record<string, u
   }
   const al = alignment;
   const line = `survey-diff ${a.name} → ${b.name}: aligned by ${al.method === 'feature-matching' ? 'feature matching' : 'point pairs'} (${al.inliers}/${al.matches}, rotation ${al.rotation_deg.toFixed(2)}°, scale ${al.scale.toFixed(4)}, shift ${al.transform.tx.toFixed(1)},${al.transform.ty.toFixed(1)} px${al.refined ? `, refined on cracks to ${al.refined.rms_px.toFixed(2)} px rms` : ''}); ${doc.counts.new} new, ${doc.counts.longer} longer, ${doc.counts.wider} wider -> ${outDir}`;
-  if (extra.json) { process.stderr.write(line + '\n'); process.stdout.write(JSON.stringify(doc) + '\n'); } else process.stdout.write(line + '\n');
+  if (extra.json) {
+    process.stderr.write(line + '\n');
+    process.stdout.write(JSON.stringify(doc) + '\n');
+  } else process.stdout.write(line + '\n');
   return 0;
 }

@@ -20,12 +20,25 @@ import { oneLine } from '../log/one-line.js';
 
 /** `crackscope survey …` (commands/survey.ts runs it): checks the flags, runs the survey, returns the exit code. */
 export async function runSurveyCommand(inputs: string[], opts: Record<string, unknown>): Promise<number> {
-  const extra = opts as { lang?: string; out?: string; mmPerPx?: string; calibration?: string; widthClasses?: string; threshold?: string; tile?: string; margin?: string; minLengthPx?: string; pdf?: boolean; json?: boolean };
+  const extra = opts as {
+    lang?: string;
+    out?: string;
+    mmPerPx?: string;
+    calibration?: string;
+    widthClasses?: string;
+    threshold?: string;
+    tile?: string;
+    margin?: string;
+    minLengthPx?: string;
+    pdf?: boolean;
+    json?: boolean;
+  };
   if (extra.mmPerPx !== undefined && extra.calibration !== undefined) throw new UsageError('give --mm-per-px or --calibration, not both');
   const config = configFromOptions(opts); // ConfigError → main prints it and exits 78
   // the report's language: --lang, else the kiosk's default language, else English
   const language = reportLanguage(extra.lang ?? (config.kioskDefaultLanguage || 'en'), config.kioskLanguages);
-  const bad = (flag: string, value: unknown, allowed: string) => new ConfigError(`config error: --${flag} = ${JSON.stringify(value)} is not allowed; expected ${allowed}`);
+  const bad = (flag: string, value: unknown, allowed: string) =>
+    new ConfigError(`config error: --${flag} = ${JSON.stringify(value)} is not allowed; expected ${allowed}`);
   const num = (flag: string, value: string | undefined, ok: (v: number) => boolean, allowed: string): number | undefined => {
     if (value === undefined) return undefined;
     const v = Number(value);
@@ -33,11 +46,25 @@ export async function runSurveyCommand(inputs: string[], opts: Record<string, un
     return v;
   };
   const mmFlag = num('mm-per-px', extra.mmPerPx, (v) => v > 0 && Number.isFinite(v), 'a number > 0 (millimetres per image pixel)');
-  const core = num('tile', extra.tile, (v) => Number.isInteger(v) && v >= 128 && v <= 4096 && v % 32 === 0, 'a multiple of 32 in 128..4096 (pixels kept per tile)');
-  const margin = num('margin', extra.margin, (v) => Number.isInteger(v) && v >= 0 && v <= 512 && v % 32 === 0, 'a multiple of 32 in 0..512 (context pixels on each side)');
+  const core = num(
+    'tile',
+    extra.tile,
+    (v) => Number.isInteger(v) && v >= 128 && v <= 4096 && v % 32 === 0,
+    'a multiple of 32 in 128..4096 (pixels kept per tile)',
+  );
+  const margin = num(
+    'margin',
+    extra.margin,
+    (v) => Number.isInteger(v) && v >= 0 && v <= 512 && v % 32 === 0,
+    'a multiple of 32 in 0..512 (context pixels on each side)',
+  );
   const minLengthPx = num('min-length-px', extra.minLengthPx, (v) => v >= 0 && Number.isFinite(v), 'a number ≥ 0 (pixels)');
   let classes;
-  try { classes = parseWidthClasses(extra.widthClasses ?? DEFAULT_WIDTH_CLASSES); } catch (err) { throw bad('width-classes', extra.widthClasses, oneLine(err).replace(/^width classes: /, '')); }
+  try {
+    classes = parseWidthClasses(extra.widthClasses ?? DEFAULT_WIDTH_CLASSES);
+  } catch (err) {
+    throw bad('width-classes', extra.widthClasses, oneLine(err).replace(/^width classes: /, ''));
+  }
   const model = resolveModel(config.modelsDir, config.model);
   const threshold = num('threshold', extra.threshold, (v) => v > 0 && v < 1, 'a number in (0, 1)') ?? model.manifest.threshold;
   const level: LogLevel = opts.logLevel !== undefined ? config.logLevel : 'error';
@@ -48,7 +75,9 @@ export async function runSurveyCommand(inputs: string[], opts: Record<string, un
     const cal = await store.get(extra.calibration);
     if (!cal) {
       const known = Object.keys(await store.all());
-      throw new ConfigError(`config error: --calibration = ${JSON.stringify(extra.calibration)} is not in ${store.file}; known: ${known.length ? known.join(', ') : 'none'}`);
+      throw new ConfigError(
+        `config error: --calibration = ${JSON.stringify(extra.calibration)} is not in ${store.file}; known: ${known.length ? known.join(', ') : 'none'}`,
+      );
     }
     calibration = { name: extra.calibration, mmPerPx: cal.mmPerPx, mask: cal.mask };
   }
@@ -57,7 +86,11 @@ export async function runSurveyCommand(inputs: string[], opts: Record<string, un
   const chromium = extra.pdf === false ? null : (process.env.CRACKSCOPE_CHROMIUM ?? '/usr/bin/chromium');
 
   const session = await createCrackSession({
-    model, providers: config.providers, threads: config.threads, log, logLevel: level,
+    model,
+    providers: config.providers,
+    threads: config.threads,
+    log,
+    logLevel: level,
     resolveTensorrt: () => ({ ok: false, reason: 'survey runs tiles of their own size; the TensorRT engine is built for the live size only' }),
   });
   const abort = new AbortController();
@@ -74,7 +107,11 @@ export async function runSurveyCommand(inputs: string[], opts: Record<string, un
   try {
     for (const input of inputs) {
       const { images, error } = expandInput(input);
-      if (error) { process.stderr.write(`crackscope survey: ${input}: ${error}\n`); results.push({ image: input, ok: false, error }); continue; }
+      if (error) {
+        process.stderr.write(`crackscope survey: ${input}: ${error}\n`);
+        results.push({ image: input, ok: false, error });
+        continue;
+      }
       for (const image of images) {
         if (abort.signal.aborted) break;
         const stem = path.basename(image).replace(/\.[^.]+$/, '') || 'image';
@@ -85,13 +122,39 @@ export async function runSurveyCommand(inputs: string[], opts: Record<string, un
           const mm = mmFlag !== undefined ? { mmPerPx: mmFlag, source: '--mm-per-px' } : calibration ? await calibrationFor(image, calibration) : null;
           progress.start(image);
           const r = await runSurvey({
-            input: image, outDir, name, session, threshold, mmPerPx: mm?.mmPerPx ?? null, calibrationSource: mm?.source,
-            classes, core, margin, minLengthPx, identity: identityOptions(config), chromium, language, signal: abort.signal, onProgress: progress.update,
+            input: image,
+            outDir,
+            name,
+            session,
+            threshold,
+            mmPerPx: mm?.mmPerPx ?? null,
+            calibrationSource: mm?.source,
+            classes,
+            core,
+            margin,
+            minLengthPx,
+            identity: identityOptions(config),
+            chromium,
+            language,
+            signal: abort.signal,
+            onProgress: progress.update,
           });
           progress.end();
           const line = `${image}: ${r.crackCount} crack${r.crackCount === 1 ? '' : 's'}, length ${r.totalLengthPx.toFixed(0)} px${mm ? ` (${((r.totalLengthPx * mm.mmPerPx) / 1000).toFixed(3)} m)` : ''} [${r.width}x${r.height}, ${r.tiles} tiles, ${session.providerLabel}, ${r.seconds.toFixed(1)} s, ${r.inferMpPerS.toFixed(2)} MP/s] -> ${r.folder}${r.pdf ? '' : ` (no PDF: ${r.pdfError})`}`;
           (json ? process.stderr : process.stdout).write(line + '\n');
-          results.push({ image, ok: true, folder: r.folder, width: r.width, height: r.height, tiles: r.tiles, cracks: r.crackCount, total_length_px: Math.round(r.totalLengthPx * 100) / 100, seconds: Math.round(r.seconds * 100) / 100, infer_mp_per_s: Math.round(r.inferMpPerS * 1000) / 1000, pdf: r.pdf });
+          results.push({
+            image,
+            ok: true,
+            folder: r.folder,
+            width: r.width,
+            height: r.height,
+            tiles: r.tiles,
+            cracks: r.crackCount,
+            total_length_px: Math.round(r.totalLengthPx * 100) / 100,
+            seconds: Math.round(r.seconds * 100) / 100,
+            infer_mp_per_s: Math.round(r.inferMpPerS * 1000) / 1000,
+            pdf: r.pdf,
+          });
         } catch (err) {
           progress.end();
           usedNames.delete(name);
@@ -111,7 +174,17 @@ export async function runSurveyCommand(inputs: string[], opts: Record<string, un
   const failed = results.filter((r) => !r.ok).length;
   if (json) {
     const m = model.manifest;
-    process.stdout.write(JSON.stringify({ model: m.name, version: m.version, provider: session.provider, out: outDir, surveyed: results.length - failed, failed, surveys: results }) + '\n');
+    process.stdout.write(
+      JSON.stringify({
+        model: m.name,
+        version: m.version,
+        provider: session.provider,
+        out: outDir,
+        surveyed: results.length - failed,
+        failed,
+        surveys: results,
+      }) + '\n',
+    );
   }
   return failed > 0 ? 1 : 0;
 }
@@ -123,15 +196,23 @@ export async function runSurveyCommand(inputs: string[], opts: Record<string, un
  */
 async function calibrationFor(image: string, cal: { name: string; mmPerPx: number; mask?: { width: number; height: number } }) {
   if (!cal.mask) return { mmPerPx: cal.mmPerPx, source: `calibration "${cal.name}" (${cal.mmPerPx} mm/px, taken as image pixels)` };
-  const meta = await sharp(image, { limitInputPixels: MAX_INPUT_PIXELS }).metadata().catch(() => null);
+  const meta = await sharp(image, { limitInputPixels: MAX_INPUT_PIXELS })
+    .metadata()
+    .catch(() => null);
   if (!meta?.width || !meta.height) throw new SurveyInputError('cannot read the image size');
   const swap = (meta.orientation ?? 1) >= 5;
-  const w = swap ? meta.height : meta.width, h = swap ? meta.width : meta.height;
+  const w = swap ? meta.height : meta.width,
+    h = swap ? meta.width : meta.height;
   if (Math.abs(w / h - cal.mask.width / cal.mask.height) > 0.01 * (cal.mask.width / cal.mask.height)) {
-    throw new SurveyInputError(`calibration "${cal.name}" was set on a ${cal.mask.width}x${cal.mask.height} live view; this ${w}x${h} image has another shape, so give --mm-per-px`);
+    throw new SurveyInputError(
+      `calibration "${cal.name}" was set on a ${cal.mask.width}x${cal.mask.height} live view; this ${w}x${h} image has another shape, so give --mm-per-px`,
+    );
   }
   const k = (cal.mmPerPx * cal.mask.width) / w;
-  return { mmPerPx: k, source: `calibration "${cal.name}": ${cal.mmPerPx} mm per live-mask pixel at ${cal.mask.width}x${cal.mask.height}, scaled to this image's width` };
+  return {
+    mmPerPx: k,
+    source: `calibration "${cal.name}": ${cal.mmPerPx} mm per live-mask pixel at ${cal.mask.width}x${cal.mask.height}, scaled to this image's width`,
+  };
 }
 
 const PHASES: Record<SurveyProgress['phase'], string> = { decode: 'decoding', tiles: 'tiles', measure: 'measuring', outputs: 'writing' };
@@ -139,10 +220,20 @@ const PHASES: Record<SurveyProgress['phase'], string> = { decode: 'decoding', ti
 /** A progress bar on a terminal; a plain line per phase and per 10 % of the tiles otherwise. */
 function progressPrinter(out: NodeJS.WriteStream) {
   const tty = out.isTTY === true;
-  let image = '', lastKey = '', t0 = 0, drawn = false;
+  let image = '',
+    lastKey = '',
+    t0 = 0,
+    drawn = false;
   return {
-    start(img: string) { image = img; lastKey = ''; t0 = performance.now(); },
-    end() { if (tty && drawn) out.write('\n'); drawn = false; },
+    start(img: string) {
+      image = img;
+      lastKey = '';
+      t0 = performance.now();
+    },
+    end() {
+      if (tty && drawn) out.write('\n');
+      drawn = false;
+    },
     update: (p: SurveyProgress) => {
       const pct = p.total ? Math.floor((100 * p.done) / p.total) : 0;
       const secs = (performance.now() - t0) / 1000;
@@ -152,8 +243,11 @@ function progressPrinter(out: NodeJS.WriteStream) {
         extra = ` ${p.done}/${p.total}, ETA ${eta >= 60 ? `${Math.floor(eta / 60)}m${Math.round(eta % 60)}s` : `${Math.round(eta)}s`}`;
       }
       if (tty) {
-        const width = 30, fill = Math.round((width * pct) / 100);
-        out.write(`\r${path.basename(image)} ${PHASES[p.phase].padEnd(9)} [${'#'.repeat(fill)}${'-'.repeat(width - fill)}] ${String(pct).padStart(3)}%${extra}\x1b[K`);
+        const width = 30,
+          fill = Math.round((width * pct) / 100);
+        out.write(
+          `\r${path.basename(image)} ${PHASES[p.phase].padEnd(9)} [${'#'.repeat(fill)}${'-'.repeat(width - fill)}] ${String(pct).padStart(3)}%${extra}\x1b[K`,
+        );
         drawn = true;
         return;
       }

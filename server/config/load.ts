@@ -37,7 +37,8 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
     } catch (err) {
       throw new ConfigError(`config error: config file ${file} cannot be read as JSON: ${(err as Error).message.split('\n')[0]}`);
     }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError(`config error: config file ${file} must hold a JSON object`);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      throw new ConfigError(`config error: config file ${file} must hold a JSON object`);
     for (const [key, raw] of Object.entries(parsed)) {
       if (key === '$schema') continue; // for editors
       if (!(key in CONFIG_KEYS)) throw new ConfigError(`config error: ${key} (${file}) is not a config key; known keys: ${CONFIG_KEY_NAMES.join(', ')}`);

@@ -21,7 +21,9 @@ export function requireAdmin(config: Config): RequestHandler {
     const given = header.startsWith('Bearer ') ? header.slice(7) : undefined;
     if (config.adminToken ? tokenMatches(config.adminToken, given) : isLoopback(req.socket.remoteAddress)) return next();
     res.status(config.adminToken ? 401 : 403).json({
-      error: config.adminToken ? 'admin token required (Authorization: Bearer …)' : 'admin actions are allowed only from this device until an admin token is configured',
+      error: config.adminToken
+        ? 'admin token required (Authorization: Bearer …)'
+        : 'admin actions are allowed only from this device until an admin token is configured',
       code: 'admin-needed' satisfies HttpErrorCode,
     });
   };

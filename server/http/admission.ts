@@ -73,7 +73,12 @@ export function admitUpgrade(req: IncomingMessage, config: Pick<Config, 'allowed
 }
 
 /** The HTTP middleware: every request passes here before any route. Refusals close the connection. */
-export function admitRequests(config: Pick<Config, 'allowedOrigins'>, log: Logger, limits: { maxBodyBytes: number; maxBody: string }, machineName = os.hostname()): RequestHandler {
+export function admitRequests(
+  config: Pick<Config, 'allowedOrigins'>,
+  log: Logger,
+  limits: { maxBodyBytes: number; maxBody: string },
+  machineName = os.hostname(),
+): RequestHandler {
   return (req, res, next) => {
     const refuse = ({ status, code, error }: Refusal) => {
       log.warn('http.refused', { status, code, method: req.method, path: req.originalUrl.slice(0, 200) });
@@ -82,7 +87,8 @@ export function admitRequests(config: Pick<Config, 'allowedOrigins'>, log: Logge
     if (!hostAllowed(req.headers.host, config, machineName)) return refuse(BAD_HOST);
     if (!pathIsSafe(req.originalUrl)) return refuse({ status: 400, code: 'bad-path', error: 'path not allowed' });
     const length = Number(req.headers['content-length'] ?? 0);
-    if (!Number.isFinite(length) || length > limits.maxBodyBytes) return refuse({ status: 413, code: 'too-large', error: `request body larger than ${limits.maxBody}` });
+    if (!Number.isFinite(length) || length > limits.maxBodyBytes)
+      return refuse({ status: 413, code: 'too-large', error: `request body larger than ${limits.maxBody}` });
     const safe = req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS';
     if (!safe && !originAllowed(req.headers.origin, req.headers.host, config)) return refuse(BAD_ORIGIN);
     const hasBody = length > 0 || req.headers['transfer-encoding'] !== undefined;

@@ -144,7 +144,10 @@ export function createHttpApp(
     const q = captures.quota();
     // warnings do not change the status code: frames flow, but someone should look
     const warnings: string[] = [];
-    if (q.full) warnings.push(`captures: protected (curator) captures fill the quota (${Math.round(q.protectedBytes / 1048576)} of ${Math.round(q.quotaBytes / 1048576)} MB); visitor saves are refused until a curator deletes some or captureQuotaMb is raised`);
+    if (q.full)
+      warnings.push(
+        `captures: protected (curator) captures fill the quota (${Math.round(q.protectedBytes / 1048576)} of ${Math.round(q.quotaBytes / 1048576)} MB); visitor saves are refused until a curator deletes some or captureQuotaMb is raised`,
+      );
     const body = {
       status: s.state === 'live' ? 'ok' : s.state,
       source: displayUri(ctx.config.source),
@@ -161,12 +164,18 @@ export function createHttpApp(
       ...(s.reason ? { reason: s.reason } : {}),
       ...(warnings.length ? { warnings } : {}),
     };
-    res.status(s.state === 'live' ? 200 : 503).set('Cache-Control', 'no-store').json(body);
+    res
+      .status(s.state === 'live' ? 200 : 503)
+      .set('Cache-Control', 'no-store')
+      .json(body);
   });
 
   const metrics = createMetricsRegistry(ctx, pipeline, stream, sourceStats, { quota: () => captures.quota(), refusals: captureRefusals });
   app.get('/metrics', async (_req, res) => {
-    res.type(metrics.contentType).set('Cache-Control', 'no-store').send(await metrics.metrics());
+    res
+      .type(metrics.contentType)
+      .set('Cache-Control', 'no-store')
+      .send(await metrics.metrics());
   });
 
   // the running config, secrets masked: for a technician, so behind the admin token
@@ -194,9 +203,24 @@ export function createHttpApp(
   const onError: ErrorRequestHandler = (err, _req, res, _next) => {
     const status = err instanceof URIError ? 400 : typeof err.status === 'number' && err.status >= 400 && err.status < 600 ? err.status : 500;
     if (status >= 500) ctx.log.error('http.error', { err: err.message });
-    const message = err.type === 'entity.too.large' ? `request body larger than ${MAX_BODY}` : err.type === 'entity.parse.failed' ? 'request body is not valid JSON' : status >= 500 ? 'internal error' : err.message;
+    const message =
+      err.type === 'entity.too.large'
+        ? `request body larger than ${MAX_BODY}`
+        : err.type === 'entity.parse.failed'
+          ? 'request body is not valid JSON'
+          : status >= 500
+            ? 'internal error'
+            : err.message;
     const code: HttpErrorCode =
-      err.type === 'entity.too.large' ? 'too-large' : err.type === 'entity.parse.failed' ? 'bad-json' : status >= 500 ? 'internal' : status === 404 ? 'not-found' : 'bad-request';
+      err.type === 'entity.too.large'
+        ? 'too-large'
+        : err.type === 'entity.parse.failed'
+          ? 'bad-json'
+          : status >= 500
+            ? 'internal'
+            : status === 404
+              ? 'not-found'
+              : 'bad-request';
     if (!res.headersSent) res.status(status).json({ error: message, code });
   };
   app.use(onError);

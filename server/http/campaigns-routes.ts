@@ -28,13 +28,17 @@ export function campaignsRouter(ctx: ServiceContext): CampaignsRouter {
   let closed = false;
   let lastError = '';
 
-  const connect = () => (conn ??= (async () => {
-    const { connectRedis } = await import('../campaign/redis.js');
-    const { openQueue } = await import('../campaign/store.js');
-    const redis = await connectRedis(url, { name: 'crackscope-serve-kiosk', timeoutMs: 3000 });
-    redis.on('error', () => undefined); // ioredis reconnects; a request meanwhile fails and says so
-    return { redis, queue: openQueue(redis) };
-  })().catch((err) => { conn = null; throw err; }));
+  const connect = () =>
+    (conn ??= (async () => {
+      const { connectRedis } = await import('../campaign/redis.js');
+      const { openQueue } = await import('../campaign/store.js');
+      const redis = await connectRedis(url, { name: 'crackscope-serve-kiosk', timeoutMs: 3000 });
+      redis.on('error', () => undefined); // ioredis reconnects; a request meanwhile fails and says so
+      return { redis, queue: openQueue(redis) };
+    })().catch((err) => {
+      conn = null;
+      throw err;
+    }));
 
   const load = async (): Promise<CampaignList> => {
     const { redis, queue } = await connect();
@@ -47,9 +51,13 @@ export function campaignsRouter(ctx: ServiceContext): CampaignsRouter {
       if (!meta) continue;
       const s = await campaignStatus(store, queue, meta);
       campaigns.push({
-        name: s.campaign, model: s.model, base: s.base, counts: s.counts,
+        name: s.campaign,
+        model: s.model,
+        base: s.base,
+        counts: s.counts,
         megapixels: { total: s.megapixels.total, done: s.megapixels.done },
-        throughputMpPerS: s.throughput_mp_per_s, etaS: s.eta_s,
+        throughputMpPerS: s.throughput_mp_per_s,
+        etaS: s.eta_s,
       });
     }
     return { enabled: true, campaigns };
@@ -60,9 +68,14 @@ export function campaignsRouter(ctx: ServiceContext): CampaignsRouter {
     if (!url) return void res.json({ enabled: false, campaigns: [] } satisfies CampaignList);
     if (cached && Date.now() - cached.at < CACHE_MS) return void res.json(cached.body);
     try {
-      const body = await (pending ??= load().finally(() => { pending = null; }));
+      const body = await (pending ??= load().finally(() => {
+        pending = null;
+      }));
       cached = { at: Date.now(), body };
-      if (lastError) { ctx.log.info('campaigns.redis.back', {}); lastError = ''; }
+      if (lastError) {
+        ctx.log.info('campaigns.redis.back', {});
+        lastError = '';
+      }
       res.json(body);
     } catch (err) {
       const why = String((err as Error).message ?? err).split('\n')[0];
@@ -82,7 +95,9 @@ export function campaignsRouter(ctx: ServiceContext): CampaignsRouter {
       const { redis, queue } = await c;
       await queue.close().catch(() => undefined);
       redis.disconnect();
-    } catch { /* never connected */ }
+    } catch {
+      /* never connected */
+    }
   };
   return router;
 }

@@ -32,7 +32,12 @@ const CONTENT_TYPES: Record<string, string> = {
 };
 
 class HttpError extends Error {
-  constructor(readonly status: number, message: string, readonly code: HttpErrorCode = 'bad-request', readonly retryAfterS?: number) {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly code: HttpErrorCode = 'bad-request',
+    readonly retryAfterS?: number,
+  ) {
     super(message);
   }
 }
@@ -43,8 +48,25 @@ export interface CaptureRefusals {
 }
 
 // Query and body fields of this API; absent or '' = the default. Query values arrive as text.
-const ThresholdSchema = z.union([z.number(), z.string().trim().regex(/^[\d.eE+-]+$/).transform(Number)]).pipe(z.number().gt(0).lt(1));
-const FrameIdSchema = z.union([z.number(), z.string().regex(/^\d{1,10}$/).transform(Number)]).pipe(z.int().min(0).max(0xffffffff));
+const ThresholdSchema = z
+  .union([
+    z.number(),
+    z
+      .string()
+      .trim()
+      .regex(/^[\d.eE+-]+$/)
+      .transform(Number),
+  ])
+  .pipe(z.number().gt(0).lt(1));
+const FrameIdSchema = z
+  .union([
+    z.number(),
+    z
+      .string()
+      .regex(/^\d{1,10}$/)
+      .transform(Number),
+  ])
+  .pipe(z.int().min(0).max(0xffffffff));
 const SourceSchema = z.string().max(512);
 const LanguageSchema = z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/);
 
@@ -185,7 +207,8 @@ export function capturesRouter(ctx: ServiceContext, opts: CapturesRouterOptions 
   r.post('/curator', (req, res) => {
     const c = who(req);
     if (c.curator) return void res.json({ curator: true, via: c.via });
-    if (!curatorAuth.available) throw new HttpError(409, 'curator mode is not set up on this device: set operatorPin (or adminToken) in the config', 'no-curator-secret');
+    if (!curatorAuth.available)
+      throw new HttpError(409, 'curator mode is not set up on this device: set operatorPin (or adminToken) in the config', 'no-curator-secret');
     throw new HttpError(401, 'an operator PIN or the admin token is needed', 'pin-needed');
   });
   r.get('/captures', async (_req, res) => {
@@ -219,7 +242,8 @@ export function capturesRouter(ctx: ServiceContext, opts: CapturesRouterOptions 
     const c = who(req, true);
     if (!c.curator) {
       if (ctx.config.adminToken) throw new HttpError(401, 'admin token required (Authorization: Bearer …)', 'admin-needed');
-      if (!isLoopback(req.socket.remoteAddress)) throw new HttpError(403, 'admin actions are allowed only from this device until an admin token is configured', 'admin-needed');
+      if (!isLoopback(req.socket.remoteAddress))
+        throw new HttpError(403, 'admin actions are allowed only from this device until an admin token is configured', 'admin-needed');
     }
     await store.remove(req.params.id as string, c.curator);
     res.status(204).end();

@@ -70,7 +70,10 @@ export class CuratorAuth {
 /** Visitor saves per kiosk: a burst, then one per interval (token bucket). */
 export class VisitorSaveLimit {
   private buckets = new Map<string, { tokens: number; at: number }>();
-  constructor(private readonly intervalS: number, private readonly burst: number) {}
+  constructor(
+    private readonly intervalS: number,
+    private readonly burst: number,
+  ) {}
 
   /** 0 if a save may go ahead now (and takes its token), else the seconds to wait. */
   take(key: string, now = Date.now()): number {

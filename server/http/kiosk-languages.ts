@@ -35,9 +35,14 @@ export function loadKioskLanguages(config: Pick<Config, 'kioskLanguages' | 'kios
   const dir = config.kioskLanguages;
   let names: string[];
   try {
-    names = fs.readdirSync(dir).filter((n) => n.endsWith('.json')).sort();
+    names = fs
+      .readdirSync(dir)
+      .filter((n) => n.endsWith('.json'))
+      .sort();
   } catch (err) {
-    throw new ConfigError(`config error: kioskLanguages = ${JSON.stringify(dir)} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); expected a directory of <language>.json catalogues`);
+    throw new ConfigError(
+      `config error: kioskLanguages = ${JSON.stringify(dir)} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); expected a directory of <language>.json catalogues`,
+    );
   }
   const catalogues = new Map<string, Record<string, unknown>>();
   const languages: KioskLanguage[] = [];
@@ -64,10 +69,15 @@ export function loadKioskLanguages(config: Pick<Config, 'kioskLanguages' | 'kios
     catalogues.set(code, cat);
     languages.push({ code, name: name.trim(), dir: dirAttr });
   }
-  if (!languages.length) throw new ConfigError(`config error: kioskLanguages = ${JSON.stringify(dir)} holds no usable <language>.json catalogue; expected a directory of catalogues such as kiosk/locales/`);
+  if (!languages.length)
+    throw new ConfigError(
+      `config error: kioskLanguages = ${JSON.stringify(dir)} holds no usable <language>.json catalogue; expected a directory of catalogues such as kiosk/locales/`,
+    );
   const def = config.kioskDefaultLanguage || null;
   if (def && !catalogues.has(def)) {
-    throw new ConfigError(`config error: kioskDefaultLanguage = ${JSON.stringify(def)} has no catalogue in ${dir}; expected one of ${languages.map((l) => l.code).join(', ')} (or '' for the browser's language)`);
+    throw new ConfigError(
+      `config error: kioskDefaultLanguage = ${JSON.stringify(def)} has no catalogue in ${dir}; expected one of ${languages.map((l) => l.code).join(', ')} (or '' for the browser's language)`,
+    );
   }
   log.info('kiosk.languages', { dir, languages: languages.map((l) => l.code), default: def ?? '(browser, else en)' });
   return { default: def, languages, catalogues };

@@ -23,7 +23,6 @@ const FILES: Record<string, string> = {
 /** The report is self-contained: inline style, data: images; nothing else may load. */
 const REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'";
 
-
 export function surveysRouter(ctx: ServiceContext): express.Router {
   const dir = ctx.config.surveyDir;
   const router = express.Router();
@@ -31,29 +30,46 @@ export function surveysRouter(ctx: ServiceContext): express.Router {
   router.get('/surveys', async (_req, res, next) => {
     try {
       let names: string[] = [];
-      try { names = await fs.readdir(dir); } catch (err) { if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; }
+      try {
+        names = await fs.readdir(dir);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
       const list: SurveySummary[] = [];
       for (const name of names) {
         if (!NAME.test(name)) continue;
         try {
           const s = JSON.parse(await fs.readFile(path.join(dir, name, 'survey.json'), 'utf8'));
           list.push({
-            name, width: s.input.width, height: s.input.height, cracks: s.totals.cracks, lengthPx: s.totals.length_px,
-            lengthMm: s.totals.length_mm ?? null, mmPerPx: s.calibration?.mmPerPx ?? null, created: s.created,
-            model: `${s.model.name} ${s.model.version}`, sha256: s.input.sha256,
+            name,
+            width: s.input.width,
+            height: s.input.height,
+            cracks: s.totals.cracks,
+            lengthPx: s.totals.length_px,
+            lengthMm: s.totals.length_mm ?? null,
+            mmPerPx: s.calibration?.mmPerPx ?? null,
+            created: s.created,
+            model: `${s.model.name} ${s.model.version}`,
+            sha256: s.input.sha256,
           });
-        } catch { /* not a survey, or not readable: not listed */ }
+        } catch {
+          /* not a survey, or not readable: not listed */
+        }
       }
       list.sort((a, b) => b.created.localeCompare(a.created));
       res.set('Cache-Control', 'no-store').json({ surveys: list });
-    } catch (err) { next(err); }
+    } catch (err) {
+      next(err);
+    }
   });
 
   const send = (res: express.Response, file: string, type: string, next: express.NextFunction) => {
     res.type(type).set('Cache-Control', 'no-cache');
     res.sendFile(file, { dotfiles: 'deny' }, (err) => {
       if (!err) return;
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as any).status === 404) { if (!res.headersSent) res.status(404).json({ error: 'no such survey file', code: 'not-found' }); } else next(err);
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as any).status === 404) {
+        if (!res.headersSent) res.status(404).json({ error: 'no such survey file', code: 'not-found' });
+      } else next(err);
     });
   };
 
@@ -63,7 +79,8 @@ export function surveysRouter(ctx: ServiceContext): express.Router {
   });
   router.get('/surveys/:name/dzi/image_files/:level/:tile', (req, res, next) => {
     const { name, level, tile } = req.params;
-    if (!NAME.test(name) || !/^\d{1,2}$/.test(level) || !/^\d{1,6}_\d{1,6}\.jpeg$/.test(tile)) return res.status(404).json({ error: 'no such tile', code: 'not-found' });
+    if (!NAME.test(name) || !/^\d{1,2}$/.test(level) || !/^\d{1,6}_\d{1,6}\.jpeg$/.test(tile))
+      return res.status(404).json({ error: 'no such tile', code: 'not-found' });
     send(res, path.join(dir, name, 'dzi', 'image_files', level, tile), 'image/jpeg', next);
   });
   router.get('/surveys/:name/:file', (req, res, next) => {

@@ -22,7 +22,8 @@ const SHIPPED = path.join(PROJECT_ROOT, 'kiosk', 'locales');
 const read = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8'));
 
 export function reportLanguage(lang = 'en', folder = SHIPPED): ReportLanguage {
-  if (!/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(lang)) throw new ConfigError(`config error: --lang = ${JSON.stringify(lang)} is not allowed; expected a language code such as en, fr or zh`);
+  if (!/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(lang))
+    throw new ConfigError(`config error: --lang = ${JSON.stringify(lang)} is not allowed; expected a language code such as en, fr or zh`);
   const en = read(path.join(SHIPPED, 'en.json'));
   let cat = lang === 'en' ? en : null;
   for (const dir of [folder, SHIPPED]) {
@@ -31,12 +32,27 @@ export function reportLanguage(lang = 'en', folder = SHIPPED): ReportLanguage {
     if (fs.existsSync(file)) cat = read(file);
   }
   if (!cat) {
-    const have = [...new Set([folder, SHIPPED].flatMap((d) => (fs.existsSync(d) ? fs.readdirSync(d) : [])).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)))].sort();
+    const have = [
+      ...new Set(
+        [folder, SHIPPED]
+          .flatMap((d) => (fs.existsSync(d) ? fs.readdirSync(d) : []))
+          .filter((f) => f.endsWith('.json'))
+          .map((f) => f.slice(0, -5)),
+      ),
+    ].sort();
     throw new ConfigError(`config error: --lang = ${JSON.stringify(lang)} has no catalogue; expected one of ${have.join(', ')}`);
   }
   const i18n = i18next.createInstance();
-  void i18n.init({ lng: lang, fallbackLng: 'en', resources: { en: { translation: en }, [lang]: { translation: cat } }, interpolation: { escapeValue: false }, initAsync: false, showSupportNotice: false } as any);
-  const num = (v: number, digits = 0) => new Intl.NumberFormat(lang, { minimumFractionDigits: digits, maximumFractionDigits: digits, useGrouping: false }).format(v);
+  void i18n.init({
+    lng: lang,
+    fallbackLng: 'en',
+    resources: { en: { translation: en }, [lang]: { translation: cat } },
+    interpolation: { escapeValue: false },
+    initAsync: false,
+    showSupportNotice: false,
+  } as any);
+  const num = (v: number, digits = 0) =>
+    new Intl.NumberFormat(lang, { minimumFractionDigits: digits, maximumFractionDigits: digits, useGrouping: false }).format(v);
   return {
     lang,
     dir: cat.meta?.dir === 'rtl' ? 'rtl' : 'ltr',

@@ -54,10 +54,17 @@ export function agreementOnnx(): Buffer {
     nodes.push(node('ReduceSum', [`${x}n`], [`${x}s`], [intAttr('keepdims', 1)]));
   }
   nodes.push(node('Concat', ['as', 'bs', 'boths'], ['counts'], [intAttr('axis', 0)]));
-  return onnxModel('crackscope-agreement', nodes,
-    [valueInfo('a', ONNX_DTYPE.uint8, ['n']), valueInfo('b', ONNX_DTYPE.uint8, ['n']),
-      valueInfo('ta', ONNX_DTYPE.float32, [1]), valueInfo('tb', ONNX_DTYPE.float32, [1])],
-    valueInfo('counts', ONNX_DTYPE.float32, [3]));
+  return onnxModel(
+    'crackscope-agreement',
+    nodes,
+    [
+      valueInfo('a', ONNX_DTYPE.uint8, ['n']),
+      valueInfo('b', ONNX_DTYPE.uint8, ['n']),
+      valueInfo('ta', ONNX_DTYPE.float32, [1]),
+      valueInfo('tb', ONNX_DTYPE.float32, [1]),
+    ],
+    valueInfo('counts', ONNX_DTYPE.float32, [3]),
+  );
 }
 
 /** Counts masks against each other; one small session, reused. */

@@ -70,7 +70,10 @@ export function detectGpu(notes: string[] = []): GpuInfo | undefined {
   // Jetson: the device tree names the board and the SoC; CUDA is not needed to read it.
   const compatible = readText('/proc/device-tree/compatible');
   if (compatible) {
-    const soc = compatible.split('\0').map((s) => s.replace(/^nvidia,/, '')).find((s) => s in TEGRA_SOC);
+    const soc = compatible
+      .split('\0')
+      .map((s) => s.replace(/^nvidia,/, ''))
+      .find((s) => s in TEGRA_SOC);
     if (soc) {
       const model = (readText('/proc/device-tree/model') ?? 'NVIDIA Jetson').replace(/\0/g, '').trim();
       notes.push(`GPU from /proc/device-tree (${soc})`);
@@ -80,7 +83,11 @@ export function detectGpu(notes: string[] = []): GpuInfo | undefined {
   // discrete GPU
   for (const query of ['name,compute_cap', 'name']) {
     try {
-      const out = execFileSync('nvidia-smi', [`--query-gpu=${query}`, '--format=csv,noheader', '--id=0'], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+      const out = execFileSync('nvidia-smi', [`--query-gpu=${query}`, '--format=csv,noheader', '--id=0'], {
+        encoding: 'utf8',
+        timeout: 5000,
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim();
       if (!out) continue;
       const [name, cc] = out.split(',').map((s) => s.trim());
       notes.push('GPU from nvidia-smi');
@@ -94,7 +101,13 @@ export function detectGpu(notes: string[] = []): GpuInfo | undefined {
 }
 
 const LIB_DIRS = ['/usr/lib/aarch64-linux-gnu', '/usr/lib/x86_64-linux-gnu', '/usr/local/lib', '/usr/lib', '/usr/local/tensorrt/lib', '/opt/tensorrt/lib'];
-const INCLUDE_DIRS = ['/usr/include/aarch64-linux-gnu', '/usr/include/x86_64-linux-gnu', '/usr/include', '/usr/local/tensorrt/include', '/opt/tensorrt/include'];
+const INCLUDE_DIRS = [
+  '/usr/include/aarch64-linux-gnu',
+  '/usr/include/x86_64-linux-gnu',
+  '/usr/include',
+  '/usr/local/tensorrt/include',
+  '/opt/tensorrt/include',
+];
 
 /** The TensorRT runtime on this machine, from libnvinfer.so.X.Y.Z (or NvInferVersion.h). */
 export function detectTensorrtVersion(notes: string[] = []): string | undefined {
@@ -169,7 +182,11 @@ export function inspectOrtBinding(): OrtBindingInfo {
   const binRoot = path.join(pkgDir, 'bin');
   let dir: string | undefined;
   try {
-    for (const napi of fs.readdirSync(binRoot).filter((d) => d.startsWith('napi-v')).sort().reverse()) {
+    for (const napi of fs
+      .readdirSync(binRoot)
+      .filter((d) => d.startsWith('napi-v'))
+      .sort()
+      .reverse()) {
       const d = path.join(binRoot, napi, process.platform, arch);
       if (fs.existsSync(path.join(d, 'onnxruntime_binding.node'))) {
         dir = d;
@@ -233,7 +250,13 @@ export type EngineCheck = { ok: true; key: EngineKey; wrapperPath: string; engin
  * (detectPlatform()); `verifyEngineHash` re-hashes the engine file (on by default: a copied or
  * truncated engine is caught here, not inside TensorRT).
  */
-export function checkEngine(keyFile: string, modelFiles: ModelFiles, modelSha: string, platform: PlatformInfo, opts: { verifyEngineHash?: boolean } = {}): EngineCheck {
+export function checkEngine(
+  keyFile: string,
+  modelFiles: ModelFiles,
+  modelSha: string,
+  platform: PlatformInfo,
+  opts: { verifyEngineHash?: boolean } = {},
+): EngineCheck {
   let key: EngineKey;
   try {
     key = JSON.parse(fs.readFileSync(keyFile, 'utf8'));
@@ -245,22 +268,42 @@ export function checkEngine(keyFile: string, modelFiles: ModelFiles, modelSha: s
   const dir = path.dirname(keyFile);
   const label = `${PRECISION_LABEL[key.precision] ?? key.precision} engine ${path.basename(key.engine?.file ?? keyFile)}`;
   if (key.model.sha256 !== modelSha) {
-    return { ok: false, key, reason: `${label} was built for a different model hash (${key.model.name} ${key.model.version}, sha256 ${key.model.sha256.slice(0, 12)}…; this model is ${m.name} ${m.version}, sha256 ${modelSha.slice(0, 12)}…) — run \`crackscope build-engine\`` };
+    return {
+      ok: false,
+      key,
+      reason: `${label} was built for a different model hash (${key.model.name} ${key.model.version}, sha256 ${key.model.sha256.slice(0, 12)}…; this model is ${m.name} ${m.version}, sha256 ${modelSha.slice(0, 12)}…) — run \`crackscope build-engine\``,
+    };
   }
   if (key.input.height !== m.input.height || key.input.width !== m.input.width) {
-    return { ok: false, key, reason: `${label} was built for ${key.input.height}x${key.input.width}, the live size is ${m.input.height}x${m.input.width} — run \`crackscope build-engine\`` };
+    return {
+      ok: false,
+      key,
+      reason: `${label} was built for ${key.input.height}x${key.input.width}, the live size is ${m.input.height}x${m.input.width} — run \`crackscope build-engine\``,
+    };
   }
   if (key.input.name !== m.input.name || key.output.name !== m.output.name) {
     return { ok: false, key, reason: `${label} has tensors ${key.input.name}→${key.output.name}, the manifest says ${m.input.name}→${m.output.name}` };
   }
   if (key.stub) return { ok: false, key, reason: `${label} is a stub written with --skip-trtexec, not a real TensorRT engine` };
   if (!platform.gpu) return { ok: false, key, reason: `${label} was built for ${key.gpu.name}; no NVIDIA GPU is visible here` };
-  if (key.gpu.name !== platform.gpu.name || (key.gpu.computeCapability && platform.gpu.computeCapability && key.gpu.computeCapability !== platform.gpu.computeCapability)) {
-    return { ok: false, key, reason: `${label} was built on a different GPU (${key.gpu.name}, sm ${key.gpu.computeCapability}; this is ${platform.gpu.name}, sm ${platform.gpu.computeCapability}) — run \`crackscope build-engine\`` };
+  if (
+    key.gpu.name !== platform.gpu.name ||
+    (key.gpu.computeCapability && platform.gpu.computeCapability && key.gpu.computeCapability !== platform.gpu.computeCapability)
+  ) {
+    return {
+      ok: false,
+      key,
+      reason: `${label} was built on a different GPU (${key.gpu.name}, sm ${key.gpu.computeCapability}; this is ${platform.gpu.name}, sm ${platform.gpu.computeCapability}) — run \`crackscope build-engine\``,
+    };
   }
-  if (!platform.tensorrtVersion) return { ok: false, key, reason: `${label} needs TensorRT ${key.tensorrt.version}; no TensorRT runtime (libnvinfer) found here` };
+  if (!platform.tensorrtVersion)
+    return { ok: false, key, reason: `${label} needs TensorRT ${key.tensorrt.version}; no TensorRT runtime (libnvinfer) found here` };
   if (key.tensorrt.version !== platform.tensorrtVersion) {
-    return { ok: false, key, reason: `${label} was built with TensorRT ${key.tensorrt.version}, this system has TensorRT ${platform.tensorrtVersion} (engines do not carry across versions) — run \`crackscope build-engine\`` };
+    return {
+      ok: false,
+      key,
+      reason: `${label} was built with TensorRT ${key.tensorrt.version}, this system has TensorRT ${platform.tensorrtVersion} (engines do not carry across versions) — run \`crackscope build-engine\``,
+    };
   }
   const enginePath = path.join(dir, key.engine.file);
   const wrapperPath = path.join(dir, key.wrapper.file);
@@ -271,14 +314,24 @@ export function checkEngine(keyFile: string, modelFiles: ModelFiles, modelSha: s
     return { ok: false, key, reason: `${label}: engine file ${enginePath} is missing — run \`crackscope build-engine\`` };
   }
   if (st.size !== key.engine.bytes || ((opts.verifyEngineHash ?? true) && sha256File(enginePath) !== key.engine.sha256)) {
-    return { ok: false, key, reason: `${label}: engine file ${enginePath} does not match its key (size or sha256 differ; replaced or truncated?) — run \`crackscope build-engine\`` };
+    return {
+      ok: false,
+      key,
+      reason: `${label}: engine file ${enginePath} does not match its key (size or sha256 differ; replaced or truncated?) — run \`crackscope build-engine\``,
+    };
   }
   try {
     const w = parseEpContextModel(fs.readFileSync(wrapperPath));
-    if (w.embedMode !== 0 || w.engineFile !== key.engine.file) return { ok: false, key, reason: `${label}: wrapper ${wrapperPath} points at ${w.engineFile || '(embedded engine)'}, not ${key.engine.file}` };
+    if (w.embedMode !== 0 || w.engineFile !== key.engine.file)
+      return { ok: false, key, reason: `${label}: wrapper ${wrapperPath} points at ${w.engineFile || '(embedded engine)'}, not ${key.engine.file}` };
     const inNames = w.model.inputs.map((i) => i.name).join(',');
     const outNames = w.model.outputs.map((o) => o.name).join(',');
-    if (inNames !== m.input.name || outNames !== m.output.name) return { ok: false, key, reason: `${label}: wrapper ${wrapperPath} has inputs [${inNames}] outputs [${outNames}], the manifest says [${m.input.name}] [${m.output.name}]` };
+    if (inNames !== m.input.name || outNames !== m.output.name)
+      return {
+        ok: false,
+        key,
+        reason: `${label}: wrapper ${wrapperPath} has inputs [${inNames}] outputs [${outNames}], the manifest says [${m.input.name}] [${m.output.name}]`,
+      };
   } catch (err) {
     return { ok: false, key, reason: `${label}: wrapper ${wrapperPath} is unusable (${(err as Error).message}) — run \`crackscope build-engine\`` };
   }
@@ -330,11 +383,17 @@ export function resolveTensorrtModel(
   }
   const platform = opts.platform ?? detectPlatform();
   if (binding.build?.tensorrtVersion && platform.tensorrtVersion && binding.build.tensorrtVersion !== platform.tensorrtVersion) {
-    return { ok: false, reason: `onnxruntime-node was built against TensorRT ${binding.build.tensorrtVersion}, this system has TensorRT ${platform.tensorrtVersion} — rerun deploy/jetson/build-onnxruntime.sh` };
+    return {
+      ok: false,
+      reason: `onnxruntime-node was built against TensorRT ${binding.build.tensorrtVersion}, this system has TensorRT ${platform.tensorrtVersion} — rerun deploy/jetson/build-onnxruntime.sh`,
+    };
   }
   const keys = findKeys(config.engineDir, m.name, modelSha);
   if (keys.length === 0) {
-    return { ok: false, reason: `no TensorRT engine for this model at ${m.input.height}x${m.input.width} in ${config.engineDir} — run \`crackscope build-engine\`` };
+    return {
+      ok: false,
+      reason: `no TensorRT engine for this model at ${m.input.height}x${m.input.width} in ${config.engineDir} — run \`crackscope build-engine\``,
+    };
   }
   const checks = keys.map((k) => checkEngine(k, modelFiles, modelSha, platform));
   const good = checks.filter((c): c is Extract<EngineCheck, { ok: true }> => c.ok);

@@ -125,7 +125,19 @@ const int64 = (f: Field) => Number(BigInt.asIntN(64, f.num ?? 0n));
 // ---- the ONNX subset ----------------------------------------------------------------------
 
 /** TensorProto.DataType values used here. */
-export const ONNX_DTYPE: Record<string, number> = { float32: 1, uint8: 2, int8: 3, uint16: 4, int16: 5, int32: 6, int64: 7, string: 8, bool: 9, float16: 10, float64: 11 };
+export const ONNX_DTYPE: Record<string, number> = {
+  float32: 1,
+  uint8: 2,
+  int8: 3,
+  uint16: 4,
+  int16: 5,
+  int32: 6,
+  int64: 7,
+  string: 8,
+  bool: 9,
+  float16: 10,
+  float64: 11,
+};
 const DTYPE_NAME = Object.fromEntries(Object.entries(ONNX_DTYPE).map(([k, v]) => [v, k])) as Record<number, string>;
 export const dtypeName = (elemType: number) => DTYPE_NAME[elemType] ?? `onnx-dtype-${elemType}`;
 
@@ -165,7 +177,9 @@ export interface ModelInfo {
   metadata: Record<string, string>;
 }
 
-const AT_FLOAT = 1, AT_INT = 2, AT_STRING = 3;
+const AT_FLOAT = 1,
+  AT_INT = 2,
+  AT_STRING = 3;
 
 function parseTensorInfo(buf: Buffer): TensorInfo {
   const info: TensorInfo = { name: '', elemType: 0 };
@@ -230,7 +244,18 @@ function parseNode(buf: Buffer): NodeInfo {
 
 /** Parses the parts of an ONNX ModelProto that the engine tools need. */
 export function parseOnnxModel(bytes: Buffer): ModelInfo {
-  const m: ModelInfo = { irVersion: 0, producerName: '', producerVersion: '', opsets: [], graphName: '', inputs: [], outputs: [], nodes: [], initializerNames: new Set(), metadata: {} };
+  const m: ModelInfo = {
+    irVersion: 0,
+    producerName: '',
+    producerVersion: '',
+    opsets: [],
+    graphName: '',
+    inputs: [],
+    outputs: [],
+    nodes: [],
+    initializerNames: new Set(),
+    metadata: {},
+  };
   let sawGraph = false;
   for (const f of readFields(bytes)) {
     if (f.field === 1) m.irVersion = int64(f);
@@ -244,7 +269,8 @@ export function parseOnnxModel(bytes: Buffer): ModelInfo {
       }
       m.opsets.push(o);
     } else if (f.field === 14 && f.buf) {
-      let k = '', v = '';
+      let k = '',
+        v = '';
       for (const x of readFields(f.buf)) {
         if (x.field === 1) k = str(x);
         else if (x.field === 2) v = str(x);
@@ -371,7 +397,8 @@ export function parseEpContextModel(bytes: Buffer): EpContextInfo {
   const model = parseOnnxModel(bytes);
   if (model.nodes.length !== 1) throw new Error(`not an EPContext wrapper: ${model.nodes.length} nodes (want exactly 1)`);
   const node = model.nodes[0];
-  if (node.opType !== EPCONTEXT_OP || node.domain !== EPCONTEXT_DOMAIN) throw new Error(`not an EPContext wrapper: node is ${node.domain || 'ai.onnx'}::${node.opType}`);
+  if (node.opType !== EPCONTEXT_OP || node.domain !== EPCONTEXT_DOMAIN)
+    throw new Error(`not an EPContext wrapper: node is ${node.domain || 'ai.onnx'}::${node.opType}`);
   const s = (k: string) => (node.attributes[k]?.type === 'string' ? (node.attributes[k] as { s: Buffer }).s.toString('utf8') : undefined);
   const embed = node.attributes.embed_mode;
   const embedMode = embed?.type === 'int' ? embed.i : 1; // the op's default is 1
@@ -379,7 +406,7 @@ export function parseEpContextModel(bytes: Buffer): EpContextInfo {
     node,
     model,
     embedMode,
-    engineFile: embedMode === 0 ? s('ep_cache_context') ?? '' : '',
+    engineFile: embedMode === 0 ? (s('ep_cache_context') ?? '') : '',
     hardwareArchitecture: s('hardware_architecture'),
     sdkVersion: s('ep_sdk_version'),
     source: s('source'),

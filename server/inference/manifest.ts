@@ -9,28 +9,37 @@ const side = (what: string) => z.int(must(what)).min(32, must(what)).max(4096, m
 const name = z.string(must('a non-empty string')).min(1, must('a non-empty string'));
 
 /** The manifest's shape: extra fields are kept (the training export may add some). */
-export const ManifestSchema = z.looseObject({
-  name,
-  version: z.string(must('a string')),
-  input: z.looseObject({
+export const ManifestSchema = z.looseObject(
+  {
     name,
-    dtype: z.literal('uint8', must('"uint8"')),
-    layout: z.literal('NHWC', must('"NHWC"')),
-    height: side('a multiple of 32 in 32..4096'),
-    width: side('a multiple of 32 in 32..4096'),
-  }, must('an object')),
-  output: z.looseObject({
-    name,
-    dtype: z.literal('uint8', must('"uint8"')),
-    meaning: z.string(must('a string')).default('crack probability x 255'),
-    layout: z.literal('NHW', must('"NHW"')),
-  }, must('an object')),
-  threshold: z.number(must('a number in (0, 1)')).gt(0, must('a number in (0, 1)')).lt(1, must('a number in (0, 1)')),
-  params: z.number(must('a number')),
-  gflops: z.number(must('a number')),
-  metrics: z.record(z.string(), z.unknown(), must('an object')).default({}),
-  training: z.record(z.string(), z.unknown(), must('an object')).default({}),
-}, must('a JSON object'));
+    version: z.string(must('a string')),
+    input: z.looseObject(
+      {
+        name,
+        dtype: z.literal('uint8', must('"uint8"')),
+        layout: z.literal('NHWC', must('"NHWC"')),
+        height: side('a multiple of 32 in 32..4096'),
+        width: side('a multiple of 32 in 32..4096'),
+      },
+      must('an object'),
+    ),
+    output: z.looseObject(
+      {
+        name,
+        dtype: z.literal('uint8', must('"uint8"')),
+        meaning: z.string(must('a string')).default('crack probability x 255'),
+        layout: z.literal('NHW', must('"NHW"')),
+      },
+      must('an object'),
+    ),
+    threshold: z.number(must('a number in (0, 1)')).gt(0, must('a number in (0, 1)')).lt(1, must('a number in (0, 1)')),
+    params: z.number(must('a number')),
+    gflops: z.number(must('a number')),
+    metrics: z.record(z.string(), z.unknown(), must('an object')).default({}),
+    training: z.record(z.string(), z.unknown(), must('an object')).default({}),
+  },
+  must('a JSON object'),
+);
 
 export type ModelManifest = z.output<typeof ManifestSchema>;
 

@@ -46,13 +46,21 @@ export function providersBeside(providers: readonly ProviderName[], webgpuTaken:
 }
 
 function checkSameInput(live: ModelFiles, other: ModelFiles, role: string) {
-  const a = live.manifest.input, b = other.manifest.input;
+  const a = live.manifest.input,
+    b = other.manifest.input;
   if (a.height !== b.height || a.width !== b.width) {
-    throw new ModelError(`model error: ${other.manifestPath}: the ${role} model's input is ${b.height}x${b.width}, the live model's ${a.height}x${a.width}; they must see the same frame`);
+    throw new ModelError(
+      `model error: ${other.manifestPath}: the ${role} model's input is ${b.height}x${b.width}, the live model's ${a.height}x${a.width}; they must see the same frame`,
+    );
   }
 }
 
-export async function loadExtraModels(config: Config, live: ModelFiles, log: Logger, liveProvider = ''): Promise<{ compare: ExtraModel[]; shadow?: ExtraModel; release(): Promise<void> }> {
+export async function loadExtraModels(
+  config: Config,
+  live: ModelFiles,
+  log: Logger,
+  liveProvider = '',
+): Promise<{ compare: ExtraModel[]; shadow?: ExtraModel; release(): Promise<void> }> {
   const loaded: ExtraModel[] = [];
   let webgpuTaken = liveProvider === 'webgpu';
   const providersFor = (name: string, role: string) => {
@@ -62,7 +70,9 @@ export async function loadExtraModels(config: Config, live: ModelFiles, log: Log
     }
     return p;
   };
-  const took = (session: CrackSession) => { if (session.provider === 'webgpu') webgpuTaken = true; };
+  const took = (session: CrackSession) => {
+    if (session.provider === 'webgpu') webgpuTaken = true;
+  };
   const release = () => Promise.all(loaded.map((m) => m.session.release().catch(() => undefined))).then(() => undefined);
   try {
     const threads = threadsPerModel(config);
@@ -70,7 +80,13 @@ export async function loadExtraModels(config: Config, live: ModelFiles, log: Log
     for (const [index, name] of config.compare.entries()) {
       const files = resolveModel(config.modelsDir, name);
       checkSameInput(live, files, 'comparison');
-      const session = await createCrackSession({ model: files, providers: providersFor(name, 'compare'), threads, log: log.child({ model: files.manifest.name, role: 'compare' }), resolveTensorrt: tensorrtResolver(config) });
+      const session = await createCrackSession({
+        model: files,
+        providers: providersFor(name, 'compare'),
+        threads,
+        log: log.child({ model: files.manifest.name, role: 'compare' }),
+        resolveTensorrt: tensorrtResolver(config),
+      });
       took(session);
       const m = { index, files, session, thresholdByte: thresholdByte(files.manifest.threshold) };
       loaded.push(m);
@@ -81,11 +97,24 @@ export async function loadExtraModels(config: Config, live: ModelFiles, log: Log
     if (config.shadow) {
       const files = resolveModel(config.modelsDir, config.shadow);
       checkSameInput(live, files, 'shadow');
-      const session = await createCrackSession({ model: files, providers: providersFor(config.shadow, 'shadow'), threads: 1, nice: SHADOW_NICE, log: log.child({ model: files.manifest.name, role: 'shadow' }), resolveTensorrt: tensorrtResolver(config) });
+      const session = await createCrackSession({
+        model: files,
+        providers: providersFor(config.shadow, 'shadow'),
+        threads: 1,
+        nice: SHADOW_NICE,
+        log: log.child({ model: files.manifest.name, role: 'shadow' }),
+        resolveTensorrt: tensorrtResolver(config),
+      });
       took(session);
       shadow = { index: -1, files, session, thresholdByte: thresholdByte(files.manifest.threshold) };
       loaded.push(shadow);
-      log.info('shadow.model', { model: files.manifest.name, version: files.manifest.version, provider: session.provider, rate: config.shadowRate, nice: SHADOW_NICE });
+      log.info('shadow.model', {
+        model: files.manifest.name,
+        version: files.manifest.version,
+        provider: session.provider,
+        rate: config.shadowRate,
+        nice: SHADOW_NICE,
+      });
     }
     return { compare, shadow, release };
   } catch (err) {

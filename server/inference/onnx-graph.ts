@@ -52,7 +52,9 @@ export function tensorrtIoProblems(info: ModelInfo, opts: { output?: boolean } =
     if (input.elemType !== ONNX_DTYPE.uint8) continue;
     const r = readers(input.name);
     if (r.length !== 1 || r[0].opType !== 'Cast') {
-      problems.push(`uint8 input ${input.name} is read by ${r.map((n) => n.opType).join(', ') || 'nothing'}; TensorRT takes uint8 only into a Cast (rewrite: scripts/onnx_cast_first.py)`);
+      problems.push(
+        `uint8 input ${input.name} is read by ${r.map((n) => n.opType).join(', ') || 'nothing'}; TensorRT takes uint8 only into a Cast (rewrite: scripts/onnx_cast_first.py)`,
+      );
     }
   }
   if (opts.output) {
@@ -61,8 +63,16 @@ export function tensorrtIoProblems(info: ModelInfo, opts: { output?: boolean } =
       const cast = writer(output.name);
       const clip = cast && cast.opType === 'Cast' ? writer(cast.inputs[0]) : undefined;
       const round = clip && clip.opType === 'Clip' ? writer(clip.inputs[0]) : undefined;
-      const chain = [cast, clip, round].map((n) => n?.opType ?? '—').reverse().join(' -> ');
-      if (cast?.opType !== 'Cast' || (cast.attributes.to as { i?: number } | undefined)?.i !== ONNX_DTYPE.uint8 || clip?.opType !== 'Clip' || round?.opType !== 'Round') {
+      const chain = [cast, clip, round]
+        .map((n) => n?.opType ?? '—')
+        .reverse()
+        .join(' -> ');
+      if (
+        cast?.opType !== 'Cast' ||
+        (cast.attributes.to as { i?: number } | undefined)?.i !== ONNX_DTYPE.uint8 ||
+        clip?.opType !== 'Clip' ||
+        round?.opType !== 'Round'
+      ) {
         problems.push(`uint8 output ${output.name} is written by ${chain}; want Round -> Clip -> Cast(to=uint8) (TensorRT's cast truncates)`);
       }
     }

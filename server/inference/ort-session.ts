@@ -81,7 +81,10 @@ function platformAbsentReason(provider: ProviderName): string | undefined {
   if (provider === 'cuda') {
     const binding = inspectOrtBinding();
     if (binding.dir && !binding.hasCuda) {
-      return `onnxruntime-node ${binding.version ?? ''} has no cuda provider library (libonnxruntime_providers_cuda.so not in ${binding.dir})`.replace('  ', ' ');
+      return `onnxruntime-node ${binding.version ?? ''} has no cuda provider library (libonnxruntime_providers_cuda.so not in ${binding.dir})`.replace(
+        '  ',
+        ' ',
+      );
     }
   }
   if (provider === 'webgpu' && gpuDeviceNodes().length === 0) {
@@ -141,14 +144,22 @@ export async function createOrtSession(opts: CrackSessionOptions): Promise<Crack
 function checkContract(session: ort.InferenceSession, model: ModelFiles) {
   const { input, output } = model.manifest;
   if (!session.inputNames.includes(input.name)) {
-    throw new ModelError(`model error: ${model.onnxPath}: has no input named ${JSON.stringify(input.name)} (its inputs: ${session.inputNames.join(', ')}) — ${model.manifestPath} disagrees`);
+    throw new ModelError(
+      `model error: ${model.onnxPath}: has no input named ${JSON.stringify(input.name)} (its inputs: ${session.inputNames.join(', ')}) — ${model.manifestPath} disagrees`,
+    );
   }
   if (!session.outputNames.includes(output.name)) {
     throw new ModelError(`model error: ${model.onnxPath}: has no output named ${JSON.stringify(output.name)} (its outputs: ${session.outputNames.join(', ')})`);
   }
 }
 
-function wrap(session: ort.InferenceSession, provider: ProviderName, providerLabel: string, fallbacks: CrackSession['fallbacks'], manifest: ModelManifest): CrackSession {
+function wrap(
+  session: ort.InferenceSession,
+  provider: ProviderName,
+  providerLabel: string,
+  fallbacks: CrackSession['fallbacks'],
+  manifest: ModelManifest,
+): CrackSession {
   const inName = manifest.input.name;
   const outName = manifest.output.name;
   return {

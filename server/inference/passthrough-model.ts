@@ -24,11 +24,23 @@ export function passthroughOnnx(height: number, width: number, names = { input: 
 export function writePassthroughModel(dir: string, size: { height: number; width: number }): string {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, `${PASSTHROUGH_NAME}.onnx`), passthroughOnnx(size.height, size.width));
-  fs.writeFileSync(path.join(dir, `${PASSTHROUGH_NAME}.json`), JSON.stringify({
-    name: PASSTHROUGH_NAME, version: '1',
-    input: { name: 'image', dtype: 'uint8', layout: 'NHWC', height: size.height, width: size.width },
-    output: { name: 'mask', dtype: 'uint8', meaning: 'not a crack model: max(R, G, B), for measuring the pipeline without one', layout: 'NHW' },
-    threshold: 0.5, params: 0, gflops: 0, metrics: {}, training: {},
-  }, null, 2) + '\n');
+  fs.writeFileSync(
+    path.join(dir, `${PASSTHROUGH_NAME}.json`),
+    JSON.stringify(
+      {
+        name: PASSTHROUGH_NAME,
+        version: '1',
+        input: { name: 'image', dtype: 'uint8', layout: 'NHWC', height: size.height, width: size.width },
+        output: { name: 'mask', dtype: 'uint8', meaning: 'not a crack model: max(R, G, B), for measuring the pipeline without one', layout: 'NHW' },
+        threshold: 0.5,
+        params: 0,
+        gflops: 0,
+        metrics: {},
+        training: {},
+      },
+      null,
+      2,
+    ) + '\n',
+  );
   return PASSTHROUGH_NAME;
 }

@@ -66,5 +66,9 @@ try {
     }
   });
 } catch (err) {
-  port.postMessage({ type: 'init-error', message: (err as Error).message, isModelError: (err as Error).name === 'ModelError' || /^model error/.test((err as Error).message) } satisfies WorkerReply);
+  port.postMessage({
+    type: 'init-error',
+    message: (err as Error).message,
+    isModelError: (err as Error).name === 'ModelError' || /^model error/.test((err as Error).message),
+  } satisfies WorkerReply);
 }

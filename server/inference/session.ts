@@ -9,7 +9,6 @@ import type { WorkerInit, WorkerReply, WorkerRequest } from './session-worker.js
 export { createOrtSession, type CrackSessionOptions, type TensorrtResolution } from './ort-session.js';
 export type { CrackSession } from './ort-session.js';
 
-
 const WORKER_URL = new URL('./session-worker.js', import.meta.url);
 
 export async function createCrackSession(opts: CrackSessionOptions & { logLevel?: WorkerInit['logLevel']; nice?: number }): Promise<CrackSession> {

@@ -22,7 +22,12 @@ export interface Logger {
  */
 const SECRET_PATHS = [
   ...SECRET_KEYS.flatMap((k) => [k, `config.${k}`]),
-  'authorization', 'headers.authorization', 'req.headers.authorization', 'request.headers.authorization', 'token', 'password',
+  'authorization',
+  'headers.authorization',
+  'req.headers.authorization',
+  'request.headers.authorization',
+  'token',
+  'password',
 ];
 const URI_PATHS = ['source', 'uri', 'config.source'];
 export const REDACT_PATHS = [...SECRET_PATHS, ...URI_PATHS];
@@ -36,11 +41,7 @@ const censor = (value: unknown, path: string[]) => {
 /** Errors are logged as their message (one line), as before pino. */
 const errMessage = (err: unknown) => (err instanceof Error ? err.message : err);
 
-export function createLogger(
-  level: LogLevel = 'info',
-  base: Record<string, unknown> = {},
-  write?: (line: string) => void,
-): Logger {
+export function createLogger(level: LogLevel = 'info', base: Record<string, unknown> = {}, write?: (line: string) => void): Logger {
   const destination = write ? { write } : pino.destination({ fd: 1, sync: true });
   const p = pino(
     {

@@ -2,5 +2,9 @@
 // dump below it is for the log, not for the line a command prints).
 
 export function oneLine(err: unknown): string {
-  return String((err as Error)?.message ?? err).split('\n')[0].trim() || 'unknown error';
+  return (
+    String((err as Error)?.message ?? err)
+      .split('\n')[0]
+      .trim() || 'unknown error'
+  );
 }

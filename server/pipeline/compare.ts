@@ -37,7 +37,14 @@ export interface FrameComparerOptions {
 
 /** Prometheus histograms of per-frame agreement, observed as frames are compared (registered by metrics.ts). */
 function agreementHistograms(prefix: string, who: string, labelNames: string[]) {
-  const make = (what: string) => new Histogram({ name: `${prefix}_${what}`, help: `Per-frame ${what === 'iou' ? 'IoU' : 'F1'} of ${who}'s mask with the live mask.`, labelNames, buckets: AGREEMENT_BUCKETS, registers: [] });
+  const make = (what: string) =>
+    new Histogram({
+      name: `${prefix}_${what}`,
+      help: `Per-frame ${what === 'iou' ? 'IoU' : 'F1'} of ${who}'s mask with the live mask.`,
+      labelNames,
+      buckets: AGREEMENT_BUCKETS,
+      registers: [],
+    });
   return { iou: make('iou'), f1: make('f1') };
 }
 
@@ -47,7 +54,10 @@ export class FrameComparer {
   private readonly compareHist = agreementHistograms('crackscope_compare', 'each comparison model', ['model']);
   private readonly shadowHist = agreementHistograms('crackscope_shadow', 'the shadow model', []);
 
-  private constructor(private readonly opts: FrameComparerOptions, private readonly comparer: MaskComparer) {
+  private constructor(
+    private readonly opts: FrameComparerOptions,
+    private readonly comparer: MaskComparer,
+  ) {
     this.stats = opts.compare.map((m) => {
       const labels = { model: m.files.manifest.name };
       return new AgreementStats((iou, f1) => {
@@ -57,8 +67,15 @@ export class FrameComparer {
     });
     if (opts.shadow) {
       this.shadow = new ShadowRunner({
-        model: opts.shadow, live: opts.live, rate: opts.shadowRate, keep: opts.shadowKeep, dataDir: opts.dataDir,
-        width: opts.width, height: opts.height, comparer, log: opts.log.child({ component: 'shadow' }),
+        model: opts.shadow,
+        live: opts.live,
+        rate: opts.shadowRate,
+        keep: opts.shadowKeep,
+        dataDir: opts.dataDir,
+        width: opts.width,
+        height: opts.height,
+        comparer,
+        log: opts.log.child({ component: 'shadow' }),
         observe: (iou, f1) => {
           this.shadowHist.iou.observe(iou);
           this.shadowHist.f1.observe(f1);
@@ -76,7 +93,11 @@ export class FrameComparer {
   /** Comparison models as the hello message lists them. */
   get models(): CompareModelInfo[] {
     return this.opts.compare.map((m) => ({
-      index: m.index, name: m.files.manifest.name, version: m.files.manifest.version, threshold: m.files.manifest.threshold, providerLabel: m.session.providerLabel,
+      index: m.index,
+      name: m.files.manifest.name,
+      version: m.files.manifest.version,
+      threshold: m.files.manifest.threshold,
+      providerLabel: m.session.providerLabel,
     }));
   }
 
@@ -94,7 +115,8 @@ export class FrameComparer {
           if (r.status === 'rejected') {
             const n = ++this.stats[i].errors;
             // a broken comparison model fails on every frame: say so at the 1st, 10th, 100th, … failure
-            if (Number.isInteger(Math.log10(n))) this.opts.log.warn('compare.error', { model: m.files.manifest.name, err: (r.reason as Error).message, failures: n });
+            if (Number.isInteger(Math.log10(n)))
+              this.opts.log.warn('compare.error', { model: m.files.manifest.name, err: (r.reason as Error).message, failures: n });
             continue;
           }
           const a = await this.comparer.agreement(liveMask, r.value.mask, this.opts.live.thresholdByte, m.thresholdByte);
@@ -124,7 +146,10 @@ export class FrameComparer {
       const models = this.opts.compare;
       const stats = this.stats;
       new Counter({
-        name: 'crackscope_compare_errors_total', help: 'Failed comparison model runs.', labelNames: ['model'], registers,
+        name: 'crackscope_compare_errors_total',
+        help: 'Failed comparison model runs.',
+        labelNames: ['model'],
+        registers,
         collect() {
           this.reset();
           models.forEach((m, i) => this.inc({ model: m.files.manifest.name }, stats[i].errors));
@@ -134,12 +159,24 @@ export class FrameComparer {
     const shadow = this.shadow;
     if (shadow && this.opts.shadow) {
       const m = this.opts.shadow.files.manifest;
-      new Gauge({ name: 'crackscope_shadow_info', help: 'The shadow model (never shown to viewers).', labelNames: ['model', 'version', 'rate'], registers })
-        .set({ model: m.name, version: m.version, rate: String(this.opts.shadowRate) }, 1);
+      new Gauge({
+        name: 'crackscope_shadow_info',
+        help: 'The shadow model (never shown to viewers).',
+        labelNames: ['model', 'version', 'rate'],
+        registers,
+      }).set({ model: m.name, version: m.version, rate: String(this.opts.shadowRate) }, 1);
       registry.registerMetric(this.shadowHist.iou);
       registry.registerMetric(this.shadowHist.f1);
       const read = (name: string, help: string, value: () => number) =>
-        new Counter({ name, help, registers, collect() { this.reset(); this.inc(value()); } });
+        new Counter({
+          name,
+          help,
+          registers,
+          collect() {
+            this.reset();
+            this.inc(value());
+          },
+        });
       read('crackscope_shadow_frames_skipped_total', 'Sampled frames skipped because the shadow model was still busy.', () => shadow.counters.skippedBusy);
       read('crackscope_shadow_errors_total', 'Failed shadow model runs.', () => shadow.stats.errors);
     }

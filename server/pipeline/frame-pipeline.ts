@@ -177,7 +177,10 @@ export class FramePipeline extends EventEmitter<PipelineEvents> implements Pipel
     // for the systemd watchdog: a model run that never returns is a hung inference worker
     const token = {};
     this.runsInFlight.set(token, Date.now());
-    void run.then(() => this.runsInFlight.delete(token), () => this.runsInFlight.delete(token));
+    void run.then(
+      () => this.runsInFlight.delete(token),
+      () => this.runsInFlight.delete(token),
+    );
     const comparing = this.opts.comparer?.begin(frame.rgb, height, width);
     const modelStartedAt = performance.now();
     let comparisonDone = () => {};
@@ -223,9 +226,7 @@ export class FramePipeline extends EventEmitter<PipelineEvents> implements Pipel
     // from memory (a read of next to nothing) gain nothing from it at all.
     const worthIt = this.recentCapture.count === 0 || (readMs >= READ_AHEAD_MARGIN_MS && readMs >= modelSpread);
     const askWhenFree = this.opts.source.mode === 'live' || !worthIt;
-    const untilAsk = askWhenFree
-      ? Infinity
-      : job.modelStartedAt + this.recentInference.percentile(75) - readMs - READ_AHEAD_MARGIN_MS - performance.now();
+    const untilAsk = askWhenFree ? Infinity : job.modelStartedAt + this.recentInference.percentile(75) - readMs - READ_AHEAD_MARGIN_MS - performance.now();
     if (untilAsk > 1) await this.waitFor(job.inference, untilAsk);
     if (this.stopping) return null;
     const frame = await this.take();
@@ -257,8 +258,7 @@ export class FramePipeline extends EventEmitter<PipelineEvents> implements Pipel
     const { width, height } = this.opts;
     const { frame } = job;
     const tPost = performance.now();
-    const encoded: EncodedMask =
-      this.opts.maskEncoding === 'deflate' ? { bytes: deflateMask(mask), encoding: 'deflate' } : { bytes: mask, encoding: 'raw' };
+    const encoded: EncodedMask = this.opts.maskEncoding === 'deflate' ? { bytes: deflateMask(mask), encoding: 'deflate' } : { bytes: mask, encoding: 'raw' };
     const postprocessMs = performance.now() - tPost;
     const comparisons = job.comparisons ? await job.comparisons : undefined;
     let jpeg: Buffer;

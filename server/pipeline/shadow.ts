@@ -103,8 +103,18 @@ export class ShadowRunner {
     const r = await comparer.agreement(liveMask, mask, live.thresholdByte, model.thresholdByte);
     this.stats.record({ ...r, inferenceMs });
     if (this.opts.keep > 0 && r.iou < 1 && (this.kept.length < this.opts.keep || r.iou < this.kept.at(-1)!.iou)) {
-      const k: KeptFrame = { frameId, capturedAt, iou: r.iou, f1: r.f1, livePixels: r.a, shadowPixels: r.b, dir: `${new Date(capturedAt).toISOString().replace(/[:.]/g, '')}-f${frameId}` };
-      this.writes = this.writes.then(() => this.keep(k, rgb, liveMask, mask)).catch((err) => this.opts.log.warn('shadow.keep_failed', { err: (err as Error).message }));
+      const k: KeptFrame = {
+        frameId,
+        capturedAt,
+        iou: r.iou,
+        f1: r.f1,
+        livePixels: r.a,
+        shadowPixels: r.b,
+        dir: `${new Date(capturedAt).toISOString().replace(/[:.]/g, '')}-f${frameId}`,
+      };
+      this.writes = this.writes
+        .then(() => this.keep(k, rgb, liveMask, mask))
+        .catch((err) => this.opts.log.warn('shadow.keep_failed', { err: (err as Error).message }));
     }
   }
 
@@ -113,8 +123,18 @@ export class ShadowRunner {
     const { width, height, model, live } = this.opts;
     const dir = path.join(this.dir, k.dir);
     await fs.mkdir(dir, { recursive: true });
-    const png = (m: Uint8Array) => sharp(m, { raw: { width, height, channels: 1 } }).toColourspace('b-w').png({ compressionLevel: 6 }).toBuffer();
-    const [jpg, livePng, shadowPng] = await Promise.all([sharp(rgb, { raw: { width, height, channels: 3 } }).jpeg({ quality: 90 }).toBuffer(), png(liveMask), png(mask)]);
+    const png = (m: Uint8Array) =>
+      sharp(m, { raw: { width, height, channels: 1 } })
+        .toColourspace('b-w')
+        .png({ compressionLevel: 6 })
+        .toBuffer();
+    const [jpg, livePng, shadowPng] = await Promise.all([
+      sharp(rgb, { raw: { width, height, channels: 3 } })
+        .jpeg({ quality: 90 })
+        .toBuffer(),
+      png(liveMask),
+      png(mask),
+    ]);
     await writeFileSynced(path.join(dir, 'image.jpg'), jpg);
     await writeFileSynced(path.join(dir, 'live.png'), livePng);
     await writeFileSynced(path.join(dir, 'shadow.png'), shadowPng);

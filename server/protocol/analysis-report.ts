@@ -1,8 +1,16 @@
 // The crack report's shape (server/analysis/crack-measure.ts makes it; /api/analysis, capture
 // reports and `crackscope infer` write it as JSON; the kiosk reads it). Pure types.
 
-export interface Box { x: number; y: number; w: number; h: number }
-export interface Point { x: number; y: number }
+export interface Box {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+export interface Point {
+  x: number;
+  y: number;
+}
 
 export interface Crack {
   /** 1-based; cracks are numbered by length, longest first; the same id is used in `labels` */

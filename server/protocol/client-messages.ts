@@ -12,7 +12,10 @@ export const ClientMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('pause') }),
   z.object({ type: z.literal('resume') }),
   /** with each frame, also send this comparison model's mask (an index from hello.compare), or stop (null) */
-  z.object({ type: z.literal('compare'), model: z.union([z.int().min(0).max(254), z.null()], { error: 'compare needs model: an index from hello.compare, or null' }) }),
+  z.object({
+    type: z.literal('compare'),
+    model: z.union([z.int().min(0).max(254), z.null()], { error: 'compare needs model: an index from hello.compare, or null' }),
+  }),
 ]);
 
 export type ClientMessage = z.output<typeof ClientMessageSchema>;
@@ -34,6 +37,7 @@ export function parseClientMessage(text: string): ClientMessage | { error: strin
   const issue = parsed.error.issues[0];
   // a bad field of a known type (compare's model "1") is not an unknown type: say what is wrong with it
   const type = (value as { type?: unknown }).type;
-  if (issue.code === 'invalid_union' && !TYPES.includes(type as ClientMessage['type'])) return { error: `unknown message type ${JSON.stringify(type)}; known: ${TYPES.join(', ')}` };
+  if (issue.code === 'invalid_union' && !TYPES.includes(type as ClientMessage['type']))
+    return { error: `unknown message type ${JSON.stringify(type)}; known: ${TYPES.join(', ')}` };
   return { error: issue.message };
 }

@@ -137,7 +137,11 @@ const SIX_STAGE_HEADER_BYTES = TIMINGS_OFFSET + 4 * 6;
 export const frameHeaderBytes = (comparisons: number) => (comparisons > 0 ? HEADER_BYTES + 4 + COMPARISON_ENTRY_BYTES * comparisons : HEADER_BYTES);
 
 /** What the header holds: the frame message's fields, with the payloads' lengths instead of the payloads. */
-export type FrameHeaderFields = Omit<FrameMessage, 'jpeg' | 'maskBytes' | 'comparisons'> & { jpegBytes: number; maskBytes: number; comparisons?: ComparisonStats[] };
+export type FrameHeaderFields = Omit<FrameMessage, 'jpeg' | 'maskBytes' | 'comparisons'> & {
+  jpegBytes: number;
+  maskBytes: number;
+  comparisons?: ComparisonStats[];
+};
 
 /** Writes the header into `out` (at least frameHeaderBytes(comparisons) long). The payloads follow it: jpeg, then mask. */
 export function writeFrameHeader(out: Uint8Array, f: FrameHeaderFields): void {

@@ -16,7 +16,14 @@ export interface AnalysisJson {
 }
 
 /** `identity`: the crack-identity settings of the config (identityOptions(config)); defaults without. */
-export function analyze(mask: Uint8Array, width: number, height: number, threshold: number, mmPerPx: number | null, identity: Omit<AnalyzeOptions, 'threshold'> = {}): AnalysisJson {
+export function analyze(
+  mask: Uint8Array,
+  width: number,
+  height: number,
+  threshold: number,
+  mmPerPx: number | null,
+  identity: Omit<AnalyzeOptions, 'threshold'> = {},
+): AnalysisJson {
   const rep = analyzeMask(mask, width, height, { ...identity, threshold, ...(mmPerPx ? { mmPerPx } : {}) });
   return { width, height, threshold, mmPerPx, report: reportToJson(rep), labels: encodeLabels(rep.labels, width * height) };
 }

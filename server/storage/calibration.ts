@@ -48,7 +48,15 @@ export function parseCalibrationInput(body: unknown): Omit<Calibration, 'updated
     const [[x0, y0], [x1, y1]] = pts as [[number, number], [number, number]];
     const px = Math.hypot(x1 - x0, y1 - y0);
     if (px < 2) throw new CalibrationError('the two points must be at least 2 pixels apart');
-    return { mmPerPx: d / px, points: [[x0, y0], [x1, y1]], distanceMm: d, ...(mask ? { mask } : {}) };
+    return {
+      mmPerPx: d / px,
+      points: [
+        [x0, y0],
+        [x1, y1],
+      ],
+      distanceMm: d,
+      ...(mask ? { mask } : {}),
+    };
   }
   const m = b.mmPerPx;
   if (!finite(m) || m <= 0 || m > 1e4) throw new CalibrationError('mmPerPx must be a positive number (or give points and distanceMm)');
@@ -61,7 +69,10 @@ export class CalibrationStore {
   private loaded = false;
   private chain: Promise<unknown> = Promise.resolve();
 
-  constructor(dataDir: string, private readonly log: Logger) {
+  constructor(
+    dataDir: string,
+    private readonly log: Logger,
+  ) {
     this.file = path.join(dataDir, 'calibration.json');
   }
 

@@ -48,8 +48,13 @@ export class CaptureNotFoundError extends Error {
 /** A visitor save refused because protected captures fill the quota; nothing was deleted. */
 export class QuotaFullError extends Error {
   readonly code = 'quota-protected';
-  constructor(readonly protectedBytes: number, readonly quotaBytes: number) {
-    super(`the capture space (${Math.round(quotaBytes / 1048576)} MB) is filled by curators' protected captures; visitor saves are paused until a curator makes room`);
+  constructor(
+    readonly protectedBytes: number,
+    readonly quotaBytes: number,
+  ) {
+    super(
+      `the capture space (${Math.round(quotaBytes / 1048576)} MB) is filled by curators' protected captures; visitor saves are paused until a curator makes room`,
+    );
   }
 }
 
@@ -131,14 +136,18 @@ export class CaptureStore {
       }
       // markers of captures that are gone (a crash between the two steps of a save or a delete)
       for (const orphan of visitors) await fs.rm(path.join(this.visitorsDir, orphan), { force: true });
-      if (kept) this.log.info('capture.protected_found', { count: kept, reason: "curators' captures and captures saved before protection existed are never evicted" });
+      if (kept)
+        this.log.info('capture.protected_found', { count: kept, reason: "curators' captures and captures saved before protection existed are never evicted" });
     });
     this.indexed.catch(() => (this.indexed = null)); // a failed start (disk not there yet) is tried again
     return this.indexed;
   }
 
   private async markedVisitor(id: string): Promise<boolean> {
-    return fs.access(path.join(this.visitorsDir, id)).then(() => true, () => false);
+    return fs.access(path.join(this.visitorsDir, id)).then(
+      () => true,
+      () => false,
+    );
   }
 
   private async sizeOf(id: string): Promise<number> {
@@ -149,13 +158,25 @@ export class CaptureStore {
 
   /** The quota's state now. */
   quota(): QuotaState {
-    let protectedBytes = 0, visitorBytes = 0, protectedCount = 0, visitorCount = 0;
+    let protectedBytes = 0,
+      visitorBytes = 0,
+      protectedCount = 0,
+      visitorCount = 0;
     for (const e of this.index.values()) {
       if (e.protected) [protectedBytes, protectedCount] = [protectedBytes + e.bytes, protectedCount + 1];
       else [visitorBytes, visitorCount] = [visitorBytes + e.bytes, visitorCount + 1];
     }
     const full = this.refusing || protectedBytes >= this.quotaBytes;
-    return { quotaBytes: this.quotaBytes, protectedBytes, visitorBytes, protectedCount, visitorCount, evicted: this.evictedCount, refused: this.refusedCount, full };
+    return {
+      quotaBytes: this.quotaBytes,
+      protectedBytes,
+      visitorBytes,
+      protectedCount,
+      visitorCount,
+      evicted: this.evictedCount,
+      refused: this.refusedCount,
+      full,
+    };
   }
 
   /**
@@ -166,13 +187,21 @@ export class CaptureStore {
     await this.init();
     return this.serial(async () => {
       const isProtected = savedBy === 'curator';
-      const incoming = CAPTURE_FILES.reduce((s, n) => s + (typeof files[n] === 'string' ? Buffer.byteLength(files[n] as string) : (files[n]?.byteLength ?? 0)), 0);
+      const incoming = CAPTURE_FILES.reduce(
+        (s, n) => s + (typeof files[n] === 'string' ? Buffer.byteLength(files[n] as string) : (files[n]?.byteLength ?? 0)),
+        0,
+      );
       if (!isProtected) {
         // evicting every visitor capture would still not make room: refuse, delete nothing
         const { protectedBytes } = this.quota();
         if (protectedBytes > 0 && protectedBytes + incoming > this.quotaBytes) {
           this.refusedCount++;
-          if (!this.refusing) this.log.warn('capture.quota_protected', { protectedBytes, quotaMb: this.quotaBytes / 1048576, reason: 'protected captures fill the quota: visitor saves refused until a curator makes room' });
+          if (!this.refusing)
+            this.log.warn('capture.quota_protected', {
+              protectedBytes,
+              quotaMb: this.quotaBytes / 1048576,
+              reason: 'protected captures fill the quota: visitor saves refused until a curator makes room',
+            });
           this.refusing = true;
           throw new QuotaFullError(protectedBytes, this.quotaBytes);
         }
@@ -231,9 +260,20 @@ export class CaptureStore {
       this.index.delete(id);
       this.evictedCount++;
       total -= e.bytes;
-      this.log.warn('capture.evicted', { id, bytes: e.bytes, reason: 'capture quota exceeded (visitor captures go first; protected ones never)', quotaMb: this.quotaBytes / 1048576, totalBytes: total });
+      this.log.warn('capture.evicted', {
+        id,
+        bytes: e.bytes,
+        reason: 'capture quota exceeded (visitor captures go first; protected ones never)',
+        quotaMb: this.quotaBytes / 1048576,
+        totalBytes: total,
+      });
     }
-    if (total > this.quotaBytes) this.log.warn('capture.quota_exceeded', { totalBytes: total, quotaMb: this.quotaBytes / 1048576, reason: 'protected captures exceed the quota; nothing protected is evicted' });
+    if (total > this.quotaBytes)
+      this.log.warn('capture.quota_exceeded', {
+        totalBytes: total,
+        quotaMb: this.quotaBytes / 1048576,
+        reason: 'protected captures exceed the quota; nothing protected is evicted',
+      });
     await fsyncPath(this.dir).catch(() => {});
   }
 

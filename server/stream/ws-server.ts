@@ -8,8 +8,16 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { PipelineHandle, PipelineStatus, ProcessedFrame, ServiceContext } from '../service-context.js';
 import { deflateMask } from '../protocol/mask-encoding.js';
 import {
-  MASK_DEFLATE, MASK_RAW, PROTOCOL_VERSION, encodeComparisonMask, frameHeaderBytes,
-  stampSentAt, writeFrameHeader, type HelloMessage, type ServerTextMessage, type StatusMessage,
+  MASK_DEFLATE,
+  MASK_RAW,
+  PROTOCOL_VERSION,
+  encodeComparisonMask,
+  frameHeaderBytes,
+  stampSentAt,
+  writeFrameHeader,
+  type HelloMessage,
+  type ServerTextMessage,
+  type StatusMessage,
 } from '../protocol/wire-format.js';
 import { MAX_CLIENT_MESSAGE_BYTES, parseClientMessage } from '../protocol/client-messages.js';
 import type { Refusal } from '../protocol/errors.js';
@@ -53,7 +61,10 @@ export class FrameStream {
   private readonly timer: NodeJS.Timeout;
   private closing = false;
 
-  constructor(private readonly ctx: ServiceContext, private readonly pipeline: PipelineHandle) {
+  constructor(
+    private readonly ctx: ServiceContext,
+    private readonly pipeline: PipelineHandle,
+  ) {
     pipeline.on('frame', (f) => this.broadcastFrame(f));
     pipeline.on('status', (s) => this.broadcastText(this.statusMessage(s)));
     this.timer = setInterval(() => {
@@ -67,7 +78,12 @@ export class FrameStream {
     return {
       type: 'hello',
       protocol: PROTOCOL_VERSION,
-      model: { name: manifest.name, version: manifest.version, threshold: manifest.threshold, input: { height: manifest.input.height, width: manifest.input.width } },
+      model: {
+        name: manifest.name,
+        version: manifest.version,
+        threshold: manifest.threshold,
+        input: { height: manifest.input.height, width: manifest.input.width },
+      },
       provider: inference.provider,
       providerLabel: inference.providerLabel,
       fallbacks: inference.fallbacks,
@@ -107,7 +123,17 @@ export class FrameStream {
       ws.close(1013, 'too many viewers');
       return;
     }
-    const client: Client = { ws, paused: false, lastProgressAt: Date.now(), lastBuffered: 0, tokens: RATE_PER_S, lastRefill: Date.now(), violations: 0, skipped: 0, compare: null };
+    const client: Client = {
+      ws,
+      paused: false,
+      lastProgressAt: Date.now(),
+      lastBuffered: 0,
+      tokens: RATE_PER_S,
+      lastRefill: Date.now(),
+      violations: 0,
+      skipped: 0,
+      compare: null,
+    };
     this.clients.add(client);
     this.ctx.log.info('ws.connect', { remote: req.socket.remoteAddress, clients: this.clients.size });
     this.sendText(client, this.hello());
@@ -138,7 +164,8 @@ export class FrameStream {
     if (client.tokens < 1) return this.reject(client, 'rate_limited', `more than ${RATE_PER_S} messages per second`);
     client.tokens--;
     if (isBinary) return this.reject(client, 'bad_message', 'binary messages are not accepted');
-    if (data.length > MAX_CLIENT_MESSAGE_BYTES) return this.reject(client, 'too_large', `message of ${data.length} bytes; the limit is ${MAX_CLIENT_MESSAGE_BYTES}`);
+    if (data.length > MAX_CLIENT_MESSAGE_BYTES)
+      return this.reject(client, 'too_large', `message of ${data.length} bytes; the limit is ${MAX_CLIENT_MESSAGE_BYTES}`);
     const msg = parseClientMessage(data.toString('utf8'));
     if ('error' in msg) return this.reject(client, 'bad_message', msg.error);
     this.lastActivityAt = now; // a viewer using the kiosk (it pings on touches): serve's campaign worker waits
@@ -146,7 +173,13 @@ export class FrameStream {
     else if (msg.type === 'compare') {
       const models = this.ctx.comparer?.models ?? [];
       if (msg.model !== null && !models.some((m) => m.index === msg.model)) {
-        return this.reject(client, 'bad_message', models.length ? `no comparison model ${msg.model}; there are ${models.map((m) => `${m.index} (${m.name})`).join(', ')}` : 'no comparison models (start with --compare NAME)');
+        return this.reject(
+          client,
+          'bad_message',
+          models.length
+            ? `no comparison model ${msg.model}; there are ${models.map((m) => `${m.index} (${m.name})`).join(', ')}`
+            : 'no comparison models (start with --compare NAME)',
+        );
       }
       client.compare = msg.model;
     } else client.paused = msg.type === 'pause';
@@ -186,7 +219,17 @@ export class FrameStream {
       if (!companions.has(index)) {
         const c = comparisons.find((x) => x.index === index);
         const deflate = enc.encoding === 'deflate';
-        companions.set(index, c ? encodeComparisonMask({ frameId: f.frameId, index, mask: { width: f.width, height: f.height, encoding: deflate ? MASK_DEFLATE : MASK_RAW }, maskBytes: deflate ? deflateMask(c.mask) : c.mask }) : null);
+        companions.set(
+          index,
+          c
+            ? encodeComparisonMask({
+                frameId: f.frameId,
+                index,
+                mask: { width: f.width, height: f.height, encoding: deflate ? MASK_DEFLATE : MASK_RAW },
+                maskBytes: deflate ? deflateMask(c.mask) : c.mask,
+              })
+            : null,
+        );
       }
       return companions.get(index)!;
     };

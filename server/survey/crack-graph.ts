@@ -41,7 +41,8 @@ export type MaskRows = (y: number, rows: number) => Uint8Array | Promise<Uint8Ar
 
 /** Thins the mask block by block, reading one band of block rows (with its margins) at a time. */
 export async function skeletonFromMask(readRows: MaskRows, width: number, height: number, opts: SkeletonOptions): Promise<SparseSkeleton> {
-  const B = opts.block ?? 2048, M = opts.margin ?? 64;
+  const B = opts.block ?? 2048,
+    M = opts.margin ?? 64;
   const cut = Math.ceil(opts.threshold * 255 - 1e-9);
   const low = Math.min(cut, Math.ceil((opts.continueThreshold ?? opts.threshold) * 255 - 1e-9));
   const hysteresis = low < cut;
@@ -54,25 +55,35 @@ export async function skeletonFromMask(readRows: MaskRows, width: number, height
   for (let by = 0; by < height; by += B) {
     opts.signal?.throwIfAborted();
     const ch = Math.min(B, height - by);
-    const y0 = Math.max(0, by - M), y1 = Math.min(height, by + ch + M), bh = y1 - y0;
+    const y0 = Math.max(0, by - M),
+      y1 = Math.min(height, by + ch + M),
+      bh = y1 - y0;
     const rows = await readRows(y0, bh);
     for (let bx = 0; bx < width; bx += B) {
       opts.signal?.throwIfAborted();
       const cw = Math.min(B, width - bx);
-      const x0 = Math.max(0, bx - M), x1 = Math.min(width, bx + cw + M), bw = x1 - x0;
+      const x0 = Math.max(0, bx - M),
+        x1 = Math.min(width, bx + cw + M),
+        bw = x1 - x0;
       // threshold into a padded grid (1-cell background ring), as crack-measure.ts does
-      const pw = bw + 2, ph = bh + 2;
+      const pw = bw + 2,
+        ph = bh + 2;
       const bin = new Uint8Array(pw * ph);
       const fg: number[] = [];
       const hi: number[] = [];
       for (let y = 0; y < bh; y++) {
-        const row = y * width + x0, prow = (y + 1) * pw + 1;
+        const row = y * width + x0,
+          prow = (y + 1) * pw + 1;
         const inCoreY = y + y0 >= by && y + y0 < by + ch;
         for (let x = 0; x < bw; x++) {
           const v = rows[row + x];
           if (v >= low) {
-            bin[prow + x] = 1; fg.push(prow + x);
-            if (v >= cut) { hi.push(prow + x); if (inCoreY && x + x0 >= bx && x + x0 < bx + cw) crackPixels++; }
+            bin[prow + x] = 1;
+            fg.push(prow + x);
+            if (v >= cut) {
+              hi.push(prow + x);
+              if (inCoreY && x + x0 >= bx && x + x0 < bx + cw) crackPixels++;
+            }
           }
         }
       }
@@ -83,10 +94,21 @@ export async function skeletonFromMask(readRows: MaskRows, width: number, height
           seeded = new Uint8Array(pw * ph);
           const nb = neighbourOffsets(pw);
           const st: number[] = [];
-          for (const p of hi) if (!seeded[p]) {
-            seeded[p] = 1; st.push(p);
-            while (st.length) { const q = st.pop()!; for (let k = 0; k < 8; k++) { const r = q + nb[k]; if (bin[r] && !seeded[r]) { seeded[r] = 1; st.push(r); } } }
-          }
+          for (const p of hi)
+            if (!seeded[p]) {
+              seeded[p] = 1;
+              st.push(p);
+              while (st.length) {
+                const q = st.pop()!;
+                for (let k = 0; k < 8; k++) {
+                  const r = q + nb[k];
+                  if (bin[r] && !seeded[r]) {
+                    seeded[r] = 1;
+                    st.push(r);
+                  }
+                }
+              }
+            }
         }
         // widths come from the mask at the crack threshold: a faint rim continues a crack, it
         // does not widen it (analyzeMask does the same)
@@ -98,8 +120,13 @@ export async function skeletonFromMask(readRows: MaskRows, width: number, height
         } else dist = distanceTransform(bin, pw, ph);
         const skel = zhangSuen(bin, pw, fg);
         for (const p of skel) {
-          const py = ((p / pw) | 0) - 1 + y0, px = (p % pw) - 1 + x0;
-          if (px >= bx && px < bx + cw && py >= by && py < by + ch) { keys.push(py * width + px); dists.push(dist[p]); seeds.push(seeded ? seeded[p] : 1); }
+          const py = ((p / pw) | 0) - 1 + y0,
+            px = (p % pw) - 1 + x0;
+          if (px >= bx && px < bx + cw && py >= by && py < by + ch) {
+            keys.push(py * width + px);
+            dists.push(dist[p]);
+            seeds.push(seeded ? seeded[p] : 1);
+          }
         }
       }
       opts.onBlock?.(++done, total);
@@ -107,10 +134,11 @@ export async function skeletonFromMask(readRows: MaskRows, width: number, height
   }
   const order = Uint32Array.from(keys.keys()).sort((a, b) => keys[a] - keys[b]);
   return {
-    width, height, crackPixels,
+    width,
+    height,
+    crackPixels,
     keys: Float64Array.from(order, (i) => keys[i]),
     dist: Float32Array.from(order, (i) => dists[i]),
     ...(hysteresis ? { seed: Uint8Array.from(order, (i) => seeds[i]) } : {}),
   };
 }
-

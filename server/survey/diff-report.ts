@@ -13,29 +13,66 @@ export function diffGeoJson(d: DiffResult, mmPerPx: number | null, meta: Record<
     type: 'FeatureCollection',
     crackscope: { ...meta, coordinates: "survey A's image pixels: x right, y down, origin at the top-left corner", mm_per_px: mmPerPx },
     features: d.changes.map((c, i) => ({
-      type: 'Feature', id: i + 1,
-      geometry: c.lines.length === 1 ? { type: 'LineString', coordinates: c.lines[0].map(([x, y]) => [x + 0.5, y + 0.5]) } : { type: 'MultiLineString', coordinates: c.lines.map((l) => l.map(([x, y]) => [x + 0.5, y + 0.5])) },
-      properties: { change: c.kind, crack_b: c.crack_b, branch_b: c.branch_b ?? null, crack_a: c.crack_a, length_px: c.length_px ?? null, length_mm: mm(c.length_px) ?? null, width_a_px: c.width_a_px ?? null, width_b_px: c.width_b_px ?? null, width_a_mm: mm(c.width_a_px) ?? null, width_b_mm: mm(c.width_b_px) ?? null },
+      type: 'Feature',
+      id: i + 1,
+      geometry:
+        c.lines.length === 1
+          ? { type: 'LineString', coordinates: c.lines[0].map(([x, y]) => [x + 0.5, y + 0.5]) }
+          : { type: 'MultiLineString', coordinates: c.lines.map((l) => l.map(([x, y]) => [x + 0.5, y + 0.5])) },
+      properties: {
+        change: c.kind,
+        crack_b: c.crack_b,
+        branch_b: c.branch_b ?? null,
+        crack_a: c.crack_a,
+        length_px: c.length_px ?? null,
+        length_mm: mm(c.length_px) ?? null,
+        width_a_px: c.width_a_px ?? null,
+        width_b_px: c.width_b_px ?? null,
+        width_a_mm: mm(c.width_a_px) ?? null,
+        width_b_mm: mm(c.width_b_px) ?? null,
+      },
     })),
   };
 }
 
 export function diffSvg(width: number, height: number, a: MapBranch[], d: DiffResult, background?: string, minStroke = 1): string {
   const base = a.map((b) => `<polyline points="${pts(b.line)}" stroke-width="${Math.max(minStroke, b.mean_width_px).toFixed(1)}"/>`).join('\n');
-  const layer = (kind: keyof typeof CHANGE_COLOURS) => d.changes.filter((c) => c.kind === kind).flatMap((c) => c.lines.map((l) => `<polyline data-crack-b="${c.crack_b}" points="${pts(l)}" stroke-width="${(minStroke * 2.5).toFixed(1)}"/>`)).join('\n');
+  const layer = (kind: keyof typeof CHANGE_COLOURS) =>
+    d.changes
+      .filter((c) => c.kind === kind)
+      .flatMap((c) => c.lines.map((l) => `<polyline data-crack-b="${c.crack_b}" points="${pts(l)}" stroke-width="${(minStroke * 2.5).toFixed(1)}"/>`))
+      .join('\n');
   const bg = background ? `<image href="${esc(background)}" x="0" y="0" width="${width}" height="${height}" preserveAspectRatio="none" opacity="0.6"/>\n` : '';
-  return `<svg xmlns="http://www.w3.org/2000/svg" xmlns:inkscape="http://www.inkscape.org/namespaces/inkscape" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" class="map">\n${bg}<g fill="none" stroke-linecap="round" stroke-linejoin="round">\n`
-    + `<g inkscape:groupmode="layer" inkscape:label="survey A" stroke="#555">\n${base}\n</g>\n`
-    + (Object.keys(CHANGE_COLOURS) as (keyof typeof CHANGE_COLOURS)[]).map((k) => `<g inkscape:groupmode="layer" inkscape:label="${k}" stroke="${CHANGE_COLOURS[k]}">\n${layer(k)}\n</g>`).join('\n')
-    + '\n</g>\n</svg>\n';
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" xmlns:inkscape="http://www.inkscape.org/namespaces/inkscape" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" class="map">\n${bg}<g fill="none" stroke-linecap="round" stroke-linejoin="round">\n` +
+    `<g inkscape:groupmode="layer" inkscape:label="survey A" stroke="#555">\n${base}\n</g>\n` +
+    (Object.keys(CHANGE_COLOURS) as (keyof typeof CHANGE_COLOURS)[])
+      .map((k) => `<g inkscape:groupmode="layer" inkscape:label="${k}" stroke="${CHANGE_COLOURS[k]}">\n${layer(k)}\n</g>`)
+      .join('\n') +
+    '\n</g>\n</svg>\n'
+  );
 }
 
-export function diffHtml(o: { a: string; b: string; created: string; alignment: Alignment; result: DiffResult; mmPerPx: number | null; svg: string; tolerancePx: number }): string {
+export function diffHtml(o: {
+  a: string;
+  b: string;
+  created: string;
+  alignment: Alignment;
+  result: DiffResult;
+  mmPerPx: number | null;
+  svg: string;
+  tolerancePx: number;
+}): string {
   const k = o.mmPerPx;
   const len = (px?: number) => (px === undefined ? '–' : `${px.toFixed(0)} px${k ? ` (${(px * k).toFixed(1)} mm)` : ''}`);
   const wid = (px?: number) => (px === undefined ? '–' : `${px.toFixed(1)} px${k ? ` (${(px * k).toFixed(2)} mm)` : ''}`);
   const al = o.alignment;
-  const rows = o.result.changes.map((c, i) => `<tr><td>${i + 1}</td><td><span class="sw" style="background:${CHANGE_COLOURS[c.kind]}"></span>${c.kind}</td><td>${c.crack_b}${c.branch_b ? ` (${esc(c.branch_b)})` : ''}</td><td>${c.crack_a ?? '–'}</td><td>${c.kind === 'wider' ? '–' : len(c.length_px)}</td><td>${c.kind === 'wider' ? `${wid(c.width_a_px)} → ${wid(c.width_b_px)}` : '–'}</td></tr>`).join('\n');
+  const rows = o.result.changes
+    .map(
+      (c, i) =>
+        `<tr><td>${i + 1}</td><td><span class="sw" style="background:${CHANGE_COLOURS[c.kind]}"></span>${c.kind}</td><td>${c.crack_b}${c.branch_b ? ` (${esc(c.branch_b)})` : ''}</td><td>${c.crack_a ?? '–'}</td><td>${c.kind === 'wider' ? '–' : len(c.length_px)}</td><td>${c.kind === 'wider' ? `${wid(c.width_a_px)} → ${wid(c.width_b_px)}` : '–'}</td></tr>`,
+    )
+    .join('\n');
   const count = (kind: string) => o.result.changes.filter((c) => c.kind === kind).length;
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Crack changes: ${esc(o.a)} → ${esc(o.b)}</title>
 <style>body{font:11pt/1.4 system-ui,"DejaVu Sans",sans-serif;margin:24px;color:#222} h1{font-size:18pt;margin:0 0 6px} h2{font-size:13pt;border-bottom:1px solid #ccc}

@@ -10,7 +10,12 @@
 import { applySim, invertSim, SegmentIndex, type Similarity } from './align.js';
 
 export interface MapBranch {
-  id: string; crack: number; line: [number, number][]; mean_width_px: number; max_width_px: number; length_px: number;
+  id: string;
+  crack: number;
+  line: [number, number][];
+  mean_width_px: number;
+  max_width_px: number;
+  length_px: number;
   /** a bridged gap (server/analysis/crack-graph.ts): part of its crack, no width of its own */
   inferred?: boolean;
 }
@@ -56,7 +61,8 @@ const STEP = 2;
 function sample(line: [number, number][]): [number, number][] {
   const out: [number, number][] = [line[0]];
   for (let i = 1; i < line.length; i++) {
-    const [x0, y0] = line[i - 1], [x1, y1] = line[i];
+    const [x0, y0] = line[i - 1],
+      [x1, y1] = line[i];
     const n = Math.max(1, Math.round(Math.hypot(x1 - x0, y1 - y0) / STEP));
     for (let k = 1; k <= n; k++) out.push([x0 + ((x1 - x0) * k) / n, y0 + ((y1 - y0) * k) / n]);
   }
@@ -64,7 +70,9 @@ function sample(line: [number, number][]): [number, number][] {
 }
 
 export function diffMaps(a: MapBranch[], b: MapBranch[], t: Similarity, opts: DiffOptions = {}): DiffResult {
-  const tol = opts.tolerancePx ?? 6, minGrowth = opts.minGrowthPx ?? 30, minWiden = opts.minWideningPx ?? 1;
+  const tol = opts.tolerancePx ?? 6,
+    minGrowth = opts.minGrowthPx ?? 30,
+    minWiden = opts.minWideningPx ?? 1;
   const idx = new SegmentIndex();
   a.forEach((br, i) => idx.add(br.line, i));
   // the common frame: inside A's image and inside B's (mapped to A), less a border of FRAME px;
@@ -73,7 +81,10 @@ export function diffMaps(a: MapBranch[], b: MapBranch[], t: Similarity, opts: Di
   const inv = invertSim(t);
   const inside = (p: [number, number]) => {
     if (opts.sizeA && (p[0] < FRAME || p[1] < FRAME || p[0] > opts.sizeA.width - FRAME || p[1] > opts.sizeA.height - FRAME)) return false;
-    if (opts.sizeB) { const q = applySim(inv, p); if (q[0] < FRAME || q[1] < FRAME || q[0] > opts.sizeB.width - FRAME || q[1] > opts.sizeB.height - FRAME) return false; }
+    if (opts.sizeB) {
+      const q = applySim(inv, p);
+      if (q[0] < FRAME || q[1] < FRAME || q[0] > opts.sizeB.width - FRAME || q[1] > opts.sizeB.height - FRAME) return false;
+    }
     return true;
   };
   type Sample = { p: [number, number]; hit: number };
@@ -83,7 +94,10 @@ export function diffMaps(a: MapBranch[], b: MapBranch[], t: Similarity, opts: Di
     const e = byCrack.get(br.crack) ?? { branches: [], samples: [], perBranch: [] };
     e.branches.push(br);
     // hit: A branch index, −1 = no A crack near, −2 = outside the common frame (neither)
-    const own: Sample[] = pts.map((p) => { const n = inside(p) ? idx.nearest(p[0], p[1], tol) : null; return { p, hit: n ? n.owner : inside(p) ? -1 : -2 }; });
+    const own: Sample[] = pts.map((p) => {
+      const n = inside(p) ? idx.nearest(p[0], p[1], tol) : null;
+      return { p, hit: n ? n.owner : inside(p) ? -1 : -2 };
+    });
     e.samples.push(...own);
     e.perBranch.push({ br, own });
     byCrack.set(br.crack, e);
@@ -104,7 +118,11 @@ export function diffMaps(a: MapBranch[], b: MapBranch[], t: Similarity, opts: Di
     }
     matched++;
     const votes = new Map<number, number>();
-    for (const s of hits) { const c = a[s.hit].crack; votes.set(c, (votes.get(c) ?? 0) + 1); aSeen.add(c); }
+    for (const s of hits) {
+      const c = a[s.hit].crack;
+      votes.set(c, (votes.get(c) ?? 0) + 1);
+      aSeen.add(c);
+    }
     const crackA = [...votes.entries()].sort((x, y) => y[1] - x[1])[0][0];
     // unmatched runs, branch by branch (samples are in branch order). A run with matched samples
     // on both sides is a joined gap. A run that reaches a branch end is growth at a tip, unless
@@ -112,23 +130,30 @@ export function diffMaps(a: MapBranch[], b: MapBranch[], t: Similarity, opts: Di
     // with matched samples): then it is a joined gap too.
     const perBranch = e.perBranch;
     const K = 8; // samples next to an end that count as "matched there"
-    const continuesMatched = (self: MapBranch, end: [number, number]) => perBranch.some(({ br, own }) => {
-      if (br === self) return false;
-      const first = br.line[0], last = br.line[br.line.length - 1];
-      if (Math.hypot(first[0] - end[0], first[1] - end[1]) < 3) return own.slice(0, K).some((x) => x.hit >= 0);
-      if (Math.hypot(last[0] - end[0], last[1] - end[1]) < 3) return own.slice(-K).some((x) => x.hit >= 0);
-      return false;
-    });
-    const grown: [number, number][][] = [], joined: [number, number][][] = [];
+    const continuesMatched = (self: MapBranch, end: [number, number]) =>
+      perBranch.some(({ br, own }) => {
+        if (br === self) return false;
+        const first = br.line[0],
+          last = br.line[br.line.length - 1];
+        if (Math.hypot(first[0] - end[0], first[1] - end[1]) < 3) return own.slice(0, K).some((x) => x.hit >= 0);
+        if (Math.hypot(last[0] - end[0], last[1] - end[1]) < 3) return own.slice(-K).some((x) => x.hit >= 0);
+        return false;
+      });
+    const grown: [number, number][][] = [],
+      joined: [number, number][][] = [];
     for (const { br, own } of perBranch) {
       let i = 0;
       while (i < own.length) {
-        if (own[i].hit !== -1) { i++; continue; }
+        if (own[i].hit !== -1) {
+          i++;
+          continue;
+        }
         let j = i;
         while (j < own.length && own[j].hit === -1) j++;
         const run = own.slice(i, j).map((x) => x.p);
         if (run.length * STEP >= minGrowth) {
-          const atStart = i === 0, atEnd = j === own.length;
+          const atStart = i === 0,
+            atEnd = j === own.length;
           const tip = (atStart && !continuesMatched(br, br.line[0])) || (atEnd && !continuesMatched(br, br.line[br.line.length - 1]));
           ((atStart || atEnd) && tip ? grown : joined).push(run);
         }
@@ -139,12 +164,18 @@ export function diffMaps(a: MapBranch[], b: MapBranch[], t: Similarity, opts: Di
     if (grown.length) changes.push({ kind: 'longer', crack_b: crackB, crack_a: crackA, length_px: runLength(grown), lines: grown });
     if (joined.length) changes.push({ kind: 'joined', crack_b: crackB, crack_a: crackA, length_px: runLength(joined), lines: joined });
     // widths: the crack's matched samples against the A branches they fall on (length-weighted)
-    let wa = 0, wb = 0, nw = 0;
+    let wa = 0,
+      wb = 0,
+      nw = 0;
     const widened: [number, number][][] = [];
     for (const { br, own: all } of perBranch) {
       if (br.inferred) continue;
       const own = all.filter((x) => x.hit >= 0 && !a[x.hit].inferred);
-      for (const x of own) { wa += a[x.hit].mean_width_px; wb += br.mean_width_px; nw++; }
+      for (const x of own) {
+        wa += a[x.hit].mean_width_px;
+        wb += br.mean_width_px;
+        nw++;
+      }
       const brA = own.length ? own.reduce((t, x) => t + a[x.hit].mean_width_px, 0) / own.length : 0;
       if (own.length * STEP >= minGrowth && br.mean_width_px - brA >= Math.max(minWiden, 0.15 * brA)) widened.push(br.line.map((p) => applySim(t, p)));
     }
@@ -154,11 +185,20 @@ export function diffMaps(a: MapBranch[], b: MapBranch[], t: Similarity, opts: Di
   }
   // A's cracks with no B crack near them, counting only their part inside the common frame
   const idxB = new SegmentIndex();
-  b.forEach((br, i) => idxB.add(br.line.map((p) => applySim(t, p)), i));
+  b.forEach((br, i) =>
+    idxB.add(
+      br.line.map((p) => applySim(t, p)),
+      i,
+    ),
+  );
   const inFrame = new Map<number, { n: number; near: number }>();
   for (const br of a) {
     const e = inFrame.get(br.crack) ?? { n: 0, near: 0 };
-    for (const p of sample(br.line)) if (inside(p)) { e.n++; if (idxB.nearest(p[0], p[1], tol)) e.near++; }
+    for (const p of sample(br.line))
+      if (inside(p)) {
+        e.n++;
+        if (idxB.nearest(p[0], p[1], tol)) e.near++;
+      }
     inFrame.set(br.crack, e);
   }
   const notFound = [...inFrame.entries()].filter(([c, e]) => !aSeen.has(c) && e.n * STEP >= minGrowth && e.near < 0.2 * e.n).map(([c]) => c);

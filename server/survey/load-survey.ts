@@ -5,7 +5,12 @@ import path from 'node:path';
 import type { MapBranch } from './diff.js';
 import { oneLine } from '../log/one-line.js';
 
-export interface Loaded { dir: string; name: string; summary: any; branches: MapBranch[] }
+export interface Loaded {
+  dir: string;
+  name: string;
+  summary: any;
+  branches: MapBranch[];
+}
 
 export function loadSurvey(arg: string, surveyDir: string): Loaded {
   const dir = fs.existsSync(path.join(arg, 'survey.json')) ? arg : path.join(surveyDir, arg);
@@ -19,8 +24,12 @@ export function loadSurvey(arg: string, surveyDir: string): Loaded {
   // GeoJSON coordinates are pixel centres (+0.5); back to the skeleton's pixel indices
   // bridged gaps (`inferred`) belong to their crack for matching, but have no width
   const branches: MapBranch[] = geo.features.map((f: any) => ({
-    id: String(f.properties.id), crack: f.properties.crack, line: f.geometry.coordinates.map(([x, y]: number[]) => [x - 0.5, y - 0.5]),
-    mean_width_px: f.properties.mean_width_px ?? 0, max_width_px: f.properties.max_width_px ?? 0, length_px: f.properties.length_px,
+    id: String(f.properties.id),
+    crack: f.properties.crack,
+    line: f.geometry.coordinates.map(([x, y]: number[]) => [x - 0.5, y - 0.5]),
+    mean_width_px: f.properties.mean_width_px ?? 0,
+    max_width_px: f.properties.max_width_px ?? 0,
+    length_px: f.properties.length_px,
     ...(f.properties.inferred ? { inferred: true } : {}),
   }));
   return { dir, name: path.basename(path.resolve(dir)), summary, branches };

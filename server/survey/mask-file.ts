@@ -7,7 +7,11 @@ import fs from 'node:fs';
 export class RawMaskFile {
   private fd: number | null;
 
-  constructor(readonly file: string, readonly width: number, readonly height: number) {
+  constructor(
+    readonly file: string,
+    readonly width: number,
+    readonly height: number,
+  ) {
     this.fd = fs.openSync(file, 'w+', 0o600);
     fs.ftruncateSync(this.fd, width * height);
   }
@@ -16,7 +20,8 @@ export class RawMaskFile {
   writeRows(y: number, data: Uint8Array): void {
     const fd = this.open();
     const rows = data.length / this.width;
-    if (!Number.isInteger(rows) || y < 0 || y + rows > this.height) throw new RangeError(`writeRows: ${data.length} bytes at row ${y} do not fit ${this.width}x${this.height}`);
+    if (!Number.isInteger(rows) || y < 0 || y + rows > this.height)
+      throw new RangeError(`writeRows: ${data.length} bytes at row ${y} do not fit ${this.width}x${this.height}`);
     for (let off = 0; off < data.length;) off += fs.writeSync(fd, data, off, data.length - off, y * this.width + off);
   }
 
@@ -42,7 +47,10 @@ export class RawMaskFile {
   }
 
   close(): void {
-    if (this.fd !== null) { fs.closeSync(this.fd); this.fd = null; }
+    if (this.fd !== null) {
+      fs.closeSync(this.fd);
+      this.fd = null;
+    }
   }
 
   private open(): number {

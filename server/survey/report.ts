@@ -34,18 +34,28 @@ export function reportHtml(map: CrackMapInput, info: ReportInfo, L: ReportLangua
   const k = map.mmPerPx;
   const bg = `data:image/jpeg;base64,${info.overviewJpeg.toString('base64')}`;
   const stroke = Math.max(map.width, map.height) / 500;
-  const svg = toSvg(map, { background: bg, minStrokePx: stroke, attrs: `class="map" preserveAspectRatio="xMidYMid meet" role="img" aria-label="${esc(t('map_label'))}"` })
-    .replace(/ width="\d+" height="\d+" viewBox/, ' viewBox');
-  const legend = k === null
-    ? `<p class="note">${t('not_calibrated')}</p>`
-    : `<table class="totals"><thead><tr><th>${t('th_class')}</th><th>${t('th_width')}</th><th>${t('th_branches')}</th><th>${t('th_length_mm')}</th><th>${t('th_length_m')}</th></tr></thead><tbody>${
-      info.classTotals.map((c) => `<tr><td><span class="sw" style="background:${c.color}"></span>${esc(c.name)}</td><td><bdi dir="ltr">${esc(L.nums(c.range))}</bdi></td><td>${f(c.branches, 0)}</td><td>${f(c.length_mm, 1)}</td><td>${f(c.length_mm / 1000, 3)}</td></tr>`).join('')
-    }</tbody></table>`;
-  const rows = map.cracks.slice(0, REPORT_TABLE_ROWS).map((c) => {
-    const cls = k === null ? null : classify(map.classes, c.mean_width_px * k);
-    const mm = (v: number, d: number) => (k === null ? '–' : f(v * k, d));
-    return `<tr><td>${f(c.id, 0)}</td><td>${f(c.length_px, 1)}</td><td>${mm(c.length_px, 1)}</td><td>${f(c.mean_width_px, 1)}</td><td>${mm(c.mean_width_px, 2)}</td><td>${f(c.max_width_px, 1)}</td><td>${mm(c.max_width_px, 2)}</td><td>${cls ? `<span class="sw" style="background:${cls.color}"></span>${esc(cls.name)}` : '–'}</td><td>${f(c.branches, 0)}</td><td><bdi dir="ltr">${f(c.bbox.x, 0)}, ${f(c.bbox.y, 0)}, ${f(c.bbox.w, 0)}×${f(c.bbox.h, 0)}</bdi></td></tr>`;
-  }).join('\n');
+  const svg = toSvg(map, {
+    background: bg,
+    minStrokePx: stroke,
+    attrs: `class="map" preserveAspectRatio="xMidYMid meet" role="img" aria-label="${esc(t('map_label'))}"`,
+  }).replace(/ width="\d+" height="\d+" viewBox/, ' viewBox');
+  const legend =
+    k === null
+      ? `<p class="note">${t('not_calibrated')}</p>`
+      : `<table class="totals"><thead><tr><th>${t('th_class')}</th><th>${t('th_width')}</th><th>${t('th_branches')}</th><th>${t('th_length_mm')}</th><th>${t('th_length_m')}</th></tr></thead><tbody>${info.classTotals
+          .map(
+            (c) =>
+              `<tr><td><span class="sw" style="background:${c.color}"></span>${esc(c.name)}</td><td><bdi dir="ltr">${esc(L.nums(c.range))}</bdi></td><td>${f(c.branches, 0)}</td><td>${f(c.length_mm, 1)}</td><td>${f(c.length_mm / 1000, 3)}</td></tr>`,
+          )
+          .join('')}</tbody></table>`;
+  const rows = map.cracks
+    .slice(0, REPORT_TABLE_ROWS)
+    .map((c) => {
+      const cls = k === null ? null : classify(map.classes, c.mean_width_px * k);
+      const mm = (v: number, d: number) => (k === null ? '–' : f(v * k, d));
+      return `<tr><td>${f(c.id, 0)}</td><td>${f(c.length_px, 1)}</td><td>${mm(c.length_px, 1)}</td><td>${f(c.mean_width_px, 1)}</td><td>${mm(c.mean_width_px, 2)}</td><td>${f(c.max_width_px, 1)}</td><td>${mm(c.max_width_px, 2)}</td><td>${cls ? `<span class="sw" style="background:${cls.color}"></span>${esc(cls.name)}` : '–'}</td><td>${f(c.branches, 0)}</td><td><bdi dir="ltr">${f(c.bbox.x, 0)}, ${f(c.bbox.y, 0)}, ${f(c.bbox.w, 0)}×${f(c.bbox.h, 0)}</bdi></td></tr>`;
+    })
+    .join('\n');
   const more = map.cracks.length > REPORT_TABLE_ROWS ? `<p class="note">${t('more', { n: f(map.cracks.length - REPORT_TABLE_ROWS, 0) })}</p>` : '';
   const totalMm = k === null ? '' : ` = ${f((info.totals.length_px * k) / 1000, 3)} m`;
   return `<!doctype html>
@@ -89,7 +99,14 @@ ${more}
 `;
 }
 
-export const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+export const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /** Prints the HTML to PDF with Chromium. */
 export async function printPdf(html: string, pdfFile: string, chromiumPath: string): Promise<void> {

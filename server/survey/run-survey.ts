@@ -85,28 +85,42 @@ async function sha256(file: string, signal?: AbortSignal): Promise<string> {
 
 function fsyncDir(dir: string) {
   const fd = fs.openSync(dir, 'r');
-  try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 function fsyncTree(dir: string) {
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
     const p = path.join(dir, e.name);
     if (e.isDirectory()) fsyncTree(p);
-    else { const fd = fs.openSync(p, 'r'); try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); } }
+    else {
+      const fd = fs.openSync(p, 'r');
+      try {
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
   }
   fsyncDir(dir);
 }
 
 export async function runSurvey(opts: SurveyOptions): Promise<SurveyResult> {
   const t0 = performance.now();
-  const core = opts.core ?? 640, margin = opts.margin ?? 96;
+  const core = opts.core ?? 640,
+    margin = opts.margin ?? 96;
   const signal = opts.signal;
   // crack identity: the config's settings (as analyzeMask takes them), --min-length-px over them
   const id = opts.identity ?? {};
   const continueRatio = id.continueRatio ?? CONTINUE_RATIO;
   const ident: IdentitySettings = {
-    minLengthPx: opts.minLengthPx ?? id.minLengthPx ?? IDENTITY_DEFAULTS.minLengthPx, maxGapPx: id.maxGapPx ?? IDENTITY_DEFAULTS.maxGapPx,
-    maxGapAngleDeg: id.maxGapAngleDeg ?? IDENTITY_DEFAULTS.maxGapAngleDeg, bridgeMinProb: id.bridgeMinProb ?? IDENTITY_DEFAULTS.bridgeMinProb,
+    minLengthPx: opts.minLengthPx ?? id.minLengthPx ?? IDENTITY_DEFAULTS.minLengthPx,
+    maxGapPx: id.maxGapPx ?? IDENTITY_DEFAULTS.maxGapPx,
+    maxGapAngleDeg: id.maxGapAngleDeg ?? IDENTITY_DEFAULTS.maxGapAngleDeg,
+    bridgeMinProb: id.bridgeMinProb ?? IDENTITY_DEFAULTS.bridgeMinProb,
     gapLateralWidths: id.gapLateralWidths ?? IDENTITY_DEFAULTS.gapLateralWidths,
   };
   sharp.cache(false);
@@ -119,7 +133,7 @@ export async function runSurvey(opts: SurveyOptions): Promise<SurveyResult> {
   const keepFinal = { done: false };
   try {
     // ---- decode once into libvips' own format ------------------------------------------------
-    let meta: Awaited<ReturnType<ReturnType<typeof sharp>["metadata"]>>;
+    let meta: Awaited<ReturnType<ReturnType<typeof sharp>['metadata']>>;
     try {
       meta = await sharp(opts.input, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error' }).metadata();
     } catch (err) {
@@ -136,14 +150,18 @@ export async function runSurvey(opts: SurveyOptions): Promise<SurveyResult> {
     try {
       // page 0 of a pyramidal TIFF is the full resolution; EXIF orientation applied; 8-bit sRGB
       await sharp(opts.input, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error', sequentialRead: true })
-        .autoOrient().removeAlpha().toColourspace('srgb')
-        .tiff({ compression: 'none', tile: true, tileWidth: 256, tileHeight: 256, bigtiff: true }).toFile(imageV);
+        .autoOrient()
+        .removeAlpha()
+        .toColourspace('srgb')
+        .tiff({ compression: 'none', tile: true, tileWidth: 256, tileHeight: 256, bigtiff: true })
+        .toFile(imageV);
     } catch (err) {
       throw new SurveyInputError(`cannot decode the image: ${String((err as Error).message).split('\n')[0]}`);
     }
     signal?.throwIfAborted();
     const im = await sharp(imageV).metadata();
-    const W = im.width!, H = im.height!;
+    const W = im.width!,
+      H = im.height!;
     if (W < 32 || H < 32) throw new SurveyInputError(`the image is too small (${W}x${H}); at least 32x32 is needed`);
     if ((im.channels ?? 0) !== 3 || im.depth !== 'uchar') throw new SurveyInputError(`the image decoded to ${im.channels} ${im.depth} channels, not 8-bit RGB`);
     const mp = (W * H) / 1e6;
@@ -171,7 +189,8 @@ export async function runSurvey(opts: SurveyOptions): Promise<SurveyResult> {
     let done = 0;
     try {
       for (let row = 0; row < grid.rows; row++) {
-        const bandY = row * core, bandH = Math.min(core, H - bandY);
+        const bandY = row * core,
+          bandH = Math.min(core, H - bandY);
         const band = new Uint8Array(W * bandH);
         for (let col = 0; col < grid.cols; col++) {
           signal?.throwIfAborted();
@@ -179,7 +198,8 @@ export async function runSurvey(opts: SurveyOptions): Promise<SurveyResult> {
           const rgb = await next;
           if (t.index + 1 < grid.tiles.length) next = fetchTile(t.index + 1);
           const out = await opts.session.run(rgb, t.input.h, t.input.w);
-          const ox = t.core.x - t.input.x, oy = t.core.y - t.input.y;
+          const ox = t.core.x - t.input.x,
+            oy = t.core.y - t.input.y;
           for (let r = 0; r < t.core.h; r++) {
             const src = (oy + r) * t.input.w + ox;
             band.set(out.subarray(src, src + t.core.w), r * W + t.core.x);
@@ -188,7 +208,10 @@ export async function runSurvey(opts: SurveyOptions): Promise<SurveyResult> {
         }
         maskFile.writeRows(bandY, band);
         const bandFile = path.join(tmp, `mask-band-${String(row).padStart(4, '0')}.tif`);
-        await sharp(band, { raw: { width: W, height: bandH, channels: 1 } }).toColourspace('b-w').tiff({ compression: 'deflate', predictor: 'horizontal' }).toFile(bandFile);
+        await sharp(band, { raw: { width: W, height: bandH, channels: 1 } })
+          .toColourspace('b-w')
+          .tiff({ compression: 'deflate', predictor: 'horizontal' })
+          .toFile(bandFile);
         bandFiles.push(bandFile);
       }
     } catch (err) {
@@ -199,7 +222,9 @@ export async function runSurvey(opts: SurveyOptions): Promise<SurveyResult> {
 
     // ---- measure ---------------------------------------------------------------------------------
     const skeleton = await skeletonFromMask((y, rows) => maskFile.readRows(y, rows), W, H, {
-      threshold: opts.threshold, continueThreshold: opts.threshold * continueRatio, signal,
+      threshold: opts.threshold,
+      continueThreshold: opts.threshold * continueRatio,
+      signal,
       onBlock: (d, total) => opts.onProgress?.({ phase: 'measure', done: d, total, megapixels: mp }),
     });
     // crack identity as in analyzeMask (server/analysis/crack-graph.ts): one skeleton for the whole
@@ -219,31 +244,48 @@ export async function runSurvey(opts: SurveyOptions): Promise<SurveyResult> {
     // ---- outputs ---------------------------------------------------------------------------------
     const steps = 7;
     let step = 0;
-    const stepDone = () => { signal?.throwIfAborted(); opts.onProgress?.({ phase: 'outputs', done: ++step, total: steps, megapixels: mp }); };
+    const stepDone = () => {
+      signal?.throwIfAborted();
+      opts.onProgress?.({ phase: 'outputs', done: ++step, total: steps, megapixels: mp });
+    };
     const big = W * H > 2_000_000_000;
     // the bands joined top to bottom (join pads every cell to the tallest; the crop takes the pad off)
     const maskTif = path.join(work, 'mask.tif');
-    await sharp(bandFiles, { join: { across: 1 } }).extract({ left: 0, top: 0, width: W, height: H }).extractChannel(0).toColourspace('b-w').tiff({ compression: 'deflate', predictor: 'horizontal', tile: true, tileWidth: 256, tileHeight: 256, bigtiff: big }).toFile(maskTif);
+    await sharp(bandFiles, { join: { across: 1 } })
+      .extract({ left: 0, top: 0, width: W, height: H })
+      .extractChannel(0)
+      .toColourspace('b-w')
+      .tiff({ compression: 'deflate', predictor: 'horizontal', tile: true, tileWidth: 256, tileHeight: 256, bigtiff: big })
+      .toFile(maskTif);
     for (const f of bandFiles) fs.rmSync(f);
     stepDone();
     const cut = Math.ceil(opts.threshold * 255 - 1e-9);
     // overlay = image over magenta with alpha 1 − 0.75·crack. (sharp's composite() would load the
     // overlay whole into memory; joinChannel + flatten stream. flatten runs before joinChannel in
     // one sharp pipeline, hence the two steps.)
-    const alphaV = path.join(tmp, 'alpha.tif'), rgbaTif = path.join(tmp, 'rgba.tif');
+    const alphaV = path.join(tmp, 'alpha.tif'),
+      rgbaTif = path.join(tmp, 'rgba.tif');
     await sharp(maskTif).threshold(cut).linear(-0.75, 255).toColourspace('b-w').tiff({ compression: 'none', bigtiff: true }).toFile(alphaV);
     await sharp(imageV, { sequentialRead: true }).joinChannel(alphaV).toColourspace('srgb').tiff({ compression: 'none', bigtiff: true }).toFile(rgbaTif);
     fs.rmSync(alphaV);
     const overlayName = W > 65000 || H > 65000 ? 'overlay.tif' : 'overlay.jpg';
     const overlay = sharp(rgbaTif, { sequentialRead: true }).flatten({ background: '#ff00ff' });
-    await (overlayName === 'overlay.jpg' ? overlay.jpeg({ quality: 88, optimiseCoding: false }) : overlay.tiff({ compression: 'jpeg', tile: true, bigtiff: big })).toFile(path.join(work, overlayName));
+    await (
+      overlayName === 'overlay.jpg' ? overlay.jpeg({ quality: 88, optimiseCoding: false }) : overlay.tiff({ compression: 'jpeg', tile: true, bigtiff: big })
+    ).toFile(path.join(work, overlayName));
     fs.rmSync(rgbaTif);
     stepDone();
-    const ov = await sharp(imageV).resize({ width: OVERVIEW_SIDE, height: OVERVIEW_SIDE, fit: 'inside', withoutEnlargement: true }).jpeg({ quality: 85 }).toBuffer({ resolveWithObject: true });
+    const ov = await sharp(imageV)
+      .resize({ width: OVERVIEW_SIDE, height: OVERVIEW_SIDE, fit: 'inside', withoutEnlargement: true })
+      .jpeg({ quality: 85 })
+      .toBuffer({ resolveWithObject: true });
     fs.writeFileSync(path.join(work, 'overview.jpg'), ov.data);
     stepDone();
     fs.mkdirSync(path.join(work, 'dzi'));
-    await sharp(imageV).jpeg({ quality: 85 }).tile({ size: 254, overlap: 1, layout: 'dz' }).toFile(path.join(work, 'dzi', 'image.dz'));
+    await sharp(imageV)
+      .jpeg({ quality: 85 })
+      .tile({ size: 254, overlap: 1, layout: 'dz' })
+      .toFile(path.join(work, 'dzi', 'image.dz'));
     stepDone();
 
     const m = opts.session.manifest;
@@ -260,43 +302,101 @@ export async function runSurvey(opts: SurveyOptions): Promise<SurveyResult> {
     const summary = {
       input: { file: path.resolve(opts.input), sha256: checksum, bytes, width: W, height: H, format: meta.format, pages: meta.pages ?? 1 },
       created: createdAt,
-      model: { name: m.name, version: m.version }, provider: opts.session.provider, provider_label: opts.session.providerLabel,
+      model: { name: m.name, version: m.version },
+      provider: opts.session.provider,
+      provider_label: opts.session.providerLabel,
       threshold: opts.threshold,
       calibration,
-      tiling: { tiles: grid.tiles.length, rows: grid.rows, cols: grid.cols, core, margin, seams: 'cropped: each pixel comes from the one tile whose core holds it' },
+      tiling: {
+        tiles: grid.tiles.length,
+        rows: grid.rows,
+        cols: grid.cols,
+        core,
+        margin,
+        seams: 'cropped: each pixel comes from the one tile whose core holds it',
+      },
       timings_s: { total: r2(seconds), inference: r2(inferSeconds) },
-      megapixels: r2(mp), infer_mp_per_s: r2(mp / inferSeconds),
+      megapixels: r2(mp),
+      infer_mp_per_s: r2(mp / inferSeconds),
       // this process's peak resident memory so far (model, libvips and JS together; Chromium for the PDF is another process)
       peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
       width_classes: totals.length ? totals : null,
-      totals: { cracks: cracks.length, branches: branches.length, bridges: bridges.length, length_px: r2(totalLength), inferred_length_px: r2(inferredLength), crack_pixels: skeleton.crackPixels, ...(k === null ? {} : { length_mm: r2(totalLength * k), inferred_length_mm: r2(inferredLength * k) }) },
+      totals: {
+        cracks: cracks.length,
+        branches: branches.length,
+        bridges: bridges.length,
+        length_px: r2(totalLength),
+        inferred_length_px: r2(inferredLength),
+        crack_pixels: skeleton.crackPixels,
+        ...(k === null ? {} : { length_mm: r2(totalLength * k), inferred_length_mm: r2(inferredLength * k) }),
+      },
       // the crack-identity settings (server/analysis/README.md), named as in analyzeMask's report
       identity: {
-        continue_threshold: r2(opts.threshold * continueRatio), min_length_px: ident.minLengthPx,
-        max_gap_px: ident.maxGapPx, max_gap_angle_deg: ident.maxGapAngleDeg, bridge_min_prob: ident.bridgeMinProb, gap_lateral_widths: ident.gapLateralWidths,
+        continue_threshold: r2(opts.threshold * continueRatio),
+        min_length_px: ident.minLengthPx,
+        max_gap_px: ident.maxGapPx,
+        max_gap_angle_deg: ident.maxGapAngleDeg,
+        bridge_min_prob: ident.bridgeMinProb,
+        gap_lateral_widths: ident.gapLateralWidths,
         ...(k === null ? {} : { min_length_mm: r2(ident.minLengthPx * k), max_gap_mm: r2(ident.maxGapPx * k) }),
       },
-      outputs: { mask: 'mask.tif', overlay: overlayName, overview: 'overview.jpg', geojson: 'crackmap.geojson', svg: 'crackmap.svg', report: 'report.html', pdf: 'report.pdf', dzi: 'dzi/image.dzi' },
+      outputs: {
+        mask: 'mask.tif',
+        overlay: overlayName,
+        overview: 'overview.jpg',
+        geojson: 'crackmap.geojson',
+        svg: 'crackmap.svg',
+        report: 'report.html',
+        pdf: 'report.pdf',
+        dzi: 'dzi/image.dzi',
+      },
       cracks: cracks.map((c) => ({
-        id: c.id, length_px: r2(c.length_px), inferred_length_px: r2(c.inferred_length_px), bridges: c.bridges, mean_width_px: r2(c.mean_width_px), max_width_px: r2(c.max_width_px),
-        ...(k === null ? {} : { length_mm: r2(c.length_px * k), mean_width_mm: Math.round(c.mean_width_px * k * 1e4) / 1e4, max_width_mm: Math.round(c.max_width_px * k * 1e4) / 1e4, width_class: geoClass(map, c.mean_width_px) }),
-        branches: c.branches, endpoints: c.endpoints, bbox: c.bbox,
+        id: c.id,
+        length_px: r2(c.length_px),
+        inferred_length_px: r2(c.inferred_length_px),
+        bridges: c.bridges,
+        mean_width_px: r2(c.mean_width_px),
+        max_width_px: r2(c.max_width_px),
+        ...(k === null
+          ? {}
+          : {
+              length_mm: r2(c.length_px * k),
+              mean_width_mm: Math.round(c.mean_width_px * k * 1e4) / 1e4,
+              max_width_mm: Math.round(c.max_width_px * k * 1e4) / 1e4,
+              width_class: geoClass(map, c.mean_width_px),
+            }),
+        branches: c.branches,
+        endpoints: c.endpoints,
+        bbox: c.bbox,
       })),
     };
-    const html = reportHtml(map, {
-      title: opts.language ? opts.language.t('title', { file: path.basename(opts.input) }) : `Crack survey: ${path.basename(opts.input)}`,
-      input: { file: path.basename(opts.input), sha256: checksum, bytes, width: W, height: H },
-      model: { name: m.name, version: m.version, provider: opts.session.provider, providerLabel: opts.session.providerLabel },
-      threshold: opts.threshold, calibration, createdAt, seconds,
-      tiles: { count: grid.tiles.length, core, margin },
-      totals: { cracks: cracks.length, length_px: totalLength, crack_pixels: skeleton.crackPixels },
-      classTotals: totals, overviewJpeg: ov.data, overviewSize: { width: ov.info.width, height: ov.info.height },
-    }, opts.language);
+    const html = reportHtml(
+      map,
+      {
+        title: opts.language ? opts.language.t('title', { file: path.basename(opts.input) }) : `Crack survey: ${path.basename(opts.input)}`,
+        input: { file: path.basename(opts.input), sha256: checksum, bytes, width: W, height: H },
+        model: { name: m.name, version: m.version, provider: opts.session.provider, providerLabel: opts.session.providerLabel },
+        threshold: opts.threshold,
+        calibration,
+        createdAt,
+        seconds,
+        tiles: { count: grid.tiles.length, core, margin },
+        totals: { cracks: cracks.length, length_px: totalLength, crack_pixels: skeleton.crackPixels },
+        classTotals: totals,
+        overviewJpeg: ov.data,
+        overviewSize: { width: ov.info.width, height: ov.info.height },
+      },
+      opts.language,
+    );
     fs.writeFileSync(path.join(work, 'report.html'), html);
     stepDone();
     let pdfError: string | undefined;
     if (opts.chromium) {
-      try { await printPdf(html, path.join(work, 'report.pdf'), opts.chromium); } catch (err) { pdfError = String((err as Error).message).split('\n')[0]; }
+      try {
+        await printPdf(html, path.join(work, 'report.pdf'), opts.chromium);
+      } catch (err) {
+        pdfError = String((err as Error).message).split('\n')[0];
+      }
     } else pdfError = 'not asked for (--no-pdf)';
     if (pdfError) summary.outputs.pdf = '';
     fs.writeFileSync(path.join(work, 'survey.json'), JSON.stringify({ ...summary, pdf_error: pdfError ?? null }, null, 2) + '\n');
@@ -316,8 +416,17 @@ export async function runSurvey(opts: SurveyOptions): Promise<SurveyResult> {
     fsyncDir(opts.outDir);
     if (old) fs.rmSync(old, { recursive: true, force: true });
     return {
-      folder: finalDir, width: W, height: H, tiles: grid.tiles.length, crackCount: cracks.length, totalLengthPx: totalLength,
-      seconds, inferMpPerS: mp / inferSeconds, pdf: !pdfError, pdfError, summary,
+      folder: finalDir,
+      width: W,
+      height: H,
+      tiles: grid.tiles.length,
+      crackCount: cracks.length,
+      totalLengthPx: totalLength,
+      seconds,
+      inferMpPerS: mp / inferSeconds,
+      pdf: !pdfError,
+      pdfError,
+      summary,
     };
   } finally {
     if (!keepFinal.done) fs.rmSync(work, { recursive: true, force: true });
@@ -327,4 +436,3 @@ export async function runSurvey(opts: SurveyOptions): Promise<SurveyResult> {
 function geoClass(map: CrackMapInput, meanPx: number): string | null {
   return map.mmPerPx === null ? null : classify(map.classes, meanPx * map.mmPerPx).name;
 }
-

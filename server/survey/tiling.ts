@@ -37,14 +37,18 @@ export function tileGrid(width: number, height: number, opts: TileGridOptions): 
   const { core, margin } = opts;
   if (!(core >= 32 && core % 32 === 0)) throw new RangeError(`tile core must be a multiple of 32 (≥ 32), got ${core}`);
   if (!(margin >= 0 && margin % 32 === 0)) throw new RangeError(`tile margin must be a multiple of 32, got ${margin}`);
-  const cols = Math.ceil(width / core), rows = Math.ceil(height / core);
+  const cols = Math.ceil(width / core),
+    rows = Math.ceil(height / core);
   const tiles: Tile[] = [];
   for (let row = 0; row < rows; row++) {
     for (let col = 0; col < cols; col++) {
-      const x = col * core, y = row * core;
-      const w = Math.min(core, width - x), h = Math.min(core, height - y);
+      const x = col * core,
+        y = row * core;
+      const w = Math.min(core, width - x),
+        h = Math.min(core, height - y);
       // the input covers the core plus the margin, rounded up to a multiple of 32 on the far side
-      const iw = Math.ceil((w + 2 * margin) / 32) * 32, ih = Math.ceil((h + 2 * margin) / 32) * 32;
+      const iw = Math.ceil((w + 2 * margin) / 32) * 32,
+        ih = Math.ceil((h + 2 * margin) / 32) * 32;
       tiles.push({ index: tiles.length, row, col, core: { x, y, w, h }, input: { x: x - margin, y: y - margin, w: iw, h: ih } });
     }
   }
@@ -57,8 +61,10 @@ export function tileGrid(width: number, height: number, opts: TileGridOptions): 
  */
 export function tileFetch(tile: Tile, width: number, height: number) {
   const { x, y, w, h } = tile.input;
-  const left = Math.max(0, x), top = Math.max(0, y);
-  const right = Math.min(width, x + w), bottom = Math.min(height, y + h);
+  const left = Math.max(0, x),
+    top = Math.max(0, y);
+  const right = Math.min(width, x + w),
+    bottom = Math.min(height, y + h);
   return {
     extract: { left, top, width: right - left, height: bottom - top },
     pad: { left: left - x, top: top - y, right: x + w - right, bottom: y + h - bottom },

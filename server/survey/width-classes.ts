@@ -16,8 +16,12 @@ export const DEFAULT_WIDTH_CLASSES = 'hairline:0.1,fine:0.3,medium:1,wide:3,open
 
 /** Parses "name:upperMm,name:upperMm,…,lastName" (bounds strictly increasing). */
 export function parseWidthClasses(spec: string): WidthClass[] {
-  const parts = spec.split(',').map((s) => s.trim()).filter(Boolean);
-  if (parts.length < 1 || parts.length > PALETTE.length) throw new Error(`width classes: give 1 to ${PALETTE.length} classes as name:upper-mm,…,last-name (e.g. ${DEFAULT_WIDTH_CLASSES})`);
+  const parts = spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (parts.length < 1 || parts.length > PALETTE.length)
+    throw new Error(`width classes: give 1 to ${PALETTE.length} classes as name:upper-mm,…,last-name (e.g. ${DEFAULT_WIDTH_CLASSES})`);
   let prev = 0;
   return parts.map((p, i) => {
     const last = i === parts.length - 1;

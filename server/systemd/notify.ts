@@ -72,7 +72,9 @@ function openNotifier(ctx: ServiceContext, socketPath: string): Notifier | undef
   let warned = false;
   return {
     send(fields) {
-      const msg = Object.entries(fields).map(([k, v]) => `${k}=${typeof v === 'string' ? oneLine(v) : v}`).join('\n');
+      const msg = Object.entries(fields)
+        .map(([k, v]) => `${k}=${typeof v === 'string' ? oneLine(v) : v}`)
+        .join('\n');
       try {
         sender.send(msg);
         ctx.log.debug('systemd.notify', { msg: msg.replace(/\n/g, ' | ') });
@@ -135,7 +137,9 @@ export function attachSystemd(ctx: ServiceContext, env: NodeJS.ProcessEnv = proc
     const s = ctx.pipeline.status();
     lastStatusKey = `live|`;
     lastStatusSentAt = Date.now();
-    notifier.send({ STATUS: `live: first mask produced on ${ctx.inference.providerLabel || ctx.inference.provider} (model ${ctx.manifest.name} ${ctx.manifest.version}, source ${ctx.config.source})${fellBack(ctx)}` });
+    notifier.send({
+      STATUS: `live: first mask produced on ${ctx.inference.providerLabel || ctx.inference.provider} (model ${ctx.manifest.name} ${ctx.manifest.version}, source ${ctx.config.source})${fellBack(ctx)}`,
+    });
     ctx.log.info('systemd.first_frame', { framesProcessed: s.framesProcessed });
   };
 
@@ -156,7 +160,9 @@ export function attachSystemd(ctx: ServiceContext, env: NodeJS.ProcessEnv = proc
     } else if (pinging) {
       pinging = false;
       ctx.log.error('systemd.watchdog_paused', { inferenceBusyMs: busy, limitMs: hungAfterMs });
-      notifier.send({ STATUS: `hung: a model run has not returned for ${(busy / 1000).toFixed(1)} s; watchdog pings paused, systemd will restart the service` });
+      notifier.send({
+        STATUS: `hung: a model run has not returned for ${(busy / 1000).toFixed(1)} s; watchdog pings paused, systemd will restart the service`,
+      });
       lastStatusKey = 'hung|';
     }
   };

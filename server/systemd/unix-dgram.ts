@@ -108,7 +108,11 @@ export class DatagramListener {
   private timer: NodeJS.Timeout | undefined;
   private readonly buf = Buffer.alloc(64 * 1024);
 
-  constructor(readonly socketPath: string, private readonly onMessage: (msg: string) => void, pollMs = 10) {
+  constructor(
+    readonly socketPath: string,
+    private readonly onMessage: (msg: string) => void,
+    pollMs = 10,
+  ) {
     const c = loadLibc();
     const { addr, len } = sockaddrUn(socketPath);
     this.fd = c.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);

@@ -13,7 +13,8 @@ import { freePort, MAIN, ROOT, startDaemon as startServe, type Daemon as ServeDa
 export { freePort, ROOT };
 
 /** Chromium: CRACKSCOPE_CHROMIUM, else the first of the usual names on PATH (Debian: chromium). */
-export const CHROMIUM = process.env.CRACKSCOPE_CHROMIUM ?? findOnPath(['chromium', 'chromium-browser', 'google-chrome-stable', 'google-chrome']) ?? '/usr/bin/chromium';
+export const CHROMIUM =
+  process.env.CRACKSCOPE_CHROMIUM ?? findOnPath(['chromium', 'chromium-browser', 'google-chrome-stable', 'google-chrome']) ?? '/usr/bin/chromium';
 
 function findOnPath(names: string[]): string | undefined {
   for (const name of names) {
@@ -31,7 +32,8 @@ function findOnPath(names: string[]): string | undefined {
 }
 
 /** Whether Chromium is here; in CI its absence fails the suite instead of skipping it. */
-export const haveChromium = () => need('Chromium', fs.existsSync(CHROMIUM), `looked for ${CHROMIUM}; Debian package chromium, or CRACKSCOPE_CHROMIUM=/path/to/chrome`);
+export const haveChromium = () =>
+  need('Chromium', fs.existsSync(CHROMIUM), `looked for ${CHROMIUM}; Debian package chromium, or CRACKSCOPE_CHROMIUM=/path/to/chrome`);
 
 /** Builds the kiosk bundle (about a second) and checks the compiled daemon is there. */
 export function ensureBuilt(): void {
@@ -66,10 +68,17 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const port = opts.port ?? (await freePort());
   const modelsDir = opts.modelsDir ?? path.join(ROOT, 'models');
   const d = await startServe(['--source', opts.source, '--models-dir', modelsDir, '--providers', 'cpu', ...(opts.extraArgs ?? [])], {
-    port, dataDir: opts.dataDir, env: { NOTIFY_SOCKET: '' },
+    port,
+    dataDir: opts.dataDir,
+    env: { NOTIFY_SOCKET: '' },
   });
   const deadline = Date.now() + 30_000;
-  while ((await fetch(`${d.url}/healthz`).then((r) => r.status, () => 0)) !== 200) {
+  while (
+    (await fetch(`${d.url}/healthz`).then(
+      (r) => r.status,
+      () => 0,
+    )) !== 200
+  ) {
     if (Date.now() > deadline) {
       await d.stop('SIGKILL');
       throw new Error(`daemon not healthy within 30 s:\n${d.stderr().slice(-2000)}`);
@@ -83,7 +92,17 @@ export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--use-gl=angle', '--use-angle=swiftshader', '--enable-unsafe-swiftshader'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--use-gl=angle',
+      '--use-angle=swiftshader',
+      '--enable-unsafe-swiftshader',
+    ],
   });
 }
 
@@ -92,8 +111,19 @@ export async function launchBrowser(): Promise<Browser> {
  * which picks the kiosk's language when neither the URL nor the config does (issue 22); the suites
  * written for the Chinese gallery kiosk run in a Chinese browser by default.
  */
-export async function openKiosk(browser: Browser, url: string, opts: { width?: number; height?: number; query?: string; locale?: string; reducedMotion?: 'reduce' | 'no-preference' } = {}): Promise<{ context: BrowserContext; page: Page; cdp: CDPSession; errors: string[] }> {
-  const context = await browser.newContext({ viewport: { width: opts.width ?? 1024, height: opts.height ?? 640 }, hasTouch: true, deviceScaleFactor: 1, acceptDownloads: true, locale: opts.locale ?? 'zh-CN', reducedMotion: opts.reducedMotion });
+export async function openKiosk(
+  browser: Browser,
+  url: string,
+  opts: { width?: number; height?: number; query?: string; locale?: string; reducedMotion?: 'reduce' | 'no-preference' } = {},
+): Promise<{ context: BrowserContext; page: Page; cdp: CDPSession; errors: string[] }> {
+  const context = await browser.newContext({
+    viewport: { width: opts.width ?? 1024, height: opts.height ?? 640 },
+    hasTouch: true,
+    deviceScaleFactor: 1,
+    acceptDownloads: true,
+    locale: opts.locale ?? 'zh-CN',
+    reducedMotion: opts.reducedMotion,
+  });
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
@@ -144,8 +174,16 @@ export async function screenshotPixels(page: Page): Promise<{ data: Uint8Array; 
 }
 
 /** Number of pixels within `tol` of colour (r, g, b), optionally inside a rectangle. */
-export function countColour(img: { data: Uint8Array; width: number; height: number }, rgb: [number, number, number], tol = 40, rect?: { x: number; y: number; w: number; h: number }): number {
-  const x0 = rect?.x ?? 0, y0 = rect?.y ?? 0, x1 = rect ? rect.x + rect.w : img.width, y1 = rect ? rect.y + rect.h : img.height;
+export function countColour(
+  img: { data: Uint8Array; width: number; height: number },
+  rgb: [number, number, number],
+  tol = 40,
+  rect?: { x: number; y: number; w: number; h: number },
+): number {
+  const x0 = rect?.x ?? 0,
+    y0 = rect?.y ?? 0,
+    x1 = rect ? rect.x + rect.w : img.width,
+    y1 = rect ? rect.y + rect.h : img.height;
   let n = 0;
   for (let y = y0; y < y1; y++) {
     for (let x = x0; x < x1; x++) {
@@ -167,17 +205,21 @@ export async function afterDraw(page: Page): Promise<void> {
  * freeze cannot replace it). Returns the frozen frame's id. Throws if no such frame comes in time.
  */
 export async function freezeOnCracks(page: Page, minPixels = 2000, leftFraction = 1, timeout = 30_000): Promise<number> {
-  const handle = await page.waitForFunction(({ min, left }) => {
-    const k = (window as any).__crackscope;
-    if (!k || k.state.mode !== 'live' || k.state.shownFrameId < 0) return false;
-    const s = atob(k.mask());
-    const w = k.state.mask.width;
-    let n = 0;
-    for (let i = 0; i < s.length; i++) if (i % w < left * w && s.charCodeAt(i) >= 180) n++;
-    if (n < min) return false;
-    k.freeze();
-    return k.state.shownFrameId as number;
-  }, { min: minPixels, left: leftFraction }, { timeout, polling: 100 });
+  const handle = await page.waitForFunction(
+    ({ min, left }) => {
+      const k = (window as any).__crackscope;
+      if (!k || k.state.mode !== 'live' || k.state.shownFrameId < 0) return false;
+      const s = atob(k.mask());
+      const w = k.state.mask.width;
+      let n = 0;
+      for (let i = 0; i < s.length; i++) if (i % w < left * w && s.charCodeAt(i) >= 180) n++;
+      if (n < min) return false;
+      k.freeze();
+      return k.state.shownFrameId as number;
+    },
+    { min: minPixels, left: leftFraction },
+    { timeout, polling: 100 },
+  );
   const id = (await handle.jsonValue()) as number;
   await afterDraw(page);
   return id;
@@ -188,18 +230,32 @@ export async function freezeOnCracks(page: Page, minPixels = 2000, leftFraction 
  * by event.timeStamp), so the page sees a double tap however late a loaded machine delivers them.
  */
 export async function doubleTap(cdp: CDPSession, x: number, y: number): Promise<void> {
-  await touchSequence(cdp, [[0, 'touchStart', x, y], [30, 'touchEnd'], [80, 'touchStart', x, y], [110, 'touchEnd']]);
+  await touchSequence(cdp, [
+    [0, 'touchStart', x, y],
+    [30, 'touchEnd'],
+    [80, 'touchStart', x, y],
+    [110, 'touchEnd'],
+  ]);
 }
 
 /**
  * One finger's touch events, each stamped with its own time (ms after the first), sent back to back:
  * the gesture's timing is what the timestamps say, not how fast this process is scheduled.
  */
-export async function touchSequence(cdp: CDPSession, events: [ms: number, type: 'touchStart' | 'touchMove' | 'touchEnd', x?: number, y?: number][]): Promise<void> {
+export async function touchSequence(
+  cdp: CDPSession,
+  events: [ms: number, type: 'touchStart' | 'touchMove' | 'touchEnd', x?: number, y?: number][],
+): Promise<void> {
   const base = Date.now() / 1000;
-  await Promise.all(events.map(([ms, type, x, y]) => cdp.send('Input.dispatchTouchEvent', {
-    type, timestamp: base + ms / 1000, touchPoints: type === 'touchEnd' ? [] : [{ id: 0, x: x!, y: y! }],
-  })));
+  await Promise.all(
+    events.map(([ms, type, x, y]) =>
+      cdp.send('Input.dispatchTouchEvent', {
+        type,
+        timestamp: base + ms / 1000,
+        touchPoints: type === 'touchEnd' ? [] : [{ id: 0, x: x!, y: y! }],
+      }),
+    ),
+  );
 }
 
 /** Resolves once the view has not moved for `frames` consecutive animation frames (a glide has ended). */
@@ -207,12 +263,16 @@ export async function viewAtRest(page: Page, frames = 3, timeout = 15_000): Prom
   await page.evaluate(() => {
     delete (window as any).__restLast;
   });
-  await page.waitForFunction((need) => {
-    const w = window as any;
-    const v = w.__crackscope.view;
-    const key = `${v.zoom},${v.panX},${v.panY}`;
-    w.__restCount = w.__restLast === key ? w.__restCount + 1 : 0;
-    w.__restLast = key;
-    return w.__restCount >= need;
-  }, frames, { timeout, polling: 'raf' });
+  await page.waitForFunction(
+    (need) => {
+      const w = window as any;
+      const v = w.__crackscope.view;
+      const key = `${v.zoom},${v.panX},${v.panY}`;
+      w.__restCount = w.__restLast === key ? w.__restCount + 1 : 0;
+      w.__restLast = key;
+      return w.__restCount >= need;
+    },
+    frames,
+    { timeout, polling: 'raf' },
+  );
 }

@@ -33,7 +33,10 @@ export interface Daemon {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCli(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -56,8 +59,10 @@ export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutM
 export function readDaemonLog(child: ChildProcess, logs: Record<string, any>[], stderr: () => string, timeoutMs?: number): Promise<number> {
   let partial = '';
   return new Promise<number>((resolve, reject) => {
-    const timer = timeoutMs === undefined ? undefined
-      : setTimeout(() => reject(new Error(`daemon did not listen within ${timeoutMs / 1000} s; stderr: ${stderr()}`)), timeoutMs);
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => reject(new Error(`daemon did not listen within ${timeoutMs / 1000} s; stderr: ${stderr()}`)), timeoutMs);
     child.stdout!.on('data', (d: Buffer) => {
       partial += d.toString();
       const lines = partial.split('\n');
@@ -113,7 +118,12 @@ export async function startDaemon(args: string[] = [], opts: { env?: NodeJS.Proc
  * Connects, returns the hello message and the next `count` frames. With `compare`, asks for that
  * comparison model's masks too and waits for each frame's one (keyed by frame id).
  */
-export async function collectFrames(port: number, count: number, timeoutMs = 60_000, opts: { compare?: number } = {}): Promise<{ hello: HelloMessage; frames: FrameMessage[]; texts: any[]; comparisonMasks: Map<number, ComparisonMaskMessage> }> {
+export async function collectFrames(
+  port: number,
+  count: number,
+  timeoutMs = 60_000,
+  opts: { compare?: number } = {},
+): Promise<{ hello: HelloMessage; frames: FrameMessage[]; texts: any[]; comparisonMasks: Map<number, ComparisonMaskMessage> }> {
   const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`);
   const frames: FrameMessage[] = [];
   const texts: any[] = [];

@@ -44,7 +44,9 @@ const TIMINGS = { capture: 1, preprocess: 1, inference: 1, postprocess: 1, encod
 
 /** A processed frame with the given mask; its display image is a real JPEG of a flat grey. */
 export async function makeFrame(frameId: number, width: number, height: number, mask: Uint8Array, jpeg?: Buffer): Promise<ProcessedFrame> {
-  jpeg ??= await sharp({ create: { width, height, channels: 3, background: { r: 90, g: 90, b: 90 } } }).jpeg({ quality: 80 }).toBuffer();
+  jpeg ??= await sharp({ create: { width, height, channels: 3, background: { r: 90, g: 90, b: 90 } } })
+    .jpeg({ quality: 80 })
+    .toBuffer();
   return { frameId, capturedAt: Date.now(), width, height, jpeg, mask, wireMask: { bytes: mask, encoding: 'raw' }, timings: { ...TIMINGS } };
 }
 
@@ -63,7 +65,10 @@ export interface InProcessService {
 }
 
 /** The real HTTP app + WebSocket server on a free port, with `flags` as command-line config values. */
-export async function startInProcess(flags: Partial<Record<ConfigKey, unknown>> = {}, manifest: { width?: number; height?: number; threshold?: number } = {}): Promise<InProcessService> {
+export async function startInProcess(
+  flags: Partial<Record<ConfigKey, unknown>> = {},
+  manifest: { width?: number; height?: number; threshold?: number } = {},
+): Promise<InProcessService> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-inproc-'));
   const config = loadConfig({ env: {}, flags: { dataDir, port: 0, ...flags } });
   const raw: string[] = [];
@@ -72,13 +77,20 @@ export async function startInProcess(flags: Partial<Record<ConfigKey, unknown>> 
     raw.push(l);
     logs.push(JSON.parse(l));
   });
-  const width = manifest.width ?? 64, height = manifest.height ?? 32;
-  const m = validateManifest({
-    name: 'fake', version: '0.0.1-test',
-    input: { name: 'image', dtype: 'uint8', layout: 'NHWC', height, width },
-    output: { name: 'mask', dtype: 'uint8', meaning: 'crack probability x 255', layout: 'NHW' },
-    threshold: manifest.threshold ?? 0.6, params: 0, gflops: 0,
-  }, 'fake.json');
+  const width = manifest.width ?? 64,
+    height = manifest.height ?? 32;
+  const m = validateManifest(
+    {
+      name: 'fake',
+      version: '0.0.1-test',
+      input: { name: 'image', dtype: 'uint8', layout: 'NHWC', height, width },
+      output: { name: 'mask', dtype: 'uint8', meaning: 'crack probability x 255', layout: 'NHW' },
+      threshold: manifest.threshold ?? 0.6,
+      params: 0,
+      gflops: 0,
+    },
+    'fake.json',
+  );
   const pipeline = new FakePipeline();
   const ctx: ServiceContext = { config, log, manifest: m, inference: { provider: 'cpu', providerLabel: 'CPU', fallbacks: [] }, pipeline };
   const stream = new FrameStream(ctx, pipeline as unknown as FramePipeline);
@@ -88,7 +100,13 @@ export async function startInProcess(flags: Partial<Record<ConfigKey, unknown>> 
   await new Promise<void>((r) => server.listen(0, config.listen, () => r()));
   const port = (server.address() as { port: number }).port;
   return {
-    url: `http://127.0.0.1:${port}`, port, config, ctx, pipeline, stream, logs,
+    url: `http://127.0.0.1:${port}`,
+    port,
+    config,
+    ctx,
+    pipeline,
+    stream,
+    logs,
     journal: () => raw.join(''),
     async close() {
       await stream.close();

@@ -23,7 +23,10 @@ async function waitForPort(port: number, timeoutMs = 10_000) {
   const t0 = Date.now();
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1', () => { s.end(); resolve(true); });
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.end();
+        resolve(true);
+      });
       s.on('error', () => resolve(false));
     });
     if (ok) return;
@@ -37,11 +40,33 @@ export async function startRedis(): Promise<TestRedis> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-redis-'));
   const bin = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
   const launch = () => {
-    const child = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--logfile', path.join(dir, 'redis.log')], { stdio: 'ignore' });
+    const child = spawn(
+      bin,
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'always',
+        '--save',
+        '',
+        '--logfile',
+        path.join(dir, 'redis.log'),
+      ],
+      { stdio: 'ignore' },
+    );
     return child;
   };
   const r: TestRedis = {
-    port, url: `redis://127.0.0.1:${port}`, dir, child: launch(),
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    dir,
+    child: launch(),
     async restart() {
       await r.stop();
       r.child = launch();
@@ -50,7 +75,10 @@ export async function startRedis(): Promise<TestRedis> {
     stop() {
       const c = r.child;
       if (c.exitCode !== null || c.signalCode !== null) return Promise.resolve();
-      return new Promise<void>((resolve) => { c.once('exit', () => resolve()); c.kill('SIGTERM'); });
+      return new Promise<void>((resolve) => {
+        c.once('exit', () => resolve());
+        c.kill('SIGTERM');
+      });
     },
   };
   await waitForPort(port);

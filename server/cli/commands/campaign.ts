@@ -18,22 +18,28 @@ export default defineCommand({
       .option('--threshold <x>', "add: crack threshold in (0, 1) (default: the model's)")
       .option('--tile <n>', 'add: pixels kept per tile, a multiple of 32 (default 640)')
       .option('--margin <n>', 'add: context pixels on each side of a tile, a multiple of 32 (default 64)')
-      .option('--min-length-px <n>', 'add: cracks shorter than this are dropped as specks (default: the worker\'s crackMinLengthPx, 40)')
+      .option('--min-length-px <n>', "add: cracks shorter than this are dropped as specks (default: the worker's crackMinLengthPx, 40)")
       .option('--no-pdf', "add: no PDF of each survey's report; report: no PDF of the campaign report")
       .option('--attempts <n>', 'add: tries per image before its job fails (default 3)', intInRange(1, 20))
       .option('--backoff-ms <n>', 'add: wait before the first retry, doubled each time (default 5000)', intInRange(0, 3_600_000))
-      .option('--as <name>', 'rerun: the new campaign\'s name (default <name>-<model>)')
+      .option('--as <name>', "rerun: the new campaign's name (default <name>-<model>)")
       .option('--wait', 'rerun: wait until the workers are done, then write the report with the comparison')
       .option('--timeout-s <n>', 'rerun --wait: give up after this many seconds', intInRange(1, 30 * 86_400))
-      .option('--lang <code>', "report (and rerun --wait): the campaign report's language, a catalogue in kioskLanguages (en, zh, fr, ar, ja, …; default: kioskDefaultLanguage, else en)")
+      .option(
+        '--lang <code>',
+        "report (and rerun --wait): the campaign report's language, a catalogue in kioskLanguages (en, zh, fr, ar, ja, …; default: kioskDefaultLanguage, else en)",
+      )
       .option('--json', 'status/add/report: one JSON object on stdout')
-      .addHelpText('after', `
+      .addHelpText(
+        'after',
+        `
 Examples:
   crackscope campaign add walls-2026 /mnt/survey/photos --redis redis://nas:6379 --out /mnt/survey/out --mm-per-px 0.05
   crackscope worker --redis redis://nas:6379            # on every machine that helps
   crackscope campaign status walls-2026 --redis redis://nas:6379
   crackscope campaign report walls-2026 --redis redis://nas:6379 --lang fr
   crackscope campaign rerun walls-2026 --model crackunet-v3 --redis redis://nas:6379 --wait
-Exit codes: 0 done, 1 a failure named in the output, 64 usage, 69 Redis unusable (bad URL, no server), 78 config or model.`),
+Exit codes: 0 done, 1 a failure named in the output, 64 usage, 69 Redis unusable (bad URL, no server), 78 config or model.`,
+      ),
   run: async ({ args, opts }) => (await import('../campaign.js')).runCampaign(args, opts),
 });

@@ -10,7 +10,10 @@ export default defineCommand({
       .option('--out <dir>', 'where the masks, overlays and reports go', 'crackscope-out')
       .option('--threshold <x>', "crack threshold in (0, 1) (default: the model's)")
       .option('--mm-per-px <x>', 'millimetres per image pixel: adds lengths and widths in mm')
-      .option('--lang <code>', "the per-image lines' language and number format: a catalogue in kioskLanguages (en, zh, fr, ar, ja, …; default: kioskDefaultLanguage, else en); the JSON reports stay language-neutral")
+      .option(
+        '--lang <code>',
+        "the per-image lines' language and number format: a catalogue in kioskLanguages (en, zh, fr, ar, ja, …; default: kioskDefaultLanguage, else en); the JSON reports stay language-neutral",
+      )
       .option('--json', 'one JSON summary on stdout; the per-image lines go to stderr'),
   run: async ({ args, opts }) => (await import('../infer.js')).runInfer(args, opts),
 });

@@ -13,5 +13,11 @@ export default defineCommand({
       .option('--json', 'only the JSON object (always the last line of stdout)')
       .argument('[serve-flags...]', 'after --: more flags for the daemon (crackscope serve --help)'),
   run: async ({ args, opts }) =>
-    (await import('../soak.js')).runSoak({ minutes: opts.minutes as number, clients: opts.clients as number, source: opts.source as string, json: opts.json === true, extra: args }),
+    (await import('../soak.js')).runSoak({
+      minutes: opts.minutes as number,
+      clients: opts.clients as number,
+      source: opts.source as string,
+      json: opts.json === true,
+      extra: args,
+    }),
 });
