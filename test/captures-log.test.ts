@@ -2,9 +2,11 @@
 // server/storage/captures.ts): its log lines field by field, its errors' words and codes, the
 // quota's state as /healthz and /metrics show it, and capture ids. In-process, fast.
 import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { DiskFullError } from '../server/storage/atomic.js';
 import {
   CaptureNotFoundError,
   CaptureProtectedError,
@@ -30,6 +32,8 @@ const ids = (() => {
 })();
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'cs-captures-log-'));
 const events = (lines: any[], event: string) => lines.filter((l) => l.event === event);
+
+afterEach(() => vi.restoreAllMocks());
 
 describe('capture ids and file names', () => {
   it('ids are the UTC time to the millisecond and six hex digits, and sort in time order', () => {
@@ -204,5 +208,107 @@ describe('the capture store, as the operator sees it', () => {
       crackCount: 0,
       protected: true,
     });
+  });
+});
+
+// Survivors of 7 Dec 2026 (BENCHMARKS.md, "Mutation testing (issue 21)"): the quota's exact bounds,
+// eviction and list order, the disk_full line. Each checked by hand against its mutant.
+describe('the capture store at its exact bounds (issue 21, from surviving mutants)', () => {
+  const Q = 1024 * 1024; // quotaMb: 1
+  /** files whose total is exactly `total` bytes */
+  const filesOf = (total: number) => files(total - sizeOf(0));
+
+  it('protected captures exactly filling the quota make it read full; one byte less does not', async () => {
+    const exact = new CaptureStore({ dataDir: tmp(), quotaMb: 1, log: memLog().log });
+    await exact.save(filesOf(Q), ids(), 'curator');
+    expect(exact.quota()).toMatchObject({ protectedBytes: Q, visitorBytes: 0, refused: 0, full: true });
+    const under = new CaptureStore({ dataDir: tmp(), quotaMb: 1, log: memLog().log });
+    await under.save(filesOf(Q - 1), ids(), 'curator');
+    expect(under.quota()).toMatchObject({ protectedBytes: Q - 1, refused: 0, full: false });
+  });
+
+  it('a visitor save that brings protected + visitor bytes exactly to the quota is taken; one byte more is refused', async () => {
+    const { log, lines } = memLog();
+    const s = new CaptureStore({ dataDir: tmp(), quotaMb: 1, log });
+    const c = (await s.save(filesOf(Q / 2), ids(), 'curator')).id;
+    const v = await s.save(filesOf(Q / 2), ids());
+    expect(v).toMatchObject({ bytes: Q / 2, protected: false });
+    expect(s.quota()).toMatchObject({ protectedBytes: Q / 2, visitorBytes: Q / 2, evicted: 0, refused: 0, full: false });
+    expect(events(lines, 'capture.evicted')).toEqual([]);
+    expect(events(lines, 'capture.quota_exceeded')).toEqual([]);
+    expect(events(lines, 'capture.quota_protected')).toEqual([]);
+    // protected Q/2 + incoming Q/2 + 1 > Q: evicting every visitor capture would not make room
+    const over = await s.save(filesOf(Q / 2 + 1), ids()).catch((e) => e);
+    expect(over).toBeInstanceOf(QuotaFullError);
+    expect(over).toMatchObject({ protectedBytes: Q / 2, quotaBytes: Q });
+    expect(s.quota()).toMatchObject({ visitorBytes: Q / 2, evicted: 0, refused: 1, full: true });
+    expect((await s.list()).map((x) => x.id)).toEqual([v.id, c]);
+  });
+
+  it('eviction goes by id (oldest first, whatever order they were saved in) and stops as soon as the total is exactly the quota', async () => {
+    const { log, lines } = memLog();
+    const s = new CaptureStore({ dataDir: tmp(), quotaMb: 1, log });
+    const [older, old, newest] = [ids(), ids(), ids()];
+    // saved out of order: `old` first, then the older one
+    await s.save(filesOf(500 * KB), old);
+    await s.save(filesOf(100 * KB), older);
+    expect(events(lines, 'capture.evicted')).toEqual([]);
+    // 100 KB + 500 KB + (Q - 500 KB) > Q; evicting `older` leaves exactly Q: nothing more goes
+    await s.save(filesOf(Q - 500 * KB), newest);
+    expect(events(lines, 'capture.evicted')).toEqual([expect.objectContaining({ id: older, bytes: 100 * KB, totalBytes: Q, quotaMb: 1 })]);
+    expect(events(lines, 'capture.quota_exceeded')).toEqual([]);
+    expect(s.quota()).toMatchObject({ visitorBytes: Q, visitorCount: 2, evicted: 1, full: false });
+    expect((await s.list()).map((x) => x.id)).toEqual([newest, old]);
+  });
+
+  it('list() is newest first by id, down to the millisecond and the random suffix, whatever the order on disk', async () => {
+    const s = new CaptureStore({ dataDir: tmp(), quotaMb: 1, log: memLog().log });
+    const byAge = [
+      '20260101T000000000Z-000001',
+      '20260101T000000000Z-00000f', // same millisecond: the suffix decides
+      '20260101T000000001Z-000000', // one millisecond later, smaller suffix
+      '20260101T000000001Z-ffffff',
+      '20260101T000000010Z-000000',
+    ];
+    for (const i of [2, 0, 4, 1, 3]) await s.save(files(10), byAge[i]);
+    const listed = await s.list();
+    expect(listed.map((x) => x.id)).toEqual([...byAge].reverse());
+    expect(listed.every((x) => x.bytes === sizeOf(10) && !x.protected)).toBe(true);
+    // Node promises no order from readdir (libuv happens to sort it by name on Unix, so a list()
+    // that forgot to sort would pass above): the folder read back in save order, then reversed
+    const realReaddir = fsp.readdir.bind(fsp);
+    for (const order of [
+      [2, 0, 4, 1, 3],
+      [3, 1, 4, 0, 2],
+    ]) {
+      vi.spyOn(fsp, 'readdir').mockImplementation((async (p: any, o?: any) => (p === s.dir ? order.map((i) => byAge[i]) : realReaddir(p, o))) as any);
+      expect((await s.list()).map((x) => x.id)).toEqual([...byAge].reverse());
+      vi.restoreAllMocks();
+    }
+  });
+
+  it('a full disk mid-save: the disk_full line, field by field, the error the caller gets, nothing left behind', async () => {
+    const { log, lines } = memLog();
+    const dataDir = tmp();
+    const s = new CaptureStore({ dataDir, quotaMb: 1, log });
+    const kept = await s.save(files(10), ids());
+    const id = ids();
+    const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    const realOpen = fsp.open.bind(fsp);
+    vi.spyOn(fsp, 'open').mockImplementation(async (p: any, flags?: any, mode?: any) => {
+      if (String(p).endsWith(path.join(`.tmp-${id}`, 'mask.png'))) throw enospc;
+      return realOpen(p, flags, mode);
+    });
+    const err = await s.save(files(10), id).catch((e) => e);
+    expect(err).toBeInstanceOf(DiskFullError);
+    expect(err.code).toBe('disk-full');
+    expect(err.message).toBe('The disk is full: the capture was not saved. Delete old captures or free space on the device; the live view continues.');
+    expect(err.cause).toBe(enospc);
+    const full = events(lines, 'capture.disk_full');
+    expect(full).toEqual([{ level: 'error', t: expect.any(String), event: 'capture.disk_full', id, err: enospc.message }]);
+    expect(lines.filter((l) => l.level === 'error')).toEqual(full); // not also a save_failed line
+    expect(fs.readdirSync(path.join(dataDir, 'captures'))).toEqual([kept.id]);
+    expect(fs.readdirSync(path.join(dataDir, 'capture-visitors'))).toEqual([kept.id]);
+    expect(s.quota()).toMatchObject({ visitorCount: 1, visitorBytes: sizeOf(10) });
   });
 });
