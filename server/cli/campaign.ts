@@ -35,21 +35,12 @@ import { writeFileAtomicSync as writeAtomic } from '../storage/atomic.js';
 import { compareCampaignOutputs, type CampaignComparison } from '../campaign/compare.js';
 import { startCampaignWorker } from '../campaign/worker.js';
 import { oneLine } from '../log/one-line.js';
+import type { SurveyFlags } from './survey.js';
 
 const say = (line: string) => process.stderr.write(`crackscope campaign: ${line}\n`);
 
-interface CampaignFlags {
+interface CampaignFlags extends SurveyFlags {
   redis: string;
-  out?: string;
-  mmPerPx?: string;
-  widthClasses?: string;
-  threshold?: string;
-  tile?: string;
-  margin?: string;
-  minLengthPx?: string;
-  pdf?: boolean;
-  json?: boolean;
-  lang?: string;
   attempts?: number;
   backoffMs?: number;
   as?: string;

@@ -18,21 +18,23 @@ import { expandInput } from './infer.js';
 import { identityOptions } from '../analysis/crack-measure.js';
 import { oneLine } from '../log/one-line.js';
 
+/** The survey's own flags as commander hands them over (strings, parsed here); `campaign` takes them too. */
+export interface SurveyFlags {
+  lang?: string;
+  out?: string;
+  mmPerPx?: string;
+  widthClasses?: string;
+  threshold?: string;
+  tile?: string;
+  margin?: string;
+  minLengthPx?: string;
+  pdf?: boolean;
+  json?: boolean;
+}
+
 /** `crackscope survey …` (commands/survey.ts runs it): checks the flags, runs the survey, returns the exit code. */
 export async function runSurveyCommand(inputs: string[], opts: Record<string, unknown>): Promise<number> {
-  const extra = opts as {
-    lang?: string;
-    out?: string;
-    mmPerPx?: string;
-    calibration?: string;
-    widthClasses?: string;
-    threshold?: string;
-    tile?: string;
-    margin?: string;
-    minLengthPx?: string;
-    pdf?: boolean;
-    json?: boolean;
-  };
+  const extra = opts as SurveyFlags & { calibration?: string };
   if (extra.mmPerPx !== undefined && extra.calibration !== undefined) throw new UsageError('give --mm-per-px or --calibration, not both');
   const config = configFromOptions(opts); // ConfigError → main prints it and exits 78
   // the report's language: --lang, else the kiosk's default language, else English
