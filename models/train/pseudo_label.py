@@ -24,15 +24,14 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from net import load_weights  # noqa: E402
+from real_eval import padded_tensor  # noqa: E402
 
 
 @torch.no_grad()
 def predict_tta(net, img, dev):
     """Mean crack probability over the 8 symmetries of the square, for one HxWx3 RGB image."""
     h, w = img.shape[:2]
-    ph, pw = (-h) % 32, (-w) % 32
-    x = cv2.copyMakeBorder(img, 0, ph, 0, pw, cv2.BORDER_REFLECT_101) if ph or pw else img
-    t = torch.from_numpy(np.ascontiguousarray(x)).to(dev).permute(2, 0, 1)[None].float()
+    t = padded_tensor(img, dev)
     acc = torch.zeros(t.shape[2:], device=dev)
     for flip in (False, True):
         u = torch.flip(t, (3,)) if flip else t

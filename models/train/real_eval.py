@@ -26,14 +26,19 @@ from realdata import load_split  # noqa: E402
 THRESHOLDS = (0.05, 0.08, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7)
 
 
+def padded_tensor(img, dev):
+    """1x3xHxW float tensor of an HxWx3 RGB image, reflect-padded to multiples of 32 (crop back to H, W)."""
+    h, w = img.shape[:2]
+    ph, pw = (-h) % 32, (-w) % 32
+    x = cv2.copyMakeBorder(img, 0, ph, 0, pw, cv2.BORDER_REFLECT_101) if ph or pw else img
+    return torch.from_numpy(np.ascontiguousarray(x)).to(dev).permute(2, 0, 1)[None].float()
+
+
 @torch.no_grad()
 def predict_u8(net, img, dev):
     """uint8 probability x 255 for one HxWx3 RGB image of any size (as the service's output)."""
     h, w = img.shape[:2]
-    ph, pw = (-h) % 32, (-w) % 32
-    x = cv2.copyMakeBorder(img, 0, ph, 0, pw, cv2.BORDER_REFLECT_101) if ph or pw else img
-    t = torch.from_numpy(np.ascontiguousarray(x)).to(dev).permute(2, 0, 1)[None].float()
-    p = torch.sigmoid(net(t).float())[0, 0, :h, :w].cpu().numpy()
+    p = torch.sigmoid(net(padded_tensor(img, dev)).float())[0, 0, :h, :w].cpu().numpy()
     return np.clip(np.round(p * 255), 0, 255).astype(np.uint8)
 
 
