@@ -99,6 +99,7 @@ def main():
     ap.add_argument("--real", default="", help="real-data folder (models/train/realdata.py); mixed into every batch")
     ap.add_argument("--real-share", type=float, default=0.5, help="share of each batch drawn from --real")
     ap.add_argument("--real-workers", type=int, default=3)
+    ap.add_argument("--real-zoom", type=float, default=1.3, help="largest random scale of real crops (smallest 0.5)")
     ap.add_argument("--photos", default="", help="folder of crack-free real photographs (generator v5 backgrounds)")
     ap.add_argument("--photo", type=float, default=0.0, help="share of scenes drawn on a --photos background")
     ap.add_argument("--rough-crack", type=float, default=0.6, help="crack share on rough/granular scenes")
@@ -149,7 +150,7 @@ def main():
     it_real = None
     if n_real:
         excl = [x for x in args.exclude.split(",") if x]
-        dr = DataLoader(RealCrops(args.real, args.seed, dphase, args.crop, exclude=excl), batch_size=n_real,
+        dr = DataLoader(RealCrops(args.real, args.seed, dphase, args.crop, exclude=excl, zoom=args.real_zoom), batch_size=n_real,
                         num_workers=args.real_workers, pin_memory=dev == "cuda", prefetch_factor=4,
                         persistent_workers=True)
         it_real = iter(dr)

@@ -5,7 +5,8 @@
 #   JOB=variants bash models/train/v3_job.sh   # side by side, from the v2 weights: label modes and widths
 #   JOB=final WINNER=B bash models/train/v3_job.sh   # go on with one variant, judge it, export it
 #   JOB=pseudo bash models/train/v3_job.sh           # pseudo-labels on the unlabelled walls from v3, then
-#                                                    # v3 trained on with (P) and without (N) them, side by side
+#                                                    # v3 trained on with (P) and without (N) them, and with
+#                                                    # them and real crops zoomed to 2.2x (Z), side by side
 #
 # Weights come back in $OUT with each call and also stay in /tmp/v3 while the machine is warm; a
 # later call resumes from /tmp/v3/<name>/ckpt.pt, or from .gpucarry/<name>.pt when the machine is new.
@@ -54,21 +55,24 @@ for k,v in r.items(): print('masonry', k, 'at 0.5:', v['at_0.5']['by_set']['maso
 if [[ ${JOB:-variants} == pseudo ]]; then
   V3=models/train/crackunet-v3.pt
   python3 models/train/pseudo_label.py --real $C/real --teacher "$V3"
-  S=(--init "$V3" --arch w125 --coarse edge --lr 3e-4 --workers 5 --real-workers 3)
+  # three arms on one GPU, 6 loader processes each (16 cores): P with the pseudo-labels, N without
+  # (the control: as much more training), Z as P with real crops zoomed up to 2.2x (wide cracks)
+  S=(--init "$V3" --arch w125 --coarse edge --lr 3e-4 --workers 4 --real-workers 2)
   pids=()
   train P "${S[@]}" & pids+=($!)
   train N "${S[@]}" --exclude walls-supervisely-pseudo & pids+=($!)
+  train Z "${S[@]}" --real-zoom 2.2 & pids+=($!)
   for p in "${pids[@]}"; do wait "$p"; done
-  for n in P N; do echo "### $n"; grep -E "params|measured|batch|done|Error|error" "$W/$n/train.log" | tail -5; done
+  for n in P N Z; do echo "### $n"; grep -E "params|measured|batch|done|Error|error" "$W/$n/train.log" | tail -5; done
   python3 models/train/real_eval.py --real $C/real --sets $SETS --out "$W/eval-real.json" --card "$W/card" \
-    "$V3" $W/P/weights.pt $W/N/weights.pt
+    "$V3" $W/P/weights.pt $W/N/weights.pt $W/Z/weights.pt
   cp "$W/eval-real.json" "$OUT/"
-  masonry "$V3" $W/P/weights.pt $W/N/weights.pt
-  for ck in "$V3" $W/P/weights.pt $W/N/weights.pt; do
+  masonry "$V3" $W/P/weights.pt $W/N/weights.pt $W/Z/weights.pt
+  for ck in "$V3" $W/P/weights.pt $W/N/weights.pt $W/Z/weights.pt; do
     echo "## crack-free photographs: $ck at 0.5"
     python3 models/train/real_check.py "$ck" --threshold 0.5 --sweep 0.5,0.6,0.7 | grep -E "gravel|mean|brick|grass|sweep"
   done
-  for n in P N; do cp "$W/$n/weights.pt" "$OUT/$n.pt"; done
+  for n in P N Z; do cp "$W/$n/weights.pt" "$OUT/$n.pt"; done
 elif [[ ${JOB:-variants} == variants ]]; then
   V2=models/train/crackunet-v2.pt
   S=(--init "$V2" --lr 1e-3 --workers 2 --real-workers 2)
