@@ -4,7 +4,6 @@
 // still on its way (it follows the frame message at once) held until it comes.
 import type { ComparisonMaskMessage, FrameMessage } from '../../server/protocol/wire-format.js';
 import { MaskBuffer } from './mask.js';
-import { Rolling } from './stats.js';
 import type { Viewer } from './view.js';
 
 /** The comparison on screen: both models' times and their agreement on this frame. */
@@ -22,6 +21,8 @@ export interface LiveFramesHost {
   compareModel(): number | null;
   /** a comparison mask went on screen, with this frame's numbers */
   comparisonShown(stats: ComparisonStats): void;
+  /** a frame's JPEG and mask decoded, in ms */
+  decoded(ms: number): void;
   decodeError(): void;
 }
 
@@ -32,8 +33,6 @@ export class LiveFrames {
   private back2 = new MaskBuffer();
   /** the frame on screen (live or frozen); -1 before the first */
   shownFrameId = -1;
-  /** JPEG + mask decode (off the main thread for the JPEG), ms */
-  readonly decodeMs = new Rolling(120);
   private busy = false;
   private pending: { f: FrameMessage; t: number; c: ComparisonMaskMessage | null } | null = null;
   /** a frame whose comparison mask is still on its way */
@@ -110,7 +109,7 @@ export class LiveFrames {
         this.back.load(f),
         c ? this.back2.load(c) : Promise.resolve(false),
       ]);
-      this.decodeMs.push(performance.now() - t0);
+      this.host.decoded(performance.now() - t0);
       if (!this.host.live()) {
         bmp.close();
       } else {

@@ -12,7 +12,9 @@ import { applyI18n, getDefaultLang, getLang, getLanguages, loadLanguages, onLang
 import { IdleTimer } from './idle.js';
 import { Measure } from './measure.js';
 import { renderStatus } from './status.js';
-import { RateMeter, Rolling } from './stats.js';
+import { BrowserStats } from './browser-stats.js';
+import { Hint } from './hint.js';
+import { MarksLayer } from './marks.js';
 import { Viewer } from './view.js';
 import { imageToScreen, screenToImage } from './viewstate.js';
 import { LiveFrames } from './live-frames.js';
@@ -23,10 +25,12 @@ type Mode = 'live' | 'frozen' | 'capture';
 
 const params = new URLSearchParams(location.search);
 const IDLE_MS = Math.max(2, Number(params.get('idle') ?? 120)) * 1000;
-const HINT_MS = 6000;
 
 const viewer = new Viewer($('stage'));
 const overlay = { mode: 0, opacity: 0.7, threshold: 0.5 };
+/** calibration markers and bridged gaps over the view */
+const marks = new MarksLayer($('marks') as unknown as SVGSVGElement, maskToScreen);
+const hint = new Hint();
 let mode: Mode = 'live';
 let hello: HelloMessage | null = null;
 let lastStatus: StatusMessage | null = null;
@@ -35,36 +39,16 @@ let everOpen = false;
 let thresholdTouched = false;
 /** the capture on screen */
 let captureId: string | null = null;
-let framesShown = 0;
 
-// --- statistics measured in the browser -----------------------------------------------------------
-const recvRate = new RateMeter();
-const latency = new Rolling(60);
-const renderMs = new Rolling(120); // texture upload + draw, on the main thread
-const frameMs = new Rolling(120); // message received → drawn
-const rafGap = new Rolling(120); // time between animation frames
-const stats = {
-  fps: 0,
-  latencyMsP50: NaN,
-  decodeMsP50: NaN,
-  renderMsP50: NaN,
-  renderMsP95: NaN,
-  frameMsP50: NaN,
-  frameMsP95: NaN,
-  rafGapMsP95: NaN,
-  framesReceived: 0,
-  framesShown: 0,
-  decodeErrors: 0,
-  heapMb: NaN,
-};
+const browserStats = new BrowserStats();
+const stats = browserStats.values;
 
 const frames: LiveFrames = new LiveFrames(viewer, {
   live: () => mode === 'live',
   compareModel: (): number | null => cmp.model,
   comparisonShown: (st) => cmp.shown(st),
-  decodeError: () => {
-    stats.decodeErrors++;
-  },
+  decoded: (ms) => browserStats.decoded(ms),
+  decodeError: () => browserStats.decodeError(),
 });
 const cmp: CompareController = new CompareController(viewer, {
   hello: () => hello,
@@ -85,9 +69,7 @@ const connection = new Connection(`${location.protocol === 'https:' ? 'wss' : 'w
     updateStatus();
   },
   frame(f, t) {
-    stats.framesReceived++;
-    recvRate.tick(t);
-    latency.push(Date.now() - f.capturedAt);
+    browserStats.frameReceived(t, f.capturedAt);
     if (mode !== 'live') return;
     frames.frame(f, t);
   },
@@ -109,37 +91,18 @@ const connection = new Connection(`${location.protocol === 'https:' ? 'wss' : 'w
 });
 
 // --- render loop -------------------------------------------------------------------------------------
-let lastRaf = 0;
 function loop(now: number): void {
-  if (lastRaf) rafGap.push(now - lastRaf);
-  lastRaf = now;
+  browserStats.animationFrame(now);
   const t0 = performance.now();
   if (viewer.render()) {
-    const t1 = performance.now();
-    renderMs.push(t1 - t0);
-    const drawnAt = frames.takeDrawn();
-    if (drawnAt !== null) {
-      frameMs.push(t1 - drawnAt);
-      framesShown++;
-    }
+    browserStats.rendered(t0, performance.now(), frames.takeDrawn());
     placeOverlays();
   }
   requestAnimationFrame(loop);
 }
 
 setInterval(() => {
-  const now = performance.now();
-  stats.fps = recvRate.rate(now);
-  stats.latencyMsP50 = latency.quantile(0.5);
-  stats.decodeMsP50 = frames.decodeMs.quantile(0.5);
-  stats.renderMsP50 = renderMs.quantile(0.5);
-  stats.renderMsP95 = renderMs.quantile(0.95);
-  stats.frameMsP50 = frameMs.quantile(0.5);
-  stats.frameMsP95 = frameMs.quantile(0.95);
-  stats.rafGapMsP95 = rafGap.quantile(0.95);
-  stats.framesShown = framesShown;
-  const mem = (performance as Performance & { memory?: { usedJSHeapSize: number } }).memory; // Chromium only
-  if (mem) stats.heapMb = mem.usedJSHeapSize / 1048576;
+  browserStats.update(performance.now());
   updateStatus();
 }, 500);
 
@@ -289,10 +252,6 @@ $('btn-gallery').addEventListener('click', () => {
   }
 });
 
-const marks = $('marks') as unknown as SVGSVGElement;
-let markPoints: [number, number][] = [];
-/** the frozen frame's bridged gaps (mask px): drawn dashed cyan, as infer's overlay and the survey map draw them */
-let bridgeLines: [[number, number], [number, number]][] = [];
 const measure: Measure = new Measure({
   target: () => (mode === 'frozen' ? `frames/${frames.shownFrameId}` : mode === 'capture' && captureId ? `captures/${captureId}` : null),
   threshold: () => overlay.threshold,
@@ -300,11 +259,11 @@ const measure: Measure = new Measure({
   setLabels: (l, w, h) => viewer.setLabels(l, w, h),
   setSelected: (id) => viewer.setSelected(id),
   setMarks: (pts) => {
-    markPoints = pts;
+    marks.setPoints(pts);
     placeOverlays();
   },
   setBridges: (lines) => {
-    bridgeLines = lines;
+    marks.setBridges(lines);
     placeOverlays();
   },
 });
@@ -325,19 +284,7 @@ function maskToScreen(mx: number, my: number): [number, number] {
 }
 function placeOverlays(): void {
   cmp.placeLabels();
-  const parts: string[] = [];
-  for (const [a, b] of bridgeLines) {
-    const [x1, y1] = maskToScreen(a[0] + 0.5, a[1] + 0.5),
-      [x2, y2] = maskToScreen(b[0] + 0.5, b[1] + 0.5);
-    parts.push(
-      `<line class="bridge" x1="${x1}" y1="${y1}" x2="${x2}" y2="${y2}" stroke="#0ff" stroke-width="3" stroke-dasharray="6 4" stroke-linecap="round"/>`,
-    );
-  }
-  const pts = markPoints.map(([x, y]) => maskToScreen(x, y));
-  if (pts.length === 2) parts.push(`<line x1="${pts[0][0]}" y1="${pts[0][1]}" x2="${pts[1][0]}" y2="${pts[1][1]}" stroke="#0f0" stroke-width="3"/>`);
-  for (const [x, y] of pts)
-    parts.push(`<circle cx="${x}" cy="${y}" r="10" fill="none" stroke="#0f0" stroke-width="3"/><circle cx="${x}" cy="${y}" r="2" fill="#0f0"/>`);
-  marks.innerHTML = parts.join('');
+  marks.draw();
 }
 
 // --- gestures ----------------------------------------------------------------------------------------------
@@ -345,7 +292,7 @@ const gestures = new Gestures(viewer.canvas, viewer.view, viewer.geom, {
   changed: () => {
     viewer.dirty = true;
   },
-  interacted: () => hideHint(),
+  interacted: () => hint.hide(),
   tap: (x, y) => {
     if (!measure.visible && cmp.tap()) return;
     const mask = frames.mask;
@@ -397,31 +344,21 @@ onLangChange((l) => {
   if (measure.visible) measure.render();
   if (surveyView.visible) surveyView.refreshInfo();
 });
-let hintTimer = 0;
-function showHint(): void {
-  const h = $('hint');
-  h.textContent = t('hint');
-  show(h, true);
-  window.clearTimeout(hintTimer);
-  hintTimer = window.setTimeout(hideHint, HINT_MS);
-}
-function hideHint(): void {
-  show($('hint'), false);
-}
-// a touch tells the server that a visitor is here (serve --worker-redis: its campaign worker waits); one ping per 10 s at most
-let touchPingAt = 0;
-for (const ev of ['pointerdown', 'keydown', 'wheel'] as const) {
-  window.addEventListener(
-    ev,
-    () => {
-      const now = Date.now();
-      if (now - touchPingAt > 10_000) {
-        touchPingAt = now;
-        connection.send({ type: 'ping', t: now });
-      }
-    },
-    { passive: true, capture: true },
-  );
+{
+  let pingedAt = 0;
+  for (const ev of ['pointerdown', 'keydown', 'wheel'] as const) {
+    window.addEventListener(
+      ev,
+      () => {
+        const now = Date.now();
+        if (now - pingedAt > 10_000) {
+          pingedAt = now;
+          connection.send({ type: 'ping', t: now });
+        }
+      },
+      { passive: true, capture: true },
+    );
+  }
 }
 new IdleTimer(IDLE_MS, () => {
   gallery.hide();
@@ -434,7 +371,7 @@ new IdleTimer(IDLE_MS, () => {
   gestures.reset();
   gallery.leaveCurator(); // the next visitor is a visitor
   if (getLang() !== getDefaultLang()) setLang(getDefaultLang());
-  showHint();
+  hint.show();
 });
 
 // --- test and diagnostics hook -------------------------------------------------------------------------
@@ -479,6 +416,6 @@ void loadLanguages(params.get('lang')).then((l) => {
   applyOverlay();
   setMode('live');
   connection.start();
-  showHint();
+  hint.show();
   requestAnimationFrame(loop);
 });
