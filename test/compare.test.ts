@@ -110,7 +110,7 @@ describe('serve --compare: two models side by side', () => {
       });
     });
     ws.close();
-    expect(reply).toMatchObject({ code: 'bad_message', message: 'no comparison model 3; there are 0 (tinymax)' });
+    expect(reply).toMatchObject({ code: 'bad-message', message: 'no comparison model 3; there are 0 (tinymax)' });
   });
 
   it('/metrics and /api/compare count the agreement per comparison model', async () => {

@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 
 import { calibrationImages, evaluateAgreement, modelIo, parseTrtexecLog, trtexecArgs } from '../server/cli/build-engine.js';
 import { buildEpContextModel, parseEpContextModel, parseOnnxModel, ONNX_DTYPE } from '../server/inference/epcontext.js';
-import { inspectOrtBinding, resolveTensorrtModel, type PlatformInfo } from '../server/inference/engine-cache.js';
+import { resolveTensorrtModel } from '../server/inference/engine-cache.js';
+import { inspectOrtBinding, type PlatformInfo } from '../server/inference/platform.js';
 import { resolveModel } from '../server/inference/manifest.js';
 import { tinyOnnx, writeTinyModel } from './helpers/tiny-model.js';
 import { runCommand } from '../server/cli/program.js';

@@ -122,14 +122,14 @@ describe('bad WebSocket input', () => {
     await nextText(c, (m) => m.type === 'hello', 3000, 0); // it may have come with the handshake
     const before = (await metrics(d)).crackscope_ws_messages_rejected_total;
     const cases: [string | Buffer, RegExp, string][] = [
-      ['not json', /not valid JSON/, 'bad_message'],
-      ['[1,2,3]', /JSON object/, 'bad_message'],
-      ['{"type":"reboot"}', /unknown message type "reboot"/, 'bad_message'],
-      ['{"type":"ping"}', /numeric t/, 'bad_message'],
-      ['{"type":"ping","t":"now"}', /numeric t/, 'bad_message'],
-      ['{"type":{"$gt":""}}', /unknown message type/, 'bad_message'],
-      ['x'.repeat(10_000), /limit is 4096/, 'too_large'],
-      [Buffer.from([0, 1, 2, 3]), /binary/, 'bad_message'],
+      ['not json', /not valid JSON/, 'bad-message'],
+      ['[1,2,3]', /JSON object/, 'bad-message'],
+      ['{"type":"reboot"}', /unknown message type "reboot"/, 'bad-message'],
+      ['{"type":"ping"}', /numeric t/, 'bad-message'],
+      ['{"type":"ping","t":"now"}', /numeric t/, 'bad-message'],
+      ['{"type":{"$gt":""}}', /unknown message type/, 'bad-message'],
+      ['x'.repeat(10_000), /limit is 4096/, 'too-large'],
+      [Buffer.from([0, 1, 2, 3]), /binary/, 'bad-message'],
     ];
     for (const [msg, re, code] of cases) {
       const reply = nextText(c, (m) => m.type === 'error');
@@ -163,7 +163,7 @@ describe('bad WebSocket input', () => {
     const c = await connect(d.port);
     for (let i = 0; i < 200; i++) c.ws.send(JSON.stringify({ type: 'ping', t: i }));
     await sleep(800);
-    const limited = c.texts.filter((m) => m.type === 'error' && m.code === 'rate_limited');
+    const limited = c.texts.filter((m) => m.type === 'error' && m.code === 'rate-limited');
     expect(limited.length).toBeGreaterThan(0);
     expect(c.texts.filter((m) => m.type === 'pong').length).toBeLessThanOrEqual(25);
     expect(c.closed?.code).toBe(1008);

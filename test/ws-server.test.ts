@@ -4,6 +4,7 @@
 // viewer that reads nothing, and shutdown's 1001. Frames are the test's own (FakePipeline).
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { HTTP_ERRORS, WS_ERRORS } from '../server/protocol/errors.js';
 import { decodeBinaryMessage, PROTOCOL_VERSION } from '../server/protocol/wire-format.js';
 import { makeFrame, startInProcess, type InProcessService } from './helpers/in-process.js';
 
@@ -118,12 +119,15 @@ describe('the WebSocket server, as a viewer sees it', () => {
     v.ws.send('{"type":"zoom"}');
     await until(() => errors(v).length === 4);
     expect(errors(v)).toEqual([
-      { type: 'error', code: 'bad_message', message: 'binary messages are not accepted' },
-      { type: 'error', code: 'too_large', message: 'message of 5000 bytes; the limit is 4096' },
-      { type: 'error', code: 'bad_message', message: 'no comparison models (start with --compare NAME)' },
-      { type: 'error', code: 'bad_message', message: expect.stringMatching(/^unknown message type "zoom"/) },
+      { type: 'error', code: 'bad-message', message: 'binary messages are not accepted' },
+      { type: 'error', code: 'too-large', message: 'message of 5000 bytes; the limit is 4096' },
+      { type: 'error', code: 'bad-message', message: 'no comparison models (start with --compare NAME)' },
+      { type: 'error', code: 'bad-message', message: expect.stringMatching(/^unknown message type "zoom"/) },
     ]);
     expect(svc.stream.counters.messagesRejected).toBe(4);
+    // one catalogue, one spelling: the codes are errors.ts's, and a too-large message is HTTP's too-large
+    for (const e of errors(v)) expect(Object.keys(WS_ERRORS)).toContain(e.code);
+    expect(HTTP_ERRORS['too-large']).toBe(413);
     // compare null (stop comparing) is always fine
     v.ws.send(JSON.stringify({ type: 'compare', model: null }));
     await new Promise((r) => setTimeout(r, 100));
@@ -143,7 +147,7 @@ describe('the WebSocket server, as a viewer sees it', () => {
     const v = await viewer(svc.port);
     for (let i = 0; i < 30; i++) v.ws.send(JSON.stringify({ type: 'ping', t: i }));
     await until(() => v.texts.filter((t) => t.type === 'pong').length + errors(v).length === 30);
-    const limited = errors(v).filter((e) => e.code === 'rate_limited');
+    const limited = errors(v).filter((e) => e.code === 'rate-limited');
     expect(limited.length).toBeGreaterThanOrEqual(8);
     expect(limited.length).toBeLessThanOrEqual(10);
     expect(limited[0].message).toBe('more than 20 messages per second');

@@ -1,7 +1,7 @@
-// crackscope kiosk: wires the connection, the Three.js view, gestures, overlay controls, freeze and
-// compare, capture + gallery, measure + calibration, status, language and the idle reset.
-import type { ComparisonMaskMessage, FrameMessage, HelloMessage, StatusMessage } from '../../server/protocol/wire-format.js';
-import { COMPARE_DIFF, COMPARE_OFF, COMPARE_OTHER, COMPARE_SWIPE } from './overlay-shader.js';
+// crackscope kiosk: wires the connection, the Three.js view, gestures, overlay controls, freeze,
+// capture + gallery, measure + calibration, status, language and the idle reset. Live frames
+// (live-frames.ts), model comparison (compare.ts) and the test hook (test-hook.ts) are modules of their own.
+import type { HelloMessage, StatusMessage } from '../../server/protocol/wire-format.js';
 import { api, ApiError, captureUrl, curator, type CaptureSummary } from './api.js';
 import { Connection, type ConnState } from './connection.js';
 import { $, setOn, show, toast } from './dom.js';
@@ -10,149 +10,71 @@ import { SurveyView } from './survey-view.js';
 import { Gestures } from './gestures.js';
 import { applyI18n, getDefaultLang, getLang, getLanguages, loadLanguages, onLangChange, setLang, t } from './i18n.js';
 import { IdleTimer } from './idle.js';
-import { MaskBuffer } from './mask.js';
 import { Measure } from './measure.js';
 import { renderStatus } from './status.js';
-import { RateMeter, Rolling } from './stats.js';
+import { BrowserStats } from './browser-stats.js';
+import { Hint } from './hint.js';
+import { MarksLayer } from './marks.js';
 import { Viewer } from './view.js';
-import { imageToScreen, scaleOf, screenToImage, fitScale } from './viewstate.js';
+import { imageToScreen, screenToImage } from './viewstate.js';
+import { LiveFrames } from './live-frames.js';
+import { CompareController } from './compare.js';
+import { installTestHook } from './test-hook.js';
 
 type Mode = 'live' | 'frozen' | 'capture';
 
 const params = new URLSearchParams(location.search);
 const IDLE_MS = Math.max(2, Number(params.get('idle') ?? 120)) * 1000;
-const HINT_MS = 6000;
 
 const viewer = new Viewer($('stage'));
 const overlay = { mode: 0, opacity: 0.7, threshold: 0.5 };
+/** calibration markers and bridged gaps over the view */
+const marks = new MarksLayer($('marks') as unknown as SVGSVGElement, maskToScreen);
+const hint = new Hint();
 let mode: Mode = 'live';
 let hello: HelloMessage | null = null;
 let lastStatus: StatusMessage | null = null;
 let conn: ConnState = 'closed';
 let everOpen = false;
 let thresholdTouched = false;
-let compare = false;
-let dividerX = 0;
-/** the frame on screen (live or frozen) and the capture on screen */
-let shownFrameId = -1;
+/** the capture on screen */
 let captureId: string | null = null;
-let framesShown = 0;
 
-// --- statistics measured in the browser -----------------------------------------------------------
-const recvRate = new RateMeter();
-const latency = new Rolling(60);
-const decodeMs = new Rolling(120); // JPEG + mask decode (off the main thread for the JPEG)
-const renderMs = new Rolling(120); // texture upload + draw, on the main thread
-const frameMs = new Rolling(120); // message received → drawn
-const rafGap = new Rolling(120); // time between animation frames
-const stats = {
-  fps: 0,
-  latencyMsP50: NaN,
-  decodeMsP50: NaN,
-  renderMsP50: NaN,
-  renderMsP95: NaN,
-  frameMsP50: NaN,
-  frameMsP95: NaN,
-  rafGapMsP95: NaN,
-  framesReceived: 0,
-  framesShown: 0,
-  decodeErrors: 0,
-  heapMb: NaN,
-};
+const browserStats = new BrowserStats();
+const stats = browserStats.values;
 
-// --- mask double buffer: decode into `back`, show `front` -------------------------------------------
-let front = new MaskBuffer();
-let back = new MaskBuffer();
-// the comparison model's mask, double-buffered the same way
-let front2 = new MaskBuffer();
-let back2 = new MaskBuffer();
-
-// --- model comparison (serve --compare): which model, how it is shown -------------------------------
-type CompareView = 'swipe' | 'toggle' | 'diff';
-let cmpModel: number | null = null;
-let cmpView: CompareView = 'swipe';
-/** toggle view: true while the comparison model's mask is on screen */
-let showOther = false;
-let cmpStats: { liveMs: number; otherMs: number; iou: number; f1: number } | null = null;
-/** a frame whose comparison mask is still on its way (it follows the frame message at once) */
-let awaiting: { f: FrameMessage; t: number } | null = null;
-
-// --- live frames: latest wins, one decode at a time ------------------------------------------------
-let busy = false;
-let pending: { f: FrameMessage; t: number; c: ComparisonMaskMessage | null } | null = null;
-let drawnAt: number | null = null; // receive time of the frame waiting to be drawn
-
-async function process(f: FrameMessage, receivedAt: number, c: ComparisonMaskMessage | null): Promise<void> {
-  busy = true;
-  const t0 = performance.now();
-  try {
-    const [bmp, ok, ok2] = await Promise.all([
-      createImageBitmap(new Blob([f.jpeg as Uint8Array<ArrayBuffer>], { type: 'image/jpeg' })),
-      back.load(f),
-      c ? back2.load(c) : Promise.resolve(false),
-    ]);
-    decodeMs.push(performance.now() - t0);
-    if (mode !== 'live') {
-      bmp.close();
-    } else {
-      viewer.setImage(bmp);
-      if (ok) {
-        [front, back] = [back, front];
-        viewer.setMask(front.data, front.width, front.height);
-      } else stats.decodeErrors++;
-      const entry = f.comparisons.find((x) => x.index === cmpModel);
-      if (c && ok2 && entry && c.index === cmpModel) {
-        [front2, back2] = [back2, front2];
-        viewer.setMask2(front2.data, front2.width, front2.height);
-        cmpStats = { liveMs: f.timings.inference, otherMs: entry.inferenceMs, iou: entry.iou, f1: entry.f1 };
-        applyCompare();
-      }
-      shownFrameId = f.frameId;
-      drawnAt = receivedAt;
-    }
-  } catch {
-    stats.decodeErrors++;
-  } finally {
-    busy = false;
-  }
-  if (pending) {
-    const p = pending;
-    pending = null;
-    void process(p.f, p.t, p.c);
-  }
-}
-
-function deliver(f: FrameMessage, t: number, c: ComparisonMaskMessage | null): void {
-  if (busy) pending = { f, t, c };
-  else void process(f, t, c);
-}
+const frames: LiveFrames = new LiveFrames(viewer, {
+  live: () => mode === 'live',
+  compareModel: (): number | null => cmp.model,
+  comparisonShown: (st) => cmp.shown(st),
+  decoded: (ms) => browserStats.decoded(ms),
+  decodeError: () => browserStats.decodeError(),
+});
+const cmp: CompareController = new CompareController(viewer, {
+  hello: () => hello,
+  showingCapture: () => mode === 'capture',
+  mask2Ready: (): boolean => frames.mask2.width > 0,
+  send: (model) => connection.send({ type: 'compare', model }),
+  modelChanged: () => frames.forgetAwaiting(),
+  statusChanged: () => updateStatus(),
+  placeOverlays: () => placeOverlays(),
+});
 
 const connection = new Connection(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`, {
   hello(h) {
     hello = h;
     everOpen = true;
     if (!thresholdTouched) setThreshold(h.model.threshold);
-    renderModels();
-    // a new connection starts without a comparison: ask again for the one picked, if it is still there
-    if (cmpModel !== null && !h.compare?.some((m) => m.index === cmpModel)) selectModel(null);
-    else if (cmpModel !== null) connection.send({ type: 'compare', model: cmpModel });
+    cmp.helloReceived(h);
     updateStatus();
   },
   frame(f, t) {
-    stats.framesReceived++;
-    recvRate.tick(t);
-    latency.push(Date.now() - f.capturedAt);
+    browserStats.frameReceived(t, f.capturedAt);
     if (mode !== 'live') return;
-    if (awaiting) deliver(awaiting.f, awaiting.t, null); // its comparison mask never came
-    awaiting = null;
-    if (cmpModel !== null && f.comparisons.some((x) => x.index === cmpModel)) awaiting = { f, t };
-    else deliver(f, t, null);
+    frames.frame(f, t);
   },
   comparison(c) {
-    if (!awaiting || awaiting.f.frameId !== c.frameId || c.index !== cmpModel) return;
-    const a = awaiting;
-    awaiting = null;
-    deliver(a.f, a.t, c);
+    frames.comparison(c);
   },
   status(s) {
     lastStatus = s;
@@ -169,37 +91,18 @@ const connection = new Connection(`${location.protocol === 'https:' ? 'wss' : 'w
 });
 
 // --- render loop -------------------------------------------------------------------------------------
-let lastRaf = 0;
 function loop(now: number): void {
-  if (lastRaf) rafGap.push(now - lastRaf);
-  lastRaf = now;
+  browserStats.animationFrame(now);
   const t0 = performance.now();
   if (viewer.render()) {
-    const t1 = performance.now();
-    renderMs.push(t1 - t0);
-    if (drawnAt !== null) {
-      frameMs.push(t1 - drawnAt);
-      drawnAt = null;
-      framesShown++;
-    }
+    browserStats.rendered(t0, performance.now(), frames.takeDrawn());
     placeOverlays();
   }
   requestAnimationFrame(loop);
 }
 
 setInterval(() => {
-  const now = performance.now();
-  stats.fps = recvRate.rate(now);
-  stats.latencyMsP50 = latency.quantile(0.5);
-  stats.decodeMsP50 = decodeMs.quantile(0.5);
-  stats.renderMsP50 = renderMs.quantile(0.5);
-  stats.renderMsP95 = renderMs.quantile(0.95);
-  stats.frameMsP50 = frameMs.quantile(0.5);
-  stats.frameMsP95 = frameMs.quantile(0.95);
-  stats.rafGapMsP95 = rafGap.quantile(0.95);
-  stats.framesShown = framesShown;
-  const mem = (performance as any).memory;
-  if (mem) stats.heapMb = mem.usedJSHeapSize / 1048576;
+  browserStats.update(performance.now());
   updateStatus();
 }, 500);
 
@@ -214,7 +117,7 @@ function updateStatus(): void {
     latencyMs: stats.latencyMsP50,
     frameMs: stats.frameMsP50,
     everOpen,
-    compare: cmpModel !== null && cmpStats && mode !== 'capture' ? { liveName: hello?.model.name ?? '', otherName: otherName(), ...cmpStats } : null,
+    compare: cmp.status(),
   });
 }
 
@@ -263,117 +166,23 @@ function setMode(m: Mode): void {
   show($('btn-compare'), m !== 'live');
   if (m === 'live') {
     captureId = null;
-    setCompare(false);
+    cmp.setDivider(false);
     measure.hide();
-    pending = null;
+    frames.dropPending();
   }
   if (m === 'capture') viewer.clearMask2(); // a capture has the live model's mask only
-  applyCompare();
+  cmp.apply();
   updateStatus();
 }
 
 function freeze(): void {
-  if (mode === 'live' && shownFrameId >= 0) setMode('frozen');
+  if (mode === 'live' && frames.shownFrameId >= 0) setMode('frozen');
 }
 function backToLive(): void {
   setMode('live');
 }
 
-function setCompare(on: boolean): void {
-  compare = on;
-  setOn($('btn-compare'), on);
-  if (on) dividerX = dividerX > 0 ? dividerX : window.innerWidth / 2;
-  viewer.setDivider(on ? dividerX : null);
-  applyCompare();
-}
-
-// --- model comparison -------------------------------------------------------------------------------
-function otherName(): string {
-  return hello?.compare?.find((m) => m.index === cmpModel)?.name ?? '';
-}
-/** The shader's comparison mode, the divider and the labels, from cmpModel / cmpView / showOther. */
-function applyCompare(): void {
-  const active = cmpModel !== null && mode !== 'capture' && front2.width > 0;
-  const swipe = active && cmpView === 'swipe';
-  if (swipe && dividerX <= 0) dividerX = window.innerWidth / 2;
-  const m = !active ? COMPARE_OFF : cmpView === 'swipe' ? COMPARE_SWIPE : cmpView === 'diff' ? COMPARE_DIFF : showOther ? COMPARE_OTHER : COMPARE_OFF;
-  viewer.setCompare(m, dividerX);
-  show($('divider'), compare || swipe);
-  show($('cmp-labels'), active && cmpView !== 'diff');
-  $('cmp-left').textContent = swipe ? otherName() : showOther ? `▶ ${otherName()}` : `▶ ${hello?.model.name ?? ''}`;
-  $('cmp-right').textContent = swipe ? (hello?.model.name ?? '') : '';
-  show($('cmp-right'), swipe);
-  $('legend-live').textContent = t('only', { name: hello?.model.name ?? '' });
-  $('legend-other').textContent = t('only', { name: otherName() });
-  document
-    .querySelectorAll<HTMLButtonElement>('#models-list button')
-    .forEach((b) => setOn(b, (b.dataset.model === '' ? null : Number(b.dataset.model)) === cmpModel));
-  document.querySelectorAll<HTMLButtonElement>('#cmp-views button').forEach((b) => {
-    setOn(b, b.dataset.view === cmpView);
-    b.disabled = cmpModel === null;
-  });
-  show($('cmp-legend'), cmpModel !== null && cmpView === 'diff');
-  setOn($('btn-models'), cmpModel !== null);
-  placeOverlays();
-}
-function selectModel(index: number | null): void {
-  cmpModel = index;
-  awaiting = null;
-  cmpStats = null;
-  showOther = false;
-  if (index === null) viewer.clearMask2();
-  connection.send({ type: 'compare', model: index });
-  applyCompare();
-  updateStatus();
-}
-function renderModels(): void {
-  const models = hello?.compare ?? [];
-  show($('btn-models'), models.length > 0);
-  const list = $('models-list');
-  list.replaceChildren();
-  const add = (label: string, index: number | null, i18n?: string) => {
-    const b = document.createElement('button');
-    b.dataset.model = index === null ? '' : String(index);
-    b.textContent = label;
-    if (i18n) b.dataset.i18n = i18n;
-    b.addEventListener('click', () => selectModel(index));
-    list.appendChild(b);
-  };
-  add(t('model_off'), null, 'model_off');
-  for (const m of models) add(m.name, m.index);
-  applyCompare();
-}
-$('btn-models').addEventListener('click', () => {
-  const p = $('models-panel');
-  show(p, p.classList.contains('hidden'));
-  if (!p.classList.contains('hidden')) show($('overlay-panel'), false);
-});
-document.querySelectorAll<HTMLButtonElement>('#cmp-views button').forEach((b) =>
-  b.addEventListener('click', () => {
-    cmpView = b.dataset.view as CompareView;
-    showOther = false;
-    applyCompare();
-  }),
-);
 $('btn-freeze').addEventListener('click', () => (mode === 'live' ? freeze() : backToLive()));
-$('btn-compare').addEventListener('click', () => setCompare(!compare));
-{
-  const div = $('divider');
-  let dragging = false;
-  div.addEventListener('pointerdown', (e) => {
-    dragging = true;
-    div.setPointerCapture(e.pointerId);
-  });
-  div.addEventListener('pointermove', (e) => {
-    if (!dragging) return;
-    dividerX = Math.min(window.innerWidth, Math.max(0, e.clientX));
-    if (compare) viewer.setDivider(dividerX);
-    applyCompare();
-  });
-  const end = () => (dragging = false);
-  div.addEventListener('pointerup', end);
-  div.addEventListener('pointercancel', end);
-}
 
 async function openCapture(id: string): Promise<void> {
   try {
@@ -395,9 +204,7 @@ async function openCapture(id: string): Promise<void> {
     setMode('capture');
     captureId = id;
     viewer.setImage(bmp);
-    back.set(m, mw, mh);
-    [front, back] = [back, front];
-    viewer.setMask(front.data, front.width, front.height);
+    frames.showMask(m, mw, mh);
     gallery.hide();
     if (measure.visible) await measure.refresh();
   } catch (err) {
@@ -414,7 +221,7 @@ $('btn-capture').addEventListener('click', async () => {
     const saved = await api<CaptureSummary>(
       'POST',
       'captures',
-      { frameId: shownFrameId >= 0 ? shownFrameId : undefined, threshold: overlay.threshold, lang: getLang() },
+      { frameId: frames.shownFrameId >= 0 ? frames.shownFrameId : undefined, threshold: overlay.threshold, lang: getLang() },
       false,
       curator.headers(),
     );
@@ -445,22 +252,18 @@ $('btn-gallery').addEventListener('click', () => {
   }
 });
 
-const marks = $('marks') as unknown as SVGSVGElement;
-let markPoints: [number, number][] = [];
-/** the frozen frame's bridged gaps (mask px): drawn dashed cyan, as infer's overlay and the survey map draw them */
-let bridgeLines: [[number, number], [number, number]][] = [];
 const measure: Measure = new Measure({
-  target: () => (mode === 'frozen' ? `frames/${shownFrameId}` : mode === 'capture' && captureId ? `captures/${captureId}` : null),
+  target: () => (mode === 'frozen' ? `frames/${frames.shownFrameId}` : mode === 'capture' && captureId ? `captures/${captureId}` : null),
   threshold: () => overlay.threshold,
   source: (): string => measure.analysis?.source ?? hello?.source ?? '',
   setLabels: (l, w, h) => viewer.setLabels(l, w, h),
   setSelected: (id) => viewer.setSelected(id),
   setMarks: (pts) => {
-    markPoints = pts;
+    marks.setPoints(pts);
     placeOverlays();
   },
   setBridges: (lines) => {
-    bridgeLines = lines;
+    marks.setBridges(lines);
     placeOverlays();
   },
 });
@@ -477,27 +280,11 @@ $('btn-measure').addEventListener('click', () => {
 /** mask px ↔ screen: the mask covers the image exactly */
 function maskToScreen(mx: number, my: number): [number, number] {
   const g = viewer.geom;
-  return imageToScreen(viewer.view, g, (mx / front.width) * g.iw, (my / front.height) * g.ih);
+  return imageToScreen(viewer.view, g, (mx / frames.mask.width) * g.iw, (my / frames.mask.height) * g.ih);
 }
 function placeOverlays(): void {
-  $('divider').style.left = `${dividerX}px`;
-  if (cmpView === 'swipe') {
-    $('cmp-left').style.left = `${Math.max(70, dividerX / 2)}px`;
-    $('cmp-right').style.left = `${Math.min(window.innerWidth - 70, (dividerX + window.innerWidth) / 2)}px`;
-  } else $('cmp-left').style.left = '50%';
-  const parts: string[] = [];
-  for (const [a, b] of bridgeLines) {
-    const [x1, y1] = maskToScreen(a[0] + 0.5, a[1] + 0.5),
-      [x2, y2] = maskToScreen(b[0] + 0.5, b[1] + 0.5);
-    parts.push(
-      `<line class="bridge" x1="${x1}" y1="${y1}" x2="${x2}" y2="${y2}" stroke="#0ff" stroke-width="3" stroke-dasharray="6 4" stroke-linecap="round"/>`,
-    );
-  }
-  const pts = markPoints.map(([x, y]) => maskToScreen(x, y));
-  if (pts.length === 2) parts.push(`<line x1="${pts[0][0]}" y1="${pts[0][1]}" x2="${pts[1][0]}" y2="${pts[1][1]}" stroke="#0f0" stroke-width="3"/>`);
-  for (const [x, y] of pts)
-    parts.push(`<circle cx="${x}" cy="${y}" r="10" fill="none" stroke="#0f0" stroke-width="3"/><circle cx="${x}" cy="${y}" r="2" fill="#0f0"/>`);
-  marks.innerHTML = parts.join('');
+  cmp.placeLabels();
+  marks.draw();
 }
 
 // --- gestures ----------------------------------------------------------------------------------------------
@@ -505,18 +292,15 @@ const gestures = new Gestures(viewer.canvas, viewer.view, viewer.geom, {
   changed: () => {
     viewer.dirty = true;
   },
-  interacted: () => hideHint(),
+  interacted: () => hint.hide(),
   tap: (x, y) => {
-    if (!measure.visible && cmpModel !== null && cmpView === 'toggle') {
-      showOther = !showOther;
-      applyCompare();
-      return;
-    }
-    if (!measure.visible || front.width === 0) return;
+    if (!measure.visible && cmp.tap()) return;
+    const mask = frames.mask;
+    if (!measure.visible || mask.width === 0) return;
     const g = viewer.geom;
     const [ix, iy] = screenToImage(viewer.view, g, x, y);
     if (ix < 0 || iy < 0 || ix >= g.iw || iy >= g.ih) return;
-    measure.tap((ix / g.iw) * front.width, (iy / g.ih) * front.height);
+    measure.tap((ix / g.iw) * mask.width, (iy / g.ih) * mask.height);
   },
 });
 
@@ -560,31 +344,21 @@ onLangChange((l) => {
   if (measure.visible) measure.render();
   if (surveyView.visible) surveyView.refreshInfo();
 });
-let hintTimer = 0;
-function showHint(): void {
-  const h = $('hint');
-  h.textContent = t('hint');
-  show(h, true);
-  window.clearTimeout(hintTimer);
-  hintTimer = window.setTimeout(hideHint, HINT_MS);
-}
-function hideHint(): void {
-  show($('hint'), false);
-}
-// a touch tells the server that a visitor is here (serve --worker-redis: its campaign worker waits); one ping per 10 s at most
-let touchPingAt = 0;
-for (const ev of ['pointerdown', 'keydown', 'wheel'] as const) {
-  window.addEventListener(
-    ev,
-    () => {
-      const now = Date.now();
-      if (now - touchPingAt > 10_000) {
-        touchPingAt = now;
-        connection.send({ type: 'ping', t: now });
-      }
-    },
-    { passive: true, capture: true },
-  );
+{
+  let pingedAt = 0;
+  for (const ev of ['pointerdown', 'keydown', 'wheel'] as const) {
+    window.addEventListener(
+      ev,
+      () => {
+        const now = Date.now();
+        if (now - pingedAt > 10_000) {
+          pingedAt = now;
+          connection.send({ type: 'ping', t: now });
+        }
+      },
+      { passive: true, capture: true },
+    );
+  }
 }
 new IdleTimer(IDLE_MS, () => {
   gallery.hide();
@@ -597,64 +371,42 @@ new IdleTimer(IDLE_MS, () => {
   gestures.reset();
   gallery.leaveCurator(); // the next visitor is a visitor
   if (getLang() !== getDefaultLang()) setLang(getDefaultLang());
-  showHint();
+  hint.show();
 });
 
 // --- test and diagnostics hook -------------------------------------------------------------------------
-function maskBase64(): string {
-  let s = '';
-  const d = front.data;
-  for (let i = 0; i < d.length; i += 0x8000) s += String.fromCharCode.apply(null, d.subarray(i, i + 0x8000) as unknown as number[]);
-  return btoa(s);
-}
-(window as any).__crackscope = {
-  get survey() {
-    return {
-      visible: surveyView.visible,
-      name: surveyView.name,
-      view: { ...surveyView.view, scale: scaleOf(surveyView.view, surveyView.geom), fit: surveyView.fit },
-      stats: { ...surveyView.stats },
-      selected: surveyView.selected ? { id: surveyView.selected.id, ...surveyView.selected.props } : null,
-      info: document.getElementById('survey-info')?.textContent ?? '',
-    };
-  },
-  get view() {
-    const g = viewer.geom;
-    return { ...viewer.view, scale: scaleOf(viewer.view, g), fit: fitScale(g), viewport: { w: g.vw, h: g.vh }, image: { w: g.iw, h: g.ih } };
-  },
+installTestHook({
+  viewer,
+  surveyView,
   stats,
-  get state() {
-    return {
-      conn,
-      mode,
-      lang: getLang(),
-      hello,
-      status: lastStatus,
-      shownFrameId,
-      captureId,
-      overlay: { ...overlay },
-      compare,
-      dividerX,
-      selectedCrack: measure.selected,
-      crackCount: measure.analysis ? measure.analysis.report.crack_count : null,
-      cracks: measure.cracks(),
-      mmPerPx: measure.analysis?.mmPerPx ?? null,
-      gestures: { ...gestures.counts },
-      mask: { width: front.width, height: front.height },
-      compareModel: cmpModel,
-      compareView: cmpView,
-      showOther,
-      compareStats: cmpStats,
-      mask2: { width: front2.width, height: front2.height },
-    };
-  },
-  /** the mask on screen, base64 of width×height uint8 */
-  mask: maskBase64,
-  imageToScreen: (x: number, y: number) => imageToScreen(viewer.view, viewer.geom, x, y),
+  state: () => ({
+    conn,
+    mode,
+    lang: getLang(),
+    hello,
+    status: lastStatus,
+    shownFrameId: frames.shownFrameId,
+    captureId,
+    overlay: { ...overlay },
+    compare: cmp.divider,
+    dividerX: cmp.dividerX,
+    selectedCrack: measure.selected,
+    crackCount: measure.analysis ? measure.analysis.report.crack_count : null,
+    cracks: measure.cracks(),
+    mmPerPx: measure.analysis?.mmPerPx ?? null,
+    gestures: { ...gestures.counts },
+    mask: { width: frames.mask.width, height: frames.mask.height },
+    compareModel: cmp.model,
+    compareView: cmp.view,
+    showOther: cmp.showOther,
+    compareStats: cmp.stats,
+    mask2: { width: frames.mask2.width, height: frames.mask2.height },
+  }),
+  mask: () => frames.mask,
   maskToScreen,
   freeze,
   backToLive,
-};
+});
 
 // --- start ----------------------------------------------------------------------------------------------
 // the language first (the catalogues come from the daemon, a few KB), so the page opens in it
@@ -664,6 +416,6 @@ void loadLanguages(params.get('lang')).then((l) => {
   applyOverlay();
   setMode('live');
   connection.start();
-  showHint();
+  hint.show();
   requestAnimationFrame(loop);
 });

@@ -167,39 +167,33 @@ export class Viewer {
    * double-buffers, so only the array reference behind the texture changes (no allocation).
    */
   setMask(data: Uint8Array, w: number, h: number): void {
-    if (!this.maskTex || this.maskTex.image.width !== w || this.maskTex.image.height !== h) {
-      this.maskTex?.dispose();
-      this.maskTex = new DataTexture(data, w, h, RedFormat, UnsignedByteType);
-      this.maskTex.minFilter = LinearFilter;
-      this.maskTex.magFilter = LinearFilter;
-      this.maskTex.generateMipmaps = false;
-      this.maskTex.unpackAlignment = 1;
-      this.material.uniforms.uMask.value = this.maskTex;
-      this.material.uniforms.uMaskSize.value = [w, h];
-    } else {
-      this.maskTex.image.data = data;
-    }
-    this.maskTex.needsUpdate = true;
-    this.material.uniforms.uHasMask.value = 1;
-    this.dirty = true;
+    const resized = !this.maskTex || this.maskTex.image.width !== w || this.maskTex.image.height !== h;
+    this.maskTex = this.uploadMask(this.maskTex, data, w, h, 'uMask', 'uHasMask');
+    if (resized) this.material.uniforms.uMaskSize.value = [w, h];
   }
 
   /** The comparison model's mask (same size as the live one), drawn per setCompare(). */
   setMask2(data: Uint8Array, w: number, h: number): void {
-    if (!this.mask2Tex || this.mask2Tex.image.width !== w || this.mask2Tex.image.height !== h) {
-      this.mask2Tex?.dispose();
-      this.mask2Tex = new DataTexture(data, w, h, RedFormat, UnsignedByteType);
-      this.mask2Tex.minFilter = LinearFilter;
-      this.mask2Tex.magFilter = LinearFilter;
-      this.mask2Tex.generateMipmaps = false;
-      this.mask2Tex.unpackAlignment = 1;
-      this.material.uniforms.uMask2.value = this.mask2Tex;
+    this.mask2Tex = this.uploadMask(this.mask2Tex, data, w, h, 'uMask2', 'uHasMask2');
+  }
+
+  /** One mask texture slot: a new texture when the size changes, else new bytes in the same one. */
+  private uploadMask(tex: DataTexture | null, data: Uint8Array, w: number, h: number, slot: 'uMask' | 'uMask2', has: 'uHasMask' | 'uHasMask2'): DataTexture {
+    if (!tex || tex.image.width !== w || tex.image.height !== h) {
+      tex?.dispose();
+      tex = new DataTexture(data, w, h, RedFormat, UnsignedByteType);
+      tex.minFilter = LinearFilter;
+      tex.magFilter = LinearFilter;
+      tex.generateMipmaps = false;
+      tex.unpackAlignment = 1;
+      this.material.uniforms[slot].value = tex;
     } else {
-      this.mask2Tex.image.data = data;
+      tex.image.data = data;
     }
-    this.mask2Tex.needsUpdate = true;
-    this.material.uniforms.uHasMask2.value = 1;
+    tex.needsUpdate = true;
+    this.material.uniforms[has].value = 1;
     this.dirty = true;
+    return tex;
   }
 
   clearMask2(): void {

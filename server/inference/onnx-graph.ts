@@ -1,7 +1,8 @@
 // Small ONNX graphs written by hand (the pass-through stand-in, the mask-agreement counter, the
 // tests' tiny models), with the EPContext wrapper's protobuf writer: value infos, nodes,
 // attributes and a whole opset-13 model.
-import { ONNX_DTYPE, Writer, type ModelInfo } from './epcontext.js';
+import { ONNX_DTYPE, type ModelInfo } from './epcontext.js';
+import { Writer } from './protobuf.js';
 
 export function valueInfo(name: string, elemType: number, shape: (number | string)[]) {
   const sh = new Writer();

@@ -10,7 +10,7 @@ import { oneLine } from '../log/one-line.js';
 import type { ProviderFallback, ProviderName } from '../protocol/wire-format.js';
 import type { ModelFiles, ModelManifest } from './manifest.js';
 import { ModelError } from './manifest.js';
-import { inspectOrtBinding } from './engine-cache.js';
+import { inspectOrtBinding } from './platform.js';
 
 export type TensorrtResolution = { ok: true; path: string; label: string } | { ok: false; reason: string };
 

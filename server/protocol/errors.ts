@@ -1,9 +1,12 @@
-// The error codes a client can get back: one catalogue, one spelling (kebab-case). Every HTTP error
-// response is JSON `{ error: <words for a person>, code: <one of these> }` (+ retryAfterS where it
-// says when to try again); the kiosk branches on `code`, never on the words.
+// The error codes a client can get back: one catalogue, one spelling (kebab-case), for HTTP and
+// the WebSocket alike. Every HTTP error response is JSON `{ error: <words for a person>, code: <one
+// of HTTP_ERRORS> }` (+ retryAfterS where it says when to try again); every WebSocket `error`
+// message is `{ type: 'error', code: <one of WS_ERRORS>, message }`. Clients branch on `code`,
+// never on the words.
 //
-// Not here yet: the WebSocket `error` message's codes (`bad_message`, `too_large`, `rate_limited`:
-// server/stream/ws-server.ts) keep their snake_case spelling, because clients in the field read them.
+// Wire-visible change (protocol 1 unchanged): the WebSocket codes were snake_case until the two
+// lists were made one (`bad_message`, `too_large`, `rate_limited`); they are now `bad-message`,
+// `too-large` (HTTP's code for the same refusal) and `rate-limited`.
 
 /** HTTP error codes and the status each is sent with. */
 export const HTTP_ERRORS = {
@@ -39,6 +42,15 @@ export const HTTP_ERRORS = {
 } as const;
 
 export type HttpErrorCode = keyof typeof HTTP_ERRORS;
+
+/** WebSocket `error` message codes (server/stream/ws-server.ts) and when each is sent; the connection stays open. */
+export const WS_ERRORS = {
+  'bad-message': 'a binary message, or text that is not JSON, not an object, or not a known client message with valid fields',
+  'too-large': 'a message over the size limit (4 KB)',
+  'rate-limited': 'more messages per second than the limit (20)',
+} as const;
+
+export type WsErrorCode = keyof typeof WS_ERRORS;
 
 /** Why a request or a WebSocket upgrade is not admitted (server/http/admission.ts). */
 export interface Refusal {

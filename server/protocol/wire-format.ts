@@ -1,5 +1,6 @@
 // The one description of crackscope's WebSocket protocol. Imported by the server (Node) and bundled
 // into the kiosk (browser), so it uses only DataView/Uint8Array/TextDecoder — no Node Buffer.
+import type { WsErrorCode } from './errors.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -58,7 +59,8 @@ export interface StatusMessage {
 
 export interface ErrorMessage {
   type: 'error';
-  code: string;
+  /** errors.ts's catalogue, the same spelling as HTTP error codes */
+  code: WsErrorCode;
   message: string;
 }
 

@@ -20,7 +20,7 @@ import {
   type StatusMessage,
 } from '../protocol/wire-format.js';
 import { MAX_CLIENT_MESSAGE_BYTES, parseClientMessage } from '../protocol/client-messages.js';
-import type { Refusal } from '../protocol/errors.js';
+import type { Refusal, WsErrorCode } from '../protocol/errors.js';
 
 interface Client {
   ws: WebSocket;
@@ -150,7 +150,7 @@ export class FrameStream {
     });
   }
 
-  private reject(client: Client, code: string, message: string) {
+  private reject(client: Client, code: WsErrorCode, message: string) {
     this.counters.messagesRejected++;
     client.violations++;
     this.sendText(client, { type: 'error', code, message });
@@ -161,13 +161,13 @@ export class FrameStream {
     const now = Date.now();
     client.tokens = Math.min(RATE_PER_S, client.tokens + ((now - client.lastRefill) / 1000) * RATE_PER_S);
     client.lastRefill = now;
-    if (client.tokens < 1) return this.reject(client, 'rate_limited', `more than ${RATE_PER_S} messages per second`);
+    if (client.tokens < 1) return this.reject(client, 'rate-limited', `more than ${RATE_PER_S} messages per second`);
     client.tokens--;
-    if (isBinary) return this.reject(client, 'bad_message', 'binary messages are not accepted');
+    if (isBinary) return this.reject(client, 'bad-message', 'binary messages are not accepted');
     if (data.length > MAX_CLIENT_MESSAGE_BYTES)
-      return this.reject(client, 'too_large', `message of ${data.length} bytes; the limit is ${MAX_CLIENT_MESSAGE_BYTES}`);
+      return this.reject(client, 'too-large', `message of ${data.length} bytes; the limit is ${MAX_CLIENT_MESSAGE_BYTES}`);
     const msg = parseClientMessage(data.toString('utf8'));
-    if ('error' in msg) return this.reject(client, 'bad_message', msg.error);
+    if ('error' in msg) return this.reject(client, 'bad-message', msg.error);
     this.lastActivityAt = now; // a viewer using the kiosk (it pings on touches): serve's campaign worker waits
     if (msg.type === 'ping') this.sendText(client, { type: 'pong', t: msg.t, serverTime: Date.now() });
     else if (msg.type === 'compare') {
@@ -175,7 +175,7 @@ export class FrameStream {
       if (msg.model !== null && !models.some((m) => m.index === msg.model)) {
         return this.reject(
           client,
-          'bad_message',
+          'bad-message',
           models.length
             ? `no comparison model ${msg.model}; there are ${models.map((m) => `${m.index} (${m.name})`).join(', ')}`
             : 'no comparison models (start with --compare NAME)',
