@@ -4,6 +4,22 @@
 // add to the last job done (workers started and ready before), MP/s = image megapixels / wall time.
 //   node bench/campaign-bench.mjs [IMAGES=8] [WIDTH=2400] [HEIGHT=1800] [WORKERS=1,2,4] [MODEL=<default>]
 // Prints one line per configuration and a JSON line at the end.
+// Each WORKERS entry is N or N:PROVIDERS or N:PROVIDERS:THREADS (threads per worker). Environment:
+//   PROVIDERS=cpu         execution providers (--providers) of the workers and the surveys; every
+//                         worker is its own process with its own session (within one process only
+//                         one onnxruntime session may use WebGPU), --concurrency 1
+//   THREADS=<n>           threads per worker (default cores / workers, at least 1)
+//   SURVEYS=<PROVIDERS>   the `survey` rows before the campaigns, one per provider list (`;` between
+//                         lists, e.g. `webgpu;cpu`); SURVEYS_AFTER (default SURVEYS) the rows after;
+//                         empty = none
+//   SURVEY_THREADS=<n>    --threads for `survey` (default: its own, all cores)
+//   CONFIG_TIMEOUT_S=900  a campaign configuration still unfinished after this is recorded as timed
+//                         out, its workers are killed and the campaigns end there (the after rows
+//                         still run)
+// (PROVIDERS in a WORKERS entry is one provider: `,` separates the entries.) A `survey` that fails
+// is recorded with its error (stderr's end) and the bench goes on.
+// Rows whose providers are not `cpu` carry `providers`; every row carries `provider_used`, what the
+// surveys' survey.json files say ran (a WebGPU request that fell back to the CPU shows here).
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -18,6 +34,27 @@ const photos = path.join(tmp, 'photos');
 fs.mkdirSync(photos);
 const cores = os.availableParallelism();
 const modelArgs = model ? ['--model', model] : [];
+const env = (k, d) => (process.env[k] === undefined ? d : process.env[k]);
+const PROVIDERS = env('PROVIDERS', 'cpu');
+const lists = (v) => v.split(';').filter(Boolean);
+const SURVEYS = lists(env('SURVEYS', PROVIDERS));
+const SURVEYS_AFTER = lists(env('SURVEYS_AFTER', SURVEYS.join(';')));
+const surveyThreadArgs = process.env.SURVEY_THREADS ? ['--threads', process.env.SURVEY_THREADS] : [];
+const configTimeoutMs = Number(env('CONFIG_TIMEOUT_S', '900')) * 1000;
+const providerTag = (p) => (p === 'cpu' ? {} : { providers: p });
+// what ran: the provider recorded in every survey.json under dir
+const providerUsed = (dir) => {
+  const seen = new Set();
+  for (const f of fs.existsSync(dir) ? fs.readdirSync(dir, { recursive: true }) : []) {
+    if (path.basename(f) !== 'survey.json') continue;
+    try {
+      seen.add(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')).model?.provider ?? '?');
+    } catch {
+      seen.add('?');
+    }
+  }
+  return [...seen].sort().join(',');
+};
 
 const freePort = () =>
   new Promise((resolve) => {
@@ -29,6 +66,7 @@ const freePort = () =>
   });
 
 // plaster-like ground with dark wavy cracks (what the shipped model finds), a few per image
+const tMake = performance.now();
 for (let i = 0; i < Number(nImages); i++) {
   const w = Number(W),
     h = Number(H);
@@ -51,22 +89,38 @@ for (let i = 0; i < Number(nImages); i++) {
     .toFile(path.join(photos, `wall-${i}.jpg`));
 }
 const mp = (Number(W) * Number(H) * Number(nImages)) / 1e6;
+console.error(`${nImages} photographs of ${W}x${H} made in ${((performance.now() - tMake) / 1000).toFixed(1)} s`);
 const results = [];
 const load = () => os.loadavg()[0].toFixed(1);
 
 // single-machine survey (run before and after the campaigns: the load on a shared machine drifts)
-const survey = (label) => {
+const survey = (label, providers) => {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [MAIN, 'survey', photos, '--out', path.join(tmp, 'survey'), '--no-pdf', '--providers', 'cpu', ...modelArgs], {
+  const out = path.join(tmp, 'survey');
+  const r = spawnSync(process.execPath, [MAIN, 'survey', photos, '--out', out, '--no-pdf', '--providers', providers, ...surveyThreadArgs, ...modelArgs], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const s = (performance.now() - t0) / 1000;
-  if (r.status !== 0) throw new Error(`survey failed: ${r.stderr}`);
-  results.push({ config: `survey (1 process, ${label})`, workers: 0, seconds: +s.toFixed(1), mp_per_s: +(mp / s).toFixed(3), load1: load() });
+  const tag = providers === 'cpu' ? label : `${providers}, ${label}`;
+  if (r.status !== 0) {
+    results.push({ config: `survey (1 process, ${tag})`, workers: 0, providers, error: `exit ${r.status ?? r.signal}: ${String(r.stderr).slice(-600)}` });
+    console.log(JSON.stringify(results.at(-1)));
+    fs.rmSync(out, { recursive: true, force: true });
+    return;
+  }
+  results.push({
+    config: `survey (1 process, ${tag})`,
+    workers: 0,
+    ...providerTag(providers),
+    seconds: +s.toFixed(1),
+    mp_per_s: +(mp / s).toFixed(3),
+    load1: load(),
+    provider_used: providerUsed(out),
+  });
   console.log(JSON.stringify(results.at(-1)));
-  fs.rmSync(path.join(tmp, 'survey'), { recursive: true, force: true });
+  fs.rmSync(out, { recursive: true, force: true });
 };
-survey('before');
+for (const p of SURVEYS) survey('before', p);
 
 const port = await freePort();
 const rdir = path.join(tmp, 'redis');
@@ -76,13 +130,15 @@ const url = `redis://127.0.0.1:${port}`;
 await new Promise((r) => setTimeout(r, 500));
 const cli = (args) => spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8' });
 try {
-  for (const n of workersArg.split(',').map(Number)) {
-    const threads = Math.max(1, Math.floor(cores / n));
+  for (const entry of workersArg.split(',')) {
+    const [nArg, providers = PROVIDERS, threadsArg = process.env.THREADS] = entry.split(':');
+    const n = Number(nArg);
+    const threads = threadsArg ? Number(threadsArg) : Math.max(1, Math.floor(cores / n));
     const procs = [];
     const ready = [];
     let finishedJobs = 0;
     for (let i = 0; i < n; i++) {
-      const p = spawn(process.execPath, [MAIN, 'worker', '--redis', url, '--providers', 'cpu', '--threads', String(threads), ...modelArgs], {
+      const p = spawn(process.execPath, [MAIN, 'worker', '--redis', url, '--providers', providers, '--threads', String(threads), ...modelArgs], {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       procs.push(p);
@@ -107,25 +163,34 @@ try {
     const t0 = performance.now();
     const add = cli(['campaign', 'add', name, photos, '--redis', url, '--out', path.join(tmp, 'campaigns'), '--no-pdf', ...modelArgs]);
     if (add.status !== 0) throw new Error(`add failed: ${add.stderr}`);
-    while (finishedJobs < Number(nImages)) await new Promise((r) => setTimeout(r, 100));
+    while (finishedJobs < Number(nImages) && performance.now() - t0 < configTimeoutMs) await new Promise((r) => setTimeout(r, 100));
     const s = (performance.now() - t0) / 1000;
+    const timedOut = finishedJobs < Number(nImages);
     const st = JSON.parse(cli(['campaign', 'status', name, '--redis', url, '--json']).stdout);
     results.push({
-      config: `campaign, ${n} worker${n > 1 ? 's' : ''} × ${threads} thread${threads > 1 ? 's' : ''}`,
+      config: `campaign, ${n} worker${n > 1 ? 's' : ''} × ${threads} thread${threads > 1 ? 's' : ''}${providers === 'cpu' ? '' : `, ${providers}`}`,
       workers: n,
+      ...providerTag(providers),
       seconds: +s.toFixed(1),
       mp_per_s: +(mp / s).toFixed(3),
       status_mp_per_s: st.throughput_mp_per_s,
       failed: st.counts.failed,
       load1: load(),
+      ...(timedOut ? { timed_out: true, finished_jobs: finishedJobs } : {}),
+      provider_used: providerUsed(path.join(tmp, 'campaigns', name)),
     });
     console.log(JSON.stringify(results.at(-1)));
-    for (const p of procs) p.kill('SIGTERM');
+    // a timed-out configuration's workers are killed and its jobs left behind: the next
+    // configuration's workers would take them up, so the campaigns end there
+    for (const p of procs) p.kill(timedOut ? 'SIGKILL' : 'SIGTERM');
     await Promise.all(procs.map((p) => new Promise((r) => (p.exitCode !== null ? r() : p.once('exit', r)))));
+    if (timedOut) break;
   }
-  survey('after');
+  for (const p of SURVEYS_AFTER) survey('after', p);
 } finally {
   redis.kill('SIGTERM');
   fs.rmSync(tmp, { recursive: true, force: true });
 }
-console.log(JSON.stringify({ images: Number(nImages), size: `${W}x${H}`, megapixels: +mp.toFixed(1), cores, model: model || 'default', results }));
+console.log(
+  JSON.stringify({ images: Number(nImages), size: `${W}x${H}`, megapixels: +mp.toFixed(1), cores, model: model || 'default', providers: PROVIDERS, results }),
+);
