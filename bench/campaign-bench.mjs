@@ -19,7 +19,8 @@
 // (PROVIDERS in a WORKERS entry is one provider: `,` separates the entries.) A `survey` that fails
 // is recorded with its error (stderr's end) and the bench goes on.
 // Rows whose providers are not `cpu` carry `providers`; every row carries `provider_used`, what the
-// surveys' survey.json files say ran (a WebGPU request that fell back to the CPU shows here).
+// surveys' survey.json files say ran (a WebGPU request that fell back to the CPU shows here), and
+// `infer_s`, their inference seconds summed over the images.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -42,18 +43,22 @@ const SURVEYS_AFTER = lists(env('SURVEYS_AFTER', SURVEYS.join(';')));
 const surveyThreadArgs = process.env.SURVEY_THREADS ? ['--threads', process.env.SURVEY_THREADS] : [];
 const configTimeoutMs = Number(env('CONFIG_TIMEOUT_S', '900')) * 1000;
 const providerTag = (p) => (p === 'cpu' ? {} : { providers: p });
-// what ran: the provider recorded in every survey.json under dir
-const providerUsed = (dir) => {
+// what ran, from every survey.json under dir: the provider(s), and the model's share (the surveys'
+// inference seconds, summed over the images)
+const whatRan = (dir) => {
   const seen = new Set();
+  let infer = 0;
   for (const f of fs.existsSync(dir) ? fs.readdirSync(dir, { recursive: true }) : []) {
     if (path.basename(f) !== 'survey.json') continue;
     try {
-      seen.add(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')).model?.provider ?? '?');
+      const j = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'));
+      seen.add(j.provider ?? '?');
+      infer += j.timings_s?.inference ?? 0;
     } catch {
       seen.add('?');
     }
   }
-  return [...seen].sort().join(',');
+  return { provider_used: [...seen].sort().join(','), infer_s: +infer.toFixed(1) };
 };
 
 const freePort = () =>
@@ -115,7 +120,7 @@ const survey = (label, providers) => {
     seconds: +s.toFixed(1),
     mp_per_s: +(mp / s).toFixed(3),
     load1: load(),
-    provider_used: providerUsed(out),
+    ...whatRan(out),
   });
   console.log(JSON.stringify(results.at(-1)));
   fs.rmSync(out, { recursive: true, force: true });
@@ -177,7 +182,7 @@ try {
       failed: st.counts.failed,
       load1: load(),
       ...(timedOut ? { timed_out: true, finished_jobs: finishedJobs } : {}),
-      provider_used: providerUsed(path.join(tmp, 'campaigns', name)),
+      ...whatRan(path.join(tmp, 'campaigns', name)),
     });
     console.log(JSON.stringify(results.at(-1)));
     // a timed-out configuration's workers are killed and its jobs left behind: the next
