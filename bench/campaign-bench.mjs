@@ -96,6 +96,32 @@ for (let i = 0; i < Number(nImages); i++) {
 const mp = (Number(W) * Number(H) * Number(nImages)) / 1e6;
 console.error(`${nImages} photographs of ${W}x${H} made in ${((performance.now() - tMake) / 1000).toFixed(1)} s`);
 const results = [];
+// SIGTERM/SIGINT (e.g. `timeout`): the workers (whose own shutdown waits for their job) and
+// redis-server are killed, the rows so far printed as the JSON line with "partial": true
+const children = new Set();
+let stopping = false;
+const stop = (sig) => {
+  if (stopping) return; // timeout signals the bench and then its whole process group: twice
+  stopping = true;
+  for (const c of children) c.kill('SIGKILL');
+  console.log(
+    JSON.stringify({
+      partial: true,
+      signal: sig,
+      images: Number(nImages),
+      size: `${W}x${H}`,
+      megapixels: +mp.toFixed(1),
+      cores,
+      model: model || 'default',
+      providers: PROVIDERS,
+      results,
+    }),
+  );
+  fs.rmSync(tmp, { recursive: true, force: true });
+  process.exit(143);
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
 const load = () => os.loadavg()[0].toFixed(1);
 
 // single-machine survey (run before and after the campaigns: the load on a shared machine drifts)
@@ -131,6 +157,7 @@ const port = await freePort();
 const rdir = path.join(tmp, 'redis');
 fs.mkdirSync(rdir);
 const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', rdir, '--appendonly', 'yes', '--save', ''], { stdio: 'ignore' });
+children.add(redis);
 const url = `redis://127.0.0.1:${port}`;
 await new Promise((r) => setTimeout(r, 500));
 const cli = (args) => spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8' });
@@ -147,6 +174,8 @@ try {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       procs.push(p);
+      children.add(p);
+      p.once('exit', () => children.delete(p));
       // the end of each job is read from the workers' own log lines (polling `campaign status` would cost CPU here)
       ready.push(
         new Promise((resolve) => {

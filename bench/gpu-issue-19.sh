@@ -10,7 +10,7 @@
 # (dist travels packed as .gpucarry/dist.tar.xz; a carried dist/ is used as it is). No PDF (no
 # Chromium there). About 4-5 minutes for 8 photographs of 4000×3000; every step has a timeout.
 # Output: $OUT/gpu-issue-19.log, and the bench's JSON line in $OUT/issue19-campaign-gpu.json
-# (if the bench was cut off: {"partial":true,"results":[the rows it printed]}).
+# (if the bench was cut off: {"partial":true,...,"results":[the rows so far]}).
 # Settings (environment): IMAGES=8 WIDTH=4000 HEIGHT=3000 WORKERS=1,2,4,8,4:cpu PROVIDERS=webgpu
 # SURVEYS="webgpu;cpu" SURVEYS_AFTER=webgpu CONFIG_TIMEOUT_S=100 BENCH_TIMEOUT_S=390, THREADS (per
 # worker; default cores / workers) and SURVEY_THREADS: see bench/campaign-bench.mjs.
@@ -38,10 +38,11 @@ echo "node $($N --version)"; echo "redis-server: $(command -v redis-server)"; ti
 
 step "campaign bench: $IMAGES × ${WIDTH}x$HEIGHT, workers $WORKERS, PROVIDERS=$PROVIDERS, SURVEYS=$SURVEYS, SURVEYS_AFTER=$SURVEYS_AFTER"
 bench_out=$(mktemp)
-# timeout signals its whole process group: the workers and redis-server go with the bench
+# on timeout's SIGTERM the bench kills its workers and redis-server and prints the rows so far
+# ({"partial":true,...}); SIGKILL 10 s later if it is still there
 timeout -k 10 "${BENCH_TIMEOUT_S:-390}" "$N" bench/campaign-bench.mjs "$IMAGES" "$WIDTH" "$HEIGHT" "$WORKERS" | tee "$bench_out"
 echo "bench exit ${PIPESTATUS[0]}"
-if grep '^{"images"' "$bench_out" | tail -1 | grep . > "$JSON"; then
+if grep -E '^\{"(images|partial)"' "$bench_out" | tail -1 | grep . > "$JSON"; then
   echo "JSON line in $JSON"
 else
   rows=$(grep '^{"config"' "$bench_out" | paste -sd, -)

@@ -5,7 +5,7 @@
 #   - .gpucarry/nm-extra.tar.xz: every package that dist/server/cli/main.js loads (its static imports:
 #     survey, campaign, worker and the rest of the CLI), with all their dependencies, taken from
 #     node_modules; not onnxruntime-* (ortn.tar.xz), playwright-core (PDF only: --no-pdf there),
-#     three, koffi, opencv-js or any dev tool. Type declarations, source maps and docs left out.
+#     three, koffi, opencv-js or any dev tool. TypeScript sources, source maps and docs left out.
 #   - .gpucarry/redis.tar.xz: redis/redis-server (a wrapper) + redis/redis-server.bin (this machine's
 #     Debian build) + redis/lib/ with every library `ldd` lists, glibc and its loader included; the
 #     wrapper starts the binary through the bundled loader with --library-path, so it does not
@@ -79,8 +79,9 @@ echo "$(wc -l <<<"$dirs") package folders into nm-extra.tar.xz"
 # archive are relative to node_modules (gpu-env.sh unpacks it into /tmp/nm/node_modules)
 nm=$(readlink -f node_modules)
 # shellcheck disable=SC2001
-sed 's|^node_modules/||' <<<"$dirs" | tar -cf - -C "$nm" --exclude='*.d.ts' --exclude='*.d.mts' --exclude='*.d.cts' \
-  --exclude='*.map' --exclude='*.md' -T - | xz -T2 -6 > .gpucarry/nm-extra.tar.xz
+# (TypeScript sources and declarations, source maps, docs and bintrees' 2 MB perf test data stay here)
+sed 's|^node_modules/||' <<<"$dirs" | tar -cf - -C "$nm" --exclude='*.ts' --exclude='*.mts' --exclude='*.cts' \
+  --exclude='*.map' --exclude='*.md' --exclude='bintrees/test' -T - | xz -T2 -6 > .gpucarry/nm-extra.tar.xz
 
 # --- redis.tar.xz: redis-server with its libraries and loader ----------------------------------------
 tmp=$(mktemp -d)
