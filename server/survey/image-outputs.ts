@@ -32,9 +32,11 @@ export interface ImageOutputs {
 export async function writeImageOutputs(opts: ImageOutputsOptions): Promise<ImageOutputs> {
   const { image, width: W, height: H, outDir, tmpDir, stepDone } = opts;
   const big = W * H > 2_000_000_000;
-  // the bands joined top to bottom (join pads every cell to the tallest; the crop takes the pad off)
+  // the bands joined top to bottom (join pads every cell to the tallest; the crop takes the pad off);
+  // a photograph within one tile row has one band, which libvips' join refuses
   const maskTif = path.join(outDir, 'mask.tif');
-  await sharp(opts.bandFiles, { join: { across: 1 } })
+  const bands = opts.bandFiles.length === 1 ? sharp(opts.bandFiles[0]) : sharp(opts.bandFiles, { join: { across: 1 } });
+  await bands
     .extract({ left: 0, top: 0, width: W, height: H })
     .extractChannel(0)
     .toColourspace('b-w')
