@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startDaemon, type Daemon } from './helpers/daemon.js';
 import { ensureBuilt, haveChromium, launchBrowser, openKiosk, ROOT } from './helpers/browser.js';
 import { haveRedis, startRedis, type TestRedis } from './helpers/redis.js';
+import { tinyCampaignAdd } from './helpers/campaign-args.js';
 import { writeTinyModel } from './helpers/tiny-model.js';
 import { wavyCracks, writeBrightCrackImage } from './helpers/synthetic-wall.js';
 
@@ -62,25 +63,7 @@ afterAll(async () => {
 
 describe('campaigns in the kiosk gallery and campaign report --lang', () => {
   it('serve --worker-redis: /api/campaigns counts from Redis; the gallery shows the campaign and its progress', async () => {
-    const add = await cli([
-      'campaign',
-      'add',
-      'facades',
-      path.join(tmp, 'photos'),
-      '--redis',
-      redis.url,
-      '--out',
-      out,
-      '--model',
-      'tiny',
-      '--tile',
-      '128',
-      '--no-pdf',
-      '--attempts',
-      '1',
-      '--mm-per-px',
-      '0.1',
-    ]);
+    const add = await cli(tinyCampaignAdd('facades', path.join(tmp, 'photos'), redis.url, out, '--attempts', '1', '--mm-per-px', '0.1'));
     expect(add.code, add.stderr).toBe(0);
     expect(add.stdout).toMatch(/campaign facades: 3 images added/);
     // the daemon's own campaign worker surveys them (--worker-idle-s 0: it does not wait for the visitor below)
@@ -162,23 +145,7 @@ describe('campaigns in the kiosk gallery and campaign report --lang', () => {
     const { context, page, errors } = await openKiosk(browser, daemon.url, { query: 'lang=en&idle=600', width: 1280, height: 800, locale: 'en-US' });
     await page.click('#btn-gallery');
     await page.locator('#campaign-list li[data-campaign="facades"]').waitFor({ timeout: 15_000 });
-    const add2 = await cli([
-      'campaign',
-      'add',
-      'piers',
-      path.join(tmp, 'piers'),
-      '--redis',
-      redis.url,
-      '--out',
-      out,
-      '--model',
-      'tiny',
-      '--tile',
-      '128',
-      '--no-pdf',
-      '--mm-per-px',
-      '0.1',
-    ]);
+    const add2 = await cli(tinyCampaignAdd('piers', path.join(tmp, 'piers'), redis.url, out, '--mm-per-px', '0.1'));
     expect(add2.code, add2.stderr).toBe(0);
     const piers = page.locator('#campaign-list li[data-campaign="piers"]');
     await piers.waitFor({ timeout: 15_000 }); // within one poll (5 s) and the server's 2 s cache

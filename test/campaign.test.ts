@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import WebSocket from 'ws';
 import { freePort, MAIN, runCli, startDaemon } from './helpers/daemon.js';
 import { haveRedis, startRedis, type TestRedis } from './helpers/redis.js';
+import { tinyCampaignAdd } from './helpers/campaign-args.js';
 import { crackSvg, wavyCracks } from './helpers/synthetic-wall.js';
 import { writeTinyModel } from './helpers/tiny-model.js';
 import { haveChromium } from './helpers/browser.js';
@@ -250,23 +251,7 @@ describe('campaigns on Redis + BullMQ', () => {
     for (let i = 0; i < 8; i++) await photo(path.join(tmp, 'more', `pier-${i}.png`), 200 + i);
     // a list file: one path a line, relative to the list, # comments
     fs.writeFileSync(path.join(tmp, 'piers.txt'), `# the pier photographs\n${Array.from({ length: 8 }, (_, i) => `more/pier-${i}.png`).join('\n')}\n`);
-    const add = await cli([
-      'campaign',
-      'add',
-      'piers',
-      path.join(tmp, 'piers.txt'),
-      '--redis',
-      redis.url,
-      '--out',
-      out,
-      '--model',
-      'tiny',
-      '--tile',
-      '128',
-      '--no-pdf',
-      '--backoff-ms',
-      '200',
-    ]);
+    const add = await cli(tinyCampaignAdd('piers', path.join(tmp, 'piers.txt'), redis.url, out, '--backoff-ms', '200'));
     expect(add.code, add.stderr).toBe(0);
     expect(add.stdout).toMatch(/campaign piers: 8 images added/);
     const doneSoFar = () => workers.reduce((s, w) => s + w.logs.filter((l) => l.event === 'campaign.job.done' && l.campaign === 'piers').length, 0);
@@ -392,21 +377,7 @@ describe('campaigns on Redis + BullMQ', () => {
       const toucher = setInterval(touch, 1500);
       fs.mkdirSync(path.join(tmp, 'kiosk-side'));
       for (let i = 0; i < 3; i++) await photo(path.join(tmp, 'kiosk-side', `niche-${i}.png`), 400 + i);
-      const add = await cli([
-        'campaign',
-        'add',
-        'niches',
-        path.join(tmp, 'kiosk-side'),
-        '--redis',
-        redis.url,
-        '--out',
-        out,
-        '--model',
-        'tiny',
-        '--tile',
-        '128',
-        '--no-pdf',
-      ]);
+      const add = await cli(tinyCampaignAdd('niches', path.join(tmp, 'kiosk-side'), redis.url, out));
       expect(add.code, add.stderr).toBe(0);
       await waitFor('the worker to pause for the visitor', () => d.logs.find((l) => l.event === 'campaign.worker.paused'), 30_000, 100);
       await new Promise((r) => setTimeout(r, 3000));
