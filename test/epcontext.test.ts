@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { calibrationImages, evaluateAgreement, modelIo, parseTrtexecLog, trtexecArgs } from '../server/cli/build-engine.js';
+import { calibrationImages, evaluateAgreement, modelIo } from '../server/inference/engine-build.js';
+import { parseTrtexecLog, trtexecArgs } from '../server/inference/trtexec.js';
 import { buildEpContextModel, parseEpContextModel, parseOnnxModel, ONNX_DTYPE } from '../server/inference/epcontext.js';
 import { inspectOrtBinding, resolveTensorrtModel, type PlatformInfo } from '../server/inference/engine-cache.js';
 import { resolveModel } from '../server/inference/manifest.js';

@@ -13,7 +13,7 @@ import { configFromOptions } from './config-options.js';
 import { UsageError } from './program.js';
 import { resolveModel } from '../inference/manifest.js';
 import { createLogger } from '../log/logger.js';
-import { IMAGE_EXTENSIONS, expandInput } from './infer.js';
+import { expandInput, isImageFile } from '../config/image-files.js';
 import { parseWidthClasses } from '../survey/width-classes.js';
 import { MAX_INPUT_PIXELS } from '../survey/run-survey.js';
 import { printPdf } from '../survey/report.js';
@@ -141,7 +141,7 @@ function listImages(inputs: string[]): { images: string[]; errors: string[] } {
   const images: string[] = [],
     errors: string[] = [];
   for (const input of inputs) {
-    const isList = fs.existsSync(input) && fs.statSync(input).isFile() && !IMAGE_EXTENSIONS.includes(path.extname(input).slice(1).toLowerCase());
+    const isList = fs.existsSync(input) && fs.statSync(input).isFile() && !isImageFile(input);
     if (isList) {
       const dir = path.dirname(path.resolve(input));
       for (const raw of fs.readFileSync(input, 'utf8').split('\n')) {

@@ -14,7 +14,7 @@ import { createLogger, type LogLevel } from '../log/logger.js';
 import { CalibrationStore } from '../storage/calibration.js';
 import { MAX_INPUT_PIXELS, runSurvey, SurveyInputError, type SurveyProgress } from '../survey/run-survey.js';
 import { DEFAULT_WIDTH_CLASSES, parseWidthClasses } from '../survey/width-classes.js';
-import { expandInput } from './infer.js';
+import { expandInput } from '../config/image-files.js';
 import { identityOptions } from '../analysis/crack-measure.js';
 import { oneLine } from '../log/one-line.js';
 

@@ -3,7 +3,7 @@ import { defineCommand } from '../program.js';
 import { addConfigOptions, configFromOptions } from '../config-options.js';
 import { CONFIG_KEYS } from '../../config/schema.js';
 import { intInRange } from './parse.js';
-import { DEFAULT_MAX_F1_DROP, DEFAULT_MIN_IOU } from '../compare-limits.js';
+import { DEFAULT_MAX_F1_DROP, DEFAULT_MIN_IOU } from '../../inference/gate-limits.js';
 
 /** A number in 0..1 (a limit), or commander's usage error (exit 64). */
 const fraction = (text: string) => {
