@@ -21,6 +21,7 @@ import { buildEngine, calibrationImages } from '../inference/engine-build.js';
 import type { PlatformInfo } from '../inference/engine-cache.js';
 import { DEFAULT_MIN_IOU } from '../inference/gate-limits.js';
 import { GateInputError } from '../inference/gate.js';
+import { oneLine } from '../log/one-line.js';
 
 type Out = (line: string) => void;
 
@@ -96,7 +97,7 @@ export async function runBuildEngine(opts: Record<string, unknown>, deps: BuildE
     return kept ? 0 : 1;
   } catch (e) {
     if (e instanceof ConfigError || e instanceof ModelError) {
-      err(e.message.split('\n')[0]);
+      err(oneLine(e));
       return 78;
     }
     if (e instanceof UsageError || e instanceof GateInputError) {

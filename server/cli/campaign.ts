@@ -31,7 +31,7 @@ import {
 } from '../campaign/store.js';
 import { campaignStatus, formatDuration, formatStatus } from '../campaign/status.js';
 import { campaignReportHtml, type ReportImage } from '../campaign/report.js';
-import { writeFileAtomicSync as writeAtomic } from '../storage/atomic.js';
+import { writeFileAtomicSync } from '../storage/atomic.js';
 import { compareCampaignOutputs, type CampaignComparison } from '../campaign/compare.js';
 import { startCampaignWorker } from '../campaign/worker.js';
 import { oneLine } from '../log/one-line.js';
@@ -307,14 +307,17 @@ async function report(
         { name: meta.name, dir, model: `${meta.model.name} ${meta.model.version}` },
         images.filter((i) => i.survey).map((i) => i.name),
       );
-      writeAtomic(path.join(dir, 'comparison.json'), JSON.stringify(comparison, null, 2) + '\n');
+      writeFileAtomicSync(path.join(dir, 'comparison.json'), JSON.stringify(comparison, null, 2) + '\n');
     }
   }
   const created = new Date().toISOString();
   const html = campaignReportHtml(status, images, comparison, created, language);
   const htmlFile = path.join(dir, 'campaign-report.html');
-  writeAtomic(htmlFile, html);
-  writeAtomic(path.join(dir, 'campaign.json'), JSON.stringify({ ...status, images: status.images.map(({ result: _r, ...i }) => i), created }, null, 2) + '\n');
+  writeFileAtomicSync(htmlFile, html);
+  writeFileAtomicSync(
+    path.join(dir, 'campaign.json'),
+    JSON.stringify({ ...status, images: status.images.map(({ result: _r, ...i }) => i), created }, null, 2) + '\n',
+  );
   let pdf = 'no PDF: --no-pdf';
   if (flags.pdf !== false) {
     const tmp = path.join(dir, `.campaign-report.pdf.tmp-${process.pid}`);

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { identityOptions } from '../analysis/crack-measure.js';
 import { ConfigError } from '../config/load.js';
-import { expandInput } from '../config/image-files.js';
+import { expandInput, outputNames } from '../config/image-files.js';
 import { reportLanguage } from '../i18n/report-language.js';
 import { configFromOptions } from './config-options.js';
 import { startProgress } from './progress.js';
@@ -74,7 +74,7 @@ export async function runInfer(inputs: string[], opts: Record<string, unknown>):
   const say = (line: string) => (progress ? progress.log(line, out) : out.write(line + '\n'));
   const complain = (line: string) => (progress ? progress.log(line, process.stderr) : process.stderr.write(line + '\n'));
   const results: InferImageResult[] = [];
-  const usedNames = new Set<string>();
+  const names = outputNames();
   let done = 0;
   try {
     for (const w of work) {
@@ -84,9 +84,7 @@ export async function runInfer(inputs: string[], opts: Record<string, unknown>):
         continue;
       }
       const { image } = w;
-      let name = path.basename(image).replace(/\.[^.]+$/, '') || 'image';
-      for (let i = 2; usedNames.has(name); i++) name = `${path.basename(image).replace(/\.[^.]+$/, '')}-${i}`;
-      usedNames.add(name);
+      const name = names.claim(image);
       progress?.update(done, path.basename(image));
       try {
         const r = await inferImage(session, image, name, outDir, { threshold, mmPerPx, identity: identityOptions(config) });
@@ -95,7 +93,7 @@ export async function runInfer(inputs: string[], opts: Record<string, unknown>):
           `${L.t('infer_line', { image, cracks: L.t('infer_cracks', { count: r.crack_count!, defaultValue: String(r.crack_count) }), pixels: L.num(r.crack_pixels!), length: L.num(r.total_length_px!, 1), max: L.num(r.max_width_px!, 1), mean: L.num(r.mean_width_px!, 1) })}  [${r.width}x${r.height}, ${session.providerLabel}, ${Math.round(r.ms!)} ms] -> ${path.join(outDir, name)}.{mask.png,overlay.png,json}`,
         );
       } catch (err) {
-        usedNames.delete(name);
+        names.release(name);
         const msg = err instanceof StillImageError ? err.message : `failed: ${oneLine(err)}`;
         complain(`crackscope infer: ${image}: ${msg}`);
         results.push({ image, ok: false, error: msg });

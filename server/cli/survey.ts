@@ -14,7 +14,7 @@ import { createLogger, type LogLevel } from '../log/logger.js';
 import { CalibrationStore } from '../storage/calibration.js';
 import { MAX_INPUT_PIXELS, runSurvey, SurveyInputError, type SurveyProgress } from '../survey/run-survey.js';
 import { DEFAULT_WIDTH_CLASSES, parseWidthClasses } from '../survey/width-classes.js';
-import { expandInput } from '../config/image-files.js';
+import { expandInput, outputNames } from '../config/image-files.js';
 import { identityOptions } from '../analysis/crack-measure.js';
 import { oneLine } from '../log/one-line.js';
 
@@ -105,7 +105,7 @@ export async function runSurveyCommand(inputs: string[], opts: Record<string, un
   process.on('SIGTERM', onSigint);
   const progress = progressPrinter(process.stderr);
   const results: Record<string, unknown>[] = [];
-  const usedNames = new Set<string>();
+  const names = outputNames();
   try {
     for (const input of inputs) {
       const { images, error } = expandInput(input);
@@ -116,10 +116,7 @@ export async function runSurveyCommand(inputs: string[], opts: Record<string, un
       }
       for (const image of images) {
         if (abort.signal.aborted) break;
-        const stem = path.basename(image).replace(/\.[^.]+$/, '') || 'image';
-        let name = stem;
-        for (let i = 2; usedNames.has(name); i++) name = `${stem}-${i}`;
-        usedNames.add(name);
+        const name = names.claim(image);
         try {
           const mm = mmFlag !== undefined ? { mmPerPx: mmFlag, source: '--mm-per-px' } : calibration ? await calibrationFor(image, calibration) : null;
           progress.start(image);
@@ -159,7 +156,7 @@ export async function runSurveyCommand(inputs: string[], opts: Record<string, un
           });
         } catch (err) {
           progress.end();
-          usedNames.delete(name);
+          names.release(name);
           if (abort.signal.aborted) break;
           const msg = err instanceof SurveyInputError ? err.message : `failed: ${oneLine(err)}`;
           process.stderr.write(`crackscope survey: ${image}: ${msg}\n`);

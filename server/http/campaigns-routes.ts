@@ -12,6 +12,7 @@ import express from 'express';
 import type { ServiceContext } from '../service-context.js';
 import type { LazyCampaignStore } from '../campaign/lazy-store.js';
 import type { CampaignList, CampaignSummary } from '../protocol/api-types.js';
+import { oneLine } from '../log/one-line.js';
 
 const CACHE_MS = 2000;
 
@@ -58,7 +59,7 @@ export function campaignsRouter(ctx: ServiceContext, campaigns: LazyCampaignStor
       }
       res.json(body);
     } catch (err) {
-      const why = String((err as Error).message ?? err).split('\n')[0];
+      const why = oneLine(err);
       if (why !== lastError) ctx.log.error('campaigns.redis.unavailable', { reason: why });
       lastError = why;
       res.status(503).json({ error: why.replace(/^crackscope: /, ''), code: 'campaigns-unavailable' });
