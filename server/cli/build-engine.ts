@@ -10,8 +10,6 @@
 // refuses the engine when their masks' IoU falls below --min-iou.
 //
 // Exit codes: 0 built; 1 build failed or accuracy gate refused; 64 bad usage; 78 bad config/model.
-import fs from 'node:fs';
-import path from 'node:path';
 import { ConfigError } from '../config/load.js';
 import { configFromOptions } from './config-options.js';
 import { EX_USAGE, UsageError } from './program.js';
@@ -38,7 +36,7 @@ interface BuildEngineFlags {
   int8?: boolean;
   calib?: string;
   val?: string;
-  minIou?: string;
+  minIou?: number;
   trtexec?: string;
   workspaceMb?: number;
 }
@@ -54,9 +52,7 @@ export async function runBuildEngine(opts: Record<string, unknown>, deps: BuildE
     const config = configFromOptions(opts);
     const skip = flags.skipTrtexec === true;
     const int8 = flags.int8 === true;
-    const minIouRaw = flags.minIou ?? DEFAULT_MIN_IOU;
-    const minIou = Number(minIouRaw);
-    if (!Number.isFinite(minIou) || minIou <= 0 || minIou > 1) throw new UsageError(`--min-iou must be a number in (0, 1], got ${JSON.stringify(minIouRaw)}`);
+    const minIou = flags.minIou ?? DEFAULT_MIN_IOU; // --min-iou and --engine are checked by the spec's parsers
     // the gate's images: --val, else the calibration images (captures or a folder)
     const calibImages = calibrationImages(flags.calib, config.dataDir, config.engineDir);
     const valDir = flags.val ?? calibImages;
@@ -70,7 +66,6 @@ export async function runBuildEngine(opts: Record<string, unknown>, deps: BuildE
         '--int8 needs images to check it on: --calib DIR|captures with images, or --val DIR. INT8 is only kept when its masks agree with FP32',
       );
     const modelFiles = resolveModel(config.modelsDir, config.model);
-    if (skip && !fs.existsSync(path.resolve(flags.engine!))) throw new UsageError(`--engine ${path.resolve(flags.engine!)}: no such file`);
     const kept = await buildEngine(
       {
         modelFiles,

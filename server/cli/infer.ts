@@ -6,7 +6,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { identityOptions } from '../analysis/crack-measure.js';
-import { ConfigError } from '../config/load.js';
 import { expandInput, outputNames } from '../config/image-files.js';
 import { reportLanguage } from '../i18n/report-language.js';
 import { configFromOptions } from './config-options.js';
@@ -19,25 +18,15 @@ import { oneLine } from '../log/one-line.js';
 
 export async function runInfer(inputs: string[], opts: Record<string, unknown>): Promise<number> {
   const config = configFromOptions(opts); // ConfigError → main prints it and exits 78
-  const extra = opts as { out: string; threshold?: string; mmPerPx?: string; json?: boolean; lang?: string };
+  // the values are checked by the spec's parsers (commands/infer.ts): a bad one never gets here
+  const extra = opts as { out: string; threshold?: number; mmPerPx?: number; json?: boolean; lang?: string };
   // the language of the per-image lines: --lang, else the kiosk's default, else English (the JSON stays as it is)
   const L = reportLanguage(extra.lang ?? (config.kioskDefaultLanguage || 'en'), config.kioskLanguages);
   const json = extra.json === true;
   const outDir = path.resolve(extra.out);
-  let mmPerPx: number | undefined;
-  if (extra.mmPerPx !== undefined) {
-    mmPerPx = Number(extra.mmPerPx);
-    if (!(mmPerPx > 0 && Number.isFinite(mmPerPx)))
-      throw new ConfigError(`config error: --mm-per-px = ${JSON.stringify(extra.mmPerPx)} is not allowed; expected a number > 0 (millimetres per image pixel)`);
-  }
-
+  const mmPerPx = extra.mmPerPx;
   const model = resolveModel(config.modelsDir, config.model); // ModelError → exit 78
-  let threshold = model.manifest.threshold;
-  if (extra.threshold !== undefined) {
-    threshold = Number(extra.threshold);
-    if (!(threshold > 0 && threshold < 1))
-      throw new ConfigError(`config error: --threshold = ${JSON.stringify(extra.threshold)} is not allowed; expected a number in (0, 1)`);
-  }
+  const threshold = extra.threshold ?? model.manifest.threshold;
 
   // Logs go to stderr so stdout stays the summary; only errors unless --log-level says otherwise.
   const level: LogLevel = opts.logLevel !== undefined ? config.logLevel : 'error';
