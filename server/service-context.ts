@@ -2,6 +2,9 @@
 import type { EventEmitter } from 'node:events';
 import type { Config } from './config/schema.js';
 import type { Logger } from './log/logger.js';
+import { CaptureStore } from './storage/captures.js';
+import { CalibrationStore } from './storage/calibration.js';
+import { LazyCampaignStore } from './campaign/lazy-store.js';
 import type { ModelManifest } from './inference/manifest.js';
 import type { ProviderFallback, ProviderName, ServiceState, StageTimings } from './protocol/wire-format.js';
 import type { EncodedMask } from './protocol/mask-encoding.js';
@@ -67,4 +70,25 @@ export interface ServiceContext {
   pipeline: PipelineHandle;
   /** comparison and shadow models, when configured */
   comparer?: FrameComparer;
+}
+
+/**
+ * The daemon's stores, one of each: the HTTP routes, /healthz and /metrics read the same capture
+ * store (its quota state), and shutdown closes the campaign connection. Surveys have no store of
+ * their own: the routes read config.surveyDir, which `crackscope survey` writes.
+ */
+export interface ServiceStores {
+  captures: CaptureStore;
+  calibration: CalibrationStore;
+  /** the campaign Redis of `serve --worker-redis` (connected on first use), null without one */
+  campaigns: LazyCampaignStore | null;
+}
+
+/** Builds the stores for `config` (nothing is read or connected yet: the capture store indexes on init()). */
+export function openServiceStores(config: Config, log: Logger): ServiceStores {
+  return {
+    captures: new CaptureStore({ dataDir: config.dataDir, quotaMb: config.captureQuotaMb, log: log.child({ module: 'captures' }) }),
+    calibration: new CalibrationStore(config.dataDir, log.child({ module: 'captures' })),
+    campaigns: config.workerRedis ? new LazyCampaignStore(config.workerRedis, { name: 'crackscope-serve-kiosk', timeoutMs: 3000 }) : null,
+  };
 }

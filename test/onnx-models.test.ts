@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { modelIo } from '../server/cli/build-engine.js';
+import { modelIo } from '../server/inference/engine-build.js';
 import { ModelError, resolveModel } from '../server/inference/manifest.js';
 import { ONNX_DTYPE, parseOnnxModel } from '../server/inference/epcontext.js';
 import { intAttr, intsAttr, onnxModel, onnxNode as node, tensorrtIoProblems, valueInfo } from '../server/inference/onnx-graph.js';

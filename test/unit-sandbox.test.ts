@@ -80,7 +80,7 @@ function runSandboxed(tmp: string, dropEnv: string[] = []): Sandboxed {
   const logs: Record<string, any>[] = [];
   let err = '';
   child.stderr.on('data', (d) => (err += d));
-  const port = readDaemonLog(child, logs, () => err);
+  const port = readDaemonLog(child, { logs, stderr: () => err });
   port.catch(() => undefined);
   return {
     logs,

@@ -8,10 +8,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
+import { extensionOf, isImageFile, LIVE_IMAGE_EXTENSIONS, type LiveImageExtension } from '../config/image-files.js';
 import type { FrameGeometry, GstPipelineSpec } from './frame-source.js';
 import { fraction } from './test-pattern.js';
+import { oneLine } from '../log/one-line.js';
 
-const DECODERS: Record<string, { caps: string; decoder: string }> = {
+/** GStreamer's decoder for each image type the live source takes (config/image-files.ts: LIVE_IMAGE_EXTENSIONS). */
+const DECODERS: Record<LiveImageExtension, { caps: string; decoder: string }> = {
   jpg: { caps: 'image/jpeg', decoder: 'jpegdec' },
   jpeg: { caps: 'image/jpeg', decoder: 'jpegdec' },
   png: { caps: 'image/png', decoder: 'pngdec' },
@@ -20,12 +23,11 @@ const FORMAT_CAPS: Record<string, string> = { jpeg: 'image/jpeg', png: 'image/pn
 /** larger images are refused rather than decoded (a 16k × 16k "image" is a memory bomb) */
 const MAX_PIXELS = 8192 * 8192;
 
-export const IMAGE_EXTENSIONS = Object.keys(DECODERS);
-
+/** The images of a folder the live source can loop (.jpg, .jpeg, .png), sorted. */
 export function listImages(dir: string): string[] {
   return fs
     .readdirSync(dir)
-    .filter((f) => IMAGE_EXTENSIONS.includes(path.extname(f).slice(1).toLowerCase()))
+    .filter((f) => isImageFile(f, LIVE_IMAGE_EXTENSIONS))
     .sort()
     .map((f) => path.join(dir, f));
 }
@@ -38,7 +40,7 @@ const checked = new Map<string, Checked>();
 
 /** Decodes the whole image; returns why it is unusable, or undefined when it is fine. */
 export async function checkImage(file: string): Promise<string | undefined> {
-  const expected = DECODERS[path.extname(file).slice(1).toLowerCase()]?.caps;
+  const expected = DECODERS[extensionOf(file) as LiveImageExtension]?.caps;
   try {
     const img = sharp(file, { failOn: 'warning', limitInputPixels: MAX_PIXELS, sequentialRead: true });
     const meta = await img.metadata();
@@ -48,7 +50,7 @@ export async function checkImage(file: string): Promise<string | undefined> {
     await img.raw().toBuffer();
     return undefined;
   } catch (err) {
-    return (err as Error).message.split('\n')[0];
+    return oneLine(err);
   }
 }
 
@@ -92,7 +94,7 @@ export async function imageFolderPipeline(target: string, g: FrameGeometry): Pro
   // multifilesrc needs one decoder for the whole sequence: take the most common type.
   const byType = new Map<string, string[]>();
   for (const img of good) {
-    const key = DECODERS[path.extname(img).slice(1).toLowerCase()].caps;
+    const key = DECODERS[extensionOf(img) as LiveImageExtension].caps;
     byType.set(key, [...(byType.get(key) ?? []), img]);
   }
   const [caps, chosen] = [...byType.entries()].sort((a, b) => b[1].length - a[1].length)[0];

@@ -3,13 +3,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PROJECT_ROOT } from '../config/schema.js';
+import { isImageFile, LIVE_IMAGE_EXTENSIONS } from '../config/image-files.js';
 import type { Logger } from '../log/logger.js';
 import { AUTO_SOURCE, detectSource } from './auto-source.js';
 import { csiPipeline } from './csi.js';
 import type { FrameGeometry, FrameSource, GstPipelineSpec } from './frame-source.js';
 import { SourceUriError } from './frame-source.js';
 import { GstSource } from './gst-source.js';
-import { IMAGE_EXTENSIONS, imageFolderPipeline } from './image-folder.js';
+import { imageFolderPipeline } from './image-folder.js';
 import { rtspPipeline } from './rtsp.js';
 import { testPatternPipeline } from './test-pattern.js';
 import { v4l2Pipeline } from './v4l2.js';
@@ -31,8 +32,7 @@ function specFor(uri: string, g: FrameGeometry): () => GstPipelineSpec | Promise
       return validated(() => testPatternPipeline(url, g));
     case 'file:': {
       const file = fileURLToPath(url);
-      const isImageOrDir = (p: string) =>
-        (fs.existsSync(p) && fs.statSync(p).isDirectory()) || p.endsWith('/') || IMAGE_EXTENSIONS.includes(path.extname(p).slice(1).toLowerCase());
+      const isImageOrDir = (p: string) => (fs.existsSync(p) && fs.statSync(p).isDirectory()) || p.endsWith('/') || isImageFile(p, LIVE_IMAGE_EXTENSIONS);
       // remember what the path was: a folder that is deleted (a USB stick pulled) is reported as a missing folder
       let folder = isImageOrDir(file);
       return () => {

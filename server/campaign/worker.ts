@@ -27,6 +27,7 @@ import type { Logger } from '../log/logger.js';
 import { runSurvey } from '../survey/run-survey.js';
 import { DEFAULT_WIDTH_CLASSES, parseWidthClasses } from '../survey/width-classes.js';
 import { openQueue, QUEUE, type JobData } from './store.js';
+import { oneLine } from '../log/one-line.js';
 
 export const MARKER = 'campaign-job.json';
 
@@ -125,10 +126,7 @@ const readMarker = (folder: string): { job?: string } | null => {
 /** One line for a job's failure (BullMQ keeps it as failedReason; `campaign status` shows it). */
 export function reasonOf(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
-  const first =
-    String(e?.message ?? e)
-      .split('\n')[0]
-      .trim() || 'unknown error';
+  const first = oneLine(e);
   if (e?.code === 'ENOSPC' || /ENOSPC|no space left/i.test(first)) return `disk full: ${first}`;
   return first;
 }

@@ -2,12 +2,10 @@
 // as a child process on loopback with WebSocket clients (pipeline_*, stage_ms, e2e latency, RSS).
 // `--passthrough` does the same with a model-free stand-in (passthrough-model.ts): the pipeline's
 // ceiling in fps when the model costs next to nothing.
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import WebSocket from 'ws';
 import { DEMO_DIR } from '../camera/open-source.js';
@@ -21,8 +19,7 @@ import { createLogger } from '../log/logger.js';
 import { threadsPerModel } from '../inference/model-set.js';
 import { decodeFrame, MASK_DEFLATE, STAGES } from '../protocol/wire-format.js';
 import { analyzeMask, identityOptions, type AnalyzeOptions } from '../analysis/crack-measure.js';
-
-const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.js');
+import { spawnDaemon } from './daemon-child.js';
 
 export const pct = (xs: number[], p: number) => {
   if (xs.length === 0) return 0;
@@ -76,33 +73,6 @@ export async function rawBench(opts: {
     raw_infer_ms_p95: round(pct(times, 95)),
     raw_fps: round((opts.frames * 1000) / wall),
   };
-}
-
-function startDaemon(args: string[], main = MAIN): Promise<{ child: ChildProcess; port: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [main, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`daemon did not start in 60 s: ${err || out.slice(-500)}`));
-    }, 60_000);
-    child.stderr!.on('data', (d) => (err += d));
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /"event":"http.listening".*?"port":(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        child.stdout!.removeAllListeners('data');
-        child.stdout!.resume();
-        resolve({ child, port: Number(m[1]) });
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`daemon exited with ${code}: ${err.trim() || out.slice(-500)}`));
-    });
-  });
 }
 
 function rssMb(pid: number, key = 'VmRSS'): number {
@@ -257,9 +227,10 @@ export async function pipelineBench(opts: {
   daemon?: string;
   identity?: Omit<AnalyzeOptions, 'threshold'>;
 }) {
-  const { child, port } = await startDaemon(['--source', opts.source, '--fps', String(opts.fps), ...opts.extraArgs], opts.daemon);
+  const daemon = await spawnDaemon(['--port', '0', '--source', opts.source, '--fps', String(opts.fps), ...opts.extraArgs], { main: opts.daemon });
+  const { port } = daemon;
   try {
-    const pid = child.pid!;
+    const pid = daemon.child.pid!;
     let cpu0 = { daemon: 0, capture: 0, t: 0 };
     const m = await measureClients({
       port,
@@ -281,8 +252,7 @@ export async function pipelineBench(opts: {
       daemon_cpu_cores: round((cpu1.daemon - cpu0.daemon) / (cpu1.t - cpu0.t), 2),
     };
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    await daemon.stop('SIGTERM');
   }
 }
 

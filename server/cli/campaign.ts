@@ -8,13 +8,11 @@ import http from 'node:http';
 import path from 'node:path';
 import sharp from 'sharp';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { ConfigError } from '../config/load.js';
 import { configFromOptions } from './config-options.js';
 import { UsageError } from './program.js';
 import { resolveModel } from '../inference/manifest.js';
 import { createLogger } from '../log/logger.js';
-import { IMAGE_EXTENSIONS, expandInput } from './infer.js';
-import { parseWidthClasses } from '../survey/width-classes.js';
+import { expandInput, isImageFile } from '../config/image-files.js';
 import { MAX_INPUT_PIXELS } from '../survey/run-survey.js';
 import { printPdf } from '../survey/report.js';
 import { reportLanguage, type ReportLanguage } from '../i18n/report-language.js';
@@ -31,7 +29,7 @@ import {
 } from '../campaign/store.js';
 import { campaignStatus, formatDuration, formatStatus } from '../campaign/status.js';
 import { campaignReportHtml, type ReportImage } from '../campaign/report.js';
-import { writeFileAtomicSync as writeAtomic } from '../storage/atomic.js';
+import { writeFileAtomicSync } from '../storage/atomic.js';
 import { compareCampaignOutputs, type CampaignComparison } from '../campaign/compare.js';
 import { startCampaignWorker } from '../campaign/worker.js';
 import { oneLine } from '../log/one-line.js';
@@ -89,35 +87,15 @@ export async function runCampaign(args: string[], opts: Record<string, unknown>)
   }
 }
 
+/** The survey flags a campaign's jobs share (their values checked by the spec's parsers, commands/parse.ts). */
 function surveyOptions(flags: CampaignFlags, modelThreshold: number): SurveyJobOptions {
-  const bad = (flag: string, value: unknown, allowed: string) =>
-    new ConfigError(`config error: --${flag} = ${JSON.stringify(value)} is not allowed; expected ${allowed}`);
-  const num = (flag: string, value: string | undefined, ok: (v: number) => boolean, allowed: string): number | null => {
-    if (value === undefined) return null;
-    const v = Number(value);
-    if (value.trim() === '' || !ok(v)) throw bad(flag, value, allowed);
-    return v;
-  };
-  if (flags.widthClasses !== undefined) {
-    try {
-      parseWidthClasses(flags.widthClasses);
-    } catch (err) {
-      throw bad('width-classes', flags.widthClasses, oneLine(err).replace(/^width classes: /, ''));
-    }
-  }
-  const threshold = num('threshold', flags.threshold, (v) => v > 0 && v < 1, 'a number in (0, 1)');
   return {
-    threshold: threshold ?? modelThreshold,
-    mmPerPx: num('mm-per-px', flags.mmPerPx, (v) => v > 0 && Number.isFinite(v), 'a number > 0 (millimetres per image pixel)'),
+    threshold: flags.threshold ?? modelThreshold,
+    mmPerPx: flags.mmPerPx ?? null,
     widthClasses: flags.widthClasses ?? null,
-    tile: num('tile', flags.tile, (v) => Number.isInteger(v) && v >= 128 && v <= 4096 && v % 32 === 0, 'a multiple of 32 in 128..4096 (pixels kept per tile)'),
-    margin: num(
-      'margin',
-      flags.margin,
-      (v) => Number.isInteger(v) && v >= 0 && v <= 512 && v % 32 === 0,
-      'a multiple of 32 in 0..512 (context pixels on each side)',
-    ),
-    minLengthPx: num('min-length-px', flags.minLengthPx, (v) => v >= 0 && Number.isFinite(v), 'a number ≥ 0 (pixels)'),
+    tile: flags.tile ?? null,
+    margin: flags.margin ?? null,
+    minLengthPx: flags.minLengthPx ?? null,
     pdf: flags.pdf !== false,
   };
 }
@@ -141,7 +119,7 @@ function listImages(inputs: string[]): { images: string[]; errors: string[] } {
   const images: string[] = [],
     errors: string[] = [];
   for (const input of inputs) {
-    const isList = fs.existsSync(input) && fs.statSync(input).isFile() && !IMAGE_EXTENSIONS.includes(path.extname(input).slice(1).toLowerCase());
+    const isList = fs.existsSync(input) && fs.statSync(input).isFile() && !isImageFile(input);
     if (isList) {
       const dir = path.dirname(path.resolve(input));
       for (const raw of fs.readFileSync(input, 'utf8').split('\n')) {
@@ -307,14 +285,17 @@ async function report(
         { name: meta.name, dir, model: `${meta.model.name} ${meta.model.version}` },
         images.filter((i) => i.survey).map((i) => i.name),
       );
-      writeAtomic(path.join(dir, 'comparison.json'), JSON.stringify(comparison, null, 2) + '\n');
+      writeFileAtomicSync(path.join(dir, 'comparison.json'), JSON.stringify(comparison, null, 2) + '\n');
     }
   }
   const created = new Date().toISOString();
   const html = campaignReportHtml(status, images, comparison, created, language);
   const htmlFile = path.join(dir, 'campaign-report.html');
-  writeAtomic(htmlFile, html);
-  writeAtomic(path.join(dir, 'campaign.json'), JSON.stringify({ ...status, images: status.images.map(({ result: _r, ...i }) => i), created }, null, 2) + '\n');
+  writeFileAtomicSync(htmlFile, html);
+  writeFileAtomicSync(
+    path.join(dir, 'campaign.json'),
+    JSON.stringify({ ...status, images: status.images.map(({ result: _r, ...i }) => i), created }, null, 2) + '\n',
+  );
   let pdf = 'no PDF: --no-pdf';
   if (flags.pdf !== false) {
     const tmp = path.join(dir, `.campaign-report.pdf.tmp-${process.pid}`);

@@ -17,10 +17,12 @@ import { configFromOptions } from './config-options.js';
 import { AUTO_SOURCE, detectSource } from '../camera/auto-source.js';
 import { openSource } from '../camera/open-source.js';
 import { createLogger } from '../log/logger.js';
+import { oneLine } from '../log/one-line.js';
 import { resolveModel } from '../inference/manifest.js';
 import { ONNX_DTYPE } from '../inference/epcontext.js';
 import { intAttr, intsAttr, onnxModel, onnxNode, valueInfo } from '../inference/onnx-graph.js';
-import { detectGpu, detectTensorrtVersion, inspectOrtBinding, resolveTensorrtModel } from '../inference/engine-cache.js';
+import { resolveTensorrtModel } from '../inference/engine-cache.js';
+import { detectGpu, detectTensorrtVersion, inspectOrtBinding } from '../inference/platform.js';
 
 export type Verdict = 'pass' | 'fail' | 'n/a';
 export interface Check {
@@ -155,7 +157,7 @@ async function probeWebgl(browser: string): Promise<{ started: boolean; webgl: b
   try {
     b = await chromium.launch({ executablePath: browser, headless: true, args: ['--no-sandbox', '--ignore-gpu-blocklist'], timeout: 30_000 });
   } catch (err) {
-    return { started: false, webgl: false, detail: `${browser} does not start: ${(err as Error).message.split('\n')[0]}` };
+    return { started: false, webgl: false, detail: `${browser} does not start: ${oneLine(err)}` };
   }
   try {
     const page = await b.newPage();
@@ -299,7 +301,7 @@ export async function runChecks(config: Config, opts: { probeMs?: number; browse
       add({
         name,
         result: applies ? 'fail' : 'n/a',
-        detail: (err as Error).message.split('\n')[0],
+        detail: oneLine(err),
         fix: applies ? 'see the journal for EPERM on /dev/nvhost-* or missing libcudnn/libnvinfer (ldd on the provider .so)' : undefined,
       });
     }

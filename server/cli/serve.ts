@@ -10,7 +10,7 @@ import { resolveModel } from '../inference/manifest.js';
 import { createCrackSession } from '../inference/session.js';
 import { createLogger } from '../log/logger.js';
 import { FramePipeline } from '../pipeline/frame-pipeline.js';
-import type { ServiceContext } from '../service-context.js';
+import { openServiceStores, type ServiceContext } from '../service-context.js';
 import { FrameStream } from '../stream/ws-server.js';
 import { admitUpgrade } from '../http/admission.js';
 import { createHttpApp } from '../http/app.js';
@@ -83,8 +83,10 @@ export async function startService(config: Config) {
     pipeline,
     comparer,
   };
+  // one of each store, for the routes, /healthz, /metrics and shutdown
+  const stores = openServiceStores(config, log);
   const stream = new FrameStream(ctx, pipeline);
-  const app = createHttpApp(ctx, pipeline, stream, () => source.stats(), undefined, kioskLanguages);
+  const app = createHttpApp(ctx, pipeline, stream, () => source.stats(), { stores, kioskLanguages });
   const server = http.createServer(app);
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
@@ -136,7 +138,7 @@ export async function startService(config: Config) {
       });
       await stream.close();
       await campaignWorker?.close(); // a survey in progress stops; its job is taken up again after its lock expires
-      await app.closeCampaigns();
+      await stores.campaigns?.close();
       await pipeline.stop();
       await writesDone;
       systemd.stop();

@@ -3,16 +3,13 @@
 // them reconnects now and then), saves and deletes a capture every 30 s, and samples /metrics.
 // Reports RSS, V8 heap and handle counts at the start and the end; the JSON object is the last
 // line of stdout. Exit 0 when the daemon stayed up, kept serving and stopped cleanly.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { spawnDaemon, type DaemonChild, type DaemonLogLine } from './daemon-child.js';
 import { startProgress } from './progress.js';
 import { scalarMetrics } from './scrape-metrics.js';
-
-const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.js');
 const SAMPLE_EVERY_MS = 10_000;
 const WARMUP_MS = 20_000;
 
@@ -102,71 +99,90 @@ class Viewer {
 
 export async function runSoak(opts: SoakOptions): Promise<number> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'crackscope-soak-'));
-  let say = (msg: string): void => void process.stderr.write(`soak: ${msg}\n`);
-  const child = spawn(
-    process.execPath,
-    [
-      MAIN,
-      'serve',
-      '--port',
-      '0',
-      '--listen',
-      '127.0.0.1',
-      '--data-dir',
-      dataDir,
-      '--source',
-      opts.source,
-      '--max-clients',
-      String(opts.clients + 8),
-      '--capture-quota-mb',
-      '50',
-      ...opts.extra,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const counts = { warn: 0, error: 0 };
-  const events = new Map<string, number>();
-  let stderrTail = '';
-  let partial = '';
-  let exitCode: number | null = null;
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r((exitCode = code))));
-  child.stderr!.on('data', (d) => (stderrTail = (stderrTail + d).slice(-2000)));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the daemon did not listen within 60 s: ${stderrTail}`)), 60_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      const lines = (partial + d.toString()).split('\n');
-      partial = lines.pop()!;
-      for (const line of lines) {
-        try {
-          const rec = JSON.parse(line);
-          if (rec.level === 'warn') counts.warn++;
-          if (rec.level === 'error') counts.error++;
-          if (rec.level === 'warn' || rec.level === 'error') events.set(rec.event, (events.get(rec.event) ?? 0) + 1);
-          if (rec.event === 'http.listening') {
-            clearTimeout(timer);
-            resolve(rec.port);
-          }
-        } catch {
-          /* not a log line */
-        }
-      }
-    });
-    void exited.then((code) => reject(new Error(`the daemon exited with ${code} before listening: ${stderrTail.trim().split('\n').at(-1)}`)));
-  });
-  const base = `http://127.0.0.1:${port}`;
-  say(`daemon pid ${child.pid} on ${base}, source ${opts.source}, ${opts.clients} viewers, ${opts.minutes} min`);
+  const say: Say = { line: (msg) => void process.stderr.write(`soak: ${msg}\n`) };
+  try {
+    // ---- the daemon, on loopback, its warnings and errors counted ----
+    const logHealth = new LogHealth();
+    const daemon = await spawnDaemon(
+      [
+        '--port',
+        '0',
+        '--listen',
+        '127.0.0.1',
+        '--data-dir',
+        dataDir,
+        '--source',
+        opts.source,
+        '--max-clients',
+        String(opts.clients + 8),
+        '--capture-quota-mb',
+        '50',
+        ...opts.extra,
+      ],
+      { onLog: (l) => logHealth.count(l), stderrLimit: 2000 },
+    );
+    let gone = false;
+    void daemon.exited.then(() => (gone = true));
+    say.line(`daemon pid ${daemon.child.pid} on ${daemon.url}, source ${opts.source}, ${opts.clients} viewers, ${opts.minutes} min`);
 
-  const viewers = Array.from({ length: opts.clients }, (_, i) => new Viewer(`ws://127.0.0.1:${port}/ws`, i % 2 === 1, i === 1));
-  viewers.forEach((v) => v.start());
+    // ---- viewers, and the probe that samples /metrics and saves captures ----
+    const viewers = Array.from({ length: opts.clients }, (_, i) => new Viewer(`ws://127.0.0.1:${daemon.port}/ws`, i % 2 === 1, i === 1));
+    viewers.forEach((v) => v.start());
+    const probe = new Probe(daemon.url);
 
-  const samples: Sample[] = [];
-  let unhealthy = 0;
-  let captures = 0;
-  let captureErrors = 0;
-  const sample = async () => {
+    // ---- run for the minutes asked, unless the daemon goes ----
+    await soakFor(opts.minutes, probe, () => gone, say);
+    await probe.sample();
+    viewers.forEach((v) => v.stop());
+
+    // ---- stop: SIGTERM, SIGKILL after 10 s ----
+    const stopped = await stopDaemon(daemon, gone);
+
+    // ---- the result ----
+    const result = soakResult(opts, probe.samples, viewers, probe, logHealth, stopped);
+    const ok = !stopped.crashed && stopped.code === 0 && probe.unhealthy === 0 && probe.captureErrors === 0 && result.frames_processed > 0;
+    if (!opts.json) {
+      say.line(
+        `rss ${result.rss_mb_start} → ${result.rss_mb_end} MB (max ${result.rss_mb_max}), heap ${result.heap_used_mb_start} → ${result.heap_used_mb_end} MB, handles ${result.handles_start} → ${result.handles_end}, ${result.frames_processed} frames at ${result.fps_avg} fps; ${ok ? 'OK' : 'FAILED'}`,
+      );
+    }
+    process.stdout.write(JSON.stringify({ ok, ...result }) + '\n');
+    return ok ? 0 : 1;
+  } finally {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** soak's lines on stderr; while the progress bar runs, above it */
+interface Say {
+  line(msg: string): void;
+}
+
+/** The daemon's warn and error lines, counted, and by event. */
+class LogHealth {
+  warn = 0;
+  error = 0;
+  readonly events = new Map<string, number>();
+  count(rec: DaemonLogLine) {
+    if (rec.level === 'warn') this.warn++;
+    if (rec.level === 'error') this.error++;
+    if (rec.level === 'warn' || rec.level === 'error') this.events.set(rec.event, (this.events.get(rec.event) ?? 0) + 1);
+  }
+}
+
+/** What soak asks of the daemon while it runs: /metrics samples, and a capture saved and deleted now and then. */
+class Probe {
+  readonly samples: Sample[] = [];
+  unhealthy = 0;
+  captures = 0;
+  captureErrors = 0;
+
+  constructor(private readonly base: string) {}
+
+  async sample() {
     try {
-      const m = scalarMetrics(await (await fetch(`${base}/metrics`)).text());
-      samples.push({
+      const m = scalarMetrics(await (await fetch(`${this.base}/metrics`)).text());
+      this.samples.push({
         t: Date.now(),
         rss: m.crackscope_rss_bytes,
         heap: m.crackscope_heap_used_bytes,
@@ -177,70 +193,84 @@ export async function runSoak(opts: SoakOptions): Promise<number> {
         clients: m.crackscope_clients,
         up: m.crackscope_up,
       });
-      if (m.crackscope_up !== 1) unhealthy++;
+      if (m.crackscope_up !== 1) this.unhealthy++;
     } catch {
-      unhealthy++;
+      this.unhealthy++;
     }
-  };
-  const capture = async () => {
+  }
+
+  async capture() {
     try {
-      const r = await fetch(`${base}/api/captures`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      const r = await fetch(`${this.base}/api/captures`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
       const body = (await r.json()) as { id?: string };
       if (r.status !== 201 || !body.id) throw new Error(`HTTP ${r.status}`);
-      captures++;
-      const d = await fetch(`${base}/api/captures/${body.id}`, { method: 'DELETE' });
+      this.captures++;
+      const d = await fetch(`${this.base}/api/captures/${body.id}`, { method: 'DELETE' });
       if (d.status !== 204) throw new Error(`delete: HTTP ${d.status}`);
     } catch {
-      captureErrors++;
+      this.captureErrors++;
     }
-  };
-
-  const t0 = Date.now();
-  const end = t0 + opts.minutes * 60_000;
-  // its own sample lines already come every 10 s: the plain progress line only once a minute
-  const progress = startProgress({ label: 'soak', total: Math.round(opts.minutes * 60), unit: 's', plainEveryMs: 60_000 });
-  const sayNow = say;
-  say = (msg: string) => progress.log(`soak: ${msg}`, process.stderr);
-  const warmupEnd = t0 + Math.min(WARMUP_MS, (opts.minutes * 60_000) / 4);
-  let nextSample = warmupEnd;
-  let nextCapture = t0 + 5_000;
-  while (Date.now() < end && exitCode === null) {
-    if (Date.now() >= nextSample) {
-      await sample();
-      nextSample += SAMPLE_EVERY_MS;
-      const s = samples.at(-1);
-      if (s)
-        say(
-          `${Math.round((Date.now() - t0) / 1000)} s: rss ${mb(s.rss)} MB, heap ${mb(s.heap)} MB, handles ${s.handles}, frames ${s.frames}, clients ${s.clients}`,
-        );
-    }
-    if (Date.now() >= nextCapture) {
-      await capture();
-      nextCapture += 30_000;
-    }
-    progress.update(Math.min(Math.round((Date.now() - t0) / 1000), Math.round(opts.minutes * 60)), `${samples.at(-1)?.frames ?? 0} frames`);
-    await sleep(250);
   }
-  progress.stop();
-  say = sayNow;
-  await sample();
-  viewers.forEach((v) => v.stop());
-  const crashed = exitCode !== null;
-  const tStop = Date.now();
-  if (!crashed) child.kill('SIGTERM');
-  const stopTimer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  const code = await exited;
-  clearTimeout(stopTimer);
-  const stopMs = Date.now() - tStop;
-  fs.rmSync(dataDir, { recursive: true, force: true });
+}
 
+/** Samples every 10 s after the warm-up and saves a capture every 30 s, until the time is up or the daemon is gone. */
+async function soakFor(minutes: number, probe: Probe, gone: () => boolean, say: Say): Promise<void> {
+  const t0 = Date.now();
+  const end = t0 + minutes * 60_000;
+  // its own sample lines already come every 10 s: the plain progress line only once a minute
+  const progress = startProgress({ label: 'soak', total: Math.round(minutes * 60), unit: 's', plainEveryMs: 60_000 });
+  const plain = say.line;
+  say.line = (msg) => progress.log(`soak: ${msg}`, process.stderr);
+  try {
+    const warmupEnd = t0 + Math.min(WARMUP_MS, (minutes * 60_000) / 4);
+    let nextSample = warmupEnd;
+    let nextCapture = t0 + 5_000;
+    while (Date.now() < end && !gone()) {
+      if (Date.now() >= nextSample) {
+        await probe.sample();
+        nextSample += SAMPLE_EVERY_MS;
+        const s = probe.samples.at(-1);
+        if (s)
+          say.line(
+            `${Math.round((Date.now() - t0) / 1000)} s: rss ${mb(s.rss)} MB, heap ${mb(s.heap)} MB, handles ${s.handles}, frames ${s.frames}, clients ${s.clients}`,
+          );
+      }
+      if (Date.now() >= nextCapture) {
+        await probe.capture();
+        nextCapture += 30_000;
+      }
+      progress.update(Math.min(Math.round((Date.now() - t0) / 1000), Math.round(minutes * 60)), `${probe.samples.at(-1)?.frames ?? 0} frames`);
+      await sleep(250);
+    }
+  } finally {
+    progress.stop();
+    say.line = plain;
+  }
+}
+
+/** SIGTERM (unless it is gone already), SIGKILL after 10 s; how it ended and how long stopping took. */
+async function stopDaemon(daemon: DaemonChild, gone: boolean): Promise<{ crashed: boolean; code: number | null; stopMs: number }> {
+  const tStop = Date.now();
+  const code = gone ? await daemon.exited : await daemon.stop('SIGTERM', 10_000);
+  return { crashed: gone, code, stopMs: Date.now() - tStop };
+}
+
+/** The JSON result: memory and handles at the start and the end (medians of three samples), frames, viewers, captures, log health. */
+function soakResult(
+  opts: SoakOptions,
+  samples: Sample[],
+  viewers: Viewer[],
+  probe: Probe,
+  logHealth: LogHealth,
+  stopped: { crashed: boolean; code: number | null; stopMs: number },
+) {
   const head = samples.slice(0, 3);
   const tail = samples.slice(-3);
   const pick = (xs: Sample[], k: keyof Sample) => median(xs.map((s) => s[k]));
   const first = samples[0];
   const last = samples.at(-1);
   const elapsedS = last && first ? (last.t - first.t) / 1000 : 0;
-  const result = {
+  return {
     minutes: opts.minutes,
     source: opts.source,
     clients: opts.clients,
@@ -261,22 +291,14 @@ export async function runSoak(opts: SoakOptions): Promise<number> {
     fps_avg: elapsedS > 0 && first && last ? Math.round(((last.frames - first.frames) / elapsedS) * 10) / 10 : 0,
     client_frames: viewers.map((v) => v.frames),
     client_reconnects: viewers.reduce((s, v) => s + v.reconnects, 0),
-    captures_saved_and_deleted: captures,
-    capture_errors: captureErrors,
-    unhealthy_samples: unhealthy,
-    log_warnings: counts.warn,
-    log_errors: counts.error,
-    warn_events: Object.fromEntries(events),
-    crashed,
-    exit_code: code,
-    stop_ms: stopMs,
+    captures_saved_and_deleted: probe.captures,
+    capture_errors: probe.captureErrors,
+    unhealthy_samples: probe.unhealthy,
+    log_warnings: logHealth.warn,
+    log_errors: logHealth.error,
+    warn_events: Object.fromEntries(logHealth.events),
+    crashed: stopped.crashed,
+    exit_code: stopped.code,
+    stop_ms: stopped.stopMs,
   };
-  const ok = !crashed && code === 0 && unhealthy === 0 && captureErrors === 0 && result.frames_processed > 0;
-  if (!opts.json) {
-    say(
-      `rss ${result.rss_mb_start} → ${result.rss_mb_end} MB (max ${result.rss_mb_max}), heap ${result.heap_used_mb_start} → ${result.heap_used_mb_end} MB, handles ${result.handles_start} → ${result.handles_end}, ${result.frames_processed} frames at ${result.fps_avg} fps; ${ok ? 'OK' : 'FAILED'}`,
-    );
-  }
-  process.stdout.write(JSON.stringify({ ok, ...result }) + '\n');
-  return ok ? 0 : 1;
 }

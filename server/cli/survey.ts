@@ -14,20 +14,24 @@ import { createLogger, type LogLevel } from '../log/logger.js';
 import { CalibrationStore } from '../storage/calibration.js';
 import { MAX_INPUT_PIXELS, runSurvey, SurveyInputError, type SurveyProgress } from '../survey/run-survey.js';
 import { DEFAULT_WIDTH_CLASSES, parseWidthClasses } from '../survey/width-classes.js';
-import { expandInput } from './infer.js';
+import { expandInput, outputNames } from '../config/image-files.js';
 import { identityOptions } from '../analysis/crack-measure.js';
 import { oneLine } from '../log/one-line.js';
 
-/** The survey's own flags as commander hands them over (strings, parsed here); `campaign` takes them too. */
+/**
+ * The survey's own flags as commander hands them over, their values checked by the spec's parsers
+ * (commands/parse.ts: a bad value is exit 64 before anything runs); `campaign` takes them too.
+ */
 export interface SurveyFlags {
   lang?: string;
   out?: string;
-  mmPerPx?: string;
+  mmPerPx?: number;
+  /** checked: parses with parseWidthClasses */
   widthClasses?: string;
-  threshold?: string;
-  tile?: string;
-  margin?: string;
-  minLengthPx?: string;
+  threshold?: number;
+  tile?: number;
+  margin?: number;
+  minLengthPx?: number;
   pdf?: boolean;
   json?: boolean;
 }
@@ -39,36 +43,10 @@ export async function runSurveyCommand(inputs: string[], opts: Record<string, un
   const config = configFromOptions(opts); // ConfigError → main prints it and exits 78
   // the report's language: --lang, else the kiosk's default language, else English
   const language = reportLanguage(extra.lang ?? (config.kioskDefaultLanguage || 'en'), config.kioskLanguages);
-  const bad = (flag: string, value: unknown, allowed: string) =>
-    new ConfigError(`config error: --${flag} = ${JSON.stringify(value)} is not allowed; expected ${allowed}`);
-  const num = (flag: string, value: string | undefined, ok: (v: number) => boolean, allowed: string): number | undefined => {
-    if (value === undefined) return undefined;
-    const v = Number(value);
-    if (value.trim() === '' || !ok(v)) throw bad(flag, value, allowed);
-    return v;
-  };
-  const mmFlag = num('mm-per-px', extra.mmPerPx, (v) => v > 0 && Number.isFinite(v), 'a number > 0 (millimetres per image pixel)');
-  const core = num(
-    'tile',
-    extra.tile,
-    (v) => Number.isInteger(v) && v >= 128 && v <= 4096 && v % 32 === 0,
-    'a multiple of 32 in 128..4096 (pixels kept per tile)',
-  );
-  const margin = num(
-    'margin',
-    extra.margin,
-    (v) => Number.isInteger(v) && v >= 0 && v <= 512 && v % 32 === 0,
-    'a multiple of 32 in 0..512 (context pixels on each side)',
-  );
-  const minLengthPx = num('min-length-px', extra.minLengthPx, (v) => v >= 0 && Number.isFinite(v), 'a number ≥ 0 (pixels)');
-  let classes;
-  try {
-    classes = parseWidthClasses(extra.widthClasses ?? DEFAULT_WIDTH_CLASSES);
-  } catch (err) {
-    throw bad('width-classes', extra.widthClasses, oneLine(err).replace(/^width classes: /, ''));
-  }
+  const { mmPerPx: mmFlag, tile: core, margin, minLengthPx } = extra;
+  const classes = parseWidthClasses(extra.widthClasses ?? DEFAULT_WIDTH_CLASSES);
   const model = resolveModel(config.modelsDir, config.model);
-  const threshold = num('threshold', extra.threshold, (v) => v > 0 && v < 1, 'a number in (0, 1)') ?? model.manifest.threshold;
+  const threshold = extra.threshold ?? model.manifest.threshold;
   const level: LogLevel = opts.logLevel !== undefined ? config.logLevel : 'error';
   const log = createLogger(level, { cmd: 'survey' }, (l) => process.stderr.write(l));
   let calibration: { name: string; mmPerPx: number; mask?: { width: number; height: number } } | null = null;
@@ -105,7 +83,7 @@ export async function runSurveyCommand(inputs: string[], opts: Record<string, un
   process.on('SIGTERM', onSigint);
   const progress = progressPrinter(process.stderr);
   const results: Record<string, unknown>[] = [];
-  const usedNames = new Set<string>();
+  const names = outputNames();
   try {
     for (const input of inputs) {
       const { images, error } = expandInput(input);
@@ -116,10 +94,7 @@ export async function runSurveyCommand(inputs: string[], opts: Record<string, un
       }
       for (const image of images) {
         if (abort.signal.aborted) break;
-        const stem = path.basename(image).replace(/\.[^.]+$/, '') || 'image';
-        let name = stem;
-        for (let i = 2; usedNames.has(name); i++) name = `${stem}-${i}`;
-        usedNames.add(name);
+        const name = names.claim(image);
         try {
           const mm = mmFlag !== undefined ? { mmPerPx: mmFlag, source: '--mm-per-px' } : calibration ? await calibrationFor(image, calibration) : null;
           progress.start(image);
@@ -159,7 +134,7 @@ export async function runSurveyCommand(inputs: string[], opts: Record<string, un
           });
         } catch (err) {
           progress.end();
-          usedNames.delete(name);
+          names.release(name);
           if (abort.signal.aborted) break;
           const msg = err instanceof SurveyInputError ? err.message : `failed: ${oneLine(err)}`;
           process.stderr.write(`crackscope survey: ${image}: ${msg}\n`);

@@ -9,10 +9,9 @@ import { admitRequests } from './admission.js';
 import type { HttpErrorCode } from '../protocol/errors.js';
 import { PROJECT_ROOT } from '../config/schema.js';
 import type { FramePipeline } from '../pipeline/frame-pipeline.js';
-import type { ServiceContext } from '../service-context.js';
+import type { ServiceContext, ServiceStores } from '../service-context.js';
 import type { FrameStream } from '../stream/ws-server.js';
 import { capturesRouter, type CaptureRefusals } from './captures-routes.js';
-import { CaptureStore } from '../storage/captures.js';
 import { kioskLanguagesRouter, loadKioskLanguages, type KioskLanguages } from './kiosk-languages.js';
 import { surveysRouter } from './surveys-routes.js';
 import { campaignsRouter } from './campaigns-routes.js';
@@ -114,14 +113,18 @@ const securityHeaders = helmet({
 });
 const PERMISSIONS_POLICY = 'camera=(), microphone=(), geolocation=()';
 
-export function createHttpApp(
-  ctx: ServiceContext,
-  pipeline: FramePipeline,
-  stream: FrameStream,
-  sourceStats: () => SourceCounters,
-  writes: InflightWrites = new InflightWrites(),
-  kioskLanguages: KioskLanguages = loadKioskLanguages(ctx.config, ctx.log),
-) {
+export interface HttpAppOptions {
+  /** the service's stores, built once by startService (service-context.ts: openServiceStores) */
+  stores: ServiceStores;
+  writes?: InflightWrites;
+  /** the kiosk's languages, loaded (and checked) at start; loaded here when absent */
+  kioskLanguages?: KioskLanguages;
+}
+
+export function createHttpApp(ctx: ServiceContext, pipeline: FramePipeline, stream: FrameStream, sourceStats: () => SourceCounters, opts: HttpAppOptions) {
+  const { stores } = opts;
+  const writes = opts.writes ?? new InflightWrites();
+  const kioskLanguages = opts.kioskLanguages ?? loadKioskLanguages(ctx.config, ctx.log);
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
@@ -136,7 +139,7 @@ export function createHttpApp(
   app.use(writes.middleware);
 
   // one capture store for the API, /healthz and /metrics (its quota state is shown by both)
-  const captures = new CaptureStore({ dataDir: ctx.config.dataDir, quotaMb: ctx.config.captureQuotaMb, log: ctx.log.child({ module: 'captures' }) });
+  const { captures } = stores;
   const captureRefusals: CaptureRefusals = { rateLimited: 0 };
 
   app.get('/healthz', (_req, res) => {
@@ -192,10 +195,9 @@ export function createHttpApp(
     if (!shadow) return void res.status(404).json({ error: 'no shadow model: start the service with --shadow NAME', code: 'no-shadow' });
     res.set('Cache-Control', 'no-store').json(shadow.summary());
   });
-  app.use('/api', express.json({ limit: MAX_BODY }), capturesRouter(ctx, { captures, refusals: captureRefusals }));
+  app.use('/api', express.json({ limit: MAX_BODY }), capturesRouter(ctx, { captures, calibration: stores.calibration, refusals: captureRefusals }));
   app.use('/api', surveysRouter(ctx));
-  const campaigns = campaignsRouter(ctx);
-  app.use('/api', campaigns);
+  app.use('/api', campaignsRouter(ctx, stores.campaigns));
   app.use('/api', kioskLanguagesRouter(kioskLanguages));
   app.use(express.static(KIOSK_DIR, { index: 'index.html', dotfiles: 'deny', fallthrough: true }));
   app.use((_req, res) => res.status(404).json({ error: 'not found', code: 'not-found' satisfies HttpErrorCode }));
@@ -224,5 +226,5 @@ export function createHttpApp(
     if (!res.headersSent) res.status(status).json({ error: message, code });
   };
   app.use(onError);
-  return Object.assign(app, { writes, metricsRegistry: metrics, closeCampaigns: () => campaigns.close() });
+  return Object.assign(app, { writes, metricsRegistry: metrics });
 }

@@ -15,10 +15,18 @@ import { z } from 'zod';
 import type { ServiceContext, ProcessedFrame } from '../service-context.js';
 import { requireAdmin } from './admin-auth.js';
 import { displayUri } from '../config/source-uri.js';
-import { CaptureStore, CaptureNotFoundError, CaptureProtectedError, QuotaFullError, isCaptureId, isCaptureFile, newCaptureId } from '../storage/captures.js';
+import {
+  type CaptureStore,
+  CaptureNotFoundError,
+  CaptureProtectedError,
+  QuotaFullError,
+  isCaptureId,
+  isCaptureFile,
+  newCaptureId,
+} from '../storage/captures.js';
 import { CuratorAuth, VisitorSaveLimit, type CuratorCheck } from './curator.js';
 import { isLoopback } from './admission.js';
-import { CalibrationStore, CalibrationError, parseCalibrationInput } from '../storage/calibration.js';
+import { type CalibrationStore, CalibrationError, parseCalibrationInput } from '../storage/calibration.js';
 import { DiskFullError } from '../storage/atomic.js';
 import { analyze } from '../storage/analyzer.js';
 import { identityOptions } from '../analysis/crack-measure.js';
@@ -92,19 +100,19 @@ export async function pngToMask(png: Buffer): Promise<{ mask: Uint8Array; width:
 }
 
 export interface CapturesRouterOptions {
-  /** for tests: stores to use instead of ones in ctx.config.dataDir */
-  captures?: CaptureStore;
-  calibration?: CalibrationStore;
+  /** the service's stores (serve.ts builds them once; /healthz and /metrics read the same capture store) */
+  captures: CaptureStore;
+  calibration: CalibrationStore;
   /** counters this router keeps, for /metrics */
   refusals?: CaptureRefusals;
 }
 
-export function capturesRouter(ctx: ServiceContext, opts: CapturesRouterOptions = {}): express.Router {
+export function capturesRouter(ctx: ServiceContext, opts: CapturesRouterOptions): express.Router {
   const log = ctx.log.child({ module: 'captures' });
   // reports and calibration keys name the source without camera credentials (rtsp://user:pass@…)
   const shownSource = displayUri(ctx.config.source);
-  const store = opts.captures ?? new CaptureStore({ dataDir: ctx.config.dataDir, quotaMb: ctx.config.captureQuotaMb, log });
-  const calibration = opts.calibration ?? new CalibrationStore(ctx.config.dataDir, log);
+  const store = opts.captures;
+  const calibration = opts.calibration;
   const ready = store.init().catch((err) => log.error('capture.init_failed', { dir: store.dir, err: (err as Error).message }));
   const admin = requireAdmin(ctx.config);
   const curatorAuth = new CuratorAuth(ctx.config);

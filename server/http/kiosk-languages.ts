@@ -10,6 +10,7 @@ import express from 'express';
 import type { Config } from '../config/schema.js';
 import { ConfigError } from '../config/load.js';
 import type { Logger } from '../log/logger.js';
+import { oneLine } from '../log/one-line.js';
 
 export const LANG_CODE = /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/;
 
@@ -57,7 +58,7 @@ export function loadKioskLanguages(config: Pick<Config, 'kioskLanguages' | 'kios
     try {
       cat = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
     } catch (err) {
-      skip(`not valid JSON: ${(err as Error).message.split('\n')[0]}`);
+      skip(`not valid JSON: ${oneLine(err)}`);
       continue;
     }
     const name = cat?.meta?.name;

@@ -11,9 +11,6 @@ import type { ModelFiles } from './manifest.js';
 import { parseEpContextModel } from './epcontext.js';
 import { detectPlatform, inspectOrtBinding, type OrtBindingInfo, type PlatformInfo } from './platform.js';
 
-// server/cli (doctor, build-engine) still takes the platform probes from here
-export { detectGpu, detectPlatform, detectTensorrtVersion, inspectOrtBinding, type GpuInfo, type PlatformInfo } from './platform.js';
-
 export type Precision = 'fp16' | 'int8';
 export const PRECISION_LABEL: Record<Precision, 'TensorRT FP16' | 'TensorRT INT8'> = { fp16: 'TensorRT FP16', int8: 'TensorRT INT8' };
 

@@ -35,7 +35,7 @@ export function watchdogIntervalMs(env: NodeJS.ProcessEnv = process.env, pid = p
 }
 
 /** STATUS= must be one line; systemctl shows it as is. */
-const oneLine = (s: string) => s.replace(/[\r\n]+/g, ' ').slice(0, 400);
+const statusLine = (s: string) => s.replace(/[\r\n]+/g, ' ').slice(0, 400);
 
 export function describeStatus(s: PipelineStatus, ctx: Pick<ServiceContext, 'inference' | 'manifest'>): string {
   const engine = `${ctx.inference.providerLabel || ctx.inference.provider}, model ${ctx.manifest.name} ${ctx.manifest.version}`.trim();
@@ -73,7 +73,7 @@ function openNotifier(ctx: ServiceContext, socketPath: string): Notifier | undef
   return {
     send(fields) {
       const msg = Object.entries(fields)
-        .map(([k, v]) => `${k}=${typeof v === 'string' ? oneLine(v) : v}`)
+        .map(([k, v]) => `${k}=${typeof v === 'string' ? statusLine(v) : v}`)
         .join('\n');
       try {
         sender.send(msg);

@@ -1,10 +1,12 @@
-// Starts the real daemon (dist/server/cli/main.js serve) as a child process on a free port.
+// Starts the real daemon (dist/server/cli/main.js serve) as a child process on a free port, the same
+// way bench and soak do (server/cli/daemon-child.ts), and talks to it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
+import { readDaemonLog, spawnDaemon } from '../../server/cli/daemon-child.js';
 import { decodeBinaryMessage, type ComparisonMaskMessage, type FrameMessage, type HelloMessage } from '../../server/protocol/wire-format.js';
 
 /** The tree whose compiled daemon the tests run (CRACKSCOPE_TEST_ROOT: another checkout's build). */
@@ -51,67 +53,14 @@ export function runCli(
   });
 }
 
-/**
- * Reads a daemon's stdout as JSON log lines into `logs` (a line that is not JSON is kept as
- * `{ event: 'non-json-output', line }`). Resolves with the port of its `http.listening` line; rejects
- * when it exits first or, with `timeoutMs`, does not listen in time.
- */
-export function readDaemonLog(child: ChildProcess, logs: Record<string, any>[], stderr: () => string, timeoutMs?: number): Promise<number> {
-  let partial = '';
-  return new Promise<number>((resolve, reject) => {
-    const timer =
-      timeoutMs === undefined
-        ? undefined
-        : setTimeout(() => reject(new Error(`daemon did not listen within ${timeoutMs / 1000} s; stderr: ${stderr()}`)), timeoutMs);
-    child.stdout!.on('data', (d: Buffer) => {
-      partial += d.toString();
-      const lines = partial.split('\n');
-      partial = lines.pop()!;
-      for (const line of lines) {
-        try {
-          const rec = JSON.parse(line);
-          logs.push(rec);
-          if (rec.event === 'http.listening') {
-            clearTimeout(timer);
-            resolve(rec.port);
-          }
-        } catch {
-          logs.push({ event: 'non-json-output', line });
-        }
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`daemon exited with ${code} before listening; stderr: ${stderr()}`));
-    });
-  });
-}
+export { readDaemonLog };
 
+/** The compiled daemon on a free port (or `opts.port`) with its own data dir, listening before it returns. */
 export async function startDaemon(args: string[] = [], opts: { env?: NodeJS.ProcessEnv; dataDir?: string; port?: number } = {}): Promise<Daemon> {
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'crackscope-test-'));
-  const child = spawn(process.execPath, [MAIN, 'serve', '--port', String(opts.port ?? 0), '--data-dir', dataDir, ...args], {
-    env: { ...process.env, ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
   const logs: Record<string, any>[] = [];
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  const port = await readDaemonLog(child, logs, () => err, 60_000);
-  return {
-    child,
-    port,
-    url: `http://127.0.0.1:${port}`,
-    dataDir,
-    logs,
-    stderr: () => err,
-    stop(signal = 'SIGTERM') {
-      if (child.exitCode !== null) return Promise.resolve(child.exitCode);
-      return new Promise((resolve) => {
-        child.once('exit', (code) => resolve(code));
-        child.kill(signal);
-      });
-    },
-  };
+  const d = await spawnDaemon(['--port', String(opts.port ?? 0), '--data-dir', dataDir, ...args], { main: MAIN, env: opts.env, logs });
+  return { child: d.child, port: d.port, url: d.url, dataDir, logs, stderr: d.stderr, stop: (signal = 'SIGTERM') => d.stop(signal) };
 }
 
 /**

@@ -16,7 +16,7 @@ import { validateManifest } from '../../server/inference/manifest.js';
 import { createLogger } from '../../server/log/logger.js';
 import type { FramePipeline } from '../../server/pipeline/frame-pipeline.js';
 import { StageLatency } from '../../server/pipeline/stage-stats.js';
-import type { PipelineEvents, PipelineStatus, ProcessedFrame, ServiceContext } from '../../server/service-context.js';
+import { openServiceStores, type PipelineEvents, type PipelineStatus, type ProcessedFrame, type ServiceContext } from '../../server/service-context.js';
 import { FrameStream } from '../../server/stream/ws-server.js';
 
 export class FakePipeline extends EventEmitter<PipelineEvents> {
@@ -94,7 +94,9 @@ export async function startInProcess(
   const pipeline = new FakePipeline();
   const ctx: ServiceContext = { config, log, manifest: m, inference: { provider: 'cpu', providerLabel: 'CPU', fallbacks: [] }, pipeline };
   const stream = new FrameStream(ctx, pipeline as unknown as FramePipeline);
-  const app = createHttpApp(ctx, pipeline as unknown as FramePipeline, stream, () => ({ framesRead: 0, framesDropped: 0, badFrames: 0, restarts: 0 }));
+  const app = createHttpApp(ctx, pipeline as unknown as FramePipeline, stream, () => ({ framesRead: 0, framesDropped: 0, badFrames: 0, restarts: 0 }), {
+    stores: openServiceStores(config, log),
+  });
   const server = http.createServer(app);
   server.on('upgrade', (req, socket, head) => stream.handleUpgrade(req, socket, head, admitUpgrade(req, config)));
   await new Promise<void>((r) => server.listen(0, config.listen, () => r()));

@@ -1,26 +1,8 @@
-import { InvalidArgumentError, Option } from 'commander';
+import { Option } from 'commander';
 import { defineCommand } from '../program.js';
 import { addConfigOptions, configFromOptions } from '../config-options.js';
-import { CONFIG_KEYS } from '../../config/schema.js';
-import { intInRange } from './parse.js';
-import { DEFAULT_MAX_F1_DROP, DEFAULT_MIN_IOU } from '../compare-limits.js';
-
-/** A number in 0..1 (a limit), or commander's usage error (exit 64). */
-const fraction = (text: string) => {
-  const n = Number(text);
-  if (text.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('expected a number in 0..1');
-  return n;
-};
-const providerList = (text: string) => {
-  const p = CONFIG_KEYS.providers.schema.safeParse(
-    text
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
-  );
-  if (!p.success) throw new InvalidArgumentError(`expected ${CONFIG_KEYS.providers.allowed}`);
-  return p.data;
-};
+import { fraction, intInRange, providerList } from './parse.js';
+import { DEFAULT_MAX_F1_DROP, DEFAULT_MIN_IOU } from '../../inference/gate-limits.js';
 
 export default defineCommand({
   name: 'compare',

@@ -1,6 +1,6 @@
 import { Option } from 'commander';
 import { defineCommand } from '../program.js';
-import { intInRange, numberAbove } from './parse.js';
+import { intInRange, numberAbove, sourceUri } from './parse.js';
 
 export default defineCommand({
   name: 'soak',
@@ -9,7 +9,7 @@ export default defineCommand({
     cmd
       .addOption(new Option('--minutes <n>', 'how long').argParser(numberAbove(0, 24 * 60)).default(10))
       .addOption(new Option('--clients <k>', 'viewers (every other one slow, one reconnecting)').argParser(intInRange(0, 200)).default(4))
-      .option('--source <uri>', 'camera source for the daemon', 'demo://')
+      .option('--source <uri>', 'camera source for the daemon', sourceUri, 'demo://')
       .option('--json', 'only the JSON object (always the last line of stdout)')
       .argument('[serve-flags...]', 'after --: more flags for the daemon (crackscope serve --help)'),
   run: async ({ args, opts }) =>
