@@ -1,32 +1,19 @@
 import { Argument } from 'commander';
 import { defineCommand } from '../program.js';
 import { addConfigOptions } from '../config-options.js';
-import { intInRange, languageCode, multipleOf, nonNegativeNumber, numberBetween, positiveNumber, widthClasses } from './parse.js';
+import { intInRange, languageCode } from './parse.js';
+import { addSurveyOptions } from './survey-options.js';
 
 export default defineCommand({
   name: 'campaign',
   summary: 'survey campaigns spread over many workers (BullMQ on Redis): add photographs, status, report, re-run with another model',
   configure: (cmd) =>
-    addConfigOptions(cmd)
+    addSurveyOptions(addConfigOptions(cmd), 'add: ')
       .addArgument(new Argument('<action>', 'add | status | report | rerun').choices(['add', 'status', 'report', 'rerun']))
       .argument('<name>', "the campaign's name (letters, digits, . _ -)")
       .argument('[inputs...]', 'add: folders of images, image files, or list files (one path a line)')
       .requiredOption('--redis <url>', 'the Redis server every worker uses: redis://[user:password@]host[:port][/db]')
       .option('--out <dir>', 'add: where <name>/<image>/ go, the same path on every worker (a shared mount); default <surveyDir>/campaigns')
-      .option('--mm-per-px <x>', 'add: millimetres per image pixel: lengths and widths in mm, width classes', positiveNumber('millimetres per image pixel'))
-      .option('--width-classes <spec>', 'add: width classes in mm, name:upper,…,last', widthClasses)
-      .option('--threshold <x>', "add: crack threshold in (0, 1) (default: the model's)", numberBetween(0, 1))
-      .option('--tile <n>', 'add: pixels kept per tile, a multiple of 32 (default 640)', multipleOf(32, 128, 4096, 'pixels kept per tile'))
-      .option(
-        '--margin <n>',
-        'add: context pixels on each side of a tile, a multiple of 32 (default 64)',
-        multipleOf(32, 0, 512, 'context pixels on each side'),
-      )
-      .option(
-        '--min-length-px <n>',
-        "add: cracks shorter than this are dropped as specks (default: the worker's crackMinLengthPx, 40)",
-        nonNegativeNumber('pixels'),
-      )
       .option('--no-pdf', "add: no PDF of each survey's report; report: no PDF of the campaign report")
       .option('--attempts <n>', 'add: tries per image before its job fails (default 3)', intInRange(1, 20))
       .option('--backoff-ms <n>', 'add: wait before the first retry, doubled each time (default 5000)', intInRange(0, 3_600_000))
