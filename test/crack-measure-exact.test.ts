@@ -283,6 +283,14 @@ describe('pieces, boxes and widths', () => {
     expect(both.crack_pixels).toBe(2 * 17 * 110);
   });
 
+  test('a crack whose pixels are exactly at the threshold has its full width inside a faint rim', () => {
+    // the crack 153/255 at threshold 0.6: 3 px in a 5 px band, and 21 px (past the local search) in 23
+    expect(run(mask([10, 9, 100, 14, 110], [10, 10, 100, 13, 153]), { threshold: 0.6 }).cracks[0].max_width_px).toBe(3);
+    const wide = run(mask([10, 5, 100, 28, 110], [10, 6, 100, 27, 153]), { threshold: 0.6 });
+    expect(wide.cracks[0].max_width_px).toBe(21);
+    expect(wide.crack_pixels).toBe(21 * 90);
+  });
+
   test('a 2×2 blob that thinning erases keeps one centre-line point: length 1, width 1, its 4 pixels', () => {
     const r = run(mask([5, 5, 7, 7], [50, 20, 52, 22], [10, 30, 100, 31]), { threshold: 0.5, minLengthPx: 0, minAreaPx: 1 });
     expect(r.crack_count).toBe(3);
@@ -299,6 +307,20 @@ describe('pieces, boxes and widths', () => {
       { x: 50.5, y: 20.5 },
     ]);
     expect(r.cracks[0].length_px).toBe(90);
+  });
+
+  test('a blob alone in the frame, and a 3×2 one, also keep their point', () => {
+    for (const [w, h] of [
+      [2, 2],
+      [3, 2],
+      [2, 3],
+    ]) {
+      const r = run(mask([5, 5, 5 + w, 5 + h]), { threshold: 0.6, minLengthPx: 0, minAreaPx: 1 });
+      expect(r.crack_count).toBe(1);
+      expect(r.cracks[0].length_px).toBe(1);
+      expect(r.cracks[0].area_px).toBe(w * h);
+      expect(labelled(r, 1)).toBe(w * h);
+    }
   });
 });
 
@@ -363,6 +385,31 @@ describe('bridged pieces are one crack', () => {
     expect(px.mm_per_px).toBeNull();
     expect(mmKeys(px)).toEqual([]);
     expect(mmKeys(r).length).toBe(5 + 2 + 1 + 7); // report, identity, bridge, crack
+  });
+});
+
+describe('bridges along the image edge', () => {
+  // a 1 px crack on the first column / first row with a 5–6 px faint stretch (60/255 = 0.24) in it
+  test('a faint gap in a crack on the left edge is bridged, with its mean probability', () => {
+    const at = (v: number) => run(mask([0, 2, 1, 18], [0, 18, 1, 23, v], [0, 23, 1, 38]), { threshold: 0.6, minLengthPx: 10 });
+    const r = at(60);
+    expect(r.crack_count).toBe(1);
+    expect(r.bridges).toHaveLength(1);
+    expect(r.bridges[0].mean_prob).toBe(60 / 255);
+    expect(r.cracks[0].bbox).toEqual({ x: 0, y: 2, w: 1, h: 36 });
+    expect(r.cracks[0].inferred_length_px).toBe(5);
+    // bare wall (20/255 = 0.08 < bridge_min_prob 0.1): two cracks
+    expect(at(20).crack_count).toBe(2);
+  });
+
+  test('… and on the top edge', () => {
+    const at = (v: number) => run(mask([10, 0, 50, 1], [50, 0, 56, 1, v], [56, 0, 100, 1]), { threshold: 0.6, minLengthPx: 10 });
+    const r = at(60);
+    expect(r.crack_count).toBe(1);
+    expect(r.bridges.map((b) => b.mean_prob)).toEqual([60 / 255]);
+    expect(r.cracks[0].length_px).toBe(90);
+    expect(r.cracks[0].inferred_length_px).toBe(6);
+    expect(at(20).crack_count).toBe(2);
   });
 });
 
