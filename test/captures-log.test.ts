@@ -312,3 +312,53 @@ describe('the capture store at its exact bounds (issue 21, from surviving mutant
     expect(s.quota()).toMatchObject({ visitorCount: 1, visitorBytes: sizeOf(10) });
   });
 });
+
+describe('captures the store did not index: another process changed the folder (issue 21, from surviving mutants)', () => {
+  /** writes a capture folder by hand, as another process (or an older copy of the service) would */
+  const writeCapture = (dataDir: string, id: string, n: number, omit?: string) => {
+    fs.mkdirSync(path.join(dataDir, 'captures', id), { recursive: true });
+    for (const [name, d] of Object.entries(files(n))) if (name !== omit) fs.writeFileSync(path.join(dataDir, 'captures', id, name), d);
+  };
+
+  it('a capture folder missing a file at start is indexed with the bytes it has', async () => {
+    const dataDir = tmp();
+    const id = ids();
+    writeCapture(dataDir, id, 1000, 'mask.png'); // 10 bytes short
+    const s = new CaptureStore({ dataDir, quotaMb: 1, log: memLog().log });
+    await s.init();
+    expect(s.quota()).toMatchObject({ protectedBytes: sizeOf(1000) - 10, protectedCount: 1 });
+    expect(await s.list()).toEqual([expect.objectContaining({ id, bytes: sizeOf(1000) - 10, protected: true })]);
+  });
+
+  it('a capture written after start: protected unless its visitor marker is there; a visitor may delete only a marked one', async () => {
+    const dataDir = tmp();
+    const s = new CaptureStore({ dataDir, quotaMb: 1, log: memLog().log });
+    await s.init();
+    const [curated, visited] = [ids(), ids()];
+    writeCapture(dataDir, curated, 100);
+    writeCapture(dataDir, visited, 100);
+    fs.writeFileSync(path.join(dataDir, 'capture-visitors', visited), '');
+    expect(await s.isProtected(curated)).toBe(true);
+    expect(await s.isProtected(visited)).toBe(false);
+    expect((await s.list()).map((c) => [c.id, c.protected])).toEqual([
+      [visited, false],
+      [curated, true],
+    ]);
+    await expect(s.remove(curated, false)).rejects.toBeInstanceOf(CaptureProtectedError);
+    expect(fs.existsSync(path.join(dataDir, 'captures', curated))).toBe(true);
+    await s.remove(visited, false);
+    expect(fs.existsSync(path.join(dataDir, 'captures', visited))).toBe(false);
+    expect(fs.existsSync(path.join(dataDir, 'capture-visitors', visited))).toBe(false);
+    expect((await s.list()).map((c) => c.id)).toEqual([curated]);
+  });
+
+  it('list() of a captures path that is not a folder fails loudly (only a missing folder lists nothing)', async () => {
+    const dataDir = tmp();
+    const s = new CaptureStore({ dataDir, quotaMb: 1, log: memLog().log });
+    await s.init();
+    fs.rmSync(path.join(dataDir, 'captures'), { recursive: true });
+    expect(await s.list()).toEqual([]);
+    fs.writeFileSync(path.join(dataDir, 'captures'), 'not a folder');
+    await expect(s.list()).rejects.toMatchObject({ code: 'ENOTDIR' });
+  });
+});
