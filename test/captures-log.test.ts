@@ -362,3 +362,59 @@ describe('captures the store did not index: another process changed the folder (
     await expect(s.list()).rejects.toMatchObject({ code: 'ENOTDIR' });
   });
 });
+
+describe('protection and the start-up index (issue 21, from surviving mutants of the 7 Dec re-run)', () => {
+  it("a curator's capture stays protected after a restart (no visitor marker is written for it); a visitor's does not", async () => {
+    const dataDir = tmp();
+    const s = new CaptureStore({ dataDir, quotaMb: 1, log: memLog().log });
+    const curated = (await s.save(files(100), ids(), 'curator')).id;
+    const visited = (await s.save(files(100), ids())).id;
+    expect(fs.readdirSync(path.join(dataDir, 'capture-visitors'))).toEqual([visited]);
+    const { log, lines } = memLog();
+    const again = new CaptureStore({ dataDir, quotaMb: 1, log });
+    expect(await again.isProtected(curated)).toBe(true);
+    expect(await again.isProtected(visited)).toBe(false);
+    expect(again.quota()).toMatchObject({ protectedCount: 1, visitorCount: 1 });
+    // the start-up line counts the protected captures only
+    expect(events(lines, 'capture.protected_found')).toEqual([expect.objectContaining({ count: 1 })]);
+  });
+
+  it('a save without savedBy is a visitor save, and logged as one', async () => {
+    const { log, lines } = memLog();
+    const s = new CaptureStore({ dataDir: tmp(), quotaMb: 1, log });
+    const id = (await s.save(files(10))).id;
+    expect(events(lines, 'capture.saved')).toEqual([expect.objectContaining({ id, savedBy: 'visitor' })]);
+  });
+
+  it('a stray folder in captures/ at start is neither indexed nor counted', async () => {
+    const dataDir = tmp();
+    fs.mkdirSync(path.join(dataDir, 'captures', 'lost+found'), { recursive: true });
+    fs.writeFileSync(path.join(dataDir, 'captures', 'lost+found', 'image.jpg'), Buffer.alloc(500));
+    const { log, lines } = memLog();
+    const s = new CaptureStore({ dataDir, quotaMb: 1, log });
+    await s.init();
+    expect(s.quota()).toMatchObject({ protectedCount: 0, protectedBytes: 0, visitorCount: 0 });
+    expect(events(lines, 'capture.protected_found')).toEqual([]);
+  });
+
+  it('a start that failed (the data folder not there yet) is tried again', async () => {
+    const dataDir = tmp();
+    const blocked = path.join(dataDir, 'later');
+    fs.writeFileSync(blocked, 'a file where the folder should be');
+    const s = new CaptureStore({ dataDir: blocked, quotaMb: 1, log: memLog().log });
+    await expect(s.init()).rejects.toMatchObject({ code: expect.stringMatching(/^(EEXIST|ENOTDIR)$/) });
+    fs.rmSync(blocked);
+    await s.init();
+    expect((await s.save(files(10))).protected).toBe(false);
+  });
+
+  it('an id that looks right inside an array is not an id; a missing file of a real capture is "no such capture"', async () => {
+    const id = ids();
+    expect(isCaptureId([id])).toBe(false);
+    const s = new CaptureStore({ dataDir: tmp(), quotaMb: 1, log: memLog().log });
+    const saved = (await s.save(files(10), id)).id;
+    fs.rmSync(path.join(s.dir, saved, 'thumb.jpg'));
+    await expect(s.filePath(saved, 'thumb.jpg')).rejects.toMatchObject({ code: 'not-found', message: 'no such capture' });
+    await expect(s.remove('../etc')).rejects.toMatchObject({ code: 'not-found', message: 'no such capture' });
+  });
+});
