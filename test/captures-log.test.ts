@@ -418,3 +418,18 @@ describe('protection and the start-up index (issue 21, from surviving mutants of
     await expect(s.remove('../etc')).rejects.toMatchObject({ code: 'not-found', message: 'no such capture' });
   });
 });
+
+describe('refusing visitor saves (issue 21, from a surviving mutant)', () => {
+  it('deleting a visitor capture does not lift the refusal; deleting a protected one does', async () => {
+    const Q = 1024 * 1024;
+    const s = new CaptureStore({ dataDir: tmp(), quotaMb: 1, log: memLog().log });
+    const visited = (await s.save(files(10), ids())).id;
+    const curated = (await s.save(files(Q / 2), ids(), 'curator')).id;
+    await expect(s.save(files(Q / 2), ids())).rejects.toBeInstanceOf(QuotaFullError);
+    expect(s.quota()).toMatchObject({ refused: 1, full: true });
+    await s.remove(visited, false);
+    expect(s.quota()).toMatchObject({ visitorCount: 0, full: true });
+    await s.remove(curated);
+    expect(s.quota()).toMatchObject({ protectedCount: 0, full: false });
+  });
+});
