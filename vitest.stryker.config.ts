@@ -16,6 +16,7 @@ export default defineConfig({
           'test/storage.test.ts',
           'test/wire-format.test.ts',
           'test/crack-measure.test.ts',
+          'test/crack-measure-exact.test.ts',
           'test/admission.test.ts',
           'test/manifest.test.ts',
           'test/atomic.test.ts',

@@ -312,3 +312,124 @@ describe('the capture store at its exact bounds (issue 21, from surviving mutant
     expect(s.quota()).toMatchObject({ visitorCount: 1, visitorBytes: sizeOf(10) });
   });
 });
+
+describe('captures the store did not index: another process changed the folder (issue 21, from surviving mutants)', () => {
+  /** writes a capture folder by hand, as another process (or an older copy of the service) would */
+  const writeCapture = (dataDir: string, id: string, n: number, omit?: string) => {
+    fs.mkdirSync(path.join(dataDir, 'captures', id), { recursive: true });
+    for (const [name, d] of Object.entries(files(n))) if (name !== omit) fs.writeFileSync(path.join(dataDir, 'captures', id, name), d);
+  };
+
+  it('a capture folder missing a file at start is indexed with the bytes it has', async () => {
+    const dataDir = tmp();
+    const id = ids();
+    writeCapture(dataDir, id, 1000, 'mask.png'); // 10 bytes short
+    const s = new CaptureStore({ dataDir, quotaMb: 1, log: memLog().log });
+    await s.init();
+    expect(s.quota()).toMatchObject({ protectedBytes: sizeOf(1000) - 10, protectedCount: 1 });
+    expect(await s.list()).toEqual([expect.objectContaining({ id, bytes: sizeOf(1000) - 10, protected: true })]);
+  });
+
+  it('a capture written after start: protected unless its visitor marker is there; a visitor may delete only a marked one', async () => {
+    const dataDir = tmp();
+    const s = new CaptureStore({ dataDir, quotaMb: 1, log: memLog().log });
+    await s.init();
+    const [curated, visited] = [ids(), ids()];
+    writeCapture(dataDir, curated, 100);
+    writeCapture(dataDir, visited, 100);
+    fs.writeFileSync(path.join(dataDir, 'capture-visitors', visited), '');
+    expect(await s.isProtected(curated)).toBe(true);
+    expect(await s.isProtected(visited)).toBe(false);
+    expect((await s.list()).map((c) => [c.id, c.protected])).toEqual([
+      [visited, false],
+      [curated, true],
+    ]);
+    await expect(s.remove(curated, false)).rejects.toBeInstanceOf(CaptureProtectedError);
+    expect(fs.existsSync(path.join(dataDir, 'captures', curated))).toBe(true);
+    await s.remove(visited, false);
+    expect(fs.existsSync(path.join(dataDir, 'captures', visited))).toBe(false);
+    expect(fs.existsSync(path.join(dataDir, 'capture-visitors', visited))).toBe(false);
+    expect((await s.list()).map((c) => c.id)).toEqual([curated]);
+  });
+
+  it('list() of a captures path that is not a folder fails loudly (only a missing folder lists nothing)', async () => {
+    const dataDir = tmp();
+    const s = new CaptureStore({ dataDir, quotaMb: 1, log: memLog().log });
+    await s.init();
+    fs.rmSync(path.join(dataDir, 'captures'), { recursive: true });
+    expect(await s.list()).toEqual([]);
+    fs.writeFileSync(path.join(dataDir, 'captures'), 'not a folder');
+    await expect(s.list()).rejects.toMatchObject({ code: 'ENOTDIR' });
+  });
+});
+
+describe('protection and the start-up index (issue 21, from surviving mutants of the 7 Dec re-run)', () => {
+  it("a curator's capture stays protected after a restart (no visitor marker is written for it); a visitor's does not", async () => {
+    const dataDir = tmp();
+    const s = new CaptureStore({ dataDir, quotaMb: 1, log: memLog().log });
+    const curated = (await s.save(files(100), ids(), 'curator')).id;
+    const visited = (await s.save(files(100), ids())).id;
+    expect(fs.readdirSync(path.join(dataDir, 'capture-visitors'))).toEqual([visited]);
+    const { log, lines } = memLog();
+    const again = new CaptureStore({ dataDir, quotaMb: 1, log });
+    expect(await again.isProtected(curated)).toBe(true);
+    expect(await again.isProtected(visited)).toBe(false);
+    expect(again.quota()).toMatchObject({ protectedCount: 1, visitorCount: 1 });
+    // the start-up line counts the protected captures only
+    expect(events(lines, 'capture.protected_found')).toEqual([expect.objectContaining({ count: 1 })]);
+  });
+
+  it('a save without savedBy is a visitor save, and logged as one', async () => {
+    const { log, lines } = memLog();
+    const s = new CaptureStore({ dataDir: tmp(), quotaMb: 1, log });
+    const id = (await s.save(files(10))).id;
+    expect(events(lines, 'capture.saved')).toEqual([expect.objectContaining({ id, savedBy: 'visitor' })]);
+  });
+
+  it('a stray folder in captures/ at start is neither indexed nor counted', async () => {
+    const dataDir = tmp();
+    fs.mkdirSync(path.join(dataDir, 'captures', 'lost+found'), { recursive: true });
+    fs.writeFileSync(path.join(dataDir, 'captures', 'lost+found', 'image.jpg'), Buffer.alloc(500));
+    const { log, lines } = memLog();
+    const s = new CaptureStore({ dataDir, quotaMb: 1, log });
+    await s.init();
+    expect(s.quota()).toMatchObject({ protectedCount: 0, protectedBytes: 0, visitorCount: 0 });
+    expect(events(lines, 'capture.protected_found')).toEqual([]);
+  });
+
+  it('a start that failed (the data folder not there yet) is tried again', async () => {
+    const dataDir = tmp();
+    const blocked = path.join(dataDir, 'later');
+    fs.writeFileSync(blocked, 'a file where the folder should be');
+    const s = new CaptureStore({ dataDir: blocked, quotaMb: 1, log: memLog().log });
+    await expect(s.init()).rejects.toMatchObject({ code: expect.stringMatching(/^(EEXIST|ENOTDIR)$/) });
+    fs.rmSync(blocked);
+    await s.init();
+    expect((await s.save(files(10))).protected).toBe(false);
+  });
+
+  it('an id that looks right inside an array is not an id; a missing file of a real capture is "no such capture"', async () => {
+    const id = ids();
+    expect(isCaptureId([id])).toBe(false);
+    const s = new CaptureStore({ dataDir: tmp(), quotaMb: 1, log: memLog().log });
+    const saved = (await s.save(files(10), id)).id;
+    fs.rmSync(path.join(s.dir, saved, 'thumb.jpg'));
+    await expect(s.filePath(saved, 'thumb.jpg')).rejects.toMatchObject({ code: 'not-found', message: 'no such capture' });
+    await expect(s.remove('../etc')).rejects.toMatchObject({ code: 'not-found', message: 'no such capture' });
+  });
+});
+
+describe('refusing visitor saves (issue 21, from a surviving mutant)', () => {
+  it('deleting a visitor capture does not lift the refusal; deleting a protected one does', async () => {
+    const Q = 1024 * 1024;
+    const s = new CaptureStore({ dataDir: tmp(), quotaMb: 1, log: memLog().log });
+    const visited = (await s.save(files(10), ids())).id;
+    const curated = (await s.save(files(Q / 2), ids(), 'curator')).id;
+    await expect(s.save(files(Q / 2), ids())).rejects.toBeInstanceOf(QuotaFullError);
+    expect(s.quota()).toMatchObject({ refused: 1, full: true });
+    await s.remove(visited, false);
+    expect(s.quota()).toMatchObject({ visitorCount: 0, full: true });
+    await s.remove(curated);
+    expect(s.quota()).toMatchObject({ protectedCount: 0, full: false });
+  });
+});

@@ -2,10 +2,13 @@
 // status messages field by field, what each client message does, the answers to bad ones (rate,
 // size, binary, unknown comparison model), refusals of a foreign Host or Origin, the drop of a
 // viewer that reads nothing, and shutdown's 1001. Frames are the test's own (FakePipeline).
+import zlib from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import type { FrameComparer } from '../server/pipeline/compare.js';
 import { HTTP_ERRORS, WS_ERRORS } from '../server/protocol/errors.js';
-import { decodeBinaryMessage, PROTOCOL_VERSION } from '../server/protocol/wire-format.js';
+import { deflateMask } from '../server/protocol/mask-encoding.js';
+import { decodeBinaryMessage, MASK_DEFLATE, MASK_RAW, PROTOCOL_VERSION } from '../server/protocol/wire-format.js';
 import { makeFrame, startInProcess, type InProcessService } from './helpers/in-process.js';
 
 let svc: InProcessService | undefined;
@@ -18,16 +21,34 @@ interface Viewer {
   ws: WebSocket;
   texts: any[];
   frames: number[];
+  /** comparison-mask messages: frame id, model index, mask encoding and bytes */
+  comparisons: { frameId: number; index: number; encoding: number; bytes: Buffer }[];
+  /** the binary messages in arrival order: "f<frameId>" or "c<frameId>.<index>" */
+  order: string[];
   closed: Promise<{ code: number; reason: string }>;
 }
 function connect(port: number, headers: Record<string, string> = {}): Promise<Viewer | { status: number }> {
   return new Promise((resolve) => {
     const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { headers });
-    const v: Viewer = { ws, texts: [], frames: [], closed: new Promise((r) => ws.on('close', (code, reason) => r({ code, reason: reason.toString() }))) };
+    const v: Viewer = {
+      ws,
+      texts: [],
+      frames: [],
+      comparisons: [],
+      order: [],
+      closed: new Promise((r) => ws.on('close', (code, reason) => r({ code, reason: reason.toString() }))),
+    };
     ws.on('message', (data, isBinary) => {
       if (!isBinary) return void v.texts.push(JSON.parse(data.toString()));
       const m = decodeBinaryMessage(new Uint8Array(data as Buffer));
-      if (m.kind === 'frame') v.frames.push(m.frame.frameId);
+      if (m.kind === 'frame') {
+        v.frames.push(m.frame.frameId);
+        v.order.push(`f${m.frame.frameId}`);
+      } else {
+        const c = m.comparison;
+        v.comparisons.push({ frameId: c.frameId, index: c.index, encoding: c.mask.encoding, bytes: Buffer.from(c.maskBytes) });
+        v.order.push(`c${c.frameId}.${c.index}`);
+      }
     });
     ws.on('error', () => undefined);
     ws.once('open', () => resolve(v));
@@ -187,5 +208,96 @@ describe('the WebSocket server, as a viewer sees it', () => {
     expect(await reader.closed).toEqual({ code: 1001, reason: 'server shutting down' });
     // and after shutdown began, a new viewer is refused
     expect(await connect(svc.port)).toEqual({ status: 503 });
+  });
+
+  it('comparison models: listed in the hello; a viewer that asks for one gets its mask right after each frame, the others none', async () => {
+    svc = await startInProcess();
+    const models = [
+      { index: 0, name: 'crackunet-b', version: '2.0.0', threshold: 0.5, providerLabel: 'CPU' },
+      { index: 1, name: 'crackunet-c', version: '3.1.0', threshold: 0.55, providerLabel: 'CPU' },
+    ];
+    svc.ctx.comparer = { models } as unknown as FrameComparer;
+    const [a, b, c] = [await viewer(svc.port), await viewer(svc.port), await viewer(svc.port)];
+    expect(a.texts[0].compare).toEqual(models);
+    a.ws.send(JSON.stringify({ type: 'compare', model: 7 }));
+    await until(() => errors(a).length === 1);
+    expect(errors(a)).toEqual([{ type: 'error', code: 'bad-message', message: 'no comparison model 7; there are 0 (crackunet-b), 1 (crackunet-c)' }]);
+    a.ws.send(JSON.stringify({ type: 'compare', model: 1 }));
+    c.ws.send(JSON.stringify({ type: 'compare', model: 0 }));
+    const clients = () => [...svc!.stream.clients];
+    await until(() => clients().filter((x) => x.compare !== null).length === 2);
+    expect(clients().map((x) => x.compare)).toEqual([1, null, 0]);
+
+    const mask = new Uint8Array(64 * 32).fill(3);
+    const m0 = new Uint8Array(64 * 32).fill(100),
+      m1 = new Uint8Array(64 * 32).map((_, i) => i % 251);
+    const comparisons = [
+      { index: 0, inferenceMs: 4, iou: 0.5, f1: 0.6, mask: m0 },
+      { index: 1, inferenceMs: 5, iou: 0.7, f1: 0.8, mask: m1 },
+    ];
+    const frame = await makeFrame(0, 64, 32, mask);
+    const all = [a, b, c];
+    // each frame is published once every viewer has all it was sent before (a viewer still
+    // receiving would have the next frame skipped: back-pressure)
+    const publish = async (f: typeof frame, ...expected: [Viewer, string][]) => {
+      svc!.pipeline.publish(f);
+      await until(() => all.every((v) => v.frames.includes(f.frameId)) && expected.every(([v, e]) => v.order.includes(e)));
+    };
+    await publish({ ...frame, frameId: 1, comparisons }, [a, 'c1.1'], [c, 'c1.0']);
+    // a frame whose comparison run failed has no comparison mask to follow it
+    await publish({ ...frame, frameId: 2 });
+    // deflated frames get deflated comparison masks
+    await publish({ ...frame, frameId: 3, wireMask: { bytes: deflateMask(mask), encoding: 'deflate' }, comparisons }, [a, 'c3.1'], [c, 'c3.0']);
+    // "stop comparing"
+    a.ws.send(JSON.stringify({ type: 'compare', model: null }));
+    await until(() => clients()[0].compare === null);
+    await publish({ ...frame, frameId: 4, comparisons }, [c, 'c4.0']);
+
+    expect(a.order).toEqual(['f1', 'c1.1', 'f2', 'f3', 'c3.1', 'f4']);
+    expect(b.order).toEqual(['f1', 'f2', 'f3', 'f4']);
+    expect(c.order).toEqual(['f1', 'c1.0', 'f2', 'f3', 'c3.0', 'f4', 'c4.0']);
+    const [a1, a3] = a.comparisons;
+    expect([a1.frameId, a1.index, a1.encoding]).toEqual([1, 1, MASK_RAW]);
+    expect(new Uint8Array(a1.bytes)).toEqual(m1);
+    expect([a3.frameId, a3.index, a3.encoding]).toEqual([3, 1, MASK_DEFLATE]);
+    expect(new Uint8Array(zlib.inflateSync(a3.bytes))).toEqual(m1);
+    expect(new Uint8Array(c.comparisons[0].bytes)).toEqual(m0);
+    expect(new Uint8Array(zlib.inflateSync(c.comparisons[1].bytes))).toEqual(m0);
+    // frames counted, not their comparison masks
+    expect(svc.stream.counters.framesSent).toBe(12);
+    expect(errors(b)).toEqual([]);
+    expect(errors(c)).toEqual([]);
+  });
+
+  it('a comparer with no models: no compare list in the hello', async () => {
+    svc = await startInProcess();
+    svc.ctx.comparer = { models: [] } as unknown as FrameComparer;
+    const v = await viewer(svc.port);
+    expect(v.texts[0].type).toBe('hello');
+    expect('compare' in v.texts[0]).toBe(false);
+  });
+
+  it('a message over 64 KiB is not even read: closed with 1009, counted and logged', async () => {
+    svc = await startInProcess();
+    const v = await viewer(svc.port);
+    v.ws.send('x'.repeat(64 * 1024 + 1));
+    expect((await v.closed).code).toBe(1009);
+    await until(() => svc!.stream.counters.messagesRejected === 1);
+    expect(svc.logs.find((l) => l.event === 'ws.error')).toMatchObject({
+      level: 'warn',
+      code: 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH',
+      err: 'Max payload size exceeded',
+    });
+    expect(errors(v)).toEqual([]);
+  });
+
+  it('a refused Host or Origin is logged cut to 100 characters', async () => {
+    svc = await startInProcess();
+    const host = `${'h'.repeat(120)}.example`,
+      origin = `http://${'o'.repeat(120)}.example`;
+    expect(await connect(svc.port, { host })).toEqual({ status: 421 });
+    expect(await connect(svc.port, { origin })).toEqual({ status: 403 });
+    expect(svc.logs.find((l) => l.event === 'ws.host_refused')).toMatchObject({ level: 'warn', host: host.slice(0, 100) });
+    expect(svc.logs.find((l) => l.event === 'ws.origin_refused')).toMatchObject({ level: 'warn', origin: origin.slice(0, 100) });
   });
 });
