@@ -283,6 +283,40 @@ describe('pieces, boxes and widths', () => {
     expect(both.crack_pixels).toBe(2 * 17 * 110);
   });
 
+  // A faint rim on one side pulls the centre line (thinned on the hysteresis mask) off the crack's
+  // middle: the width must still be the crack's own, not the distance from the shifted line.
+  test('a faint rim on one side neither narrows nor widens a crack: 7 px with a 1 or 3 px rim above or below is 7 px', () => {
+    // rows 10…16 at 200 (0.78 ≥ 0.6), rim at 110 (0.43: between 0.4 and 0.6), 90 px long
+    const crack: [number, number, number, number, number] = [10, 10, 100, 17, 200];
+    const plain = run(mask(crack), { threshold: 0.6 });
+    expect(plain.cracks[0].max_width_px).toBe(7);
+    for (const rim of [
+      [10, 17, 100, 18, 110], // 1 px below
+      [10, 17, 100, 20, 110], // 3 px below
+      [10, 9, 100, 10, 110], // 1 px above
+      [10, 7, 100, 10, 110], // 3 px above
+    ] as [number, number, number, number, number][]) {
+      const r = run(mask(rim, crack), { threshold: 0.6 });
+      expect(r.crack_count, `rim ${rim}`).toBe(1);
+      const c = r.cracks[0];
+      expect(c.max_width_px, `rim ${rim}`).toBe(7);
+      expect(c.area_px).toBe(7 * 90);
+      expect(c.bbox.h).toBe(7 + rim[3] - rim[1]);
+    }
+    // upright, the rim 2 px on the left or the right: 7 px too
+    const upright = (x0: number) => run(mask([x0, 2, x0 + 9, 38, 110], [50, 2, 57, 38, 200]), { threshold: 0.6, minLengthPx: 10 });
+    expect(upright(48).cracks[0].max_width_px).toBe(7);
+    expect(upright(50).cracks[0].max_width_px).toBe(7);
+  });
+
+  test('a wide crack (past the local search) with a 3 px rim on one side is 21 px', () => {
+    const crack: [number, number, number, number, number] = [10, 6, 100, 27, 200];
+    expect(run(mask([10, 6, 100, 30, 110], crack), { threshold: 0.6 }).cracks[0].max_width_px).toBe(21);
+    expect(run(mask([10, 3, 100, 27, 110], crack), { threshold: 0.6 }).cracks[0].max_width_px).toBe(21);
+    // the crack exactly at the threshold, the rim below
+    expect(run(mask([10, 6, 100, 30, 110], [10, 6, 100, 27, 153]), { threshold: 0.6 }).cracks[0].max_width_px).toBe(21);
+  });
+
   test('a crack whose pixels are exactly at the threshold has its full width inside a faint rim', () => {
     // the crack 153/255 at threshold 0.6: 3 px in a 5 px band, and 21 px (past the local search) in 23
     expect(run(mask([10, 9, 100, 14, 110], [10, 10, 100, 13, 153]), { threshold: 0.6 }).cracks[0].max_width_px).toBe(3);

@@ -203,7 +203,7 @@ export function analyzeMask(mask: Uint8Array, width: number, height: number, opt
     // Distances (as distanceTransform: pixel centre to the nearest background centre) are needed
     // at centre-line pixels only, so they are found there, ring by ring (localDistance): on the
     // thinned (hysteresis) mask for the spur rule, and on the mask at the crack threshold for widths
-    // and tip extensions — a faint rim continues a crack, it does not widen it.
+    // and tip extensions — a faint rim continues a crack, it neither widens nor narrows it (widthDistAt).
     const inLow = (x: number, y: number) => bin[(y + 1) * pw + x + 1] === 1;
     const inHigh = (x: number, y: number) => bin[(y + 1) * pw + x + 1] === 1 && mask[y * width + x] >= high;
     // a wide crack (a search past LOCAL_MAX_R) makes one transform of the frame cheaper
@@ -219,16 +219,45 @@ export function analyzeMask(mask: Uint8Array, width: number, height: number, opt
       lowDT = distanceTransform(bin, pw, ph, box);
       return lowDT[p];
     };
-    const widthDistAt = (p: number) => {
-      if (faint === 0) return dist[p];
+    // distance to the edge of the mask at the crack threshold (highSeen: found + 1, 0 = not yet)
+    let highSeen: Float32Array | null = null;
+    const highDistAt = (p: number) => {
       if (highDT) return highDT[p];
+      const seen = highSeen!;
+      if (seen[p] > 0) return seen[p] - 1;
       const py = (p / pw) | 0,
         d = localDistance(inHigh, p - py * pw - 1, py - 1, LOCAL_MAX_R);
-      if (d >= 0) return d;
+      if (d >= 0) {
+        seen[p] = d + 1;
+        return d;
+      }
       const hb = new Uint8Array(pw * ph);
       for (const q of fgKept) if (mask[((q / pw) | 0) * width - width + (q % pw) - 1] >= high) hb[q] = 1;
       highDT = distanceTransform(hb, pw, ph, box);
       return highDT[p];
+    };
+    // A centre-line point's width distance. The line is thinned on the hysteresis mask, so a faint rim
+    // on one side pulls it off the crack's middle, nearer the crack's edge; the crack's own middle is
+    // then within the rim's reach (hysteresis distance − crack distance): the width distance is the
+    // largest crack distance within that reach (all of it inside the component). No rim: the point's own.
+    const widthDistAt = (p: number) => {
+      if (faint === 0) return dist[p];
+      highSeen ??= new Float32Array(pw * ph);
+      const dHigh = highDistAt(p),
+        reach = dist[p] - dHigh;
+      if (reach < 1) return dHigh;
+      const r = Math.floor(reach),
+        r2 = reach * reach;
+      let best = dHigh;
+      for (let dy = -r; dy <= r; dy++)
+        for (let dx = -r; dx <= r; dx++) {
+          if (dx * dx + dy * dy > r2) continue;
+          const q = p + dy * pw + dx;
+          if (!bin[q] || mask[((q / pw) | 0) * width - width + (q % pw) - 1] < high) continue;
+          const d = highDistAt(q);
+          if (d > best) best = d;
+        }
+      return best;
     };
     const sk = bin.slice();
     let skel = zhangSuen(sk, pw, fgKept);
