@@ -144,6 +144,26 @@ describe('tracing', () => {
     expect(plain.cracks).toHaveLength(2);
   });
 
+  test('a faint rim on one side does not narrow a crack: 7 px with a 3 px rim above or below is 7 px, as in analyzeMask', async () => {
+    const W = 300,
+      H = 120;
+    for (const rim of [
+      [57, 60],
+      [47, 50],
+      [57, 58],
+    ]) {
+      const mask = new Uint8Array(W * H);
+      for (let x = 20; x < 280; x++) {
+        for (let y = 50; y < 57; y++) mask[y * W + x] = 200;
+        for (let y = rim[0]; y < rim[1]; y++) mask[y * W + x] = 110;
+      }
+      const s = await skeletonFromMask(rowsOf(mask, W), W, H, { threshold: 0.6, continueThreshold: 0.4, block: 256, margin: 64 });
+      const { cracks } = traceCracks(s);
+      expect(cracks.map((c) => c.max_width_px)).toEqual([7]);
+      expect(analyzeMask(mask, W, H, { threshold: 0.6, continueThreshold: 0.4 }).cracks.map((c) => c.max_width_px)).toEqual([7]);
+    }
+  });
+
   test('an empty mask gives no cracks', async () => {
     const s = await skeletonFromMask(() => new Uint8Array(300 * 200), 300, 200, { threshold: 0.5 });
     expect(traceCracks(s)).toMatchObject({ cracks: [], branches: [], bridges: [] });

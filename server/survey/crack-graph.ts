@@ -111,20 +111,36 @@ export async function skeletonFromMask(readRows: MaskRows, width: number, height
             }
         }
         // widths come from the mask at the crack threshold: a faint rim continues a crack, it
-        // does not widen it (analyzeMask does the same)
+        // neither widens nor narrows it (analyzeMask does the same: a rim on one side shifts the
+        // centre line, so a point's width distance is the largest within the rim's reach)
         let dist: Float32Array;
+        let hb: Uint8Array | null = null,
+          lowDist: Float32Array | null = null;
         if (hysteresis) {
-          const hb = new Uint8Array(pw * ph);
+          hb = new Uint8Array(pw * ph);
           for (const p of hi) hb[p] = 1;
           dist = distanceTransform(hb, pw, ph);
+          lowDist = distanceTransform(bin, pw, ph);
         } else dist = distanceTransform(bin, pw, ph);
+        const widthDist = (p: number) => {
+          const reach = lowDist ? lowDist[p] - dist[p] : 0;
+          if (reach < 1) return dist[p];
+          const r = Math.floor(reach);
+          let best = dist[p];
+          for (let dy = -r; dy <= r; dy++)
+            for (let dx = -r; dx <= r; dx++) {
+              const q = p + dy * pw + dx;
+              if (dx * dx + dy * dy <= reach * reach && hb![q] && dist[q] > best) best = dist[q];
+            }
+          return best;
+        };
         const skel = zhangSuen(bin, pw, fg);
         for (const p of skel) {
           const py = ((p / pw) | 0) - 1 + y0,
             px = (p % pw) - 1 + x0;
           if (px >= bx && px < bx + cw && py >= by && py < by + ch) {
             keys.push(py * width + px);
-            dists.push(dist[p]);
+            dists.push(widthDist(p));
             seeds.push(seeded ? seeded[p] : 1);
           }
         }
