@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { scalarMetrics } from '../server/cli/scrape-metrics.js';
+import { CONFIG_KEYS } from '../server/config/schema.js';
 import { startDaemon, type Daemon } from './helpers/daemon.js';
 import { writeTinyModel } from './helpers/tiny-model.js';
 
@@ -17,6 +18,14 @@ export function tmpDir(prefix: string): string {
 export function tinyModel(height = 64, width = 96): string {
   return writeTinyModel(tmpDir('model'), `tiny${height}x${width}`, { height, width });
 }
+
+/**
+ * The stop's documented deadlines: the service's own (stopTimeoutS: past it, it answers what is left
+ * with 503 and exits 1) and systemd's TimeoutStopSec in the unit (past it, everything is killed).
+ */
+export const STOP_TIMEOUT_MS = (CONFIG_KEYS.stopTimeoutS.default as number) * 1000;
+export const SYSTEMD_STOP_MS =
+  Number(/^TimeoutStopSec=(\d+)$/m.exec(fs.readFileSync(path.join(__dirname, '..', 'systemd', 'crackscope.service'), 'utf8'))?.[1]) * 1000;
 
 /** Short fault timeouts so the tests run in seconds. */
 export const FAST = ['--providers', 'cpu', '--source-stall-ms', '1500', '--client-stall-ms', '2000', '--fps', '15'];

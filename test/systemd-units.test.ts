@@ -12,7 +12,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { need } from './helpers/need.js';
 
-import { CONFIG_KEY_NAMES, envName } from '../server/config/schema.js';
+import { CONFIG_KEY_NAMES, CONFIG_KEYS, envName } from '../server/config/schema.js';
 import { loadConfig } from '../server/config/load.js';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -104,6 +104,14 @@ describe('unit contents', () => {
     expect(d.get('Wants')?.join(' ')).toMatch(/nvargus-daemon\.service/);
   });
 
+  it("crackscope.service's TimeoutStopSec leaves the service's own stop deadline (stopTimeoutS) time to exit", () => {
+    const d = directives(unitText('crackscope.service'));
+    const systemdS = Number(d.get('TimeoutStopSec')?.[0]);
+    // past stopTimeoutS the service answers what is left with 503 and exits 1 by itself; systemd's
+    // SIGKILL (which leaves GStreamer no EOS) comes at least 5 s later, for an event loop running late
+    expect(systemdS - (CONFIG_KEYS.stopTimeoutS.default as number)).toBeGreaterThanOrEqual(5);
+    expect(CONFIG_KEYS.stopTimeoutS.allowed).toContain(`TimeoutStopSec (${systemdS})`);
+  });
   it('crackscope-kiosk.service: after the service is ready, restarted if it dies, on the local kiosk URL', () => {
     const d = directives(unitText('crackscope-kiosk.service'));
     expect(d.get('After')?.join(' ')).toMatch(/crackscope\.service/);

@@ -114,42 +114,74 @@ export async function startService(config: Config) {
   pipeline.start();
   const campaignWorker = config.workerRedis ? await startBackgroundWorker(config, log, stream, app.metricsRegistry) : null;
 
-  // Shutdown: refuse new writes (503) and read the requests already sent, stop accepting (HTTP and
-  // WebSocket); while capture writes in flight finish, close viewers with 1001 and stop the capture
-  // process; then release the model.
+  // Shutdown, within config.stopTimeoutS of the signal (systemd's TimeoutStopSec is above it): refuse
+  // new writes (503) and read the requests already sent, stop accepting (HTTP and WebSocket); then,
+  // all at once, let the capture writes in flight finish (until 1 s before the deadline: a save
+  // under load is seconds of measurement on this thread), close viewers with 1001, stop the
+  // campaign worker, and stop the capture process and release the models. None of these needs
+  // another, so none waits for another: the stop takes as long as the slowest, not their sum.
+  // How long each part took (ms) goes in the service.stopped line, and the parts still running in
+  // service.stop_timeout's: a slow stop in the journal says where its time went.
+  const phases: Record<string, number> = {};
+  const running = new Set<string>();
+  const timed = async (name: string, work: () => Promise<unknown> | unknown): Promise<void> => {
+    const started = Date.now();
+    running.add(name);
+    try {
+      await work();
+    } finally {
+      running.delete(name);
+      phases[name] = Date.now() - started;
+    }
+  };
   let stopping: Promise<void> | null = null;
   const stop = (reason: string) =>
     (stopping ??= (async () => {
       const t0 = Date.now();
-      log.info('service.stopping', { reason });
+      const writesBy = t0 + config.stopTimeoutS * 1000 - 1000;
+      log.info('service.stopping', { reason, timeout_s: config.stopTimeoutS });
       notifyStopping(reason);
       // new writes get 503 from here; requests already sent are read and answered (at most 0.5 s)
       // before the listener closes: connections waiting to be accepted would be reset by close()
       app.writes.closing = true;
-      const readBy = Date.now() + 500;
-      do await new Promise((r) => setTimeout(r, 20));
-      while (unread.size > 0 && Date.now() < readBy);
+      await timed('read', async () => {
+        const readBy = Date.now() + 500;
+        do await new Promise((r) => setTimeout(r, 20));
+        while (unread.size > 0 && Date.now() < readBy);
+      });
       server.close();
       const inflight = app.writes.active;
-      // the writes in flight finish while viewers are closed and the capture process stops (a save
-      // needs neither): one wait instead of three in a row, so a slow save still fits the stop timeout
-      const writesDone = app.writes.drain(2500).then((drained) => {
-        if (!drained) log.error('service.writes_unfinished', { active: app.writes.active, waited_ms: 2500, answered_503: app.writes.answerUnfinished() });
-      });
-      await stream.close();
-      await campaignWorker?.close(); // a survey in progress stops; its job is taken up again after its lock expires
-      await stores.campaigns?.close();
-      await pipeline.stop();
-      await writesDone;
+      await Promise.all([
+        timed('writes', async () => {
+          const waited = Math.max(0, writesBy - Date.now());
+          if (!(await app.writes.drain(waited)))
+            log.error('service.writes_unfinished', { active: app.writes.active, waited_ms: waited, answered_503: app.writes.answerUnfinished() });
+        }),
+        timed('viewers', () => stream.close()),
+        timed('campaign', async () => {
+          await campaignWorker?.close(); // a survey in progress stops; its job is taken up again after its lock expires
+          await stores.campaigns?.close();
+        }),
+        timed('pipeline', () => pipeline.stop()).then(() =>
+          // the models, once no frame is in them (the pipeline may have replaced the first session
+          // after inference errors); a capture save in flight has its mask already
+          timed('models', () => Promise.all([pipeline.currentSession.release().catch(() => undefined), comparer?.stop(), extra.release()])),
+        ),
+      ]);
       systemd.stop();
       server.closeAllConnections();
-      // the pipeline may have replaced the first session after inference errors
-      await pipeline.currentSession.release().catch(() => undefined);
-      await comparer?.stop();
-      await extra.release();
-      log.info('service.stopped', { ms: Date.now() - t0, writes_finished: inflight - app.writes.active });
+      log.info('service.stopped', { ms: Date.now() - t0, phases_ms: phases, writes_finished: inflight - app.writes.active });
     })());
-  return { ctx, pipeline, stream, server, port, stop, answerUnfinished: () => app.writes.answerUnfinished() };
+  return {
+    ctx,
+    pipeline,
+    stream,
+    server,
+    port,
+    stop,
+    stopProgress: () => ({ phases_ms: { ...phases }, running: [...running] }),
+    answerUnfinished: () => app.writes.answerUnfinished(),
+  };
 }
 
 /**
@@ -219,12 +251,13 @@ export async function serve(config: Config): Promise<number> {
   const service = await startService(config);
   return new Promise<number>((resolve) => {
     const onSignal = (sig: string) => {
-      // a clean exit within 5 s, even if something hangs
+      // an exit within stopTimeoutS, even if something hangs, before systemd's TimeoutStopSec kills us
+      const afterMs = config.stopTimeoutS * 1000;
       setTimeout(() => {
         // no capture request is left without an answer, even now
-        service.ctx.log.error('service.stop_timeout', { after_ms: 4500, answered_503: service.answerUnfinished() });
+        service.ctx.log.error('service.stop_timeout', { after_ms: afterMs, ...service.stopProgress(), answered_503: service.answerUnfinished() });
         process.exit(1);
-      }, 4500).unref();
+      }, afterMs).unref();
       void service.stop(sig).then(() => {
         resolve(0);
         // whatever still holds the event loop (a worker winding down) must not keep us past systemd's patience

@@ -149,6 +149,13 @@ export const CONFIG_KEYS = {
   maxClients: key(int(1, 1000), { default: 32, allowed: 'an integer 1..1000', help: 'WebSocket viewers at once' }),
   clientStallMs: key(int(500, 600_000), { default: 10000, allowed: 'an integer 500..600000 (ms)', help: 'a viewer that reads nothing this long is dropped' }),
   sourceStallMs: key(int(200, 600_000), { default: 5000, allowed: 'an integer 200..600000 (ms)', help: 'no frame this long = the source is down' }),
+  // systemd/crackscope.service's TimeoutStopSec must stay above this (test/systemd-units.test.ts):
+  // the service gives up on its own, answering what is left with 503, before systemd kills it
+  stopTimeoutS: key(int(2, 600), {
+    default: 15,
+    allowed: "an integer 2..600 (seconds), below the systemd unit's TimeoutStopSec (20)",
+    help: 'serve: on SIGTERM, capture saves in flight may finish until 1 s before this; after it the service answers 503 to what is left and exits 1',
+  }),
   workerRedis: key(z.union([z.literal(''), z.string().regex(/^rediss?:\/\/./)]), {
     default: '',
     allowed: "a Redis URL redis://[user:password@]host[:port][/db], or '' for none",
