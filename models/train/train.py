@@ -5,6 +5,7 @@ One command, seeded, resumable:
 
 Data is generated on the fly by worker processes (models/train/synth.py); worker w of phase p
 draws from numpy's default_rng([seed, p, w]), so a run is reproducible for a given worker count.
+With --bank the procedural samples are replayed from make_bank.py's files instead (see there why).
 """
 from __future__ import annotations
 
@@ -39,6 +40,44 @@ class Synth(IterableDataset):
             img, lab, _ = make_sample(rng, self.size, self.size, hard4=self.hard4, photo=self.photo,
                                       rough_crack=self.rough_crack)
             yield torch.from_numpy(img), torch.from_numpy(lab)
+
+
+class Bank(IterableDataset):
+    """Procedural samples from make_bank.py's files, each replayed with fresh flips, zoom, light and noise."""
+
+    def __init__(self, folder, seed, phase, size):
+        self.files = sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(".npz"))
+        self.seed, self.phase, self.size = seed, phase, size
+
+    def __iter__(self):
+        import cv2
+        cv2.setNumThreads(1)
+        wi = torch.utils.data.get_worker_info()
+        wid = wi.id if wi else 0
+        rng = np.random.default_rng([self.seed, self.phase, 104729, wid])
+        parts = [np.load(f) for f in self.files]
+        imgs = np.concatenate([p["img"] for p in parts])
+        labs = np.concatenate([p["lab"] for p in parts])
+        n, s = len(imgs), self.size
+        while True:
+            i = int(rng.integers(n))
+            img, lab = imgs[i], labs[i]
+            h = img.shape[0]
+            c = int(h * rng.uniform(0.7, 1.0))  # a zoomed-in window, so a replay is not the same picture
+            y0, x0 = int(rng.integers(h - c + 1)), int(rng.integers(h - c + 1))
+            img, lab = img[y0:y0 + c, x0:x0 + c], lab[y0:y0 + c, x0:x0 + c]
+            if c != s:
+                img = cv2.resize(img, (s, s), interpolation=cv2.INTER_LINEAR)
+                lab = cv2.resize(lab, (s, s), interpolation=cv2.INTER_NEAREST)
+            if rng.random() < 0.5:
+                img, lab = img[:, ::-1], lab[:, ::-1]
+            x = img.astype(np.float32)
+            x = x * rng.uniform(0.75, 1.25) * rng.uniform(0.92, 1.08, 3) + rng.uniform(-20, 20)
+            x = 255.0 * (np.clip(x, 0, 255) / 255.0) ** rng.uniform(0.8, 1.25)
+            if rng.random() < 0.3:
+                x += rng.normal(0, rng.uniform(1, 6), x.shape)
+            img = np.clip(x + 0.5, 0, 255).astype(np.uint8)
+            yield torch.from_numpy(np.ascontiguousarray(img)), torch.from_numpy(np.ascontiguousarray(lab))
 
 
 def loss_fn(logits, y, pos_weight=1.0, w=None):
@@ -106,6 +145,7 @@ def main():
     ap.add_argument("--pos-weight", type=float, default=1.0, help="BCE weight of crack pixels")
     ap.add_argument("--coarse", default="edge", choices=("naive", "edge", "centre"),
                     help="how coarse polygon labels are used (see targets())")
+    ap.add_argument("--bank", default="", help="procedural samples from make_bank.py instead of drawing them fresh")
     ap.add_argument("--exclude", default="", help="leave these real sets out of training (comma-separated names)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -144,7 +184,11 @@ def main():
     dphase = state["phase"] * 1000 + state["step"] // 1000
     if args.photos:
         print(f"photo backgrounds: {set_photo_dir(args.photos)} from {args.photos}", flush=True)
-    ds = Synth(args.seed, dphase, args.crop, args.hard4, args.photo, args.rough_crack)
+    if args.bank:
+        ds = Bank(args.bank, args.seed, dphase, args.crop)
+        print(f"procedural samples from the bank {args.bank} ({len(ds.files)} files)", flush=True)
+    else:
+        ds = Synth(args.seed, dphase, args.crop, args.hard4, args.photo, args.rough_crack)
     dl = DataLoader(ds, batch_size=args.batch - n_real, num_workers=args.workers, pin_memory=dev == "cuda",
                     prefetch_factor=4 if args.workers else None, persistent_workers=args.workers > 0)
     it_real = None

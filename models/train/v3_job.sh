@@ -7,6 +7,10 @@
 #   JOB=pseudo bash models/train/v3_job.sh           # pseudo-labels on the unlabelled walls from v3, then
 #                                                    # v3 trained on with (P) and without (N) them, and with
 #                                                    # them and real crops zoomed to 2.2x (Z), side by side
+#   JOB=bank bash models/train/v3_job.sh             # a procedural bank made in the first minute
+#                                                    # (make_bank.py), then v3 trained on fed from it (F),
+#                                                    # F with real crops zoomed to 1.8x (FZ), and the same
+#                                                    # width trained from scratch on a 50/50 mix (S)
 #
 # Weights come back in $OUT with each call and also stay in /tmp/v3 while the machine is warm; a
 # later call resumes from /tmp/v3/<name>/ckpt.pt, or from .gpucarry/<name>.pt when the machine is new.
@@ -52,7 +56,31 @@ masonry() {  # brick masonry (GPL, validation only): never used to choose a thre
 for k,v in r.items(): print('masonry', k, 'at 0.5:', v['at_0.5']['by_set']['masonry-dais'], 'best', v['best_threshold'])"
 }
 
-if [[ ${JOB:-variants} == pseudo ]]; then
+if [[ ${JOB:-variants} == bank ]]; then
+  V3=models/train/crackunet-v3.pt
+  # the bank (CPU) and the pseudo-labels (GPU) at the same time
+  python3 models/train/make_bank.py --out "$W/bank" --seconds "${BANK_SECONDS:-75}" --workers 15 --hard4 0.3 --rough-crack 0.8 &
+  bank=$!
+  python3 models/train/pseudo_label.py --real $C/real --teacher "$V3"
+  wait "$bank"
+  S=(--bank "$W/bank" --workers 1 --real-workers 4)
+  F=(--init "$V3" --arch w125 --coarse edge --lr 3e-4)
+  pids=()
+  train F "${S[@]}" "${F[@]}" & pids+=($!)
+  train FZ "${S[@]}" "${F[@]}" --real-zoom 1.8 & pids+=($!)
+  train S "${S[@]}" --arch w125 --coarse edge --lr 3e-3 --real-share 0.5 & pids+=($!)
+  for p in "${pids[@]}"; do wait "$p"; done
+  for n in F FZ S; do echo "### $n"; grep -E "params|bank|measured|batch|done|Error|error" "$W/$n/train.log" | tail -6; done
+  python3 models/train/real_eval.py --real $C/real --sets $SETS --out "$W/eval-real.json" --card "$W/card" \
+    "$V3" $W/F/weights.pt $W/FZ/weights.pt $W/S/weights.pt
+  cp "$W/eval-real.json" "$OUT/"
+  masonry "$V3" $W/F/weights.pt $W/FZ/weights.pt $W/S/weights.pt
+  for ck in "$V3" $W/F/weights.pt $W/FZ/weights.pt $W/S/weights.pt; do
+    echo "## crack-free photographs: $ck at 0.5"
+    python3 models/train/real_check.py "$ck" --threshold 0.5 --sweep 0.5,0.6,0.7 | grep -E "gravel|mean|brick|grass|sweep"
+  done
+  for n in F FZ S; do cp "$W/$n/weights.pt" "$OUT/$n.pt"; done
+elif [[ ${JOB:-variants} == pseudo ]]; then
   V3=models/train/crackunet-v3.pt
   python3 models/train/pseudo_label.py --real $C/real --teacher "$V3"
   # three arms on one GPU, 6 loader processes each (16 cores): P with the pseudo-labels, N without
@@ -105,5 +133,5 @@ else
   cp "$W/pkg/crackunet-v3.onnx" "$W/pkg/crackunet-v3.json" "$W/pkg/eval.json" "$OUT/"
   python3 models/train/rough_eval.py "$W/$n-final/weights.pt" --threshold "${THRESHOLD:-$best}" 2>&1 | tail -3
 fi
-tar -C "$W" -czf "$OUT/rest.tgz" --exclude='*.pt' --exclude='*.onnx' --exclude=pkg .
+tar -C "$W" -czf "$OUT/rest.tgz" --exclude='*.pt' --exclude='*.onnx' --exclude=pkg --exclude=bank .
 ls -la "$OUT"
