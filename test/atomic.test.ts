@@ -6,7 +6,16 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { DiskFullError, fsyncPath, isDiskFull, writeFileAtomic, writeFileSynced } from '../server/storage/atomic.js';
+import {
+  DiskFullError,
+  fsyncPath,
+  fsyncPathSync,
+  fsyncTreeSync,
+  isDiskFull,
+  writeFileAtomic,
+  writeFileAtomicSync,
+  writeFileSynced,
+} from '../server/storage/atomic.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'cs-atomic-'));
 const openFds = () => fs.readdirSync('/proc/self/fd').length;
@@ -31,6 +40,27 @@ function watchIo(dir: string): string[] {
   vi.spyOn(fsp, 'rename').mockImplementation(async (a: any, b: any) => (steps.push(`rename ${rel(a)} ${rel(b)}`), realRename(a, b)));
   const realRm = fsp.rm.bind(fsp);
   vi.spyOn(fsp, 'rm').mockImplementation(async (p: any, o?: any) => (steps.push(`rm ${rel(p)}`), realRm(p, o)));
+  return steps;
+}
+
+/** the same for the synchronous calls: openSync / fsyncSync / closeSync / renameSync under `dir` */
+function watchSyncIo(dir: string): string[] {
+  const steps: string[] = [];
+  const rel = (p: unknown) => (String(p) === dir ? '<dir>' : path.relative(dir, String(p)));
+  const opened = new Map<number, string>();
+  const realOpen = fs.openSync.bind(fs);
+  vi.spyOn(fs, 'openSync').mockImplementation((p: fs.PathLike, flags?: fs.OpenMode, mode?: fs.Mode | null) => {
+    const fd = realOpen(p, flags ?? 'r', mode);
+    opened.set(fd, rel(p));
+    steps.push(`open ${rel(p)} ${flags}`);
+    return fd;
+  });
+  const realSync = fs.fsyncSync.bind(fs);
+  vi.spyOn(fs, 'fsyncSync').mockImplementation((fd: number) => (steps.push(`sync ${opened.get(fd)}`), realSync(fd)));
+  const realClose = fs.closeSync.bind(fs);
+  vi.spyOn(fs, 'closeSync').mockImplementation((fd: number) => (steps.push(`close ${opened.get(fd)}`), realClose(fd)));
+  const realRename = fs.renameSync.bind(fs);
+  vi.spyOn(fs, 'renameSync').mockImplementation((a: fs.PathLike, b: fs.PathLike) => (steps.push(`rename ${rel(a)} ${rel(b)}`), realRename(a, b)));
   return steps;
 }
 
@@ -140,5 +170,45 @@ describe('writeFileAtomic', () => {
     });
     await expect(writeFileAtomic(path.join(dir, 'f'), 'data')).rejects.toMatchObject({ code: 'ENOSPC' });
     expect(fs.readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe('fsyncPathSync, fsyncTreeSync, writeFileAtomicSync (for synchronous callers)', () => {
+  it('fsyncPathSync syncs a file or a folder, closes what it opened, and fails on a path that is not there', () => {
+    const dir = tmp();
+    fs.writeFileSync(path.join(dir, 'a'), 'a');
+    const steps = watchSyncIo(dir);
+    fsyncPathSync(path.join(dir, 'a'));
+    fsyncPathSync(dir);
+    expect(steps).toEqual(['open a r', 'sync a', 'close a', 'open <dir> r', 'sync <dir>', 'close <dir>']);
+    expect(() => fsyncPathSync(path.join(dir, 'gone'))).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+  });
+
+  it('fsyncTreeSync syncs every file and folder below, each folder after what it holds, and closes them all', () => {
+    const dir = tmp();
+    fs.mkdirSync(path.join(dir, 'tiles', 'row-0'), { recursive: true });
+    fs.mkdirSync(path.join(dir, 'empty'));
+    for (const f of ['report.json', 'tiles/t.png', 'tiles/row-0/a.png', 'tiles/row-0/b.png']) fs.writeFileSync(path.join(dir, f), f);
+    const steps = watchSyncIo(dir);
+    fsyncTreeSync(dir);
+    const synced = steps.filter((s) => s.startsWith('sync ')).map((s) => s.slice(5));
+    expect([...synced].sort()).toEqual(['<dir>', 'empty', 'report.json', 'tiles', 'tiles/row-0', 'tiles/row-0/a.png', 'tiles/row-0/b.png', 'tiles/t.png']);
+    const after = (folder: string, inside: string[]) => inside.every((p) => synced.indexOf(p) < synced.indexOf(folder));
+    expect(after('tiles/row-0', ['tiles/row-0/a.png', 'tiles/row-0/b.png'])).toBe(true);
+    expect(after('tiles', ['tiles/t.png', 'tiles/row-0'])).toBe(true);
+    expect(synced.at(-1)).toBe('<dir>');
+    expect(steps.filter((s) => s.startsWith('close ')).length).toBe(synced.length);
+  });
+
+  it('writeFileAtomicSync: a temporary sibling, fsynced and closed, then renamed over the name', () => {
+    const dir = tmp();
+    const file = path.join(dir, 'report.json');
+    fs.writeFileSync(file, 'old');
+    const steps = watchSyncIo(dir);
+    writeFileAtomicSync(file, 'new');
+    expect(fs.readFileSync(file, 'utf8')).toBe('new');
+    expect(fs.readdirSync(dir)).toEqual(['report.json']);
+    const t = `.report.json.tmp-${process.pid}`;
+    expect(steps).toEqual([`open ${t} r`, `sync ${t}`, `close ${t}`, `rename ${t} report.json`]);
   });
 });

@@ -136,27 +136,7 @@ describe('campaigns on Redis + BullMQ', () => {
   }, 180_000);
 
   test('add: one job per photograph; adding the same folder again adds nothing', async () => {
-    const args = [
-      'campaign',
-      'add',
-      'walls',
-      path.join(tmp, 'photos'),
-      '--redis',
-      redis.url,
-      '--out',
-      out,
-      '--model',
-      'tiny',
-      '--tile',
-      '128',
-      '--no-pdf',
-      '--attempts',
-      '2',
-      '--backoff-ms',
-      '200',
-      '--mm-per-px',
-      '0.1',
-    ];
+    const args = tinyCampaignAdd('walls', path.join(tmp, 'photos'), redis.url, out, '--attempts', '2', '--backoff-ms', '200', '--mm-per-px', '0.1');
     const first = await cli(args);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toMatch(new RegExp(`campaign walls: ${N} images added, 0 already there; ${N} in the campaign`));

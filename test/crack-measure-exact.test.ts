@@ -423,26 +423,32 @@ describe('bridged pieces are one crack', () => {
 });
 
 describe('bridges along the image edge', () => {
-  // a 1 px crack on the first column / first row with a 5–6 px faint stretch (60/255 = 0.24) in it
-  test('a faint gap in a crack on the left edge is bridged, with its mean probability', () => {
-    const at = (v: number) => run(mask([0, 2, 1, 18], [0, 18, 1, 23, v], [0, 23, 1, 38]), { threshold: 0.6, minLengthPx: 10 });
-    const r = at(60);
-    expect(r.crack_count).toBe(1);
-    expect(r.bridges).toHaveLength(1);
-    expect(r.bridges[0].mean_prob).toBe(60 / 255);
-    expect(r.cracks[0].bbox).toEqual({ x: 0, y: 2, w: 1, h: 36 });
-    expect(r.cracks[0].inferred_length_px).toBe(5);
-    // bare wall (20/255 = 0.08 < bridge_min_prob 0.1): two cracks
-    expect(at(20).crack_count).toBe(2);
-  });
-
-  test('… and on the top edge', () => {
-    const at = (v: number) => run(mask([10, 0, 50, 1], [50, 0, 56, 1, v], [56, 0, 100, 1]), { threshold: 0.6, minLengthPx: 10 });
+  // a 1 px crack on the first column / first row with a 5–6 px stretch of value v in it: faint
+  // (60/255 = 0.24) it is bridged; bare wall (20/255 = 0.08 < bridge_min_prob 0.1) leaves two cracks.
+  // A crack's length counts its centre-line pixels, the bridged ones included.
+  test.each([
+    {
+      edge: 'left',
+      withGap: (v: number) => mask([0, 2, 1, 18], [0, 18, 1, 23, v], [0, 23, 1, 38]),
+      bbox: { x: 0, y: 2, w: 1, h: 36 },
+      length: 36,
+      gap: 5,
+    },
+    {
+      edge: 'top',
+      withGap: (v: number) => mask([10, 0, 50, 1], [50, 0, 56, 1, v], [56, 0, 100, 1]),
+      bbox: { x: 10, y: 0, w: 90, h: 1 },
+      length: 90,
+      gap: 6,
+    },
+  ])('a faint gap in a crack on the $edge edge is bridged, with its mean probability', ({ withGap, bbox, length, gap }) => {
+    const at = (v: number) => run(withGap(v), { threshold: 0.6, minLengthPx: 10 });
     const r = at(60);
     expect(r.crack_count).toBe(1);
     expect(r.bridges.map((b) => b.mean_prob)).toEqual([60 / 255]);
-    expect(r.cracks[0].length_px).toBe(90);
-    expect(r.cracks[0].inferred_length_px).toBe(6);
+    expect(r.cracks[0].bbox).toEqual(bbox);
+    expect(r.cracks[0].length_px).toBe(length);
+    expect(r.cracks[0].inferred_length_px).toBe(gap);
     expect(at(20).crack_count).toBe(2);
   });
 });

@@ -24,6 +24,7 @@ import { identityOptions } from '../analysis/crack-measure.js';
 import { resolveModel, type ModelFiles } from '../inference/manifest.js';
 import { createCrackSession, type CrackSession } from '../inference/session.js';
 import type { Logger } from '../log/logger.js';
+import { fsyncPathSync } from '../storage/atomic.js';
 import { runSurvey } from '../survey/run-survey.js';
 import { DEFAULT_WIDTH_CLASSES, parseWidthClasses } from '../survey/width-classes.js';
 import { openQueue, QUEUE, type JobData } from './store.js';
@@ -103,15 +104,6 @@ class SessionPool {
     for (const list of this.idle.values()) for (const s of list) await s.release();
     this.idle.clear();
     this.count = 0;
-  }
-}
-
-function fsyncDir(dir: string) {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
   }
 }
 
@@ -320,14 +312,7 @@ export async function startCampaignWorker(opts: CampaignWorkerOptions) {
           2,
         ) + '\n',
       );
-      {
-        const fd = fs.openSync(path.join(made, MARKER), 'r');
-        try {
-          fs.fsyncSync(fd);
-        } finally {
-          fs.closeSync(fd);
-        }
-      }
+      fsyncPathSync(path.join(made, MARKER));
       // 2. still ours? (a lost lock: another worker has the job; our copy is dropped)
       if (token && (await job.extendLock(token, lockMs)) !== 1)
         throw new Error('lost the job lock (another worker has taken the job up); this attempt is dropped');
@@ -342,7 +327,7 @@ export async function startCampaignWorker(opts: CampaignWorkerOptions) {
           fs.renameSync(finalDir, old);
         }
         fs.renameSync(made, finalDir);
-        fsyncDir(campaignDir);
+        fsyncPathSync(campaignDir);
         if (old) fs.rmSync(old, { recursive: true, force: true });
       }
       const result = done(finalDir, false);

@@ -29,6 +29,26 @@ export async function fsyncPath(p: string): Promise<void> {
   }
 }
 
+/** fsyncPath for synchronous callers: a file's data, or a folder's entries, reach the disk. */
+export function fsyncPathSync(p: string): void {
+  const fd = fsSync.openSync(p, 'r');
+  try {
+    fsSync.fsyncSync(fd);
+  } finally {
+    fsSync.closeSync(fd);
+  }
+}
+
+/** Fsyncs every file and folder below `dir`, then `dir` itself: a finished folder before it is renamed into place. */
+export function fsyncTreeSync(dir: string): void {
+  for (const e of fsSync.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) fsyncTreeSync(p);
+    else fsyncPathSync(p);
+  }
+  fsyncPathSync(dir);
+}
+
 /** Writes `data` to `file` with flush, then fsyncs the handle. */
 export async function writeFileSynced(file: string, data: Uint8Array | string): Promise<void> {
   const fh = await fs.open(file, 'wx', 0o644);
@@ -62,11 +82,6 @@ export async function writeFileAtomic(file: string, data: Uint8Array | string): 
 export function writeFileAtomicSync(file: string, data: Uint8Array | string): void {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}`);
   fsSync.writeFileSync(tmp, data);
-  const fd = fsSync.openSync(tmp, 'r');
-  try {
-    fsSync.fsyncSync(fd);
-  } finally {
-    fsSync.closeSync(fd);
-  }
+  fsyncPathSync(tmp);
   fsSync.renameSync(tmp, file);
 }

@@ -2,35 +2,17 @@
 // file and folder is fsynced, an older survey of the same name is moved aside and removed only
 // after the new one is in place, and the parent folder is fsynced so the rename survives a power cut.
 import fs from 'node:fs';
-import path from 'node:path';
-
-function fsyncFile(p: string) {
-  const fd = fs.openSync(p, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-function fsyncTree(dir: string) {
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) fsyncTree(p);
-    else fsyncFile(p);
-  }
-  fsyncFile(dir);
-}
+import { fsyncPathSync, fsyncTreeSync } from '../storage/atomic.js';
 
 /** Renames `work` (a sibling inside `parent`) to `finalDir`, durably, replacing what was there. */
 export function publishFolder(work: string, finalDir: string, parent: string): void {
-  fsyncTree(work);
+  fsyncTreeSync(work);
   let old: string | null = null;
   if (fs.existsSync(finalDir)) {
     old = `${work}.old`;
     fs.renameSync(finalDir, old);
   }
   fs.renameSync(work, finalDir);
-  fsyncFile(parent);
+  fsyncPathSync(parent);
   if (old) fs.rmSync(old, { recursive: true, force: true });
 }
