@@ -89,7 +89,9 @@ describe.skipIf(!haveChromium())('kiosk in Chromium against crackscope serve (de
 
   it('shows live frames with the provider, fps, latency and browser frame time', async () => {
     await expect.poll(() => page.textContent('#st-provider')).toBe('CPU ⓘ');
-    await expect.poll(async () => (await hook<any>('k.stats')).fps, { timeout: 15_000 }).toBeGreaterThan(1);
+    // any rate above zero: at a 1-minute load of 13 on 2 cores the demo pipeline shows 0.55 fps, and
+    // that is what the kiosk must then report (speed lives in `crackscope bench`, not here)
+    await expect.poll(async () => (await hook<any>('k.stats')).fps, { timeout: 15_000 }).toBeGreaterThan(0);
     await expect.poll(async () => (await hook<any>('k.stats')).frameMsP50, { timeout: 15_000 }).toBeGreaterThan(0);
     const why = await page.getAttribute('#st-provider', 'title');
     expect(why).toMatch(/^tensorrt: .{10,}\ncuda: .{10,}$/);
@@ -115,8 +117,10 @@ describe.skipIf(!haveChromium())('kiosk in Chromium against crackscope serve (de
       onTotal = 0,
       offHit = 0,
       offTotal = 0;
-    for (let my = 2; my < mh - 2; my += 3) {
-      for (let mx = 2; mx < mw - 2; mx += 3) {
+    // every pixel: a frame whose cracks are 2-3 px wide has few pixels with a whole 3×3 window inside,
+    // and sampling every third one left 8 of them on such a frame under load (issue 21)
+    for (let my = 2; my < mh - 2; my++) {
+      for (let mx = 2; mx < mw - 2; mx++) {
         let lo = 255,
           hi = 0;
         for (let dy = -1; dy <= 1; dy++)
