@@ -7,6 +7,7 @@
 #   JOB=pseudo bash models/train/v3_job.sh           # pseudo-labels on the unlabelled walls from v3, then
 #                                                    # v3 trained on with (P) and without (N) them, and with
 #                                                    # them and real crops zoomed to 2.2x (Z), side by side
+#   JOB=export WINNER=F VERSION=3.1.0 THRESHOLD=0.5 bash models/train/v3_job.sh  # package .gpucarry/F.pt
 #   JOB=bank bash models/train/v3_job.sh             # a procedural bank made in the first minute
 #                                                    # (make_bank.py), then v3 trained on fed from it (F),
 #                                                    # F with real crops zoomed to 1.8x (FZ), and the same
@@ -56,7 +57,17 @@ masonry() {  # brick masonry (GPL, validation only): never used to choose a thre
 for k,v in r.items(): print('masonry', k, 'at 0.5:', v['at_0.5']['by_set']['masonry-dais'], 'best', v['best_threshold'])"
 }
 
-if [[ ${JOB:-variants} == bank ]]; then
+if [[ ${JOB:-variants} == export ]]; then
+  # package an arm brought back by an earlier call (.gpucarry/<WINNER>.pt) without training it further
+  n=${WINNER:?WINNER=<arm name>}
+  src=$W/$n/weights.pt
+  [[ -f $src ]] || src=$C/$n.pt
+  python3 models/train/evaluate.py --ckpt "$src" --out "$W/pkg" --name crackunet-v3 \
+    --version "${VERSION:?VERSION=3.x.y}" --nval 110 --workers 16 --assets 0 --threshold "${THRESHOLD:?}" > "$W/eval.log" 2>&1
+  tail -1 "$W/eval.log" | cut -c1-1500
+  cp "$W/pkg/crackunet-v3.onnx" "$W/pkg/crackunet-v3.json" "$W/pkg/eval.json" "$OUT/"
+  python3 models/train/rough_eval.py "$src" --threshold "$THRESHOLD" 2>&1 | tail -3
+elif [[ ${JOB:-variants} == bank ]]; then
   V3=models/train/crackunet-v3.pt
   # the bank (CPU) and the pseudo-labels (GPU) at the same time
   python3 models/train/make_bank.py --out "$W/bank" --seconds "${BANK_SECONDS:-75}" --workers 15 --hard4 0.3 --rough-crack 0.8 &
