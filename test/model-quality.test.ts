@@ -20,19 +20,22 @@ const fixDir = join(root, 'test', 'fixtures', 'eval');
 const realRoot = realDataRoot(root);
 const modelName: string = JSON.parse(readFileSync(join(root, 'models', 'default.json'), 'utf8')).model;
 
-// Procedural fixture, measured here (onnxruntime-node + sharp decode): crackunet-v3 at 0.5 F1 0.8775
-// (P 0.8883, R 0.8669); crackunet-v2 at 0.6 F1 0.8947
+// Procedural fixture, measured here (onnxruntime-node + sharp decode): crackunet-v3 3.1.0 at 0.5 F1 0.8931
+// (P 0.9532, R 0.8401); 3.0.0 at 0.5 F1 0.8775 (P 0.8883, R 0.8669); crackunet-v2 at 0.6 F1 0.8947
 // (P 0.9048, R 0.8850); crackunet-v1 at 0.5 F1 0.8951 (P 0.919, R 0.872). The floors sit ~0.03
-// below, so decoder or runtime rounding never trips them but a real regression does.
+// below the shipped model's figures, so decoder or runtime rounding never trips them but a real
+// regression does (3.1.0 trades recall on these 16 images for precision; on the 110-image procedural
+// validation set its recall rose, 0.8961 -> 0.9054).
 const F1_FLOOR = 0.86;
-const PRECISION_FLOOR = 0.87;
-const RECALL_FLOOR = 0.85;
+const PRECISION_FLOOR = 0.92;
+const RECALL_FLOOR = 0.81;
 // Real photographs, 6 per set, measured here with onnxruntime-node at each model's manifest threshold
-// (crackunet-v3 at 0.5: walls-crackseg 0.9746, walls-supervisely 0.5970, concrete-uav 0.8443,
-// pavement-sut 0.9026; crackunet-v2 at 0.6: 0.8562, 0.3605, 0.7800, 0.7699). The floors sit ~0.05
-// below crackunet-v3's figures, so decoding or runtime rounding never trips them but a broken model
-// or export does. The default model must also not fall behind the one it replaced (mean over sets).
-const REAL_FLOOR: Record<string, number> = { 'walls-crackseg': 0.92, 'walls-supervisely': 0.55, 'concrete-uav': 0.79, 'pavement-sut': 0.85 };
+// (crackunet-v3 3.1.0 at 0.5: walls-crackseg 0.9695, walls-supervisely 0.6191, concrete-uav 0.8854,
+// pavement-sut 0.9183; 3.0.0 at 0.5: 0.9746, 0.5970, 0.8443, 0.9026; crackunet-v2 at 0.6: 0.8562,
+// 0.3605, 0.7800, 0.7699). The floors sit ~0.05 below the shipped model's figures, so decoding or
+// runtime rounding never trips them but a broken model or export does. The default model must also
+// not fall behind the one it replaced (mean over sets).
+const REAL_FLOOR: Record<string, number> = { 'walls-crackseg': 0.92, 'walls-supervisely': 0.57, 'concrete-uav': 0.83, 'pavement-sut': 0.87 };
 const REAL_PER_SET = 6;
 const PREVIOUS = 'crackunet-v2';
 // The darkness filter (local 31x31 mean minus grey > t, t tuned on validation) measured F1 0.29 here.
