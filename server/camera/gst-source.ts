@@ -206,7 +206,9 @@ export class GstSource extends EventEmitter implements FrameSource {
   }
 
   private checkStall() {
-    if (!this.child || this.stopping) return;
+    // once a hung child is being ended, later checks leave it be: a second SIGINT makes gst-launch -e
+    // abandon its EOS ("Interrupt while waiting for EOS"), and each would log and arm another kill
+    if (!this.child || this.stopping || this.killReason) return;
     const wanted = this.mode === 'live' || this.waiter !== null;
     if (wanted && Date.now() - this.lastDataAt > this.opts.stallMs) {
       const reason = `no data from the capture process for ${((Date.now() - this.lastDataAt) / 1000).toFixed(1)} s`;
