@@ -55,7 +55,6 @@ export class GstSource extends EventEmitter implements FrameSource {
   private counters = { framesRead: 0, framesDropped: 0, badFrames: 0, restarts: 0 };
   private failures = 0;
   private lastDataAt = 0;
-  private lastFrameAt = 0;
   private restartTimer: NodeJS.Timeout | null = null;
   private stallTimer: NodeJS.Timeout | null = null;
   private stopping = false;
@@ -272,7 +271,6 @@ export class GstSource extends EventEmitter implements FrameSource {
     const rgb = this.fill!;
     this.fill = null;
     this.fillOffset = 0;
-    const now = Date.now();
     let released = false;
     const frame: RawFrame = {
       seq: ++this.seq,
@@ -286,7 +284,6 @@ export class GstSource extends EventEmitter implements FrameSource {
       },
     };
     this.counters.framesRead++;
-    if (now - this.lastFrameAt > 0) this.lastFrameAt = now;
     if (this.failures > 0 && this.counters.framesRead % 30 === 0) this.failures = 0;
     if (this.state !== 'running') this.setState('running');
     if (this.waiter) {
