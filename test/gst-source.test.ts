@@ -801,3 +801,99 @@ describe('stop()', () => {
     expect(t.child().signals.map((s) => s.sig)).toEqual(['SIGINT']);
   });
 });
+
+describe('odd moments', () => {
+  it('a source not started yet reports stopped', () => {
+    const t = setup();
+    expect(t.src.stats()).toEqual({ framesRead: 0, framesDropped: 0, badFrames: 0, restarts: 0, state: 'stopped', reason: undefined, pid: undefined });
+  });
+
+  it('a spec with no cleanup, naming a missing file or resolving too late, is dropped without an error', async () => {
+    const t = setup({ spec: () => ({ elements: ['multifilesrc'], loops: true, requiredPaths: ['/nonexistent/crackscope/a.jpg'] }) });
+    expect(() => t.src.start()).not.toThrow();
+    expect(t.src.stats().reason).toBe('cannot open rtsp://***@10.0.0.5/stream1: /nonexistent/crackscope/a.jpg is missing');
+    await t.src.stop();
+    const pending: ((s: GstPipelineSpec) => void)[] = [];
+    const late = setup({ spec: () => new Promise((resolve) => void pending.push(resolve)) });
+    late.src.start();
+    await late.src.stop();
+    late.src.start();
+    const errors: unknown[] = [];
+    const onUnhandled = (e: unknown) => void errors.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      pending[0]({ elements: ['old'], loops: false });
+      await turn();
+      await turn();
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(errors).toEqual([]);
+    expect(late.children).toHaveLength(0);
+  });
+
+  it("stop() then start(): the first start's spec failing late starts nothing", async () => {
+    vi.useFakeTimers(FAKE_TIME);
+    const pending: { resolve: (s: GstPipelineSpec) => void; reject: (e: Error) => void }[] = [];
+    const t = setup({ spec: () => new Promise((resolve, reject) => void pending.push({ resolve, reject })) });
+    t.src.start();
+    await t.src.stop();
+    t.src.start();
+    pending[0].reject(new Error('camera busy'));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(t.events('source.down')).toEqual([]);
+    pending[1].resolve({ elements: ['fakesrc'], loops: false });
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(t.children).toHaveLength(1);
+    expect(t.src.stats()).toMatchObject({ state: 'starting', restarts: 0 });
+  });
+
+  it('an error on the frame pipe (the process died mid-read) throws nothing; the exit reports it', () => {
+    const t = setup();
+    t.src.start();
+    expect(() => t.child().frames.emit('error', new Error('read ECONNRESET'))).not.toThrow();
+    t.child().exit(null, 'SIGBUS');
+    expect(t.src.stats().reason).toBe('the capture process exited (SIGBUS)');
+  });
+
+  it('a live source waiting out its backoff is not taken for hung', async () => {
+    vi.useFakeTimers(FAKE_TIME);
+    const t = setup({ stallMs: 600 });
+    t.src.start();
+    await vi.advanceTimersByTimeAsync(850);
+    t.child().exit(1);
+    // stall checks at 900 and 1200 ms: no process, nothing to end (the restart comes at 1100 ms)
+    await vi.advanceTimersByTimeAsync(300);
+    expect(t.events('source.stalled')).toEqual([]);
+    expect(t.children).toHaveLength(2);
+  });
+
+  it('a buffer released before a restart is used again after it', async () => {
+    vi.useFakeTimers(FAKE_TIME);
+    const t = setup();
+    t.src.start();
+    const held: RawFrame[] = [];
+    for (let i = 1; i <= 6; i++) {
+      const p = t.src.nextFrame();
+      t.child().send(frame(i));
+      held.push(await settled(p));
+    }
+    held[2].release();
+    t.child().exit(1);
+    await vi.advanceTimersByTimeAsync(250);
+    const p = t.src.nextFrame();
+    t.child().send(frame(7));
+    const f7 = await settled(p);
+    expect(idOf(f7)).toBe(7);
+    expect(f7.rgb.buffer).toBe(held[2].rgb.buffer);
+    expect(t.src.stats().framesDropped).toBe(0);
+  });
+
+  it('a password is masked in a line that begins with the URI', async () => {
+    const t = setup();
+    t.src.start();
+    t.child().printErr('rtsp://admin:Sup3rSecret@10.0.0.5/stream1: 401 Unauthorized\n');
+    t.child().exit(1);
+    expect(t.src.stats().reason).toBe('the capture process exited (code 1): rtsp://***@10.0.0.5/stream1: 401 Unauthorized');
+  });
+});
