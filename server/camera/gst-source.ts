@@ -55,7 +55,6 @@ export class GstSource extends EventEmitter implements FrameSource {
   private counters = { framesRead: 0, framesDropped: 0, badFrames: 0, restarts: 0 };
   private failures = 0;
   private lastDataAt = 0;
-  private lastFrameAt = 0;
   private restartTimer: NodeJS.Timeout | null = null;
   private stallTimer: NodeJS.Timeout | null = null;
   private stopping = false;
@@ -206,7 +205,9 @@ export class GstSource extends EventEmitter implements FrameSource {
   }
 
   private checkStall() {
-    if (!this.child || this.stopping) return;
+    // once a hung child is being ended, later checks leave it be: a second SIGINT makes gst-launch -e
+    // abandon its EOS ("Interrupt while waiting for EOS"), and each would log and arm another kill
+    if (!this.child || this.stopping || this.killReason) return;
     const wanted = this.mode === 'live' || this.waiter !== null;
     if (wanted && Date.now() - this.lastDataAt > this.opts.stallMs) {
       const reason = `no data from the capture process for ${((Date.now() - this.lastDataAt) / 1000).toFixed(1)} s`;
@@ -270,7 +271,6 @@ export class GstSource extends EventEmitter implements FrameSource {
     const rgb = this.fill!;
     this.fill = null;
     this.fillOffset = 0;
-    const now = Date.now();
     let released = false;
     const frame: RawFrame = {
       seq: ++this.seq,
@@ -284,7 +284,6 @@ export class GstSource extends EventEmitter implements FrameSource {
       },
     };
     this.counters.framesRead++;
-    if (now - this.lastFrameAt > 0) this.lastFrameAt = now;
     if (this.failures > 0 && this.counters.framesRead % 30 === 0) this.failures = 0;
     if (this.state !== 'running') this.setState('running');
     if (this.waiter) {
