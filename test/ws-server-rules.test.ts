@@ -1,12 +1,13 @@
 // The WebSocket server's rules that depend on the clock and on a viewer's send buffer, checked at
 // their exact bounds: the rate limiter's refill, when a viewer that reads nothing is dropped, the
-// status-text backlog, skipped frames, the frame's sentAt and the send stage's time, the shutdown
-// refusal. The FrameStream is the real one; its viewers' sockets are stand-ins whose unsent byte
+// status-text backlog, skipped frames, the frame header, its sentAt and the send stage's time, the
+// 4096-byte message limit, socket errors, the shutdown refusal. The FrameStream is the real one; its viewers' sockets are stand-ins whose unsent byte
 // count and state the test sets (a real socket's buffer depends on the kernel), and Date and
 // setInterval are fake, so the once-a-second check runs when the test advances the clock.
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import os from 'node:os';
+import zlib from 'node:zlib';
 import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
@@ -14,7 +15,8 @@ import { loadConfig } from '../server/config/load.js';
 import type { ConfigKey } from '../server/config/schema.js';
 import { createLogger } from '../server/log/logger.js';
 import type { FramePipeline } from '../server/pipeline/frame-pipeline.js';
-import { decodeBinaryMessage, type FrameMessage } from '../server/protocol/wire-format.js';
+import { deflateMask } from '../server/protocol/mask-encoding.js';
+import { decodeBinaryMessage, MASK_DEFLATE, MASK_RAW, type FrameMessage } from '../server/protocol/wire-format.js';
 import type { ProcessedFrame, ServiceContext } from '../server/service-context.js';
 import { FrameStream } from '../server/stream/ws-server.js';
 import { FakePipeline, fakeManifest } from './helpers/in-process.js';
@@ -198,6 +200,28 @@ describe('frames to viewers', () => {
     expect(logs.filter((l) => l.event === 'ws.disconnect').at(-1)).toMatchObject({ clients: 2, skipped: 0 });
   });
 
+  it('a frame message carries the frame as published: its id, capture time, sizes, timings, JPEG and mask, raw or deflated', () => {
+    const { pipeline, connect } = start();
+    const v = connect();
+    const raw = frame(1);
+    const deflated = { ...frame(2), wireMask: { bytes: deflateMask(raw.mask), encoding: 'deflate' as const } };
+    pipeline.publish(raw);
+    pipeline.publish(deflated);
+    const [a, b] = v.frames();
+    const { sentAt: _, jpeg, maskBytes, ...header } = a!;
+    expect(header).toEqual({
+      frameId: 1,
+      capturedAt: T0,
+      image: { width: 64, height: 32 },
+      mask: { width: 64, height: 32, encoding: MASK_RAW },
+      timings: raw.timings,
+      comparisons: [],
+    });
+    expect([Buffer.from(jpeg), Buffer.from(maskBytes)]).toEqual([raw.jpeg, Buffer.from(raw.mask)]);
+    expect(b!.mask.encoding).toBe(MASK_DEFLATE);
+    expect(new Uint8Array(zlib.inflateSync(b!.maskBytes))).toEqual(raw.mask);
+  });
+
   it('each frame is stamped with the time it was sent, and the time to hand it to every viewer goes to the send stage', () => {
     const { pipeline, connect } = start();
     const sendTimes = pipeline.sendTimes;
@@ -213,6 +237,37 @@ describe('frames to viewers', () => {
     expect(sendTimes).toHaveLength(1);
     expect(sendTimes[0]).toBeGreaterThanOrEqual(0);
     expect(sendTimes[0]).toBeLessThanOrEqual(after - before);
+  });
+});
+
+describe('what a viewer sends', () => {
+  it('a message of exactly 4096 bytes is read; one byte more is refused as too large', () => {
+    const { connect } = start();
+    const v = connect();
+    const ping = (bytes: number) => {
+      const head = '{"type":"ping","t":1,"pad":"';
+      return `${head}${'x'.repeat(bytes - head.length - 2)}"}`;
+    };
+    const from = v.texts().length;
+    v.emit('message', Buffer.from(ping(4096)), false);
+    v.emit('message', Buffer.from(ping(4097)), false);
+    expect(v.answersSince(from)).toEqual(['pong', 'too-large']);
+    expect(v.texts().at(-1).message).toBe('message of 4097 bytes; the limit is 4096');
+  });
+
+  it("a socket error is logged; only ws's own (a broken frame) counts as a rejected message", () => {
+    const { stream, logs, connect } = start();
+    const v = connect();
+    v.emit('error', Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }));
+    v.emit('error', new Error('something without a code'));
+    expect(stream.counters.messagesRejected).toBe(0);
+    v.emit('error', Object.assign(new Error('Invalid UTF-8 sequence'), { code: 'WS_ERR_INVALID_UTF8' }));
+    expect(stream.counters.messagesRejected).toBe(1);
+    expect(logs.filter((l) => l.event === 'ws.error')).toEqual([
+      expect.objectContaining({ level: 'warn', err: 'read ECONNRESET', code: 'ECONNRESET' }),
+      expect.objectContaining({ level: 'warn', err: 'something without a code' }),
+      expect.objectContaining({ level: 'warn', err: 'Invalid UTF-8 sequence', code: 'WS_ERR_INVALID_UTF8' }),
+    ]);
   });
 });
 
