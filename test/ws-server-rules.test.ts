@@ -12,6 +12,7 @@ import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
 import { loadConfig } from '../server/config/load.js';
+import type { Refusal } from '../server/protocol/errors.js';
 import type { ConfigKey } from '../server/config/schema.js';
 import { createLogger } from '../server/log/logger.js';
 import type { FramePipeline } from '../server/pipeline/frame-pipeline.js';
@@ -280,6 +281,21 @@ describe('a message from a viewer whose socket is closing', () => {
     v.says({ type: 'ping', t: 1 });
     v.says({ type: 'zoom' });
     expect(v.texts().slice(from)).toEqual([]);
+  });
+});
+
+describe('the handshake', () => {
+  it('a connection reset during it does not crash the daemon, whether the upgrade was refused or taken', () => {
+    const { stream } = start();
+    const reset = () => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+    const refusal: Refusal = { status: 421, code: 'bad-host', error: 'not this host' };
+    const refused = new StandInUpgradeSocket();
+    stream.handleUpgrade(upgradeRequest(), refused as unknown as Duplex, Buffer.alloc(0), refusal);
+    expect(() => refused.emit('error', reset())).not.toThrow();
+    const taken = new StandInUpgradeSocket();
+    stream.wss.handleUpgrade = (() => undefined) as typeof stream.wss.handleUpgrade; // the handshake still under way
+    stream.handleUpgrade(upgradeRequest(), taken as unknown as Duplex, Buffer.alloc(0), null);
+    expect(() => taken.emit('error', reset())).not.toThrow();
   });
 });
 
