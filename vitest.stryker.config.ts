@@ -23,6 +23,7 @@ export default defineConfig({
           'test/client-messages.test.ts',
           'test/captures-log.test.ts',
           'test/ws-server.test.ts',
+          'test/ws-server-rules.test.ts',
           'test/capture-protection.test.ts',
         ],
     fileParallelism: false,

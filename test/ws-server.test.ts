@@ -88,6 +88,8 @@ describe('the WebSocket server, as a viewer sees it', () => {
     expect(v.texts[0].source).toMatch(/^rtsp:\/\/.*10\.0\.0\.5\/stream1$/);
     expect(v.texts[1]).toEqual({ type: 'status', state: 'live', fps: 15, clients: 1 });
     expect(svc.logs.find((l) => l.event === 'ws.connect')).toMatchObject({ remote: '127.0.0.1', clients: 1 });
+    // no permessage-deflate, though the client offers it (the JPEG gains nothing; a mask has its own deflate encoding)
+    expect(v.ws.extensions).toBe('');
     v.ws.close();
     await until(() => svc!.logs.some((l) => l.event === 'ws.disconnect'));
     expect(svc.logs.find((l) => l.event === 'ws.disconnect')).toMatchObject({ clients: 0, skipped: 0 });

@@ -12,7 +12,7 @@ import { loadConfig } from '../../server/config/load.js';
 import type { Config, ConfigKey } from '../../server/config/schema.js';
 import { admitUpgrade } from '../../server/http/admission.js';
 import { createHttpApp } from '../../server/http/app.js';
-import { validateManifest } from '../../server/inference/manifest.js';
+import { validateManifest, type ModelManifest } from '../../server/inference/manifest.js';
 import { createLogger } from '../../server/log/logger.js';
 import type { FramePipeline } from '../../server/pipeline/frame-pipeline.js';
 import { StageLatency } from '../../server/pipeline/stage-stats.js';
@@ -30,7 +30,11 @@ export class FakePipeline extends EventEmitter<PipelineEvents> {
   recent(frameId?: number): ProcessedFrame | undefined {
     return frameId === undefined ? this.frames.at(-1) : this.frames.find((f) => f.frameId === frameId);
   }
-  recordSend(): void {}
+  /** the send stage's times, one per frame handed to the viewers */
+  readonly sendTimes: number[] = [];
+  recordSend(ms: number): void {
+    this.sendTimes.push(ms);
+  }
   /** hands a processed frame to the stream (and keeps the last eight, as the real ring does) */
   publish(f: ProcessedFrame): void {
     this.frames.push(f);
@@ -48,6 +52,22 @@ export async function makeFrame(frameId: number, width: number, height: number, 
     .jpeg({ quality: 80 })
     .toBuffer();
   return { frameId, capturedAt: Date.now(), width, height, jpeg, mask, wireMask: { bytes: mask, encoding: 'raw' }, timings: { ...TIMINGS } };
+}
+
+/** The manifest of the fake model: 64×32 input, threshold 0.6 unless given. */
+export function fakeManifest(manifest: { width?: number; height?: number; threshold?: number } = {}): ModelManifest {
+  return validateManifest(
+    {
+      name: 'fake',
+      version: '0.0.1-test',
+      input: { name: 'image', dtype: 'uint8', layout: 'NHWC', height: manifest.height ?? 32, width: manifest.width ?? 64 },
+      output: { name: 'mask', dtype: 'uint8', meaning: 'crack probability x 255', layout: 'NHW' },
+      threshold: manifest.threshold ?? 0.6,
+      params: 0,
+      gflops: 0,
+    },
+    'fake.json',
+  );
 }
 
 export interface InProcessService {
@@ -77,20 +97,7 @@ export async function startInProcess(
     raw.push(l);
     logs.push(JSON.parse(l));
   });
-  const width = manifest.width ?? 64,
-    height = manifest.height ?? 32;
-  const m = validateManifest(
-    {
-      name: 'fake',
-      version: '0.0.1-test',
-      input: { name: 'image', dtype: 'uint8', layout: 'NHWC', height, width },
-      output: { name: 'mask', dtype: 'uint8', meaning: 'crack probability x 255', layout: 'NHW' },
-      threshold: manifest.threshold ?? 0.6,
-      params: 0,
-      gflops: 0,
-    },
-    'fake.json',
-  );
+  const m = fakeManifest(manifest);
   const pipeline = new FakePipeline();
   const ctx: ServiceContext = { config, log, manifest: m, inference: { provider: 'cpu', providerLabel: 'CPU', fallbacks: [] }, pipeline };
   const stream = new FrameStream(ctx, pipeline as unknown as FramePipeline);
