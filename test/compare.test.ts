@@ -152,7 +152,8 @@ describe('serve with a comparison or shadow model that cannot be used', () => {
 });
 
 describe('serve --shadow: a candidate on a sample of frames, never shown', () => {
-  async function shadowRun(candidate: string) {
+  /** keptFrames: how many worst frames the run must have kept before it is read (its disk writes are chained) */
+  async function shadowRun(candidate: string, keptFrames: number) {
     const d = await startDaemon(
       [
         '--source',
@@ -181,9 +182,8 @@ describe('serve --shadow: a candidate on a sample of frames, never shown', () =>
       do {
         await new Promise((r) => setTimeout(r, 200));
         summary = await (await fetch(`${d.url}/api/shadow`)).json();
-      } while (summary.framesCompared < 4 && Date.now() < deadline);
+      } while ((summary.framesCompared < 4 || summary.kept.frames.length < keptFrames) && Date.now() < deadline);
       const metrics = await (await fetch(`${d.url}/metrics`)).text();
-      await new Promise((r) => setTimeout(r, 300)); // let the last kept frame reach the disk
       summary = await (await fetch(`${d.url}/api/shadow`)).json();
       return { hello, summary, metrics, dataDir: d.dataDir };
     } finally {
@@ -193,7 +193,7 @@ describe('serve --shadow: a candidate on a sample of frames, never shown', () =>
   const metricValue = (text: string, re: RegExp) => Number(re.exec(text)?.[1]);
 
   it('a candidate that differs moves the agreement histograms, and its worst frames are kept, bounded', async () => {
-    const { hello, summary, metrics, dataDir } = await shadowRun('tinymax');
+    const { hello, summary, metrics, dataDir } = await shadowRun('tinymax', 2);
     expect(hello.compare).toBeUndefined();
     expect(JSON.stringify(hello)).not.toMatch(/tinymax|shadow/);
     expect(summary.model.name).toBe('tinymax');
@@ -227,7 +227,7 @@ describe('serve --shadow: a candidate on a sample of frames, never shown', () =>
   });
 
   it('an equal candidate agrees fully: every frame in the top bucket, nothing kept', async () => {
-    const { summary, metrics, dataDir } = await shadowRun('tinymean');
+    const { summary, metrics, dataDir } = await shadowRun('tinymean', 0);
     const count = metricValue(metrics, /^crackscope_shadow_iou_count (\d+)$/m);
     expect(count).toBeGreaterThanOrEqual(4);
     expect(metricValue(metrics, /^crackscope_shadow_iou_bucket\{le="0.999"\} (\d+)$/m)).toBe(0);
