@@ -42,16 +42,18 @@ describe.skipIf(!need('python3-onnx', haveOnnx, 'Debian package python3-onnx'))(
     expect(Math.abs(report.labels.b.f1 - report.labels.a.f1)).toBeLessThan(0.005);
   });
 
-  it('refuses a deliberately degraded copy (Conv weights rounded to 4 bits) with the numbers', { timeout: 180_000 }, async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-w4-'));
-    const out = path.join(dir, `${model}-w4.onnx`);
-    execFileSync(PY, [path.join(ROOT, 'scripts', 'onnx_fp16.py'), '--weight-bits', '4', path.join(ROOT, 'models', `${model}.onnx`), out], { stdio: 'pipe' });
+  // 3 bits: crackunet-v3 3.1.0 still passes the gate with its weights at 4 bits (IoU >= 0.9, F1 0.767 -> 0.761
+  // on these 16 images); at 3 bits the IoU is 0.744 and the F1 0.715, which the gate must refuse
+  it('refuses a deliberately degraded copy (Conv weights rounded to 3 bits) with the numbers', { timeout: 180_000 }, async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cs-w3-'));
+    const out = path.join(dir, `${model}-w3.onnx`);
+    execFileSync(PY, [path.join(ROOT, 'scripts', 'onnx_fp16.py'), '--weight-bits', '3', path.join(ROOT, 'models', `${model}.onnx`), out], { stdio: 'pipe' });
     const r = await runCli(['compare', model, out, EVAL, EVAL, '--providers', 'cpu', '--json'], { timeoutMs: 170_000 });
     expect(r.code).toBe(1);
     const report = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
     expect(report.accepted).toBe(false);
     expect(report.iou).toBeLessThan(0.9);
     expect(report.iou).toBeGreaterThan(0.3); // degraded, not broken: it still finds most cracks
-    expect(r.stdout).toMatch(/^REFUSED: IoU of \S+-w4 with \S+ is 0\.\d{4} < 0\.9 \(worst image \S+: 0\.\d{4}\)/m);
+    expect(r.stdout).toMatch(/^REFUSED: IoU of \S+-w3 with \S+ is 0\.\d{4} < 0\.9 \(worst image \S+: 0\.\d{4}\)/m);
   });
 });
