@@ -57,6 +57,23 @@ masonry() {  # brick masonry (GPL, validation only): never used to choose a thre
 for k,v in r.items(): print('masonry', k, 'at 0.5:', v['at_0.5']['by_set']['masonry-dais'], 'best', v['best_threshold'])"
 }
 
+judge_arms() {  # the base checkpoint, then the arms trained beside each other from it: judged in one go
+  local base=$1; shift
+  local cks=("$base") n
+  for n in "$@"; do
+    echo "### $n"; grep -E "params|bank|measured|batch|done|Error|error" "$W/$n/train.log" | tail -6
+    cks+=("$W/$n/weights.pt")
+  done
+  python3 models/train/real_eval.py --real $C/real --sets $SETS --out "$W/eval-real.json" --card "$W/card" "${cks[@]}"
+  cp "$W/eval-real.json" "$OUT/"
+  masonry "${cks[@]}"
+  for ck in "${cks[@]}"; do
+    echo "## crack-free photographs: $ck at 0.5"
+    python3 models/train/real_check.py "$ck" --threshold 0.5 --sweep 0.5,0.6,0.7 | grep -E "gravel|mean|brick|grass|sweep"
+  done
+  for n in "$@"; do cp "$W/$n/weights.pt" "$OUT/$n.pt"; done
+}
+
 if [[ ${JOB:-variants} == export ]]; then
   # package an arm brought back by an earlier call (.gpucarry/<WINNER>.pt) without training it further
   n=${WINNER:?WINNER=<arm name>}
@@ -81,16 +98,7 @@ elif [[ ${JOB:-variants} == bank ]]; then
   train FZ "${S[@]}" "${F[@]}" --real-zoom 1.8 & pids+=($!)
   train S "${S[@]}" --arch w125 --coarse edge --lr 3e-3 --real-share 0.5 & pids+=($!)
   for p in "${pids[@]}"; do wait "$p"; done
-  for n in F FZ S; do echo "### $n"; grep -E "params|bank|measured|batch|done|Error|error" "$W/$n/train.log" | tail -6; done
-  python3 models/train/real_eval.py --real $C/real --sets $SETS --out "$W/eval-real.json" --card "$W/card" \
-    "$V3" $W/F/weights.pt $W/FZ/weights.pt $W/S/weights.pt
-  cp "$W/eval-real.json" "$OUT/"
-  masonry "$V3" $W/F/weights.pt $W/FZ/weights.pt $W/S/weights.pt
-  for ck in "$V3" $W/F/weights.pt $W/FZ/weights.pt $W/S/weights.pt; do
-    echo "## crack-free photographs: $ck at 0.5"
-    python3 models/train/real_check.py "$ck" --threshold 0.5 --sweep 0.5,0.6,0.7 | grep -E "gravel|mean|brick|grass|sweep"
-  done
-  for n in F FZ S; do cp "$W/$n/weights.pt" "$OUT/$n.pt"; done
+  judge_arms "$V3" F FZ S
 elif [[ ${JOB:-variants} == pseudo ]]; then
   V3=models/train/crackunet-v3.pt
   python3 models/train/pseudo_label.py --real $C/real --teacher "$V3"
@@ -102,16 +110,7 @@ elif [[ ${JOB:-variants} == pseudo ]]; then
   train N "${S[@]}" --exclude walls-supervisely-pseudo & pids+=($!)
   train Z "${S[@]}" --real-zoom 2.2 & pids+=($!)
   for p in "${pids[@]}"; do wait "$p"; done
-  for n in P N Z; do echo "### $n"; grep -E "params|measured|batch|done|Error|error" "$W/$n/train.log" | tail -5; done
-  python3 models/train/real_eval.py --real $C/real --sets $SETS --out "$W/eval-real.json" --card "$W/card" \
-    "$V3" $W/P/weights.pt $W/N/weights.pt $W/Z/weights.pt
-  cp "$W/eval-real.json" "$OUT/"
-  masonry "$V3" $W/P/weights.pt $W/N/weights.pt $W/Z/weights.pt
-  for ck in "$V3" $W/P/weights.pt $W/N/weights.pt $W/Z/weights.pt; do
-    echo "## crack-free photographs: $ck at 0.5"
-    python3 models/train/real_check.py "$ck" --threshold 0.5 --sweep 0.5,0.6,0.7 | grep -E "gravel|mean|brick|grass|sweep"
-  done
-  for n in P N Z; do cp "$W/$n/weights.pt" "$OUT/$n.pt"; done
+  judge_arms "$V3" P N Z
 elif [[ ${JOB:-variants} == variants ]]; then
   V2=models/train/crackunet-v2.pt
   S=(--init "$V2" --lr 1e-3 --workers 2 --real-workers 2)
