@@ -317,6 +317,37 @@ describe('pieces, boxes and widths', () => {
     expect(run(mask([10, 6, 100, 30, 110], [10, 6, 100, 27, 153]), { threshold: 0.6 }).cracks[0].max_width_px).toBe(21);
   });
 
+  // Upright, the rim pulls the centre line sideways: the width search must look across the crack
+  // (along x), on the local path (7 px) and on the whole-frame transform (21 px, past the local search).
+  test('upright cracks with a 1 or 3 px rim on the left or the right keep their width: 7 px and 21 px', () => {
+    const w = 90,
+      h = 100;
+    const upright = (x0: number, width: number, rimLeft: number, rimRight: number) => {
+      const m = new Uint8Array(w * h);
+      rect(m, w, x0 - rimLeft, 5, x0 + width + rimRight, 95, 110);
+      rect(m, w, x0, 5, x0 + width, 95, 200);
+      return analyzeMask(m, w, h, { threshold: 0.6, minLengthPx: 10 });
+    };
+    for (const width of [7, 21])
+      for (const [left, right] of [
+        [0, 0],
+        [1, 0],
+        [3, 0],
+        [0, 1],
+        [0, 3],
+        [2, 0],
+        [0, 2],
+        [5, 0],
+        [0, 5],
+      ]) {
+        const r = upright(30, width, left, right);
+        expect(r.crack_count, `${width} px, rim ${left}/${right}`).toBe(1);
+        expect(r.cracks[0].max_width_px, `${width} px, rim ${left}/${right}`).toBe(width);
+        expect(r.cracks[0].area_px).toBe(width * 90);
+        expect(r.cracks[0].bbox).toEqual({ x: 30 - left, y: 5, w: width + left + right, h: 90 });
+      }
+  });
+
   test('a crack whose pixels are exactly at the threshold has its full width inside a faint rim', () => {
     // the crack 153/255 at threshold 0.6: 3 px in a 5 px band, and 21 px (past the local search) in 23
     expect(run(mask([10, 9, 100, 14, 110], [10, 10, 100, 13, 153]), { threshold: 0.6 }).cracks[0].max_width_px).toBe(3);

@@ -43,6 +43,7 @@ describe('analyzeMask', () => {
     expect(r.max_width_px).toBe(0);
     expect(r.mean_width_px).toBe(0);
     expect(r.cracks).toEqual([]);
+    expect(r.bridges).toEqual([]);
     expect(r.labels.every((v) => v === 0)).toBe(true);
   });
 
