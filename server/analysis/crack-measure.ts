@@ -90,21 +90,28 @@ export function analyzeMask(mask: Uint8Array, width: number, height: number, opt
   let fgCount = 0;
   let bx0 = pw,
     by0 = ph,
+    // Stryker disable next-line UnaryOperator: equivalent: a foreground pixel sets the box at x + 1 >= 1, so a start of +1 gives the same box
     bx1 = -1,
+    // Stryker disable next-line UnaryOperator: equivalent: as bx1 (the padded box is only used when a pixel is foreground)
     by1 = -1; // bounding box of all foreground, padded coords
+  // Stryker disable next-line EqualityOperator: equivalent: the row past the end reads undefined, never >= low
   for (let y = 0; y < height; y++) {
     const row = y * width,
       prow = (y + 1) * pw + 1;
+    // Stryker disable next-line BooleanLiteral: equivalent: a taller box only scans empty rows (flood fill and transforms give the same)
     let any = false;
     for (let x = 0; x < width; x++) {
       if (mask[row + x] >= low) {
         bin[prow + x] = 1;
         fgCount++;
         any = true;
+        // Stryker disable next-line EqualityOperator,ArithmeticOperator: equivalent: the equal case sets the same value; x - 1 only widens the scanned box
         if (x + 1 < bx0) bx0 = x + 1;
+        // Stryker disable next-line EqualityOperator: equivalent: the equal case sets the same value
         if (x + 1 > bx1) bx1 = x + 1;
       }
     }
+    // Stryker disable next-line ConditionalExpression: equivalent: a taller box only scans empty rows
     if (any) {
       if (y + 1 < by0) by0 = y + 1;
       by1 = y + 1;
@@ -127,6 +134,7 @@ export function analyzeMask(mask: Uint8Array, width: number, height: number, opt
     speckCount = 0,
     faint = 0;
   const cN: number[] = []; // all pixels (centroid); cArea: pixels at or above the threshold
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent: with no foreground the box is empty (by0 > by1) and the loop does not run
   if (fgCount > 0) {
     for (let y = by0; y <= by1; y++) {
       for (let x = bx0; x <= bx1; x++) {
@@ -155,12 +163,18 @@ export function analyzeMask(mask: Uint8Array, width: number, height: number, opt
           sy += py;
           if (mask[(py - 1) * width + px - 1] >= high) seed = true;
           else faintHere++;
+          // Stryker disable next-line EqualityOperator: equivalent: the equal case sets the same value
           if (px < x0) x0 = px;
+          // Stryker disable next-line EqualityOperator: equivalent: the equal case sets the same value
           else if (px > x1) x1 = px;
+          // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent: the fill starts at the top row of its component (raster order), so py < y0 never holds
           if (py < y0) y0 = py;
+          // Stryker disable next-line EqualityOperator: equivalent: the equal case sets the same value
           else if (py > y1) y1 = py;
           fgKept.push(p);
+          // Stryker disable next-line EqualityOperator: equivalent: nb[8] is undefined, bin[NaN] is undefined: skipped
           for (let k = 0; k < 8; k++) {
+            // Stryker disable next-line ArithmeticOperator: equivalent: the eight neighbour offsets are symmetric (-nb is the same set)
             const q = p + nb[k];
             if (bin[q] && !comp[q]) {
               comp[q] = c;
@@ -181,6 +195,7 @@ export function analyzeMask(mask: Uint8Array, width: number, height: number, opt
           }
           continue;
         }
+        // Stryker disable next-line AssignmentOperator: equivalent: faint is only compared with 0 and every faintHere is >= 0
         faint += faintHere;
         cArea.push(area - faintHere);
         cSx.push(sx);
@@ -198,23 +213,30 @@ export function analyzeMask(mask: Uint8Array, width: number, height: number, opt
   // ---- distance transform and skeleton ----------------------------------------------------
   const cSkel = new Int32Array(nComp + 1);
   let trace: TraceResult = { cracks: [], branches: [], bridges: [], pointCrack: new Int32Array(0) };
+  // Stryker disable next-line ArrayDeclaration: equivalent: replaced whenever a component exists; with none, pointCrack[0] is undefined and never > 0
   let skelPts: number[] = [];
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent: with no component the skeleton is empty and traceCracks returns no cracks
   if (nComp > 0) {
     // Distances (as distanceTransform: pixel centre to the nearest background centre) are needed
     // at centre-line pixels only, so they are found there, ring by ring (localDistance): on the
     // thinned (hysteresis) mask for the spur rule, and on the mask at the crack threshold for widths
     // and tip extensions — a faint rim continues a crack, it neither widens nor narrows it (widthDistAt).
+    // Stryker disable next-line ConditionalExpression: equivalent: a local search that never finds background returns -1 and the whole-frame transform answers (slower, same distance)
     const inLow = (x: number, y: number) => bin[(y + 1) * pw + x + 1] === 1;
+    // Stryker disable next-line ConditionalExpression: equivalent: as inLow (the whole-frame transform of the mask at the threshold answers)
     const inHigh = (x: number, y: number) => bin[(y + 1) * pw + x + 1] === 1 && mask[y * width + x] >= high;
     // a wide crack (a search past LOCAL_MAX_R) makes one transform of the frame cheaper
+    // Stryker disable next-line MethodExpression: equivalent: Math.min(0, ...) and Math.max(pw - 1, ...) only widen the transformed box; a wider box gives the same distances
     const box = { x0: Math.max(0, bx0 - 1), y0: Math.max(0, by0 - 1), x1: Math.min(pw - 1, bx1 + 1), y1: Math.min(ph - 1, by1 + 1) };
     let lowDT: Float32Array | null = null,
       highDT: Float32Array | null = null;
     const dist = new Float32Array(pw * ph);
     const distAt = (p: number) => {
+      // Stryker disable next-line ConditionalExpression: equivalent: a cache; the local search or a new transform gives the same distance
       if (lowDT) return lowDT[p];
       const py = (p / pw) | 0,
         d = localDistance(inLow, p - py * pw - 1, py - 1, LOCAL_MAX_R);
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent: a foreground pixel is never at distance 0, and the whole-frame transform gives the same distance
       if (d >= 0) return d;
       lowDT = distanceTransform(bin, pw, ph, box);
       return lowDT[p];
@@ -222,8 +244,10 @@ export function analyzeMask(mask: Uint8Array, width: number, height: number, opt
     // distance to the edge of the mask at the crack threshold (highSeen: found + 1, 0 = not yet)
     let highSeen: Float32Array | null = null;
     const highDistAt = (p: number) => {
+      // Stryker disable next-line ConditionalExpression: equivalent: a cache
       if (highDT) return highDT[p];
       const seen = highSeen!;
+      // Stryker disable next-line ConditionalExpression: equivalent: a cache
       if (seen[p] > 0) return seen[p] - 1;
       const py = (p / pw) | 0,
         d = localDistance(inHigh, p - py * pw - 1, py - 1, LOCAL_MAX_R);
@@ -241,10 +265,13 @@ export function analyzeMask(mask: Uint8Array, width: number, height: number, opt
     // then within the rim's reach (hysteresis distance − crack distance): the width distance is the
     // largest crack distance within that reach (all of it inside the component). No rim: the point's own.
     const widthDistAt = (p: number) => {
+      // Stryker disable next-line ConditionalExpression: equivalent: with no faint pixel the two masks are one, dHigh = dist[p] and reach = 0 returns it
       if (faint === 0) return dist[p];
+      // Stryker disable next-line ArithmeticOperator: equivalent: a short cache ignores writes past its end and misses (recomputes) on reads
       highSeen ??= new Float32Array(pw * ph);
       const dHigh = highDistAt(p),
         reach = dist[p] - dHigh;
+      // Stryker disable next-line ConditionalExpression: equivalent: r = 0 scans only p itself, whose distance is dHigh
       if (reach < 1) return dHigh;
       const r = Math.floor(reach),
         r2 = reach * reach;
@@ -255,6 +282,7 @@ export function analyzeMask(mask: Uint8Array, width: number, height: number, opt
           const q = p + dy * pw + dx;
           if (!bin[q] || mask[((q / pw) | 0) * width - width + (q % pw) - 1] < high) continue;
           const d = highDistAt(q);
+          // Stryker disable next-line EqualityOperator: equivalent: the equal case sets the same value
           if (d > best) best = d;
         }
       return best;
@@ -269,17 +297,21 @@ export function analyzeMask(mask: Uint8Array, width: number, height: number, opt
     }
     skel = pruneSpurs(sk, pw, skel, dist, maxD);
     skel = removeStaircases(sk, pw, skel);
+    // Stryker disable next-line UpdateOperator: equivalent: cSkel is only compared with 0
     for (const p of skel) cSkel[comp[p]]++;
     // Zhang–Suen can erase a tiny blob (a 2×2 square) completely: give such a component back
     // one skeleton pixel, its deepest one.
     let missing = 0;
+    // Stryker disable next-line ConditionalExpression: equivalent: the block below skips every component that has a skeleton
     for (let c = 1; c <= nComp; c++) if (cSkel[c] === 0) missing++;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent: with none missing the block below changes nothing
     if (missing > 0) {
       const best = new Int32Array(nComp + 1).fill(-1);
       for (const p of fgKept) {
         const c = comp[p];
         if (cSkel[c] !== 0) continue;
         dist[p] = distAt(p);
+        // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent: Zhang-Suen erases only components two pixels thick, whose pixels are all at distance 1 (any is the deepest)
         if (best[c] < 0 || dist[p] > dist[best[c]]) best[c] = p;
       }
       for (let c = 1; c <= nComp; c++)
@@ -322,7 +354,9 @@ export function analyzeMask(mask: Uint8Array, width: number, height: number, opt
     kSy = new Float64Array(nCracks + 1);
   const kX0 = new Int32Array(nCracks + 1).fill(pw),
     kY0 = new Int32Array(nCracks + 1).fill(ph),
+    // Stryker disable next-line UnaryOperator: equivalent: maxed with padded coordinates, which are >= 1
     kX1 = new Int32Array(nCracks + 1).fill(-1),
+    // Stryker disable next-line UnaryOperator: equivalent: as kX1
     kY1 = new Int32Array(nCracks + 1).fill(-1);
   for (let c = 1; c <= nComp; c++) {
     const k = compCrack[c];
@@ -344,6 +378,7 @@ export function analyzeMask(mask: Uint8Array, width: number, height: number, opt
   let crackPixels = 0;
   for (const p of fgKept) {
     const k = compCrack[comp[p]];
+    // Stryker disable next-line ConditionalExpression: equivalent: labels start at 0
     if (k === 0) continue;
     const py = (p / pw) | 0,
       px = p - py * pw;
@@ -355,6 +390,7 @@ export function analyzeMask(mask: Uint8Array, width: number, height: number, opt
       area = kArea[k];
     const drawn = t.length_px - t.inferred_length_px;
     const maxW = Math.max(1, t.max_width_px);
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent so far: every kept crack has drawn length >= 1 (a lone point is 1 px long); the guard stays for safety
     const meanW = drawn > 0 ? area / drawn : maxW;
     const crack: Crack = {
       id: k,
@@ -405,6 +441,7 @@ export function analyzeMask(mask: Uint8Array, width: number, height: number, opt
     total_length_px: totalLength,
     inferred_length_px: inferred,
     max_width_px: cracks.reduce((m, c) => Math.max(m, c.max_width_px), 0),
+    // Stryker disable next-line ArithmeticOperator: equivalent: inferred <= totalLength always, so the sign test is the same
     mean_width_px: totalLength - inferred > 0 ? crackPixels / (totalLength - inferred) : 0,
     speck_pixels: speckPixels,
     speck_count: speckCount,
@@ -442,7 +479,9 @@ export function reportToJson(report: CrackReport): Omit<CrackReport, 'labels'> {
   const walk = (value: unknown, mm: boolean): unknown => {
     if (typeof value === 'number') return Number.isInteger(value) ? value : round(value, mm ? 4 : 2);
     if (Array.isArray(value)) return value.map((v) => walk(v, mm));
+    // Stryker disable next-line ConditionalExpression: equivalent: a report holds only numbers, null, arrays and objects (no strings or booleans)
     if (value && typeof value === 'object') {
+      // Stryker disable next-line Regex: equivalent: every mm key ends in _mm or _mm2
       return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v, mm || /_mm2?$/.test(k) || k === 'mm_per_px')]));
     }
     return value;
