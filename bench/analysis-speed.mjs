@@ -53,7 +53,7 @@ for (let rep = 0; rep < 3; rep++)
     if (rep === 0) cracks += r.crack_count;
   }
 
-// the dense frame (test/crack-measure.test.ts, 'speed at 384×640')
+// the dense frame (test/crack-measure.test.ts, 'a crack network at 384×640')
 const W = 640,
   H = 384,
   m = new Uint8Array(W * H);

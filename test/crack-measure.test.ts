@@ -221,7 +221,8 @@ describe('analyzeMask', () => {
     expect(() => analyzeMask(new Uint8Array(16), 4, 4, { threshold: 0.5, mmPerPx: -1 })).toThrow(RangeError);
   });
 
-  test('speed at 384×640 with a crack network (report the median)', () => {
+  test('a crack network at 384×640 (craquelure and two open cracks): every pixel at the threshold is a crack or a speck', () => {
+    // its speed is measured by `crackscope bench` (the measure stage), not here
     // craquelure: a jittered grid of thin cracks, plus a few wide open cracks
     const m = new Uint8Array(W * H);
     let seed = 42;
@@ -237,22 +238,10 @@ describe('analyzeMask', () => {
     capsule(m, W, 320, 0, 250, 384, 4);
     let cover = 0;
     for (const v of m) if (v >= 128) cover++;
-    const times: number[] = [];
-    let r = analyzeMask(m, W, H, { threshold: 0.5 });
-    // CPU time, not wall time: on a shared CI machine the wall clock mostly measures the others
-    for (let i = 0; i < 15; i++) {
-      const c = process.cpuUsage();
-      r = analyzeMask(m, W, H, { threshold: 0.5 });
-      const d = process.cpuUsage(c);
-      times.push((d.user + d.system) / 1000);
-    }
-    times.sort((a, b) => a - b);
-    const median = times[7];
-    console.log(
-      `analyzeMask 384x640: CPU median ${median.toFixed(1)} ms, min ${times[0].toFixed(1)} ms; ${((100 * cover) / (W * H)).toFixed(1)} % crack pixels, ${r.crack_count} cracks, ${r.total_length_px.toFixed(0)} px total length`,
-    );
+    const r = analyzeMask(m, W, H, { threshold: 0.5 });
+    console.log(`craquelure: ${r.crack_count} cracks, ${r.crack_pixels} + ${r.speck_pixels} specks of ${cover} px`);
     expect(r.crack_count).toBeGreaterThan(0);
-    expect(median).toBeLessThan(150); // generous for slow CI machines; the target is < 30 ms
+    expect(r.crack_pixels + r.speck_pixels).toBe(cover);
   });
 });
 
