@@ -165,11 +165,9 @@ export function analyzeMask(mask: Uint8Array, width: number, height: number, opt
           else faintHere++;
           // Stryker disable next-line EqualityOperator: equivalent: the equal case sets the same value
           if (px < x0) x0 = px;
-          // Stryker disable next-line EqualityOperator: equivalent: the equal case sets the same value
           else if (px > x1) x1 = px;
           // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent: the fill starts at the top row of its component (raster order), so py < y0 never holds
           if (py < y0) y0 = py;
-          // Stryker disable next-line EqualityOperator: equivalent: the equal case sets the same value
           else if (py > y1) y1 = py;
           fgKept.push(p);
           // Stryker disable next-line EqualityOperator: equivalent: nb[8] is undefined, bin[NaN] is undefined: skipped
