@@ -80,11 +80,15 @@ export async function collectFrames(
   const asked = opts.compare !== undefined;
   const complete = () => (asked ? frames.filter((f) => comparisonMasks.has(f.frameId)).length : frames.length);
   let hello: HelloMessage | undefined;
+  // ws emits every message of one TCP read in a row, before the await below resumes: without this, a
+  // loaded machine (reads coalesced) handed back one frame more than asked (count 30, got 31)
+  let done = false;
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`got ${frames.length}/${count} frames in ${timeoutMs} ms`)), timeoutMs);
       ws.on('error', reject);
       ws.on('message', (data, isBinary) => {
+        if (done) return;
         if (!isBinary) {
           const msg = JSON.parse(data.toString());
           if (!hello) {
@@ -98,6 +102,7 @@ export async function collectFrames(
         if (m.kind === 'comparison') comparisonMasks.set(m.comparison.frameId, m.comparison);
         else frames.push(m.frame);
         if (complete() >= count) {
+          done = true;
           clearTimeout(timer);
           resolve();
         }
