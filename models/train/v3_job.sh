@@ -77,15 +77,19 @@ judge_arms() {  # the base checkpoint, then the arms trained beside each other f
   for n in "$@"; do cp "$W/$n/weights.pt" "$OUT/$n.pt"; done
 }
 
+package() {  # checkpoint, version, threshold: the ONNX model, its manifest and eval.json into $OUT
+  python3 models/train/evaluate.py --ckpt "$1" --out "$W/pkg" --name crackunet-v3 \
+    --version "$2" --nval 110 --workers 16 --assets 0 --threshold "$3" > "$W/eval.log" 2>&1
+  tail -1 "$W/eval.log" | cut -c1-1500
+  cp "$W/pkg/crackunet-v3.onnx" "$W/pkg/crackunet-v3.json" "$W/pkg/eval.json" "$OUT/"
+}
+
 if [[ ${JOB:-variants} == export ]]; then
   # package an arm brought back by an earlier call (.gpucarry/<WINNER>.pt) without training it further
   n=${WINNER:?WINNER=<arm name>}
   src=$W/$n/weights.pt
   [[ -f $src ]] || src=$C/$n.pt
-  python3 models/train/evaluate.py --ckpt "$src" --out "$W/pkg" --name crackunet-v3 \
-    --version "${VERSION:?VERSION=3.x.y}" --nval 110 --workers 16 --assets 0 --threshold "${THRESHOLD:?}" > "$W/eval.log" 2>&1
-  tail -1 "$W/eval.log" | cut -c1-1500
-  cp "$W/pkg/crackunet-v3.onnx" "$W/pkg/crackunet-v3.json" "$W/pkg/eval.json" "$OUT/"
+  package "$src" "${VERSION:?VERSION=3.x.y}" "${THRESHOLD:?}"
   python3 models/train/rough_eval.py "$src" --threshold "$THRESHOLD" 2>&1 | tail -3
 elif [[ ${JOB:-variants} == resume ]]; then
   # one run alone on the GPU (51.6 steps/s alone against 15.7 beside two others), resumed from FROM
@@ -102,10 +106,7 @@ elif [[ ${JOB:-variants} == resume ]]; then
     --bank "$W/bank" --workers 3 --real-workers 12
   judge_arms "$from" "$n"
   if [[ -n ${VERSION:-} ]]; then
-    python3 models/train/evaluate.py --ckpt "$W/$n/weights.pt" --out "$W/pkg" --name crackunet-v3 \
-      --version "$VERSION" --nval 110 --workers 16 --assets 0 --threshold "${THRESHOLD:-0.5}" > "$W/eval.log" 2>&1
-    tail -1 "$W/eval.log" | cut -c1-1500
-    cp "$W/pkg/crackunet-v3.onnx" "$W/pkg/crackunet-v3.json" "$W/pkg/eval.json" "$OUT/"
+    package "$W/$n/weights.pt" "$VERSION" "${THRESHOLD:-0.5}"
   fi
 elif [[ ${JOB:-variants} == bank ]]; then
   V3=models/train/crackunet-v3.pt
@@ -160,10 +161,7 @@ else
   [[ -d $C/real/masonry-dais ]] && masonry "${BASE:-models/train/crackunet-v2.pt}" "$W/$n-phase1.pt" "$W/$n-final/weights.pt"
   cp "$W/$n-final/weights.pt" "$OUT/$n-final.pt"
   best=$(python3 -c "import json; r=json.load(open('$W/eval-real.json')); print(r['$W/$n-final/weights.pt']['best_threshold'])")
-  python3 models/train/evaluate.py --ckpt "$W/$n-final/weights.pt" --out "$W/pkg" --name crackunet-v3 \
-    --version "${VERSION:-3.0.0}" --nval 110 --workers 16 --assets 0 --threshold "${THRESHOLD:-$best}" > "$W/eval.log" 2>&1
-  tail -1 "$W/eval.log" | cut -c1-1500
-  cp "$W/pkg/crackunet-v3.onnx" "$W/pkg/crackunet-v3.json" "$W/pkg/eval.json" "$OUT/"
+  package "$W/$n-final/weights.pt" "${VERSION:-3.0.0}" "${THRESHOLD:-$best}"
   python3 models/train/rough_eval.py "$W/$n-final/weights.pt" --threshold "${THRESHOLD:-$best}" 2>&1 | tail -3
 fi
 tar -C "$W" -czf "$OUT/rest.tgz" --exclude='*.pt' --exclude='*.onnx' --exclude=pkg --exclude=bank .
