@@ -230,8 +230,10 @@ def carved_strokes(rng, img, light, n=None, size=None, straight=False):
         img[:] = img * (1 - a[..., None]) + col * a[..., None]
 
 
-def surface(rng, kind, h, w, light):
-    """Returns (img float32 HxWx3, substrate colour for crack interiors)."""
+def surface(rng, kind, h, w, light, brick=None):
+    """Returns (img float32 HxWx3, substrate colour for crack interiors). For brick, a `brick` dict
+    scales the courses by brick["scale"] and gets the wall's geometry back (for joint_cracks); it
+    draws nothing more from rng, so the samples stay those of brick=None at scale 1."""
     if kind in ("plaster", "mural"):
         img = base_texture(rng, h, w, rand_color(rng, (0.84, 0.79, 0.68), 0.07), grain=0.03)
         add_pores(rng, img, rng.uniform(0, 1.0), (0.1, 0.4))
@@ -259,17 +261,21 @@ def surface(rng, kind, h, w, light):
         add_pores(rng, img, rng.uniform(0.5, 4.0))
         sub = img.reshape(-1, 3).mean(0)
     elif kind == "brick":
-        bh, bw = rng.uniform(18, 45), 0
+        bh = rng.uniform(18, 45) * (brick or {}).get("scale", 1.0)
         bw = bh * rng.uniform(2.0, 3.5)
-        joint = rng.uniform(3, 10)
+        joint = rng.uniform(3, 10) * (brick or {}).get("scale", 1.0) ** 0.5
         mortar = rand_color(rng, (0.7, 0.68, 0.62), 0.08)
         img = base_texture(rng, h, w, mortar, grain=0.08)
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
         ang = rng.normal(0, 0.03)
-        yr = yy * math.cos(ang) + xx * math.sin(ang) + rng.uniform(0, bh)
+        oy = rng.uniform(0, bh)
+        yr = yy * math.cos(ang) + xx * math.sin(ang) + oy
         xr = xx * math.cos(ang) - yy * math.sin(ang)
         row = np.floor(yr / bh)
-        xs = xr + (row % 2) * bw / 2 + rng.uniform(0, bw)
+        ox = rng.uniform(0, bw)
+        xs = xr + (row % 2) * bw / 2 + ox
+        if brick is not None:
+            brick.update(bh=bh, bw=bw, joint=joint, ang=ang, oy=oy, ox=ox)
         col = np.floor(xs / bw)
         fy, fx = yr - row * bh, xs - col * bw
         inside = ((fy > joint / 2) & (fy < bh - joint / 2) & (fx > joint / 2) & (fx < bw - joint / 2))
@@ -429,6 +435,39 @@ def render_cracks(rng, h, w, kind):
         crack_tree(rng, c2, p, ang, L, w0, rng.uniform(0.0, 0.9), 0, taper)
     if style in ("craq", "mixed"):
         c2 = np.maximum(c2, craquelure(rng, h, w, rng.uniform(12, 50), rng.uniform(0.8, 2.2)))
+    return c2
+
+
+def joint_cracks(rng, g, h, w):
+    """Masonry cracks that follow the mortar (generator v6): stair-steps down head and bed joints, and
+    runs along a bed joint, on the wall geometry `g` that surface(..., brick=g) recorded. Real brick
+    walls crack this way (the masonry validation photographs); v5 only drew cracks across bricks, so
+    an opened, darkened joint was never a crack to the model. Returns the 2x coverage canvas."""
+    c2 = np.zeros((2 * h, 2 * w), np.uint8)
+    bh, bw, ca, sa = g["bh"], g["bw"], math.cos(g["ang"]), math.sin(g["ang"])
+    for _ in range(rng.integers(1, 3)):
+        x0, y0 = rng.uniform(0, w), rng.uniform(-bh, 0.6 * h)
+        yr, xr = y0 * ca + x0 * sa + g["oy"], x0 * ca - y0 * sa
+        row = math.floor(yr / bh)
+        xj = round((xr + (row % 2) * bw / 2 + g["ox"]) / bw) * bw - (row % 2) * bw / 2 - g["ox"]
+        d = rng.choice([-1, 1])
+        pts = [(xj, row * bh)]
+        for _ in range(rng.integers(2, 10)):
+            pts.append((xj, (row + 1) * bh))  # down a head joint
+            row += 1
+            xj += d * (bw / 2 + bw * (rng.integers(1, 3) if rng.random() < 0.3 else 0))  # along the bed joint
+            pts.append((xj, row * bh))
+        r = np.asarray(pts, np.float64)
+        r[:, 1] -= g["oy"]
+        xy = np.stack([r[:, 0] * ca + r[:, 1] * sa, r[:, 1] * ca - r[:, 0] * sa], 1)
+        seg = np.linalg.norm(np.diff(xy, axis=0), axis=1)
+        t = np.concatenate([[0], np.cumsum(seg)])
+        s = np.arange(0, t[-1], 2.0)
+        line = np.stack([np.interp(s, t, xy[:, 0]), np.interp(s, t, xy[:, 1])], 1)
+        line += lfilter([1.0], [1.0, -0.8], rng.normal(0, 0.12 * g["joint"], line.shape), axis=0) * 0.5
+        w0 = rng.uniform(1.2, min(14.0, 1.3 * g["joint"]))
+        prof = np.maximum(w0 * np.exp(0.35 * fbm(rng, 1, len(line), (rng.uniform(4, 15),))[0]), 1.0)
+        draw_path(c2, line.astype(np.float32), prof, aa=False)
     return c2
 
 
@@ -854,12 +893,16 @@ def photo_surface(rng, h, w):
 
 
 def make_sample(rng, h, w, kind=None, p_crack=0.85, cracks=None, cam=True, p_ss=0.2, hard4=0.0, photo=0.0,
-                rough_crack=0.6):
+                rough_crack=0.6, joint_crack=0.0):
     """hard4 > 0 (generator v4, training phase 3): that share of scenes is a rough/granular surface
     (ROUGH), and bright objects on dark ground and crescent shadows are added; hard4 = 0 draws
     exactly the v3 samples (validation set, CI fixture, demo frames). photo > 0 (generator v5): that
     share of scenes is a real crack-free photograph (set_photo_dir) with procedural cracks on it;
-    rough_crack is the crack share on rough scenes."""
+    rough_crack is the crack share on rough scenes. joint_crack > 0 (generator v6): that share of scenes
+    is a brick wall at up to 2.5x the course height whose cracks follow the mortar (joint_cracks)."""
+    brick = None
+    if joint_crack > 0 and kind is None and rng.random() < joint_crack:
+        kind, brick = "brick", {"scale": math.exp(rng.uniform(0, math.log(2.5)))}
     if hard4 > 0 and kind is None and rng.random() < hard4:
         kind = ROUGH[rng.integers(len(ROUGH))]
     if photo > 0 and kind is None and PHOTO_BANK and rng.random() < photo:
@@ -876,7 +919,7 @@ def make_sample(rng, h, w, kind=None, p_crack=0.85, cracks=None, cam=True, p_ss=
     if kind == "photo":
         img, sub = photo_surface(rng, h, w)
     else:
-        img, sub = rough_surface(rng, kind, h, w, light) if kind in ROUGH else surface(rng, kind, h, w, light)
+        img, sub = rough_surface(rng, kind, h, w, light) if kind in ROUGH else surface(rng, kind, h, w, light, brick)
     # under-layer negatives
     if rng.random() < 0.35:
         thin_lines(rng, img, rng.integers(1, 4))
@@ -891,7 +934,14 @@ def make_sample(rng, h, w, kind=None, p_crack=0.85, cracks=None, cam=True, p_ss=
     has = (rng.random() < p_crack) if cracks is None else cracks
     cov = np.zeros((h, w), np.float32)
     if has:
-        c2 = render_cracks(rng, h, w, kind)
+        if brick is None:
+            c2 = render_cracks(rng, h, w, kind)
+        else:
+            c2 = joint_cracks(rng, brick, h, w)
+            if rng.random() < 0.3:  # and one across the bricks
+                crack_tree(rng, c2, (rng.uniform(0, w), rng.uniform(0, h)), rng.uniform(0, 2 * math.pi),
+                           rng.uniform(0.2, 0.8) * max(h, w), math.exp(rng.uniform(0.2, 1.8)),
+                           rng.uniform(0.0, 0.6), 0, "both")
         lab = apply_cracks(rng, img, c2, sub, light)
         cov = down2(c2)
     # over-layer negatives
