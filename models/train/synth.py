@@ -261,9 +261,10 @@ def surface(rng, kind, h, w, light, brick=None):
         add_pores(rng, img, rng.uniform(0.5, 4.0))
         sub = img.reshape(-1, 3).mean(0)
     elif kind == "brick":
-        bh = rng.uniform(18, 45) * (brick or {}).get("scale", 1.0)
+        scale = brick["scale"] if brick else 1.0
+        bh = rng.uniform(18, 45) * scale
         bw = bh * rng.uniform(2.0, 3.5)
-        joint = rng.uniform(3, 10) * (brick or {}).get("scale", 1.0) ** 0.5
+        joint = rng.uniform(3, 10) * scale ** 0.5
         mortar = rand_color(rng, (0.7, 0.68, 0.62), 0.08)
         img = base_texture(rng, h, w, mortar, grain=0.08)
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
