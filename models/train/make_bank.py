@@ -1,6 +1,6 @@
 """A bank of procedural training samples, made once per GPU call and reused with fresh augmentation.
 
-  python3 models/train/make_bank.py --out /tmp/bank --seconds 75 --workers 14 [--hard4 0.3 --rough-crack 0.8 --joint-crack 0.2]
+  python3 models/train/make_bank.py --out /tmp/bank --seconds 75 --workers 14 [--hard4 0.3 --rough-crack 0.8 --joint-crack 0.2 --map-crack 0.15 --faint 0.15]
 
 Why: synth.make_sample costs ~0.1 s of CPU per 256 px sample, so drawing every procedural sample
 fresh starved the GPU (about 5 it/s per run, three runs on 16 cores). A bank drawn in the first
@@ -29,7 +29,7 @@ def work(job):
     imgs, labs = [], []
     while time.time() < t_end and len(imgs) < a.max_per_worker:
         img, lab, _ = make_sample(rng, a.size, a.size, hard4=a.hard4, rough_crack=a.rough_crack,
-                                joint_crack=a.joint_crack)
+                                joint_crack=a.joint_crack, map_crack=a.map_crack, faint=a.faint)
         imgs.append(img)
         labs.append(lab.astype(np.uint8))
     path = os.path.join(a.out, f"bank-{w}.npz")
@@ -48,6 +48,10 @@ def main():
     ap.add_argument("--rough-crack", type=float, default=0.8)
     ap.add_argument("--joint-crack", type=float, default=0.0,
                     help="share of brick walls cracked along the mortar (generator v6; 0 draws v5's bank)")
+    ap.add_argument("--map-crack", type=float, default=0.0,
+                    help="share of scenes with map cracking on fine asphalt, render or concrete (generator v7)")
+    ap.add_argument("--faint", type=float, default=0.0,
+                    help="share of cracked smooth scenes whose cracks are faint (generator v7)")
     ap.add_argument("--max-per-worker", type=int, default=4000)
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)

@@ -472,7 +472,28 @@ def joint_cracks(rng, g, h, w):
     return c2
 
 
-def apply_cracks(rng, img, c2, sub, light):
+def map_cracks(rng, h, w):
+    """Map (alligator) cracking (generator v7): a network of polygons 40-130 px across, several times
+    larger than the surface's grains, on fine asphalt, render and concrete. The real wall set's worst
+    misses were such networks on pavement (median probability 0 on them): v4's rough scenes teach that
+    a network of dark gaps between grains is not a crack, and craquelure's cells (12-50 px, Poisson
+    seeds) overlap the grain sizes. Returns the 2x coverage canvas."""
+    cell = math.exp(rng.uniform(math.log(40), math.log(130)))
+    _, dist = voronoi_grains(rng, 2 * h, 2 * w, 2 * cell, warp=rng.uniform(0.1, 0.3))
+    half = rng.uniform(0.7, 2.4) * np.exp(0.4 * fbm(rng, 2 * h, 2 * w, (2 * cell,)))  # 1x width, varying
+    e = dist < half
+    keep = fbm(rng, 2 * h, 2 * w, (3 * cell,)) > rng.uniform(-1.5, -0.3)  # some open cells
+    region = fbm(rng, 2 * h, 2 * w, (rng.uniform(200, 600),)) > rng.uniform(-2.0, 0.0)
+    c2 = (e & keep & region).astype(np.uint8) * 255
+    for _ in range(rng.integers(0, 3)):  # often one or two longer cracks through it
+        crack_tree(rng, c2, (rng.uniform(0, w), rng.uniform(0, h)), rng.uniform(0, 2 * math.pi),
+                   rng.uniform(0.4, 1.2) * max(h, w), math.exp(rng.uniform(0.2, 1.6)), rng.uniform(0.2, 0.9), 0, "both")
+    return c2
+
+
+def apply_cracks(rng, img, c2, sub, light, faint=False):
+    """Darken the crack coverage c2 (2x) into img; faint (generator v7): shallow hairlines that only
+    shade the surface by 25-50 % (v6 and before: 45-92 %), like fine cracks in textured render."""
     h, w = img.shape[:2]
     cov = down2(c2)
     label = (cov >= 0.45).astype(np.uint8)
@@ -482,8 +503,8 @@ def apply_cracks(rng, img, c2, sub, light):
     dist = cv2.distanceTransform(m, cv2.DIST_L2, 3)
     dist = cv2.resize(dist, (w, h), interpolation=cv2.INTER_AREA) / 2.0  # px at 1x from the wall
     depth = np.clip(dist / rng.uniform(1.0, 3.0), 0, 1)
-    dark_base = rng.uniform(0.45, 0.92)
-    along = np.clip(dark_base + 0.12 * fbm(rng, h, w, (rng.uniform(20, 80),)), 0.35, 0.97)
+    dark_base = rng.uniform(0.25, 0.5) if faint else rng.uniform(0.45, 0.92)
+    along = np.clip(dark_base + 0.12 * fbm(rng, h, w, (rng.uniform(20, 80),)), 0.1 if faint else 0.35, 0.97)
     dark = along * (0.75 + 0.25 * depth)
     covs = cv2.GaussianBlur(cov, (0, 0), rng.uniform(0.3, 0.5))
     interior = np.clip(img * (1 - dark[..., None]), 0, 1)
@@ -640,6 +661,7 @@ def cast_shadow(rng, img):
 # irregular networks of dark gaps between grains are not cracks. Used only with make_sample(hard4=p > 0),
 # so the v3 validation set (seed 7001), the CI fixture and the demo frames are drawn exactly as before.
 ROUGH = ["gravel", "pebbles", "sand", "aggregate", "render", "pitted"]
+MAP_SURFACES = ["sand", "render", "concrete", "plaster"]  # generator v7: map cracking on these
 
 
 def voronoi_grains(rng, h, w, cell, warp=0.2):
@@ -690,13 +712,14 @@ def grain_field(rng, h, w, cell, gap, light, round_=0.15, drop=0.0, warp=0.2):
     return cv2.GaussianBlur(m, (0, 0), rng.uniform(0.4, 0.9)), shade, lab, depth
 
 
-def rough_surface(rng, kind, h, w, light):
-    """Granular / aggregate surfaces whose dark gaps form irregular networks (never labelled)."""
+def rough_surface(rng, kind, h, w, light, fine=False):
+    """Granular / aggregate surfaces whose dark gaps form irregular networks (never labelled);
+    fine: grains of 3-10 px whatever the kind (asphalt under map cracking, generator v7)."""
     g = rng.uniform(0.35, 0.8)
     base = rand_color(rng, [(g, g, g * 0.97), (g, g * 0.9, g * 0.75), (g * 0.95, g * 0.85, g * 0.8),
                             (g * 0.8, g * 0.8, g * 0.85)][rng.integers(4)], 0.04)
     if kind in ("gravel", "pebbles", "aggregate", "sand"):
-        cell = {"gravel": (12, 50), "pebbles": (18, 80), "aggregate": (8, 35), "sand": (3.5, 9)}[kind]
+        cell = (3, 10) if fine else {"gravel": (12, 50), "pebbles": (18, 80), "aggregate": (8, 35), "sand": (3.5, 9)}[kind]
         cell = math.exp(rng.uniform(math.log(cell[0]), math.log(cell[1])))
         gap = rng.uniform(0.5, max(0.8, cell * (0.09 if kind != "aggregate" else 0.15)))  # half-width
         m, shade, lab, depth = grain_field(rng, h, w, cell, gap, light,
@@ -894,16 +917,23 @@ def photo_surface(rng, h, w):
 
 
 def make_sample(rng, h, w, kind=None, p_crack=0.85, cracks=None, cam=True, p_ss=0.2, hard4=0.0, photo=0.0,
-                rough_crack=0.6, joint_crack=0.0):
+                rough_crack=0.6, joint_crack=0.0, map_crack=0.0, faint=0.0):
     """hard4 > 0 (generator v4, training phase 3): that share of scenes is a rough/granular surface
     (ROUGH), and bright objects on dark ground and crescent shadows are added; hard4 = 0 draws
     exactly the v3 samples (validation set, CI fixture, demo frames). photo > 0 (generator v5): that
     share of scenes is a real crack-free photograph (set_photo_dir) with procedural cracks on it;
     rough_crack is the crack share on rough scenes. joint_crack > 0 (generator v6): that share of scenes
-    is a brick wall at up to 2.5x the course height whose cracks follow the mortar (joint_cracks)."""
+    is a brick wall at up to 2.5x the course height whose cracks follow the mortar (joint_cracks).
+    map_crack > 0 (generator v7): that share of scenes is asphalt-like, render or concrete with map
+    cracking (map_cracks); faint > 0: that share of cracked scenes that are not rough has faint
+    cracks (apply_cracks; on grains they would be invisible, and a label on nothing teaches false marks).
+    Each option draws no random number while it is 0, so earlier generators' samples are unchanged."""
     brick = None
+    mapped = False
     if joint_crack > 0 and kind is None and rng.random() < joint_crack:
         kind, brick = "brick", {"scale": math.exp(rng.uniform(0, math.log(2.5)))}
+    if map_crack > 0 and kind is None and rng.random() < map_crack:
+        kind, mapped = MAP_SURFACES[rng.integers(len(MAP_SURFACES))], True
     if hard4 > 0 and kind is None and rng.random() < hard4:
         kind = ROUGH[rng.integers(len(ROUGH))]
     if photo > 0 and kind is None and PHOTO_BANK and rng.random() < photo:
@@ -920,7 +950,7 @@ def make_sample(rng, h, w, kind=None, p_crack=0.85, cracks=None, cam=True, p_ss=
     if kind == "photo":
         img, sub = photo_surface(rng, h, w)
     else:
-        img, sub = rough_surface(rng, kind, h, w, light) if kind in ROUGH else surface(rng, kind, h, w, light, brick)
+        img, sub = rough_surface(rng, kind, h, w, light, mapped) if kind in ROUGH else surface(rng, kind, h, w, light, brick)
     # under-layer negatives
     if rng.random() < 0.35:
         thin_lines(rng, img, rng.integers(1, 4))
@@ -935,7 +965,9 @@ def make_sample(rng, h, w, kind=None, p_crack=0.85, cracks=None, cam=True, p_ss=
     has = (rng.random() < p_crack) if cracks is None else cracks
     cov = np.zeros((h, w), np.float32)
     if has:
-        if brick is None:
+        if mapped:
+            c2 = map_cracks(rng, h, w)
+        elif brick is None:
             c2 = render_cracks(rng, h, w, kind)
         else:
             c2 = joint_cracks(rng, brick, h, w)
@@ -943,7 +975,7 @@ def make_sample(rng, h, w, kind=None, p_crack=0.85, cracks=None, cam=True, p_ss=
                 crack_tree(rng, c2, (rng.uniform(0, w), rng.uniform(0, h)), rng.uniform(0, 2 * math.pi),
                            rng.uniform(0.2, 0.8) * max(h, w), math.exp(rng.uniform(0.2, 1.8)),
                            rng.uniform(0.0, 0.6), 0, "both")
-        lab = apply_cracks(rng, img, c2, sub, light)
+        lab = apply_cracks(rng, img, c2, sub, light, faint > 0 and kind not in ROUGH and rng.random() < faint)
         cov = down2(c2)
     # over-layer negatives
     if rng.random() < 0.25:

@@ -10,7 +10,9 @@
 #   JOB=export WINNER=F VERSION=3.1.0 THRESHOLD=0.5 bash models/train/v3_job.sh  # package .gpucarry/F.pt
 #   JOB=resume NAME=S3 LR=1e-3 VERSION=3.2.0 bash models/train/v3_job.sh
 #                                                    # a fresh bank (BANK_SEED; JOINT_CRACK: share of brick
-#                                                    # walls cracked along the mortar), then the shipped v3 (or FROM)
+#                                                    # walls cracked along the mortar; MAP_CRACK: share of map-cracked
+#                                                    # asphalt, render and concrete; FAINT: share of faint cracks),
+#                                                    # then the shipped v3 (or FROM)
 #                                                    # trained on alone in a new phase, judged beside it, exported
 #   JOB=bank bash models/train/v3_job.sh             # a procedural bank made in the first minute
 #                                                    # (make_bank.py), then v3 trained on fed from it (F),
@@ -99,7 +101,8 @@ elif [[ ${JOB:-variants} == resume ]]; then
   n=${NAME:?NAME=<arm name>}
   rm -rf "$W/bank"
   python3 models/train/make_bank.py --out "$W/bank" --seconds "${BANK_SECONDS:-60}" --workers 15 --hard4 0.3 \
-    --rough-crack "${ROUGH_CRACK:-0.8}" --joint-crack "${JOINT_CRACK:-0}" --seed "${BANK_SEED:-20261207}" &
+    --rough-crack "${ROUGH_CRACK:-0.8}" --joint-crack "${JOINT_CRACK:-0}" \
+    --map-crack "${MAP_CRACK:-0}" --faint "${FAINT:-0}" --seed "${BANK_SEED:-20261207}" &
   bank=$!
   python3 models/train/pseudo_label.py --real $C/real --teacher "$from"
   wait "$bank"
