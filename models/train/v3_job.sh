@@ -97,7 +97,14 @@ if [[ ${JOB:-variants} == export ]]; then
 elif [[ ${JOB:-variants} == resume ]]; then
   # one run alone on the GPU (51.6 steps/s alone against 15.7 beside two others), resumed from FROM
   from=${FROM:-models/train/crackunet-v3.pt}
-  [[ -f $W/${FROM_ARM:-none}/weights.pt ]] && from=$W/$FROM_ARM/weights.pt
+  if [[ -n ${FROM_ARM:-} ]]; then
+    # a warm machine still has the arm in /tmp; a new one needs it carried as .gpucarry/<arm>.pt.
+    # Without either, stop: falling back to the shipped weights silently trained the wrong arm once (K2)
+    if [[ -f $W/$FROM_ARM/weights.pt ]]; then from=$W/$FROM_ARM/weights.pt
+    elif [[ -f $C/$FROM_ARM.pt ]]; then from=$C/$FROM_ARM.pt
+    else echo "FROM_ARM=$FROM_ARM: neither $W/$FROM_ARM/weights.pt (the machine is new) nor $C/$FROM_ARM.pt"; exit 2
+    fi
+  fi
   n=${NAME:?NAME=<arm name>}
   rm -rf "$W/bank"
   python3 models/train/make_bank.py --out "$W/bank" --seconds "${BANK_SECONDS:-60}" --workers 15 --hard4 0.3 \
