@@ -113,8 +113,8 @@ describe('survey with the shipped model', () => {
     const d = await seamDisagreement(path.join(dir, 'mask.tif'));
     expect(d.windows).toBeGreaterThanOrEqual(10);
     expect(d.crack).toBeGreaterThan(5000);
-    // crackunet-v3 3.2.0 measured 0.965-1.124 % in four runs (thread-order rounding near 0.5), 3.3.0 1.022 %;
-    // without context (--margin 0) 5.68-5.77 % and 4.98 %: the bound leaves room for the first, the 3x check below for the second
+    // crackunet-v3 3.2.0 measured 0.965-1.124 % in four runs (thread-order rounding near 0.5), 3.3.0 1.022 %, 3.3.1 1.084 %;
+    // without context (--margin 0) 5.68-5.77 %, 4.98 % and 5.42 %: the bound leaves room for the first, the 3x check below for the second
     expect(d.share, JSON.stringify(d)).toBeLessThan(0.015);
     expect(d.meanAbs).toBeLessThan(0.5);
     // the same check on a survey without context (--margin 0) sees the seams: it can fail
