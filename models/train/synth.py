@@ -950,7 +950,7 @@ def make_sample(rng, h, w, kind=None, p_crack=0.85, cracks=None, cam=True, p_ss=
     if kind == "photo":
         img, sub = photo_surface(rng, h, w)
     else:
-        img, sub = rough_surface(rng, kind, h, w, light, mapped) if kind in ROUGH else surface(rng, kind, h, w, light, brick)
+        img, sub = rough_surface(rng, kind, h, w, light, fine=mapped) if kind in ROUGH else surface(rng, kind, h, w, light, brick)
     # under-layer negatives
     if rng.random() < 0.35:
         thin_lines(rng, img, rng.integers(1, 4))
@@ -975,7 +975,8 @@ def make_sample(rng, h, w, kind=None, p_crack=0.85, cracks=None, cam=True, p_ss=
                 crack_tree(rng, c2, (rng.uniform(0, w), rng.uniform(0, h)), rng.uniform(0, 2 * math.pi),
                            rng.uniform(0.2, 0.8) * max(h, w), math.exp(rng.uniform(0.2, 1.8)),
                            rng.uniform(0.0, 0.6), 0, "both")
-        lab = apply_cracks(rng, img, c2, sub, light, faint > 0 and kind not in ROUGH and rng.random() < faint)
+        lab = apply_cracks(rng, img, c2, sub, light,
+                           faint=faint > 0 and kind not in ROUGH and rng.random() < faint)
         cov = down2(c2)
     # over-layer negatives
     if rng.random() < 0.25:
