@@ -147,6 +147,8 @@ def main():
                     help="how coarse polygon labels are used (see targets())")
     ap.add_argument("--bank", default="", help="procedural samples from make_bank.py instead of drawing them fresh")
     ap.add_argument("--exclude", default="", help="leave these real sets out of training (comma-separated names)")
+    ap.add_argument("--ema-decay", type=float, default=0.0,
+                    help="also keep an exponential moving average of the weights, saved as ema.pt (0: off)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     torch.manual_seed(args.seed)
@@ -204,6 +206,13 @@ def main():
     it = iter(dl)
     rate_t = None
     ema = None
+    # the average starts at this phase's first weights; BatchNorm's running statistics are averaged too
+    avg = {k: v.detach().clone() for k, v in net.state_dict().items()} if args.ema_decay else None
+    if avg is not None:
+        live = net.state_dict()
+        fkeys = [k for k, v in live.items() if v.is_floating_point()]
+        avg_f, live_f = [avg[k] for k in fkeys], [live[k] for k in fkeys]
+        ikeys = [k for k in live if k not in fkeys]
     net.train()
 
     def save(tag="ckpt.pt"):
@@ -211,6 +220,8 @@ def main():
                     "args": vars(args)}, os.path.join(args.out, tag))
         torch.save({"model": net.state_dict(), "state": state, "args": vars(args)},
                    os.path.join(args.out, "weights.pt"))
+        if avg is not None:
+            torch.save({"model": avg, "state": state, "args": vars(args)}, os.path.join(args.out, "ema.pt"))
 
     while True:
         if state["total"] and state["step"] >= state["total"]:
@@ -247,6 +258,12 @@ def main():
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
         opt.step()
         state["step"] += 1
+        if avg is not None:
+            with torch.no_grad():
+                torch._foreach_mul_(avg_f, args.ema_decay)  # _foreach_lerp_ is missing from Debian's torch
+                torch._foreach_add_(avg_f, live_f, alpha=1 - args.ema_decay)
+                for k in ikeys:
+                    avg[k].copy_(live[k])
         ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
         if not state["total"]:
             if state["step"] == 100:

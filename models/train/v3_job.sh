@@ -13,7 +13,8 @@
 #                                                    # walls cracked along the mortar; MAP_CRACK: share of map-cracked
 #                                                    # asphalt, render and concrete; FAINT: share of faint cracks),
 #                                                    # then the shipped v3 (or FROM)
-#                                                    # trained on alone in a new phase, judged beside it, exported
+#                                                    # trained on alone in a new phase, judged beside it, exported;
+#                                                    # EMA=0.999 also judges and returns the weights' moving average
 #   JOB=bank bash models/train/v3_job.sh             # a procedural bank made in the first minute
 #                                                    # (make_bank.py), then v3 trained on fed from it (F),
 #                                                    # F with real crops zoomed to 1.8x (FZ), and the same
@@ -69,6 +70,7 @@ judge_arms() {  # the base checkpoint, then the arms trained beside each other f
   for n in "$@"; do
     echo "### $n"; grep -E "params|bank|measured|batch|done|Error|error" "$W/$n/train.log" | tail -6
     cks+=("$W/$n/weights.pt")
+    if [[ -f $W/$n/ema.pt ]]; then cks+=("$W/$n/ema.pt"); fi
   done
   python3 models/train/real_eval.py --real $C/real --sets $SETS --out "$W/eval-real.json" --card "$W/card" "${cks[@]}"
   cp "$W/eval-real.json" "$OUT/"
@@ -77,7 +79,10 @@ judge_arms() {  # the base checkpoint, then the arms trained beside each other f
     echo "## crack-free photographs: $ck at 0.5"
     python3 models/train/real_check.py "$ck" --threshold 0.5 --sweep 0.5,0.6,0.7 | grep -E "gravel|mean|brick|grass|sweep"
   done
-  for n in "$@"; do cp "$W/$n/weights.pt" "$OUT/$n.pt"; done
+  for n in "$@"; do
+    cp "$W/$n/weights.pt" "$OUT/$n.pt"
+    if [[ -f $W/$n/ema.pt ]]; then cp "$W/$n/ema.pt" "$OUT/$n-ema.pt"; fi
+  done
 }
 
 package() {  # checkpoint, version, threshold: the ONNX model, its manifest and eval.json into $OUT
@@ -114,7 +119,7 @@ elif [[ ${JOB:-variants} == resume ]]; then
   python3 models/train/pseudo_label.py --real $C/real --teacher "$from"
   wait "$bank"
   train "$n" --resume "$from" --new-phase --lr "${LR:?}" --real-share 0.5 --coarse edge --arch w125 \
-    --bank "$W/bank" --workers 3 --real-workers 12
+    --bank "$W/bank" --workers 3 --real-workers 12 --ema-decay "${EMA:-0}"
   judge_arms "$from" "$n"
   if [[ -n ${VERSION:-} ]]; then
     package "$W/$n/weights.pt" "$VERSION" "${THRESHOLD:-0.5}"
