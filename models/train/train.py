@@ -206,7 +206,8 @@ def main():
     it = iter(dl)
     rate_t = None
     ema = None
-    # the average starts at this phase's first weights; BatchNorm's running statistics are averaged too
+    # the average starts at the weights this call begins with (a resumed call does not reload an earlier
+    # ema.pt); BatchNorm's running statistics are averaged too
     avg = {k: v.detach().clone() for k, v in net.state_dict().items()} if args.ema_decay else None
     if avg is not None:
         live = net.state_dict()
